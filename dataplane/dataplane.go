@@ -1,0 +1,280 @@
+// Package dataplane drives linx's XDP pipeline: it loads the BPF programs, attaches
+// them to interfaces and turns typed rules (PDR, FAR, LBR, tunnels, tunnel
+// terminations) into BPF map entries. Nothing outside this package sees a raw map
+// key. The same interface has an in-memory implementation (package memdp) for
+// unprivileged tests of the layers above.
+package dataplane
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+)
+
+// PortID is a P4 port number: unique per interface, 1..MaxPorts-1. The same number
+// appears in gNMI as ifindex and in PacketIn/PacketOut metadata.
+type PortID uint16
+
+// PDRID names an installed packet detection rule. It is chosen by the data path on
+// insert and doubles as the index of the rule's counter.
+type PDRID uint32
+
+// FARID, LBRID and TunnelID are chosen by the controller.
+type (
+	FARID    uint32
+	LBRID    uint32
+	TunnelID uint32
+)
+
+// Role says whether a port faces the LAN or the WAN (underlay).
+type Role uint8
+
+const (
+	RoleLAN Role = 1
+	RoleWAN Role = 2
+)
+
+func (r Role) String() string {
+	switch r {
+	case RoleLAN:
+		return "lan"
+	case RoleWAN:
+		return "wan"
+	}
+	return fmt.Sprintf("role(%d)", uint8(r))
+}
+
+// Direction is the classifier's view of where a packet came from.
+type Direction uint8
+
+const (
+	// DirUplink: arrived on a LAN port.
+	DirUplink Direction = 1
+	// DirDownlink: arrived on a WAN port inside a GRE overlay and was decapsulated.
+	DirDownlink Direction = 2
+	// DirUnderlay: arrived on a WAN port outside any overlay (plain underlay traffic).
+	DirUnderlay Direction = 3
+)
+
+// XDPMode selects how programs are attached.
+type XDPMode uint8
+
+const (
+	// XDPNative attaches in the driver (the default; veth supports it).
+	XDPNative XDPMode = iota
+	// XDPGeneric attaches in the skb path: slow, only when asked for.
+	XDPGeneric
+)
+
+// Ternary matches value v when v&Mask == Value. A zero Mask matches everything.
+type Ternary[T ~uint8 | ~uint16 | ~uint32] struct {
+	Value, Mask T
+}
+
+// Exact returns a ternary that matches v only.
+func Exact[T ~uint8 | ~uint16 | ~uint32](v T) Ternary[T] { return Ternary[T]{Value: v, Mask: ^T(0)} }
+
+// Matches reports whether v matches t.
+func (t Ternary[T]) Matches(v T) bool { return v&t.Mask == t.Value }
+
+// PortRange matches L4 ports Lo..Hi inclusive. AnyPort matches every port; the zero
+// value matches port 0 only.
+type PortRange struct{ Lo, Hi uint16 }
+
+// AnyPort is the wildcard port range.
+var AnyPort = PortRange{0, 0xffff}
+
+// OnePort returns the range holding p only.
+func OnePort(p uint16) PortRange { return PortRange{p, p} }
+
+// Contains reports whether p is within r.
+func (r PortRange) Contains(p uint16) bool { return p >= r.Lo && p <= r.Hi }
+
+// IPv4 converts an IPv4 address to the host-order integer used in matches.
+func IPv4(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+// AddrFrom4 is the inverse of IPv4.
+func AddrFrom4(v uint32) netip.Addr {
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+// Prefix returns the ternary match for an IPv4 prefix.
+func Prefix(p netip.Prefix) Ternary[uint32] {
+	if p.Bits() == 0 {
+		return Ternary[uint32]{}
+	}
+	mask := ^uint32(0) << (32 - p.Bits())
+	return Ternary[uint32]{Value: IPv4(p.Masked().Addr()), Mask: mask}
+}
+
+// PDRMatch holds every field a packet detection rule can match. L4 ports of packets
+// without TCP/UDP headers (ICMP, fragments) are 0.
+type PDRMatch struct {
+	InPort    Ternary[uint16]
+	Direction Ternary[uint8]
+	Src, Dst  Ternary[uint32]
+	Proto     Ternary[uint8]
+	SrcPort   PortRange
+	DstPort   PortRange
+	DSCP      Ternary[uint8]
+}
+
+// MatchAll returns a match with every field wildcarded.
+func MatchAll() PDRMatch { return PDRMatch{SrcPort: AnyPort, DstPort: AnyPort} }
+
+// PDR is a packet detection rule: the highest-priority matching rule selects a FAR.
+type PDR struct {
+	Match    PDRMatch
+	Priority uint32 // > 0; higher wins
+	FAR      FARID
+}
+
+// Action is what a FAR does with a packet.
+type Action uint8
+
+const (
+	ActDrop    Action = 1 // discard (counted as a policy drop)
+	ActPass    Action = 2 // hand to the kernel network stack
+	ActForward Action = 3 // send out Port unencapsulated
+	ActEncap   Action = 4 // GRE-encapsulate onto Tunnel
+	ActBalance Action = 5 // pick a tunnel with load-balancing rule LBR
+	ActPunt    Action = 6 // send to the controller (PacketIn)
+)
+
+func (a Action) String() string {
+	switch a {
+	case ActDrop:
+		return "drop"
+	case ActPass:
+		return "pass"
+	case ActForward:
+		return "forward"
+	case ActEncap:
+		return "encap"
+	case ActBalance:
+		return "balance"
+	case ActPunt:
+		return "punt"
+	}
+	return fmt.Sprintf("action(%d)", uint8(a))
+}
+
+// FAR is a forwarding action rule. Only the field its Action uses is meaningful.
+type FAR struct {
+	Action Action
+	Port   PortID   // ActForward
+	Tunnel TunnelID // ActEncap
+	LBR    LBRID    // ActBalance
+}
+
+// Tunnel is one GRE overlay (RFC 2784, key per RFC 2890).
+type Tunnel struct {
+	Port     PortID     // WAN port the overlay leaves by
+	Src, Dst netip.Addr // local and remote underlay addresses (IPv4)
+	Key      uint32     // GRE key; 0 means no key field
+	// DSCP of the outer header: copied from the inner header unless SetDSCP.
+	SetDSCP bool
+	DSCP    uint8
+	// Down marks the overlay unusable: LBRs skip it, FARs encapsulating onto it drop.
+	Down bool
+}
+
+// TunnelTerm says which GRE packets this gateway decapsulates: those from Remote to
+// Local carrying Key (0: no key). A GRE packet to a local tunnel address that matches
+// no termination is dropped as spoofed.
+type TunnelTerm struct {
+	Remote, Local netip.Addr
+	Key           uint32
+}
+
+// LBRMember is one weighted overlay of a load-balancing rule.
+type LBRMember struct {
+	Tunnel TunnelID
+	Weight uint32 // > 0
+}
+
+// Counter is a packets/bytes pair summed over CPUs.
+type Counter struct{ Packets, Bytes uint64 }
+
+// PortCounters are what XDP saw on a port.
+type PortCounters struct{ RX, TX Counter }
+
+// TunnelCounters are per-overlay totals: TX encapsulated, RX decapsulated.
+type TunnelCounters struct{ TX, RX Counter }
+
+// Punt is a packet sent to the controller by a punt FAR.
+type Punt struct {
+	Port   PortID // ingress port
+	Packet []byte // the frame as received (truncated to MaxPuntBytes)
+	Length int    // original frame length
+}
+
+// Errors returned by data-path implementations. Callers map them to RPC codes.
+var (
+	ErrExists   = errors.New("entry already exists")
+	ErrNotFound = errors.New("entry not found")
+	ErrFull     = errors.New("table full")
+	ErrInvalid  = errors.New("invalid entry")
+	ErrInUse    = errors.New("entry in use")
+)
+
+// Dataplane is the typed API over the pipeline. Implementations are safe for
+// concurrent use. Every mutating call is atomic for packets: a packet sees the
+// pipeline either before or after the call, never in between.
+type Dataplane interface {
+	// Attach puts the pipeline on interface ifname as port id with the given role.
+	Attach(ifname string, id PortID, role Role, mode XDPMode) error
+	// Detach removes the pipeline from a port.
+	Detach(id PortID) error
+	Ports() []PortInfo
+
+	InsertPDR(p PDR) (PDRID, error)
+	// ModifyPDR changes the FAR a rule selects; match and priority are its identity.
+	ModifyPDR(id PDRID, far FARID) error
+	DeletePDR(id PDRID) error
+	// SetPDRDefault sets what a packet matching no PDR gets (initially ActPass).
+	SetPDRDefault(f FAR) error
+	PDRCounter(id PDRID) (Counter, error)
+	// PDRDefaultCounter counts packets that matched no rule.
+	PDRDefaultCounter() (Counter, error)
+	ResetPDRCounter(id PDRID) error
+
+	SetFAR(id FARID, f FAR) error // insert or replace
+	DeleteFAR(id FARID) error
+
+	SetLBR(id LBRID, members []LBRMember) error // insert or replace
+	DeleteLBR(id LBRID) error
+
+	SetTunnel(id TunnelID, t Tunnel) error // insert or replace
+	DeleteTunnel(id TunnelID) error
+	TunnelCounter(id TunnelID) (TunnelCounters, error)
+
+	SetTunnelTerm(term TunnelTerm, id TunnelID) error // insert or replace
+	DeleteTunnelTerm(term TunnelTerm) error
+
+	PortCounter(id PortID) (PortCounters, error)
+	// DropCounters returns packets and bytes dropped per reason.
+	DropCounters() (map[DropReason]Counter, error)
+
+	// Transmit sends a frame out of a port as is (PacketOut).
+	Transmit(id PortID, frame []byte) error
+	// Punts delivers packets punted to the controller until Close.
+	Punts() <-chan Punt
+
+	// Clear removes every rule, FAR, LBR, tunnel and termination (ports stay).
+	Clear() error
+	// Close detaches every port and releases the pipeline (pinned objects stay).
+	Close() error
+}
+
+// PortInfo describes an attached port.
+type PortInfo struct {
+	ID      PortID
+	Name    string
+	Ifindex int
+	Role    Role
+	Mode    XDPMode
+}
