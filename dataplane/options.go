@@ -1,0 +1,61 @@
+package dataplane
+
+// Options size the pipeline's tables and set its behaviour. Zero fields take the
+// defaults from DefaultOptions.
+type Options struct {
+	MaxPDRs    int // packet detection rules
+	MaxFARs    int // forwarding action rules
+	MaxLBRs    int // load-balancing rules
+	MaxTunnels int // tunnels; tunnel ids must be < MaxTunnels (they index counters)
+	MaxTerms   int // tunnel terminations
+	MaxPorts   int // port ids must be < MaxPorts (they index counters)
+
+	// PinDir, when set, pins maps and programs under this bpffs directory so that a
+	// restarted agent can take over a running data path.
+	PinDir string
+}
+
+// DefaultOptions are the sizes used when Options leave a field zero.
+var DefaultOptions = Options{
+	MaxPDRs:    100_000,
+	MaxFARs:    65_536,
+	MaxLBRs:    1_024,
+	MaxTunnels: 4_096,
+	MaxTerms:   4_096,
+	MaxPorts:   512,
+}
+
+// WithDefaults returns o with zero fields replaced by DefaultOptions.
+func (o Options) WithDefaults() Options {
+	d := DefaultOptions
+	if o.MaxPDRs == 0 {
+		o.MaxPDRs = d.MaxPDRs
+	}
+	if o.MaxFARs == 0 {
+		o.MaxFARs = d.MaxFARs
+	}
+	if o.MaxLBRs == 0 {
+		o.MaxLBRs = d.MaxLBRs
+	}
+	if o.MaxTunnels == 0 {
+		o.MaxTunnels = d.MaxTunnels
+	}
+	if o.MaxTerms == 0 {
+		o.MaxTerms = d.MaxTerms
+	}
+	if o.MaxPorts == 0 {
+		o.MaxPorts = d.MaxPorts
+	}
+	return o
+}
+
+// LBRSlots is the size of each load-balancing rule's Maglev lookup table (a prime
+// well above the member count, so weights are honoured to within 1/LBRSlots). It
+// must equal LBR_SLOTS in bpf/linx.h; a test checks it.
+const LBRSlots = 1021
+
+// MaxLBRMembers bounds the members of one load-balancing rule.
+const MaxLBRMembers = 16
+
+// MaxPuntBytes is how much of a punted frame reaches the controller.
+const MaxPuntBytes = 1536
