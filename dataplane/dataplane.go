@@ -30,8 +30,8 @@ type (
 type Role uint8
 
 const (
-	RoleLAN Role = 1
-	RoleWAN Role = 2
+	RoleLAN = Role(linxRoleROLE_LAN)
+	RoleWAN = Role(linxRoleROLE_WAN)
 )
 
 func (r Role) String() string {
@@ -49,11 +49,11 @@ type Direction uint8
 
 const (
 	// DirUplink: arrived on a LAN port.
-	DirUplink Direction = 1
+	DirUplink = Direction(linxDirectionDIR_UPLINK)
 	// DirDownlink: arrived on a WAN port inside a GRE overlay and was decapsulated.
-	DirDownlink Direction = 2
+	DirDownlink = Direction(linxDirectionDIR_DOWNLINK)
 	// DirUnderlay: arrived on a WAN port outside any overlay (plain underlay traffic).
-	DirUnderlay Direction = 3
+	DirUnderlay = Direction(linxDirectionDIR_UNDERLAY)
 )
 
 // XDPMode selects how programs are attached.
@@ -136,12 +136,12 @@ type PDR struct {
 type Action uint8
 
 const (
-	ActDrop    Action = 1 // discard (counted as a policy drop)
-	ActPass    Action = 2 // hand to the kernel network stack
-	ActForward Action = 3 // send out Port unencapsulated
-	ActEncap   Action = 4 // GRE-encapsulate onto Tunnel
-	ActBalance Action = 5 // pick a tunnel with load-balancing rule LBR
-	ActPunt    Action = 6 // send to the controller (PacketIn)
+	ActDrop    = Action(linxFarActionFAR_DROP)    // discard (counted as a policy drop)
+	ActPass    = Action(linxFarActionFAR_PASS)    // hand to the kernel network stack
+	ActForward = Action(linxFarActionFAR_FORWARD) // send out Port unencapsulated
+	ActEncap   = Action(linxFarActionFAR_ENCAP)   // GRE-encapsulate onto Tunnel
+	ActBalance = Action(linxFarActionFAR_BALANCE) // pick a tunnel with load-balancing rule LBR
+	ActPunt    = Action(linxFarActionFAR_PUNT)    // send to the controller (PacketIn)
 )
 
 func (a Action) String() string {

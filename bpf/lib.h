@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* lib.h — small helpers: counters, verdicts with reasons, checksums. */
+#ifndef LINX_LIB_H
+#define LINX_LIB_H
+
+#include <linux/bpf.h>
+#include <linux/ip.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "linx.h"
+#include "maps.h"
+
+static __always_inline void count(struct counter *c, __u64 bytes)
+{
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+}
+
+static __always_inline __u64 frame_len(struct xdp_md *ctx)
+{
+	return ctx->data_end - ctx->data;
+}
+
+/* drop counts the packet under reason and returns XDP_DROP. Never XDP_ABORTED: that
+ * verdict is reserved for bugs. */
+static __always_inline int drop(struct xdp_md *ctx, __u32 reason)
+{
+	struct counter *c = bpf_map_lookup_elem(&drop_counters, &reason);
+
+	count(c, frame_len(ctx));
+	return XDP_DROP;
+}
+
+static __always_inline void count_port_tx(__u32 port, __u64 bytes)
+{
+	struct port_stats *s = bpf_map_lookup_elem(&port_counters, &port);
+
+	if (s)
+		count(&s->tx, bytes);
+}
+
+static __always_inline __u16 csum_fold(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+/* ipv4_csum computes the header checksum of a 20-byte IPv4 header (csum field 0). */
+static __always_inline __u16 ipv4_csum(struct iphdr *ip)
+{
+	__u16 *w = (__u16 *)ip;
+	__u32 sum = 0;
+
+#pragma unroll
+	for (int i = 0; i < 10; i++)
+		sum += w[i];
+	return csum_fold(sum);
+}
+
+/* csum_replace2 updates a 16-bit one's complement checksum for a 16-bit field that
+ * changed from old to new (RFC 1624, eqn. 3). All values in network order. */
+static __always_inline void csum_replace2(__u16 *sum, __u16 old, __u16 new)
+{
+	__u32 s = (__u16)~*sum;
+
+	s += (__u16)~old;
+	s += new;
+	*sum = csum_fold(s);
+}
+
+#endif /* LINX_LIB_H */

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* linx.h — types shared by the XDP pipeline and the Go control plane.
+ *
+ * Every struct and enum here is exported to Go by bpf2go (-type), so Go never
+ * mirrors a layout by hand. Addresses, L4 ports and GRE keys are stored in network
+ * byte order, exactly as they appear in packets, so the data path never swaps bytes.
+ */
+#ifndef LINX_H
+#define LINX_H
+
+#include <linux/types.h>
+
+/* Tunables. The Go side checks they match its own constants. */
+#ifndef MAX_TUPLES
+#define MAX_TUPLES 32      /* distinct PDR mask shapes searched per packet */
+#endif
+#ifndef LBR_SLOTS
+#define LBR_SLOTS 1021     /* Maglev lookup-table size per LBR (prime) */
+#endif
+#ifndef MAX_LBR_MEMBERS
+#define MAX_LBR_MEMBERS 16
+#endif
+#ifndef MAX_PUNT_BYTES
+#define MAX_PUNT_BYTES 1536
+#endif
+#define LBR_PROBES 4       /* Maglev slots tried before the member-list fallback */
+#define GRE_TTL 64
+
+/* Why a packet was dropped. Index of drop_stats; documented in docs/datapath.md. */
+enum drop_reason {
+	DROP_UNSPEC = 0,
+	DROP_POLICY,           /* a FAR said drop */
+	DROP_MALFORMED_ETH,    /* shorter than an Ethernet header (zero length included) */
+	DROP_MALFORMED_VLAN,   /* truncated 802.1Q tag */
+	DROP_VLAN_DEPTH,       /* more than one VLAN tag */
+	DROP_MALFORMED_IP,     /* truncated IPv4 header or version != 4 */
+	DROP_IP_IHL,           /* IPv4 ihl < 5 */
+	DROP_IP_LEN,           /* IPv4 total length below ihl*4 or beyond the frame */
+	DROP_MALFORMED_L4,     /* truncated TCP/UDP/ICMP header, TCP doff < 5, UDP length bad */
+	DROP_MALFORMED_GRE,    /* truncated GRE header */
+	DROP_GRE_FLAGS,        /* GRE version != 0 or RFC 1701 routing/strict/recursion bits */
+	DROP_GRE_PROTO,        /* GRE payload is not IPv4 */
+	DROP_GRE_FRAGMENT,     /* fragmented GRE packet to a local tunnel address */
+	DROP_GRE_SPOOFED,      /* GRE to a local tunnel address from no known peer/key */
+	DROP_TAIL_CALL,        /* a pipeline stage was missing */
+	DROP_NO_FAR,           /* the PDR named a FAR that does not exist */
+	DROP_NO_TUNNEL,        /* encap onto a tunnel that does not exist */
+	DROP_TUNNEL_DOWN,      /* encap onto a tunnel marked down */
+	DROP_NO_LBR,           /* balance onto an LBR that does not exist */
+	DROP_LBR_DOWN,         /* every member of the LBR is down or missing */
+	DROP_NO_PORT,          /* forward to a port that is not attached */
+	DROP_NO_ROUTE,         /* the FIB has no usable route for the packet */
+	DROP_EGRESS_NOT_LINX,  /* the FIB chose an egress without linx attached */
+	DROP_TOO_BIG,          /* exceeds the WAN MTU after encapsulation, DF clear */
+	DROP_ICMP_TOO_BIG,     /* DF set, too big: answered with ICMP frag-needed */
+	DROP_PUNT_FULL,        /* punt ring buffer full */
+	DROP_ADJUST,           /* the kernel refused to grow/shrink the frame */
+	DROP_INTERNAL,         /* a per-CPU scratch lookup failed (cannot happen) */
+	DROP_REASON_MAX,
+};
+
+/* Tail-call indices of the stages after the parser (prog array "stages"). */
+enum stage {
+	STAGE_CLASSIFY = 0,
+	STAGE_FORWARD,
+	STAGE_BALANCE,
+	STAGE_ENCAP,
+	STAGE_MAX,
+};
+
+enum role {
+	ROLE_LAN = 1,
+	ROLE_WAN = 2,
+};
+
+enum direction {
+	DIR_UPLINK = 1,   /* from a LAN port */
+	DIR_DOWNLINK = 2, /* from a WAN port, out of a GRE overlay */
+	DIR_UNDERLAY = 3, /* from a WAN port, plain underlay traffic */
+};
+
+enum far_action {
+	FAR_DROP = 1,
+	FAR_PASS = 2,
+	FAR_FORWARD = 3,
+	FAR_ENCAP = 4,
+	FAR_BALANCE = 5,
+	FAR_PUNT = 6,
+};
+
+enum tunnel_flags {
+	TUNNEL_F_KEY = 1,      /* emit a GRE key */
+	TUNNEL_F_DOWN = 2,     /* skip in LBRs, drop in encap FARs */
+	TUNNEL_F_SET_DSCP = 4, /* outer DSCP from the tunnel, not the inner header */
+};
+
+/* The classifier's view of a packet; also the key of pdr_entries once masked by a
+ * tuple. "tuple" is the mask-shape id (0 in packets). */
+struct pdr_key {
+	__u32 tuple;
+	__be32 src;
+	__be32 dst;
+	__be16 sport;
+	__be16 dport;
+	__u16 in_port;
+	__u8 proto;
+	__u8 dscp_dir; /* dscp << 2 | direction */
+};
+
+/* One mask shape of the tuple-space search, with the highest priority of any rule
+ * that has an entry under it (tuples are searched in decreasing max_prio, and the
+ * search stops once no remaining tuple can beat the best match). */
+struct pdr_tuple {
+	struct pdr_key mask; /* mask.tuple holds the tuple id */
+	__u32 max_prio;
+};
+
+struct pdr_tuples {
+	__u32 n;
+	__u32 pad;
+	struct pdr_tuple t[MAX_TUPLES];
+};
+
+/* The rules owning one masked key, best first: a packet takes the first one that is
+ * live in pdr_rules. Holding two lets an insert or delete switch a shared key
+ * atomically with the rule's commit (see dataplane/classifier.go). */
+struct pdr_entry {
+	__u32 rule[2];
+};
+
+struct pdr_rule {
+	__u32 far_id;
+	__u32 priority;
+};
+
+struct far {
+	__u8 action; /* enum far_action */
+	__u8 pad;
+	__u16 port;  /* FAR_FORWARD */
+	__u32 arg;   /* FAR_ENCAP: tunnel id, FAR_BALANCE: lbr id */
+};
+
+struct lbr {
+	__u32 n_members;
+	__u32 members[MAX_LBR_MEMBERS]; /* tunnel ids, fallback when probes hit down members */
+	__u32 slots[LBR_SLOTS];         /* Maglev table of tunnel ids, built in Go */
+};
+
+struct tunnel {
+	__be32 src;
+	__be32 dst;
+	__be32 key;
+	__u16 port; /* WAN port the overlay leaves by */
+	__u8 flags; /* enum tunnel_flags */
+	__u8 dscp;
+};
+
+struct term_key {
+	__be32 remote;
+	__be32 local;
+	__be32 key; /* 0: no GRE key */
+};
+
+struct port_info {
+	__u16 port;
+	__u8 role; /* enum role */
+	__u8 pad;
+};
+
+struct counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct port_stats {
+	struct counter rx;
+	struct counter tx;
+};
+
+struct tunnel_stats {
+	struct counter tx;
+	struct counter rx;
+};
+
+/* Ring-buffer record of a punted packet; data holds cap_len bytes of the frame. */
+struct punt_record {
+	__u16 port;
+	__u16 pad;
+	__u32 len;
+	__u32 cap_len;
+	__u8 data[MAX_PUNT_BYTES];
+};
+
+#endif /* LINX_H */

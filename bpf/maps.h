@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* maps.h — every map of the pipeline: key → value, who writes, who reads.
+ * Capacities here are placeholders: the Go loader sets them from its Options. */
+#ifndef LINX_MAPS_H
+#define LINX_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "linx.h"
+
+/* ifindex → port_info. Written by Go on Attach; read by the parser. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct port_info);
+	__uint(max_entries, 512);
+} ports SEC(".maps");
+
+/* port id → ifindex (0: not attached). Written by Go on Attach; read by forward/encap. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 512);
+} port_ifindex SEC(".maps");
+
+/* ifindex → ifindex: redirect targets (every attached port). Written by Go. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 512);
+} tx_ports SEC(".maps");
+
+/* stage → program: the pipeline's tail calls. Written by Go at load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__type(key, enum stage);
+	__type(value, __u32);
+	__uint(max_entries, STAGE_MAX);
+} stages SEC(".maps");
+
+/* 0 → the active PDR tuple list. Replaced whole by Go (RCU: a packet sees the old
+ * list or the new one); read by the classifier. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct pdr_tuples);
+	__uint(max_entries, 1);
+} pdr_tuple_list SEC(".maps");
+
+/* masked pdr_key → rules owning it. Written by Go; read by the classifier. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct pdr_key);
+	__type(value, struct pdr_entry);
+	__uint(max_entries, 400000);
+} pdr_entries SEC(".maps");
+
+/* rule slot → FAR id and priority. A rule is live exactly while it is here: the
+ * single write that commits an insert or a delete. Written by Go; read by the
+ * classifier. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct pdr_rule);
+	__uint(max_entries, 100000);
+} pdr_rules SEC(".maps");
+
+/* 0 → FAR applied when no PDR matches. Written by Go; read by the classifier. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct far);
+	__uint(max_entries, 1);
+} pdr_miss SEC(".maps");
+
+/* rule slot → packets/bytes per CPU (slot 0: misses). Written by the classifier;
+ * read and reset by Go. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct counter);
+	__uint(max_entries, 100001);
+} pdr_counters SEC(".maps");
+
+/* FAR id → action. Written by Go; read by the forwarder. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct far);
+	__uint(max_entries, 65536);
+} fars SEC(".maps");
+
+/* LBR id → Maglev table. Replaced whole by Go; read by the load balancer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct lbr);
+	__uint(max_entries, 1024);
+} lbrs SEC(".maps");
+
+/* tunnel id → GRE overlay. Written by Go; read by encap and the load balancer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct tunnel);
+	__uint(max_entries, 4096);
+} tunnels SEC(".maps");
+
+/* tunnel id → tx/rx per CPU. Written by encap/decap; read by Go. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct tunnel_stats);
+	__uint(max_entries, 4096);
+} tunnel_counters SEC(".maps");
+
+/* (remote, local, key) → tunnel id: GRE this gateway decapsulates. Written by Go;
+ * read by the parser. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct term_key);
+	__type(value, __u32);
+	__uint(max_entries, 4096);
+} tunnel_terms SEC(".maps");
+
+/* local tunnel address → number of terminations using it. GRE to one of these that
+ * matches no termination is spoofed. Written by Go; read by the parser. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __be32);
+	__type(value, __u32);
+	__uint(max_entries, 4096);
+} tunnel_locals SEC(".maps");
+
+/* port id → rx/tx per CPU, as seen by XDP. Written by the pipeline; read by Go. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct port_stats);
+	__uint(max_entries, 512);
+} port_counters SEC(".maps");
+
+/* drop reason → packets/bytes per CPU. Written by the pipeline; read by Go. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, enum drop_reason);
+	__type(value, struct counter);
+	__uint(max_entries, DROP_REASON_MAX);
+} drop_counters SEC(".maps");
+
+/* Punted packets for the controller (struct punt_record). Read by Go. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 21);
+} punts SEC(".maps");
+
+/* Never read or written: its value type keeps the types that the code uses only as
+ * constants or through sizeof in BTF, so bpf2go can export them to Go instead of
+ * Go mirroring them by hand. */
+struct linx_abi {
+	struct punt_record punt;
+	enum role role;
+	enum direction direction;
+	enum far_action far_action;
+	enum tunnel_flags tunnel_flags;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct linx_abi);
+	__uint(max_entries, 1);
+} abi SEC(".maps");
+
+#endif /* LINX_MAPS_H */

@@ -1,0 +1,183 @@
+package dataplane
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// Validation shared by every implementation of Dataplane. Each error wraps
+// ErrInvalid and says which field is wrong and why.
+
+// Validate checks a packet detection rule: a positive priority, ternaries without
+// value bits outside their mask (as P4Runtime requires, so that every match has one
+// canonical form and two rules that match the same packets compare equal), the 2-bit
+// direction and 6-bit DSCP fields in range, and non-empty port ranges.
+func (p PDR) Validate() error {
+	if p.Priority == 0 {
+		return fmt.Errorf("%w: pdr priority must be > 0", ErrInvalid)
+	}
+	m := p.Match
+	if err := checkTernary("in_port", m.InPort); err != nil {
+		return err
+	}
+	if err := checkTernary("direction", m.Direction); err != nil {
+		return err
+	}
+	if err := checkWidth("direction", m.Direction, 2); err != nil {
+		return err
+	}
+	if err := checkTernary("src_addr", m.Src); err != nil {
+		return err
+	}
+	if err := checkTernary("dst_addr", m.Dst); err != nil {
+		return err
+	}
+	if err := checkTernary("ip_proto", m.Proto); err != nil {
+		return err
+	}
+	if err := checkRange("l4_sport", m.SrcPort); err != nil {
+		return err
+	}
+	if err := checkRange("l4_dport", m.DstPort); err != nil {
+		return err
+	}
+	if err := checkTernary("dscp", m.DSCP); err != nil {
+		return err
+	}
+	return checkWidth("dscp", m.DSCP, 6)
+}
+
+func checkTernary[T ~uint8 | ~uint16 | ~uint32](field string, t Ternary[T]) error {
+	if t.Value&^t.Mask != 0 {
+		return fmt.Errorf("%w: pdr %s value %#x has bits outside mask %#x", ErrInvalid, field, t.Value, t.Mask)
+	}
+	return nil
+}
+
+func checkWidth(field string, t Ternary[uint8], bits uint) error {
+	limit := uint8(1)<<bits - 1
+	if t.Value > limit || t.Mask > limit {
+		return fmt.Errorf("%w: pdr %s value %#x / mask %#x exceed %d bits", ErrInvalid, field, t.Value, t.Mask, bits)
+	}
+	return nil
+}
+
+func checkRange(field string, r PortRange) error {
+	if r.Lo > r.Hi {
+		return fmt.Errorf("%w: pdr %s range %d..%d is empty (lo > hi)", ErrInvalid, field, r.Lo, r.Hi)
+	}
+	return nil
+}
+
+// Validate checks a forwarding action rule against the table sizes: a known action,
+// and for the actions that use one, a port in 1..maxPorts-1 (ActForward) or a
+// tunnel id below maxTunnels (ActEncap). ActBalance may name any LBR, installed or
+// not; fields the action does not use are ignored.
+func (f FAR) Validate(maxPorts, maxTunnels int) error {
+	switch f.Action {
+	case ActDrop, ActPass, ActBalance, ActPunt:
+		return nil
+	case ActForward:
+		return checkPort("far forward port", f.Port, maxPorts)
+	case ActEncap:
+		return checkTunnelID("far encap tunnel id", f.Tunnel, maxTunnels)
+	}
+	return fmt.Errorf("%w: unknown far action %d", ErrInvalid, uint8(f.Action))
+}
+
+// ValidatePortID checks that id is a usable port number: 1..maxPorts-1.
+func ValidatePortID(id PortID, maxPorts int) error { return checkPort("port", id, maxPorts) }
+
+// ValidateTunnelID checks that id is below maxTunnels (tunnel ids index counters).
+func ValidateTunnelID(id TunnelID, maxTunnels int) error {
+	return checkTunnelID("tunnel id", id, maxTunnels)
+}
+
+func checkPort(field string, id PortID, maxPorts int) error {
+	if id == 0 || int(id) >= maxPorts {
+		return fmt.Errorf("%w: %s %d out of range 1..%d", ErrInvalid, field, id, maxPorts-1)
+	}
+	return nil
+}
+
+func checkTunnelID(field string, id TunnelID, maxTunnels int) error {
+	if maxTunnels <= 0 || uint64(id) >= uint64(maxTunnels) {
+		return fmt.Errorf("%w: %s %d out of range 0..%d", ErrInvalid, field, id, maxTunnels-1)
+	}
+	return nil
+}
+
+// Validate checks a GRE overlay: unicast IPv4 underlay addresses, a port in
+// 1..maxPorts-1 and a DSCP that fits 6 bits.
+func (t Tunnel) Validate(maxPorts int) error {
+	if err := checkUnicast4("tunnel src", t.Src); err != nil {
+		return err
+	}
+	if err := checkUnicast4("tunnel dst", t.Dst); err != nil {
+		return err
+	}
+	if err := checkPort("tunnel port", t.Port, maxPorts); err != nil {
+		return err
+	}
+	if t.DSCP > 63 {
+		return fmt.Errorf("%w: tunnel dscp %d exceeds 63", ErrInvalid, t.DSCP)
+	}
+	return nil
+}
+
+// Validate checks a tunnel termination: unicast IPv4 remote and local addresses.
+func (t TunnelTerm) Validate() error {
+	if err := checkUnicast4("tunnel_term remote", t.Remote); err != nil {
+		return err
+	}
+	return checkUnicast4("tunnel_term local", t.Local)
+}
+
+// checkUnicast4 accepts a plain IPv4 address (not IPv4-mapped IPv6) that is neither
+// unspecified, multicast nor the limited broadcast address.
+func checkUnicast4(field string, a netip.Addr) error {
+	switch {
+	case !a.IsValid():
+		return fmt.Errorf("%w: %s address is missing", ErrInvalid, field)
+	case !a.Is4():
+		return fmt.Errorf("%w: %s address %s is not IPv4", ErrInvalid, field, a)
+	case a.IsUnspecified():
+		return fmt.Errorf("%w: %s address %s is unspecified", ErrInvalid, field, a)
+	case a.IsMulticast():
+		return fmt.Errorf("%w: %s address %s is multicast", ErrInvalid, field, a)
+	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return fmt.Errorf("%w: %s address %s is broadcast", ErrInvalid, field, a)
+	}
+	return nil
+}
+
+// ValidateMembers checks a load-balancing rule's members: 1..MaxLBRMembers of them,
+// each with a positive weight and a distinct tunnel id below maxTunnels, and a total
+// weight of at most LBRSlots so that every member gets a slot of the Maglev table.
+func ValidateMembers(m []LBRMember, maxTunnels int) error {
+	if len(m) == 0 {
+		return fmt.Errorf("%w: lbr needs at least one member", ErrInvalid)
+	}
+	if len(m) > MaxLBRMembers {
+		return fmt.Errorf("%w: lbr has %d members, at most %d allowed", ErrInvalid, len(m), MaxLBRMembers)
+	}
+	seen := make(map[TunnelID]bool, len(m))
+	var total uint64
+	for _, x := range m {
+		if x.Weight == 0 {
+			return fmt.Errorf("%w: lbr member tunnel %d has weight 0", ErrInvalid, x.Tunnel)
+		}
+		if err := checkTunnelID("lbr member tunnel id", x.Tunnel, maxTunnels); err != nil {
+			return err
+		}
+		if seen[x.Tunnel] {
+			return fmt.Errorf("%w: lbr lists tunnel %d twice", ErrInvalid, x.Tunnel)
+		}
+		seen[x.Tunnel] = true
+		total += uint64(x.Weight)
+	}
+	if total > LBRSlots {
+		return fmt.Errorf("%w: lbr total weight %d exceeds %d slots", ErrInvalid, total, LBRSlots)
+	}
+	return nil
+}

@@ -1,0 +1,506 @@
+// Package p4info declares the P4Info of linx's pipeline: the contract between the
+// XDP data path, the agent's P4Runtime server and the ONOS pipeconf. The pipeline is
+// declared once, in Go (New); p4info.txt is generated from it (go generate ./p4info,
+// or make generate) and a test fails when the committed file is stale. Index is the
+// validated, immutable lookup structure the server builds from a P4Info.
+//
+// # Naming
+//
+// Names follow p4c's output for a P4 control named LinxIngress, because ONOS
+// identifies everything by name (PiTableId, PiActionId... are the P4Info
+// preamble names) and tools such as p4runtime-shell expect P4-style names:
+//
+//   - tables, actions, the action profile and counters are fully qualified:
+//     "LinxIngress.<object>" (e.g. "LinxIngress.pdr", "LinxIngress.set_far"); their
+//     preamble alias is the short name ("pdr"), which p4runtime-shell accepts too;
+//   - match fields, action parameters and packet metadata are plain P4 identifiers
+//     ("src_addr", "far_id", "ingress_port");
+//   - the controller headers are exactly "packet_in" and "packet_out" (no prefix):
+//     ONOS looks them up by those names.
+//
+// Go constants follow one pattern: the kind, then the owner (for fields and
+// parameters), then the P4 name in CamelCase — TablePDR, ActionSetFAR,
+// FieldPDRSrcAddr (match field src_addr of table pdr), ParamSetGREKey (parameter key
+// of action set_gre). Inside a field or parameter name the words "far" and "lbr"
+// are written Far and Lbr so that the boundary with the owner stays visible:
+// FieldFARFarID is match field far_id of table far. The ID of an object is the same
+// identifier with the prefix ID: IDTablePDR, IDFieldPDRSrcAddr, IDParamSetGREKey.
+//
+// # IDs
+//
+// Object IDs are 32 bits with the P4Runtime type prefix (p4.config.v1.P4Ids.Prefix)
+// in the top byte and a sequence number, starting at 1 in declaration order, in the
+// low 24 bits: tables 0x02000001.., actions 0x01000001.., controller headers
+// 0x04000001.., action profiles 0x11000001.., counters 0x12000001.., direct
+// counters 0x13000001... Match field, parameter and packet metadata IDs are 1..n
+// within their table, action or header. IDs are not hashes of names: they never
+// change when something is renamed. Rule for edits: append new objects with the
+// next free number, never renumber and never reuse the number of a removed object.
+//
+// # Compatibility with ONOS
+//
+// ONOS parses the pipeconf's copy of p4info.txt with the P4Runtime protos it was
+// built with (v1.2.0 in ONOS 2.5 to 2.7, v1.0.0 in 2.2), and protobuf's text
+// parser rejects unknown fields. The P4Info therefore uses only fields that exist
+// in P4Runtime v1.0.0: no Table.initial_default_action, has_initial_entries,
+// ActionProfile.selector_size_semantics, structured annotations or
+// platform properties. The consequences are documented where they matter (pdr's
+// initial default action, lbr_selector's group size).
+//
+// # Pipeline
+//
+// A packet is classified by table pdr (ternary/range with priorities, higher wins),
+// whose entries select a forwarding action rule by id (set_far). Table far applies
+// it: drop, pass to the kernel, forward out of a port, encap onto a GRE tunnel,
+// balance over tunnels with load-balancing rule lbr (an action selector whose members
+// are encap actions), or punt to the controller. Table tunnels describes the GRE
+// overlays; table tunnel_term says which GRE packets are decapsulated (and onto which
+// tunnel they are accounted). Port numbers are the agent's P4 port numbers (1..N,
+// the gNMI ifindex), the same in packet_in/packet_out metadata.
+//
+// Default actions: pdr's default action is configurable (pass or drop, DEFAULT_ONLY;
+// the data path starts with pass). Every pdr entry must select a FAR (set_far is
+// TABLE_ONLY); to send unmatched packets anywhere else, install a wildcard entry at
+// the lowest priority. The other tables have drop as a const default action: a
+// packet whose FAR, LBR, tunnel or tunnel termination is missing is dropped (and
+// counted in drop_counter), and ONOS does not read or write their default entries.
+package p4info
+
+import (
+	p4configv1 "github.com/p4lang/p4runtime/go/p4/config/v1"
+)
+
+//go:generate go run ./gen
+
+// Package information.
+const (
+	PkgName = "linx"
+	// Arch is pkg_info.arch. ONOS only records it (PiPipelineModel.architecture);
+	// "v1model" is avoided on purpose so that no tool assumes BMv2 semantics.
+	Arch = "linx-xdp"
+	// Version is pkg_info.version, bumped on every change that makes Diff report a
+	// difference against the previous version.
+	Version = "1"
+)
+
+// Tables.
+const (
+	TablePDR        = "LinxIngress.pdr"
+	TableFAR        = "LinxIngress.far"
+	TableLBR        = "LinxIngress.lbr"
+	TableTunnels    = "LinxIngress.tunnels"
+	TableTunnelTerm = "LinxIngress.tunnel_term"
+
+	IDTablePDR        uint32 = 0x02000001
+	IDTableFAR        uint32 = 0x02000002
+	IDTableLBR        uint32 = 0x02000003
+	IDTableTunnels    uint32 = 0x02000004
+	IDTableTunnelTerm uint32 = 0x02000005
+)
+
+// Match fields of table pdr. Ternary fields with a zero mask are omitted by clients
+// (don't care); L4 ports of packets without TCP/UDP headers are 0.
+const (
+	FieldPDRIngressPort = "ingress_port" // ternary 16: P4 port the packet arrived on
+	FieldPDRDirection   = "direction"    // ternary 2: 1 uplink, 2 downlink, 3 underlay
+	FieldPDRSrcAddr     = "src_addr"     // ternary 32: IPv4 source (inner header after decap)
+	FieldPDRDstAddr     = "dst_addr"     // ternary 32: IPv4 destination
+	FieldPDRIPProto     = "ip_proto"     // ternary 8: IPv4 protocol
+	FieldPDRL4Sport     = "l4_sport"     // range 16: TCP/UDP source port
+	FieldPDRL4Dport     = "l4_dport"     // range 16: TCP/UDP destination port
+	FieldPDRDSCP        = "dscp"         // ternary 6: DSCP (upper 6 bits of ToS)
+
+	IDFieldPDRIngressPort uint32 = 1
+	IDFieldPDRDirection   uint32 = 2
+	IDFieldPDRSrcAddr     uint32 = 3
+	IDFieldPDRDstAddr     uint32 = 4
+	IDFieldPDRIPProto     uint32 = 5
+	IDFieldPDRL4Sport     uint32 = 6
+	IDFieldPDRL4Dport     uint32 = 7
+	IDFieldPDRDSCP        uint32 = 8
+)
+
+// Match fields of tables far, lbr, tunnels and tunnel_term (all exact).
+const (
+	FieldFARFarID                   = "far_id"
+	FieldLBRLbrID                   = "lbr_id"
+	FieldTunnelsTunnelID            = "tunnel_id"
+	FieldTunnelTermSrcAddr          = "src_addr" // remote tunnel endpoint (outer IPv4 source)
+	FieldTunnelTermDstAddr          = "dst_addr" // local tunnel endpoint (outer IPv4 destination)
+	FieldTunnelTermGREKey           = "gre_key"  // GRE key; 0 = packet carries no key
+	IDFieldFARFarID          uint32 = 1
+	IDFieldLBRLbrID          uint32 = 1
+	IDFieldTunnelsTunnelID   uint32 = 1
+	IDFieldTunnelTermSrcAddr uint32 = 1
+	IDFieldTunnelTermDstAddr uint32 = 2
+	IDFieldTunnelTermGREKey  uint32 = 3
+)
+
+// Actions.
+const (
+	ActionSetFAR  = "LinxIngress.set_far" // pdr: select FAR far_id
+	ActionDrop    = "LinxIngress.drop"    // discard
+	ActionPass    = "LinxIngress.pass"    // hand to the kernel network stack
+	ActionForward = "LinxIngress.forward" // send out of port, unencapsulated
+	ActionEncap   = "LinxIngress.encap"   // GRE-encapsulate onto tunnel_id
+	ActionBalance = "LinxIngress.balance" // load-balance with LBR lbr_id
+	ActionPunt    = "LinxIngress.punt"    // send to the controller (PacketIn)
+	ActionSetGRE  = "LinxIngress.set_gre" // tunnels: describe a GRE overlay
+	ActionDecap   = "LinxIngress.decap"   // tunnel_term: decapsulate, account to tunnel_id
+
+	IDActionSetFAR  uint32 = 0x01000001
+	IDActionDrop    uint32 = 0x01000002
+	IDActionPass    uint32 = 0x01000003
+	IDActionForward uint32 = 0x01000004
+	IDActionEncap   uint32 = 0x01000005
+	IDActionBalance uint32 = 0x01000006
+	IDActionPunt    uint32 = 0x01000007
+	IDActionSetGRE  uint32 = 0x01000008
+	IDActionDecap   uint32 = 0x01000009
+)
+
+// Action parameters.
+const (
+	ParamSetFARFarID            = "far_id"
+	ParamForwardPort            = "port"
+	ParamEncapTunnelID          = "tunnel_id"
+	ParamBalanceLbrID           = "lbr_id"
+	ParamSetGREPort             = "port"     // WAN port the overlay leaves by
+	ParamSetGRESrcAddr          = "src_addr" // local underlay IPv4 address
+	ParamSetGREDstAddr          = "dst_addr" // remote underlay IPv4 address
+	ParamSetGREKey              = "key"      // GRE key; 0 = no key field
+	ParamDecapTunnelID          = "tunnel_id"
+	IDParamSetFARFarID   uint32 = 1
+	IDParamForwardPort   uint32 = 1
+	IDParamEncapTunnelID uint32 = 1
+	IDParamBalanceLbrID  uint32 = 1
+	IDParamSetGREPort    uint32 = 1
+	IDParamSetGRESrcAddr uint32 = 2
+	IDParamSetGREDstAddr uint32 = 3
+	IDParamSetGREKey     uint32 = 4
+	IDParamDecapTunnelID uint32 = 1
+)
+
+// Action profile (an action selector) implementing table lbr.
+const (
+	ActionProfileLBRSelector          = "LinxIngress.lbr_selector"
+	IDActionProfileLBRSelector uint32 = 0x11000001
+)
+
+// Counters. All count packets and bytes.
+const (
+	DirectCounterPDR          = "LinxIngress.pdr_counter" // per pdr entry
+	IDDirectCounterPDR uint32 = 0x13000001
+
+	CounterPortRX   = "LinxIngress.port_rx_counter"   // index: port number; received by XDP
+	CounterPortTX   = "LinxIngress.port_tx_counter"   // index: port number; transmitted by XDP
+	CounterTunnelTX = "LinxIngress.tunnel_tx_counter" // index: tunnel id; encapsulated
+	CounterTunnelRX = "LinxIngress.tunnel_rx_counter" // index: tunnel id; decapsulated
+	CounterDrop     = "LinxIngress.drop_counter"      // index: drop reason code
+
+	IDCounterPortRX   uint32 = 0x12000001
+	IDCounterPortTX   uint32 = 0x12000002
+	IDCounterTunnelTX uint32 = 0x12000003
+	IDCounterTunnelRX uint32 = 0x12000004
+	IDCounterDrop     uint32 = 0x12000005
+)
+
+// Controller packet metadata. Each header is a whole number of bytes.
+const (
+	PacketIn                 = "packet_in"
+	PacketOut                = "packet_out"
+	MetaIngressPort          = "ingress_port" // packet_in: port the packet arrived on
+	MetaEgressPort           = "egress_port"  // packet_out: port to transmit on
+	IDPacketIn        uint32 = 0x04000001
+	IDPacketOut       uint32 = 0x04000002
+	IDMetaIngressPort uint32 = 1
+	IDMetaEgressPort  uint32 = 1
+)
+
+// Bit widths of the values carried in matches, parameters and metadata.
+const (
+	BitsPort      = 16 // P4 port numbers
+	BitsDirection = 2
+	BitsAddr      = 32 // IPv4 addresses
+	BitsIPProto   = 8
+	BitsL4Port    = 16
+	BitsDSCP      = 6
+	BitsRuleID    = 32 // far_id, lbr_id, tunnel_id
+	BitsGREKey    = 32
+)
+
+// Sizes are the capacities advertised in the P4Info. They are not part of the
+// contract (Diff ignores them): the agent advertises what its data path was
+// configured with. Zero fields take the values of DefaultSizes.
+type Sizes struct {
+	PDRs        int // entries of table pdr
+	FARs        int // entries of table far
+	LBRs        int // entries of table lbr
+	Tunnels     int // entries of table tunnels; also the size of the tunnel counters (tunnel ids must be < Tunnels)
+	TunnelTerms int // entries of table tunnel_term
+	Ports       int // size of the port counters (port numbers must be < Ports)
+	DropReasons int // size of drop_counter (drop reason codes must be < DropReasons)
+
+	// LBRMembers is the size of lbr_selector: members across all groups.
+	LBRMembers int
+	// LBRMaxGroupSize is lbr_selector's max_group_size: members per group.
+	LBRMaxGroupSize int
+}
+
+// DefaultSizes are the sizes of the committed p4info.txt. They equal the data
+// path's defaults (dataplane.DefaultOptions; a test checks it). LBRMembers is
+// LBRs*LBRMaxGroupSize, so that ONOS, which allocates members per group, can fill
+// every group.
+var DefaultSizes = Sizes{
+	PDRs:            100_000,
+	FARs:            65_536,
+	LBRs:            1_024,
+	Tunnels:         4_096,
+	TunnelTerms:     4_096,
+	Ports:           512,
+	DropReasons:     64,
+	LBRMembers:      1_024 * 16,
+	LBRMaxGroupSize: 16,
+}
+
+// WithDefaults returns s with zero fields replaced by DefaultSizes.
+func (s Sizes) WithDefaults() Sizes {
+	d := DefaultSizes
+	def := func(v *int, dv int) {
+		if *v == 0 {
+			*v = dv
+		}
+	}
+	def(&s.PDRs, d.PDRs)
+	def(&s.FARs, d.FARs)
+	def(&s.LBRs, d.LBRs)
+	def(&s.Tunnels, d.Tunnels)
+	def(&s.TunnelTerms, d.TunnelTerms)
+	def(&s.Ports, d.Ports)
+	def(&s.DropReasons, d.DropReasons)
+	def(&s.LBRMembers, d.LBRMembers)
+	def(&s.LBRMaxGroupSize, d.LBRMaxGroupSize)
+	return s
+}
+
+// New returns linx's P4Info with the given sizes (zero fields take defaults). Every
+// call returns a fresh message that the caller owns. Negative sizes yield a P4Info
+// that NewIndex rejects.
+func New(sizes Sizes) *p4configv1.P4Info {
+	s := sizes.WithDefaults()
+	return &p4configv1.P4Info{
+		PkgInfo: &p4configv1.PkgInfo{
+			Name:    PkgName,
+			Version: Version,
+			Arch:    Arch,
+			Doc: doc("linx SD-WAN edge gateway: XDP data path driven through P4Runtime",
+				"Rules of the HELIOS/LINX model: PDR (packet detection), FAR (forwarding action), "+
+					"LBR (load balancing over GRE overlays), plus the GRE overlays and their terminations."),
+		},
+		Tables: []*p4configv1.Table{
+			{
+				Preamble: preamble(IDTablePDR, TablePDR,
+					"Packet detection rules: classify a packet and select a FAR (highest priority wins)",
+					"The default action applies on a miss: pass (initially) or drop. "+
+						"Every entry selects a FAR; install a lowest-priority wildcard entry to send unmatched packets elsewhere."),
+				MatchFields: []*p4configv1.MatchField{
+					ternary(IDFieldPDRIngressPort, FieldPDRIngressPort, BitsPort, "P4 port number the packet arrived on"),
+					ternary(IDFieldPDRDirection, FieldPDRDirection, BitsDirection,
+						"1 uplink (from a LAN port), 2 downlink (from a WAN port, decapsulated), 3 underlay (plain traffic on a WAN port)"),
+					ternary(IDFieldPDRSrcAddr, FieldPDRSrcAddr, BitsAddr, "IPv4 source address (of the inner header after decapsulation)"),
+					ternary(IDFieldPDRDstAddr, FieldPDRDstAddr, BitsAddr, "IPv4 destination address (of the inner header after decapsulation)"),
+					ternary(IDFieldPDRIPProto, FieldPDRIPProto, BitsIPProto, "IPv4 protocol number"),
+					rangeField(IDFieldPDRL4Sport, FieldPDRL4Sport, BitsL4Port, "TCP/UDP source port (0 without TCP/UDP header)"),
+					rangeField(IDFieldPDRL4Dport, FieldPDRL4Dport, BitsL4Port, "TCP/UDP destination port (0 without TCP/UDP header)"),
+					ternary(IDFieldPDRDSCP, FieldPDRDSCP, BitsDSCP, "DSCP: upper 6 bits of the IPv4 ToS byte"),
+				},
+				ActionRefs: []*p4configv1.ActionRef{
+					actionRef(IDActionSetFAR, p4configv1.ActionRef_TABLE_ONLY),
+					actionRef(IDActionPass, p4configv1.ActionRef_DEFAULT_ONLY),
+					actionRef(IDActionDrop, p4configv1.ActionRef_DEFAULT_ONLY),
+				},
+				DirectResourceIds: []uint32{IDDirectCounterPDR},
+				Size:              int64(s.PDRs),
+			},
+			{
+				Preamble: preamble(IDTableFAR, TableFAR,
+					"Forwarding action rules: what to do with a packet a PDR selected",
+					"A miss (a PDR naming an unknown far_id) drops the packet."),
+				MatchFields: []*p4configv1.MatchField{
+					exact(IDFieldFARFarID, FieldFARFarID, BitsRuleID, "FAR id, chosen by the controller"),
+				},
+				ActionRefs: []*p4configv1.ActionRef{
+					actionRef(IDActionDrop, p4configv1.ActionRef_TABLE_AND_DEFAULT),
+					actionRef(IDActionPass, p4configv1.ActionRef_TABLE_ONLY),
+					actionRef(IDActionForward, p4configv1.ActionRef_TABLE_ONLY),
+					actionRef(IDActionEncap, p4configv1.ActionRef_TABLE_ONLY),
+					actionRef(IDActionBalance, p4configv1.ActionRef_TABLE_ONLY),
+					actionRef(IDActionPunt, p4configv1.ActionRef_TABLE_ONLY),
+				},
+				ConstDefaultActionId: IDActionDrop,
+				Size:                 int64(s.FARs),
+			},
+			{
+				Preamble: preamble(IDTableLBR, TableLBR,
+					"Load-balancing rules: spread a class of traffic over weighted GRE overlays",
+					"Entries point to a group of lbr_selector (5-tuple hash, weighted members, each an encap action). "+
+						"Members whose tunnel is down are skipped. A miss drops the packet."),
+				MatchFields: []*p4configv1.MatchField{
+					exact(IDFieldLBRLbrID, FieldLBRLbrID, BitsRuleID, "LBR id, chosen by the controller"),
+				},
+				ActionRefs: []*p4configv1.ActionRef{
+					actionRef(IDActionEncap, p4configv1.ActionRef_TABLE_ONLY),
+					actionRef(IDActionDrop, p4configv1.ActionRef_DEFAULT_ONLY),
+				},
+				ConstDefaultActionId: IDActionDrop,
+				ImplementationId:     IDActionProfileLBRSelector,
+				Size:                 int64(s.LBRs),
+			},
+			{
+				Preamble: preamble(IDTableTunnels, TableTunnels,
+					"GRE overlays (RFC 2784, key per RFC 2890)",
+					"Underlay next-hop MAC addresses come from the kernel. Tunnel ids must be below the size of the tunnel counters. "+
+						"Encapsulating onto a missing tunnel drops the packet."),
+				MatchFields: []*p4configv1.MatchField{
+					exact(IDFieldTunnelsTunnelID, FieldTunnelsTunnelID, BitsRuleID, "tunnel id, chosen by the controller"),
+				},
+				ActionRefs: []*p4configv1.ActionRef{
+					actionRef(IDActionSetGRE, p4configv1.ActionRef_TABLE_ONLY),
+					actionRef(IDActionDrop, p4configv1.ActionRef_DEFAULT_ONLY),
+				},
+				ConstDefaultActionId: IDActionDrop,
+				Size:                 int64(s.Tunnels),
+			},
+			{
+				Preamble: preamble(IDTableTunnelTerm, TableTunnelTerm,
+					"GRE tunnel terminations: which GRE packets this gateway decapsulates",
+					"A GRE packet to a local tunnel address that matches no entry is dropped as spoofed; non-GRE packets never reach this table."),
+				MatchFields: []*p4configv1.MatchField{
+					exact(IDFieldTunnelTermSrcAddr, FieldTunnelTermSrcAddr, BitsAddr, "remote tunnel endpoint: outer IPv4 source"),
+					exact(IDFieldTunnelTermDstAddr, FieldTunnelTermDstAddr, BitsAddr, "local tunnel endpoint: outer IPv4 destination"),
+					exact(IDFieldTunnelTermGREKey, FieldTunnelTermGREKey, BitsGREKey, "GRE key; 0 matches packets without a key field"),
+				},
+				ActionRefs: []*p4configv1.ActionRef{
+					actionRef(IDActionDecap, p4configv1.ActionRef_TABLE_ONLY),
+					actionRef(IDActionDrop, p4configv1.ActionRef_DEFAULT_ONLY),
+				},
+				ConstDefaultActionId: IDActionDrop,
+				Size:                 int64(s.TunnelTerms),
+			},
+		},
+		Actions: []*p4configv1.Action{
+			action(IDActionSetFAR, ActionSetFAR, "Select forwarding action rule far_id",
+				param(IDParamSetFARFarID, ParamSetFARFarID, BitsRuleID, "id of an entry of table far")),
+			action(IDActionDrop, ActionDrop, "Discard the packet (counted in drop_counter)"),
+			action(IDActionPass, ActionPass, "Hand the packet to the kernel network stack"),
+			action(IDActionForward, ActionForward, "Send the packet out of a port, unencapsulated",
+				param(IDParamForwardPort, ParamForwardPort, BitsPort, "P4 port number")),
+			action(IDActionEncap, ActionEncap, "GRE-encapsulate the packet onto a tunnel",
+				param(IDParamEncapTunnelID, ParamEncapTunnelID, BitsRuleID, "id of an entry of table tunnels")),
+			action(IDActionBalance, ActionBalance, "Pick a tunnel with a load-balancing rule",
+				param(IDParamBalanceLbrID, ParamBalanceLbrID, BitsRuleID, "id of an entry of table lbr")),
+			action(IDActionPunt, ActionPunt, "Send the packet to the controller as a PacketIn"),
+			action(IDActionSetGRE, ActionSetGRE, "Describe a GRE overlay",
+				param(IDParamSetGREPort, ParamSetGREPort, BitsPort, "WAN port the overlay leaves by"),
+				param(IDParamSetGRESrcAddr, ParamSetGRESrcAddr, BitsAddr, "local underlay IPv4 address"),
+				param(IDParamSetGREDstAddr, ParamSetGREDstAddr, BitsAddr, "remote underlay IPv4 address"),
+				param(IDParamSetGREKey, ParamSetGREKey, BitsGREKey, "GRE key; 0 = no key field")),
+			action(IDActionDecap, ActionDecap, "Decapsulate the GRE packet and account it to a tunnel",
+				param(IDParamDecapTunnelID, ParamDecapTunnelID, BitsRuleID, "id of an entry of table tunnels")),
+		},
+		ActionProfiles: []*p4configv1.ActionProfile{{
+			Preamble: preamble(IDActionProfileLBRSelector, ActionProfileLBRSelector,
+				"Action selector of table lbr: weighted encap members, selected by a 5-tuple hash",
+				"max_group_size counts members, whatever their weights (sum_of_members semantics, as ONOS assumes; "+
+					"the field selector_size_semantics is left unset because ONOS cannot parse it)."),
+			TableIds:     []uint32{IDTableLBR},
+			WithSelector: true,
+			Size:         int64(s.LBRMembers),
+			MaxGroupSize: int32(s.LBRMaxGroupSize),
+		}},
+		Counters: []*p4configv1.Counter{
+			counter(IDCounterPortRX, CounterPortRX, s.Ports, "Packets and bytes received by XDP, indexed by port number"),
+			counter(IDCounterPortTX, CounterPortTX, s.Ports, "Packets and bytes transmitted by XDP, indexed by port number"),
+			counter(IDCounterTunnelTX, CounterTunnelTX, s.Tunnels, "Packets and bytes encapsulated onto each tunnel, indexed by tunnel id"),
+			counter(IDCounterTunnelRX, CounterTunnelRX, s.Tunnels, "Packets and bytes decapsulated from each tunnel, indexed by tunnel id"),
+			counter(IDCounterDrop, CounterDrop, s.DropReasons, "Packets and bytes dropped, indexed by drop reason code (see docs/datapath.md)"),
+		},
+		DirectCounters: []*p4configv1.DirectCounter{{
+			Preamble:      preamble(IDDirectCounterPDR, DirectCounterPDR, "Packets and bytes matched by each pdr entry", ""),
+			Spec:          &p4configv1.CounterSpec{Unit: p4configv1.CounterSpec_BOTH},
+			DirectTableId: IDTablePDR,
+		}},
+		ControllerPacketMetadata: []*p4configv1.ControllerPacketMetadata{
+			{
+				Preamble: &p4configv1.Preamble{Id: IDPacketIn, Name: PacketIn,
+					Doc: doc("Metadata of PacketIn messages (packets punted to the controller)", "")},
+				Metadata: []*p4configv1.ControllerPacketMetadata_Metadata{
+					{Id: IDMetaIngressPort, Name: MetaIngressPort, Bitwidth: BitsPort},
+				},
+			},
+			{
+				Preamble: &p4configv1.Preamble{Id: IDPacketOut, Name: PacketOut,
+					Doc: doc("Metadata of PacketOut messages (frames the controller transmits as is)", "")},
+				Metadata: []*p4configv1.ControllerPacketMetadata_Metadata{
+					{Id: IDMetaEgressPort, Name: MetaEgressPort, Bitwidth: BitsPort},
+				},
+			},
+		},
+	}
+}
+
+func doc(brief, description string) *p4configv1.Documentation {
+	return &p4configv1.Documentation{Brief: brief, Description: description}
+}
+
+// preamble names a fully qualified object; its alias is the part after the control.
+func preamble(id uint32, name, brief, description string) *p4configv1.Preamble {
+	alias := name
+	for i := len(name) - 1; i >= 0; i-- {
+		if name[i] == '.' {
+			alias = name[i+1:]
+			break
+		}
+	}
+	return &p4configv1.Preamble{Id: id, Name: name, Alias: alias, Doc: doc(brief, description)}
+}
+
+func matchField(id uint32, name string, bits int32, mt p4configv1.MatchField_MatchType, brief string) *p4configv1.MatchField {
+	return &p4configv1.MatchField{
+		Id: id, Name: name, Bitwidth: bits,
+		Match: &p4configv1.MatchField_MatchType_{MatchType: mt},
+		Doc:   doc(brief, ""),
+	}
+}
+
+func exact(id uint32, name string, bits int32, brief string) *p4configv1.MatchField {
+	return matchField(id, name, bits, p4configv1.MatchField_EXACT, brief)
+}
+
+func ternary(id uint32, name string, bits int32, brief string) *p4configv1.MatchField {
+	return matchField(id, name, bits, p4configv1.MatchField_TERNARY, brief)
+}
+
+func rangeField(id uint32, name string, bits int32, brief string) *p4configv1.MatchField {
+	return matchField(id, name, bits, p4configv1.MatchField_RANGE, brief)
+}
+
+func actionRef(id uint32, scope p4configv1.ActionRef_Scope) *p4configv1.ActionRef {
+	return &p4configv1.ActionRef{Id: id, Scope: scope}
+}
+
+func action(id uint32, name, brief string, params ...*p4configv1.Action_Param) *p4configv1.Action {
+	return &p4configv1.Action{Preamble: preamble(id, name, brief, ""), Params: params}
+}
+
+func param(id uint32, name string, bits int32, brief string) *p4configv1.Action_Param {
+	return &p4configv1.Action_Param{Id: id, Name: name, Bitwidth: bits, Doc: doc(brief, "")}
+}
+
+func counter(id uint32, name string, size int, brief string) *p4configv1.Counter {
+	return &p4configv1.Counter{
+		Preamble: preamble(id, name, brief, ""),
+		Spec:     &p4configv1.CounterSpec{Unit: p4configv1.CounterSpec_BOTH},
+		Size:     int64(size),
+	}
+}
