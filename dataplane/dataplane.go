@@ -232,6 +232,8 @@ type Dataplane interface {
 	Ports() []PortInfo
 
 	InsertPDR(p PDR) (PDRID, error)
+	// InsertPDRs installs a batch: all or none; each rule becomes live atomically.
+	InsertPDRs(ps []PDR) ([]PDRID, error)
 	// ModifyPDR changes the FAR a rule selects; match and priority are its identity.
 	ModifyPDR(id PDRID, far FARID) error
 	DeletePDR(id PDRID) error

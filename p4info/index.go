@@ -423,6 +423,7 @@ func NewIndex(p *p4configv1.P4Info) (*Index, error) {
 	p = proto.Clone(p).(*p4configv1.P4Info)
 	b := builder{
 		ids:     map[uint32]string{},
+		idNames: map[uint32]string{},
 		names:   map[p4configv1.P4Ids_Prefix]map[string]bool{},
 		aliases: map[p4configv1.P4Ids_Prefix]map[string]bool{},
 	}
@@ -587,7 +588,7 @@ func NewIndex(p *p4configv1.P4Info) (*Index, error) {
 	if len(b.problems) > 0 {
 		return nil, &ValidationError{Problems: b.problems}
 	}
-	x.names = b.ids
+	x.names = b.idNames
 	return x, nil
 }
 
@@ -595,6 +596,7 @@ func NewIndex(p *p4configv1.P4Info) (*Index, error) {
 type builder struct {
 	problems []string
 	ids      map[uint32]string // object ID → its description, for duplicate reports
+	idNames  map[uint32]string // object ID → its name
 	names    map[p4configv1.P4Ids_Prefix]map[string]bool
 	aliases  map[p4configv1.P4Ids_Prefix]map[string]bool
 }
@@ -643,6 +645,7 @@ func (b *builder) preamble(prefix p4configv1.P4Ids_Prefix, kind string, pre *p4c
 	}
 	if ok {
 		b.ids[id] = what
+		b.idNames[id] = name
 		mark(b.names, prefix, name)
 	}
 	return id, name, alias, ok

@@ -179,6 +179,22 @@ func (d *Dataplane) InsertPDR(p dataplane.PDR) (dataplane.PDRID, error) {
 	return id, nil
 }
 
+// InsertPDRs installs a batch of rules: all or none.
+func (d *Dataplane) InsertPDRs(ps []dataplane.PDR) ([]dataplane.PDRID, error) {
+	ids := make([]dataplane.PDRID, 0, len(ps))
+	for i, p := range ps {
+		id, err := d.InsertPDR(p)
+		if err != nil {
+			for _, done := range ids {
+				d.DeletePDR(done)
+			}
+			return nil, fmt.Errorf("pdr %d of batch: %w", i, err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
 // ModifyPDR points rule id at another FAR; its counter is kept.
 func (d *Dataplane) ModifyPDR(id dataplane.PDRID, far dataplane.FARID) error {
 	d.mu.Lock()

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -43,9 +44,35 @@ func Veth(tb testing.TB, a *NS, aName string, b *NS, bName string) (aLink, bLink
 		}
 		tb.Fatalf("create veth %s(%s) <-> %s(%s): %v", aName, a, bName, b, err)
 	}
-	aLink = SetLinkUp(tb, a, aName)
-	bLink = SetLinkUp(tb, b, bName)
+	SetLinkUp(tb, a, aName)
+	SetLinkUp(tb, b, bName)
+	aLink = WaitOperUp(tb, a, aName, linkWait)
+	bLink = WaitOperUp(tb, b, bName, linkWait)
 	return aLink, bLink
+}
+
+// linkWait bounds how long helpers wait for the kernel's link watcher.
+const linkWait = 5 * time.Second
+
+// WaitOperUp waits until ifname in ns has operstate UP and returns it.
+// After carrier comes on, the kernel keeps dropping transmitted packets
+// until its (asynchronous) link watcher has run; operstate UP is set by
+// that same step, so waiting for it avoids losing the first packets. Call
+// it on a veth end whose peer was just set up.
+func WaitOperUp(tb testing.TB, ns *NS, ifname string, timeout time.Duration) netlink.Link {
+	tb.Helper()
+	end := time.Now().Add(timeout)
+	for {
+		l := Link(tb, ns, ifname)
+		st := l.Attrs().OperState
+		if st == netlink.OperUp {
+			return l
+		}
+		if !time.Now().Before(end) {
+			tb.Fatalf("%s in %s: operstate %v after %v, want up", ifname, ns, st, timeout)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // Link looks up ifname in ns.
@@ -59,14 +86,29 @@ func Link(tb testing.TB, ns *NS, ifname string) netlink.Link {
 	return l
 }
 
-// SetLinkUp sets ifname up in ns and returns the refreshed link.
+// SetLinkUp sets ifname up in ns and returns the refreshed link. If it
+// has carrier, this waits until the kernel's link watcher has processed it
+// (IFF_RUNNING), because until then transmitted packets are dropped. If
+// this brought a veth peer's carrier back, call WaitOperUp on the peer
+// before sending from it.
 func SetLinkUp(tb testing.TB, ns *NS, ifname string) netlink.Link {
 	tb.Helper()
 	l := Link(tb, ns, ifname)
 	if err := ns.nl.LinkSetUp(l); err != nil {
 		tb.Fatalf("set %s up in %s: %v", ifname, ns, err)
 	}
-	return Link(tb, ns, ifname)
+	end := time.Now().Add(linkWait)
+	for {
+		l = Link(tb, ns, ifname)
+		f := l.Attrs().RawFlags
+		if f&unix.IFF_LOWER_UP == 0 || f&unix.IFF_RUNNING != 0 {
+			return l
+		}
+		if !time.Now().Before(end) {
+			tb.Fatalf("set %s up in %s: carrier but not running after %v", ifname, ns, linkWait)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // SetLinkDown sets ifname down in ns.

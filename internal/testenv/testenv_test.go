@@ -179,6 +179,7 @@ func TestLinkHelpers(t *testing.T) {
 		t.Errorf("ping across a down link answered")
 	}
 	SetLinkUp(t, b, "veth1")
+	WaitOperUp(t, a, "veth0", 5*time.Second)
 	if n, err := Ping(a, netip.MustParseAddr("10.1.0.2"), 1, 3*time.Second); n != 1 {
 		t.Errorf("ping after link up: %d, %v", n, err)
 	}
