@@ -62,7 +62,9 @@ func TestDiff(t *testing.T) {
 			[]string{"table LinxIngress.far: id 0x02000002, got 0x02000009"}},
 		{"missing and unexpected tables", func(p *p4configv1.P4Info) { table(p, p4info.TableTunnelTerm).Preamble.Name = "LinxIngress.term" },
 			[]string{"missing table LinxIngress.tunnel_term", "unexpected table LinxIngress.term"}},
-		{"scope", func(p *p4configv1.P4Info) { table(p, p4info.TablePDR).ActionRefs[0].Scope = p4configv1.ActionRef_TABLE_AND_DEFAULT },
+		{"scope", func(p *p4configv1.P4Info) {
+			table(p, p4info.TablePDR).ActionRefs[0].Scope = p4configv1.ActionRef_TABLE_AND_DEFAULT
+		},
 			[]string{"table LinxIngress.pdr: action LinxIngress.set_far: scope TABLE_ONLY, got TABLE_AND_DEFAULT"}},
 		{"action refs", func(p *p4configv1.P4Info) {
 			tab := table(p, p4info.TableFAR)
