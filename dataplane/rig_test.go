@@ -70,8 +70,8 @@ func newRig(t *testing.T) *rig {
 		r.idx[id] = l.Attrs().Index
 	}
 	testenv.AddAddr(t, ns, "lan0", "10.1.0.1/24")
-	testenv.AddAddr(t, ns, "wan0", "172.16.0.1/30")
-	testenv.AddAddr(t, ns, "wan1", "172.16.1.1/30")
+	testenv.AddAddr(t, ns, "wan0", "172.16.0.1/24")
+	testenv.AddAddr(t, ns, "wan1", "172.16.1.1/24")
 	testenv.AddNeigh(t, ns, "lan0", hostIP.String(), hostMAC)
 	testenv.AddNeigh(t, ns, "wan0", peer0.String(), peer0MAC)
 	testenv.AddNeigh(t, ns, "wan1", peer1.String(), peer1MAC)

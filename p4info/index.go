@@ -400,7 +400,8 @@ func MustNewIndex(p *p4configv1.P4Info) *Index {
 //
 //   - every object has a non-zero ID whose top byte is its kind's P4Ids prefix,
 //     IDs are unique across all objects, names are non-empty and unique within a
-//     kind, and so are non-empty aliases;
+//     kind (counters and direct counters count as one kind, as in ONOS), and so
+//     are non-empty aliases;
 //   - match fields, action parameters and packet metadata have non-zero IDs and
 //     non-empty names, both unique within their table, action or header, and a
 //     positive bit width; user-defined types (type_name) are not supported;
@@ -424,7 +425,7 @@ func NewIndex(p *p4configv1.P4Info) (*Index, error) {
 	b := builder{
 		ids:     map[uint32]string{},
 		idNames: map[uint32]string{},
-		names:   map[p4configv1.P4Ids_Prefix]map[string]bool{},
+		names:   map[p4configv1.P4Ids_Prefix]map[string]string{},
 		aliases: map[p4configv1.P4Ids_Prefix]map[string]bool{},
 	}
 	x := &Index{
@@ -595,10 +596,19 @@ func NewIndex(p *p4configv1.P4Info) (*Index, error) {
 // builder accumulates validation problems while NewIndex builds an Index.
 type builder struct {
 	problems []string
-	ids      map[uint32]string // object ID → its description, for duplicate reports
-	idNames  map[uint32]string // object ID → its name
-	names    map[p4configv1.P4Ids_Prefix]map[string]bool
+	ids      map[uint32]string                             // object ID → its description, for duplicate reports
+	idNames  map[uint32]string                             // object ID → its name
+	names    map[p4configv1.P4Ids_Prefix]map[string]string // namespace → name → kind that took it
 	aliases  map[p4configv1.P4Ids_Prefix]map[string]bool
+}
+
+// namespace returns the kind whose names a kind shares: ONOS keeps counters and
+// direct counters in one map keyed by name.
+func namespace(prefix p4configv1.P4Ids_Prefix) p4configv1.P4Ids_Prefix {
+	if prefix == p4configv1.P4Ids_DIRECT_COUNTER {
+		return p4configv1.P4Ids_COUNTER
+	}
+	return prefix
 }
 
 func (b *builder) addf(format string, args ...any) {
@@ -622,8 +632,11 @@ func (b *builder) preamble(prefix p4configv1.P4Ids_Prefix, kind string, pre *p4c
 	if name == "" {
 		b.addf("%s: empty name", what)
 		ok = false
-	} else if b.names[prefix][name] {
+	} else if other := b.names[namespace(prefix)][name]; other == kind {
 		b.addf("%s: duplicate %s name %q", what, kind, name)
+		ok = false
+	} else if other != "" {
+		b.addf("%s: name %q already used by a %s", what, name, other)
 		ok = false
 	}
 	switch {
@@ -646,7 +659,10 @@ func (b *builder) preamble(prefix p4configv1.P4Ids_Prefix, kind string, pre *p4c
 	if ok {
 		b.ids[id] = what
 		b.idNames[id] = name
-		mark(b.names, prefix, name)
+		if b.names[namespace(prefix)] == nil {
+			b.names[namespace(prefix)] = map[string]string{}
+		}
+		b.names[namespace(prefix)][name] = kind
 	}
 	return id, name, alias, ok
 }

@@ -369,6 +369,9 @@ func TestNewIndexRejects(t *testing.T) {
 		{"duplicate name", func(p *p4configv1.P4Info) {
 			action(p, p4info.ActionPunt).Preamble.Name = p4info.ActionPass
 		}, `action LinxIngress.pass (0x01000007): duplicate action name "LinxIngress.pass"`},
+		{"counter and direct counter with one name", func(p *p4configv1.P4Info) {
+			p.DirectCounters[0].Preamble.Name = p4info.CounterDrop
+		}, `direct counter LinxIngress.drop_counter (0x13000001): name "LinxIngress.drop_counter" already used by a counter`},
 		{"duplicate alias", func(p *p4configv1.P4Info) { table(p, p4info.TableFAR).Preamble.Alias = "pdr" },
 			`table LinxIngress.far (0x02000002): duplicate table alias "pdr"`},
 		{"dangling action ref", func(p *p4configv1.P4Info) {

@@ -122,12 +122,13 @@ const (
 
 // Match fields of tables far, lbr, tunnels and tunnel_term (all exact).
 const (
-	FieldFARFarID                   = "far_id"
-	FieldLBRLbrID                   = "lbr_id"
-	FieldTunnelsTunnelID            = "tunnel_id"
-	FieldTunnelTermSrcAddr          = "src_addr" // remote tunnel endpoint (outer IPv4 source)
-	FieldTunnelTermDstAddr          = "dst_addr" // local tunnel endpoint (outer IPv4 destination)
-	FieldTunnelTermGREKey           = "gre_key"  // GRE key; 0 = packet carries no key
+	FieldFARFarID          = "far_id"
+	FieldLBRLbrID          = "lbr_id"
+	FieldTunnelsTunnelID   = "tunnel_id"
+	FieldTunnelTermSrcAddr = "src_addr" // remote tunnel endpoint (outer IPv4 source)
+	FieldTunnelTermDstAddr = "dst_addr" // local tunnel endpoint (outer IPv4 destination)
+	FieldTunnelTermGREKey  = "gre_key"  // GRE key; 0 = packet carries no key
+
 	IDFieldFARFarID          uint32 = 1
 	IDFieldLBRLbrID          uint32 = 1
 	IDFieldTunnelsTunnelID   uint32 = 1
@@ -161,15 +162,16 @@ const (
 
 // Action parameters.
 const (
-	ParamSetFARFarID            = "far_id"
-	ParamForwardPort            = "port"
-	ParamEncapTunnelID          = "tunnel_id"
-	ParamBalanceLbrID           = "lbr_id"
-	ParamSetGREPort             = "port"     // WAN port the overlay leaves by
-	ParamSetGRESrcAddr          = "src_addr" // local underlay IPv4 address
-	ParamSetGREDstAddr          = "dst_addr" // remote underlay IPv4 address
-	ParamSetGREKey              = "key"      // GRE key; 0 = no key field
-	ParamDecapTunnelID          = "tunnel_id"
+	ParamSetFARFarID   = "far_id"
+	ParamForwardPort   = "port"
+	ParamEncapTunnelID = "tunnel_id"
+	ParamBalanceLbrID  = "lbr_id"
+	ParamSetGREPort    = "port"     // WAN port the overlay leaves by
+	ParamSetGRESrcAddr = "src_addr" // local underlay IPv4 address
+	ParamSetGREDstAddr = "dst_addr" // remote underlay IPv4 address
+	ParamSetGREKey     = "key"      // GRE key; 0 = no key field
+	ParamDecapTunnelID = "tunnel_id"
+
 	IDParamSetFARFarID   uint32 = 1
 	IDParamForwardPort   uint32 = 1
 	IDParamEncapTunnelID uint32 = 1
@@ -207,10 +209,11 @@ const (
 
 // Controller packet metadata. Each header is a whole number of bytes.
 const (
-	PacketIn                 = "packet_in"
-	PacketOut                = "packet_out"
-	MetaIngressPort          = "ingress_port" // packet_in: port the packet arrived on
-	MetaEgressPort           = "egress_port"  // packet_out: port to transmit on
+	PacketIn        = "packet_in"
+	PacketOut       = "packet_out"
+	MetaIngressPort = "ingress_port" // packet_in: port the packet arrived on
+	MetaEgressPort  = "egress_port"  // packet_out: port to transmit on
+
 	IDPacketIn        uint32 = 0x04000001
 	IDPacketOut       uint32 = 0x04000002
 	IDMetaIngressPort uint32 = 1

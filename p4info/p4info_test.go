@@ -205,9 +205,9 @@ func TestDefaultSizesConsistent(t *testing.T) {
 	if d.LBRMembers != d.LBRs*d.LBRMaxGroupSize {
 		t.Errorf("LBRMembers %d, want LBRs*LBRMaxGroupSize = %d", d.LBRMembers, d.LBRs*d.LBRMaxGroupSize)
 	}
-	// Port and tunnel ids index counters; the fields carrying them must fit.
-	if d.Ports > 1<<p4info.BitsPort || d.Tunnels > 1<<32 {
-		t.Error("counter sizes exceed the id bit widths")
+	// Port numbers index the port counters; every index must fit in a port field.
+	if d.Ports > 1<<p4info.BitsPort {
+		t.Errorf("Ports %d exceeds what %d-bit port numbers can address", d.Ports, p4info.BitsPort)
 	}
 }
 

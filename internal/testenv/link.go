@@ -159,7 +159,8 @@ func AddAddr(tb testing.TB, ns *NS, ifname, cidr string) {
 	}
 }
 
-// AddRoute adds a route to dst (a prefix) via gateway via in ns.
+// AddRoute adds a route to dst (a prefix) via gateway via in ns. A
+// link-local IPv6 gateway needs its interface as zone: "fe80::1%eth0".
 func AddRoute(tb testing.TB, ns *NS, dst, via string) {
 	tb.Helper()
 	mustNS(tb, ns, "add route")
@@ -192,7 +193,10 @@ func addGwRoute(tb testing.TB, ns *NS, pfx netip.Prefix, via string) {
 	if err != nil {
 		tb.Fatalf("add route %s via %s in %s: %v", pfx, via, ns, err)
 	}
-	r := &netlink.Route{Dst: prefixToIPNet(pfx.Masked()), Gw: gw.Unmap().AsSlice()}
+	r := &netlink.Route{Dst: prefixToIPNet(pfx.Masked()), Gw: gw.Unmap().WithZone("").AsSlice()}
+	if z := gw.Zone(); z != "" { // link-local gateway: "fe80::1%eth0"
+		r.LinkIndex = Link(tb, ns, z).Attrs().Index
+	}
 	if err := ns.nl.RouteAdd(r); err != nil {
 		tb.Fatalf("add route %s via %s in %s: %v", pfx, via, ns, err)
 	}

@@ -219,7 +219,8 @@ func (ns *NS) Go(fn func() error) <-chan error {
 
 // Exec runs a command inside the namespace and returns its combined
 // output. Meant for debugging dumps (`ip -d link`, `bpftool net`); prefer
-// the Go helpers for configuration.
+// the Go helpers for configuration. Unlike `ip netns exec`, /sys is not
+// remounted, so tools reading /sys/class/net see the host's interfaces.
 func (ns *NS) Exec(name string, args ...string) ([]byte, error) {
 	cmd := exec.Command(name, args...)
 	var out bytes.Buffer // same writer for both: exec serialises writes

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/gopacket/layers"
 	"github.com/vishvananda/netns"
 )
 
@@ -129,12 +130,28 @@ func TestUDPFlows(t *testing.T) {
 func TestOffloads(t *testing.T) {
 	t.Parallel()
 	a, b := pair(t)
-	for _, o := range []Offload{OffloadTXChecksum, OffloadGRO} {
+	for _, o := range []Offload{OffloadTXChecksum, OffloadTSO, OffloadGSO, OffloadGRO} {
 		on, err := GetOffload(a, "veth0", o)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("veth default %s=%v", o.Name, on)
+	}
+
+	// What the toggle is for: with TX checksum offload on, frames cross
+	// the veth as CHECKSUM_PARTIAL; with it off, checksums are complete.
+	capt := NewCapture(t, b, "veth1")
+	udpTo := func(port uint16) func(Packet) bool {
+		return func(p Packet) bool {
+			u, ok := p.Decode().Layer(layers.LayerTypeUDP).(*layers.UDP)
+			return ok && uint16(u.DstPort) == port
+		}
+	}
+	if _, err := SendUDP(a, "", "10.1.0.2:6000", 1, 100, 0); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := capt.Wait(2*time.Second, udpTo(6000)); !ok || !p.CsumPartial {
+		t.Errorf("with tx-checksum on: found=%v partial=%v, want a CHECKSUM_PARTIAL frame\n%s", ok, p.CsumPartial, capt)
 	}
 
 	DisableTXChecksum(t, a, "veth0")
@@ -148,7 +165,19 @@ func TestOffloads(t *testing.T) {
 	if on, err := GetOffload(b, "veth1", OffloadTXChecksum); err != nil || !on {
 		t.Errorf("peer tx-checksum: %v, %v; want untouched (on)", on, err)
 	}
+	if _, err := SendUDP(a, "", "10.1.0.2:6001", 1, 100, 0); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := capt.Wait(2*time.Second, udpTo(6001)); !ok || p.CsumPartial {
+		t.Errorf("with tx-checksum off: found=%v partial=%v, want a complete checksum\n%s", ok, p.CsumPartial, capt)
+	} else if err := p.Decode().ErrorLayer(); err != nil {
+		t.Errorf("decode: %v", err.Error())
+	}
+
 	SetGRO(t, b, "veth1", true)
+	if on, err := GetOffload(b, "veth1", OffloadGRO); err != nil || !on {
+		t.Errorf("gro after enable: %v, %v", on, err)
+	}
 	SetGRO(t, b, "veth1", false)
 	SetGRO(t, b, "veth1", true)
 	// Traffic still flows with software checksums and GRO.
@@ -183,6 +212,11 @@ func TestLinkHelpers(t *testing.T) {
 	if n, err := Ping(a, netip.MustParseAddr("10.1.0.2"), 1, 3*time.Second); n != 1 {
 		t.Errorf("ping after link up: %d, %v", n, err)
 	}
+	// Both ends in one namespace.
+	x0, x1 := Veth(t, a, "x0", a, "x1")
+	if x0.Attrs().Index == x1.Attrs().Index || x0.Attrs().OperState.String() != "up" {
+		t.Errorf("same-namespace veth: %v %v", x0.Attrs(), x1.Attrs())
+	}
 	out, err := a.Exec("ip", "-br", "link", "show", "veth0")
 	if err != nil || !strings.Contains(string(out), "veth0") {
 		t.Errorf("exec ip in ns: %q, %v", out, err)
@@ -204,6 +238,9 @@ func TestRouted(t *testing.T) {
 	AddDefaultRoute(t, a, "10.1.0.1")
 	AddRoute(t, c, "10.1.0.0/16", "10.2.0.1")
 
+	// Pin the defaults (new namespaces may inherit the host's values).
+	SetSysctl(t, a, "net/ipv4/ip_forward", "0")
+	SetSysctl(t, r, "net/ipv4/ip_forward", "0")
 	if n, _ := Ping(a, netip.MustParseAddr("10.2.0.2"), 1, 300*time.Millisecond); n != 0 {
 		t.Errorf("forwarded without ip_forward")
 	}
@@ -220,6 +257,7 @@ func TestRouted(t *testing.T) {
 	if err := TransferTCP(t, c, a, "10.1.0.2:0", 256<<10); err != nil {
 		t.Error(err)
 	}
+	AddRoute(t, a, "fd00:9::/64", "fe80::1%eth0") // link-local gateway with zone
 	DisableIPv6(t, c)
 	if v, err := Sysctl(c, "net/ipv6/conf/eth0/disable_ipv6"); err != nil || v != "1" {
 		t.Errorf("disable_ipv6 on eth0 = %q, %v", v, err)

@@ -18,9 +18,18 @@ import (
 )
 
 func main() {
-	out := flag.String("o", "p4info.txt", "output `file`")
+	out := flag.String("o", "", "output `file` (default p4info.txt, when run in the p4info directory)")
 	check := flag.Bool("check", false, "only report whether the file is up to date")
 	flag.Parse()
+	if *out == "" {
+		// go generate runs gen in the package directory; anywhere else, a default
+		// would write a stray p4info.txt.
+		if _, err := os.Stat("p4info.go"); err != nil {
+			fmt.Fprintln(os.Stderr, "p4info/gen: run it with go generate ./p4info, or pass -o")
+			os.Exit(2)
+		}
+		*out = "p4info.txt"
+	}
 	if err := run(*out, *check); err != nil {
 		fmt.Fprintln(os.Stderr, "p4info/gen:", err)
 		os.Exit(1)

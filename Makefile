@@ -1,0 +1,34 @@
+# linx — developer entry points. `make help` lists them.
+SHELL := /bin/bash
+GO ?= go
+PKGS := ./...
+
+.PHONY: help generate build test check bench lab clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+generate: ## regenerate committed code (BPF objects and bindings, p4info.txt)
+	$(GO) generate ./dataplane ./p4info
+
+build: ## build every binary into bin/
+	$(GO) build -o bin/ ./cmd/...
+
+test: ## run every test (privileged tests need root; LINX_REQUIRE_PRIV=1 makes them fail instead of skip)
+	$(GO) test -count=1 -timeout 30m $(PKGS)
+
+check: ## vet, gofmt, and prove generated code is fresh
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(MAKE) generate
+	@git diff --exit-code --stat -- dataplane/ p4info/ || { echo "generated files are stale: run 'make generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- dataplane/ p4info/)" || { git status --porcelain -- dataplane/ p4info/; echo "generate left untracked files"; exit 1; }
+
+bench: ## data-path and classifier benchmarks (root)
+	$(GO) test -run '^$$' -bench . -benchtime 2000x -count 5 ./dataplane/
+
+lab: ## the two-site data-path lab in network namespaces (root)
+	$(GO) run ./cmd/linx-lab
+
+clean:
+	rm -rf bin/
