@@ -25,6 +25,10 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* Set by the loader: classify every packet by tuple-space search, bypassing the
+ * flow cache (for measurements and for workloads of one-packet flows). */
+const volatile __u8 flow_cache_off = 0;
+
 #define ETH_P_8021Q_BE bpf_htons(0x8100)
 #define ETH_P_8021AD_BE bpf_htons(0x88A8)
 #define IP_DF 0x4000
@@ -297,10 +301,60 @@ int linx_xdp(struct xdp_md *ctx)
 	return tail(ctx, STAGE_CLASSIFY);
 }
 
-/* linx_classify finds the highest-priority PDR by tuple-space search: one hash
- * lookup per distinct mask shape, shapes visited in decreasing best priority, so
- * the cost depends on the number of shapes (≤ MAX_TUPLES), never on the number of
- * rules. */
+/* tss_lookup finds the highest-priority PDR by tuple-space search: one hash lookup
+ * per distinct mask shape, shapes visited in decreasing best priority, so the cost
+ * depends on the number of shapes (≤ MAX_TUPLES), never on the number of rules. */
+static __always_inline void tss_lookup(struct pdr_key *pk, struct flow_result *res)
+{
+	__u32 zero = 0;
+	struct pdr_tuples *tt = bpf_map_lookup_elem(&pdr_tuple_list, &zero);
+	__u32 best_prio = 0;
+
+	res->rule = 0;
+	res->far_id = 0;
+	if (!tt)
+		return;
+	__u32 n = tt->n;
+	for (__u32 i = 0; i < MAX_TUPLES; i++) {
+		if (i >= n)
+			break;
+		struct pdr_tuple *t = &tt->t[i];
+		if (t->max_prio <= best_prio)
+			break;
+		struct pdr_key k = {
+			.tuple = t->mask.tuple,
+			.src = pk->src & t->mask.src,
+			.dst = pk->dst & t->mask.dst,
+			.sport = pk->sport & t->mask.sport,
+			.dport = pk->dport & t->mask.dport,
+			.in_port = pk->in_port & t->mask.in_port,
+			.proto = pk->proto & t->mask.proto,
+			.dscp_dir = pk->dscp_dir & t->mask.dscp_dir,
+		};
+		struct pdr_entry *e = bpf_map_lookup_elem(&pdr_entries, &k);
+		if (!e)
+			continue;
+#pragma unroll
+		for (int j = 0; j < 2; j++) {
+			__u32 id = e->rule[j];
+			if (!id)
+				break;
+			struct pdr_rule *r = bpf_map_lookup_elem(&pdr_rules, &id);
+			if (!r)
+				continue; /* not committed yet, or being deleted */
+			if (r->priority > best_prio) {
+				best_prio = r->priority;
+				res->rule = id;
+				res->far_id = r->far_id;
+			}
+			break;
+		}
+	}
+}
+
+/* linx_classify selects the packet's PDR: from the per-CPU flow cache when the
+ * classifier has not changed since the flow was last seen, else by tuple-space
+ * search (whose answer is then cached). */
 SEC("xdp")
 int linx_classify(struct xdp_md *ctx)
 {
@@ -309,52 +363,27 @@ int linx_classify(struct xdp_md *ctx)
 
 	if (!m)
 		return drop(ctx, DROP_INTERNAL);
+	__u32 *genp = bpf_map_lookup_elem(&pdr_gen, &zero);
+	__u32 gen = genp ? *genp : 0;
 
-	struct pdr_tuples *tt = bpf_map_lookup_elem(&pdr_tuple_list, &zero);
-	__u32 best_prio = 0, best_rule = 0, best_far = 0;
-	if (tt) {
-		__u32 n = tt->n;
-		for (__u32 i = 0; i < MAX_TUPLES; i++) {
-			if (i >= n)
-				break;
-			struct pdr_tuple *t = &tt->t[i];
-			if (t->max_prio <= best_prio)
-				break;
-			struct pdr_key k = {
-				.tuple = t->mask.tuple,
-				.src = m->key.src & t->mask.src,
-				.dst = m->key.dst & t->mask.dst,
-				.sport = m->key.sport & t->mask.sport,
-				.dport = m->key.dport & t->mask.dport,
-				.in_port = m->key.in_port & t->mask.in_port,
-				.proto = m->key.proto & t->mask.proto,
-				.dscp_dir = m->key.dscp_dir & t->mask.dscp_dir,
-			};
-			struct pdr_entry *e = bpf_map_lookup_elem(&pdr_entries, &k);
-			if (!e)
-				continue;
-#pragma unroll
-			for (int j = 0; j < 2; j++) {
-				__u32 id = e->rule[j];
-				if (!id)
-					break;
-				struct pdr_rule *r = bpf_map_lookup_elem(&pdr_rules, &id);
-				if (!r)
-					continue; /* not committed yet, or being deleted */
-				if (r->priority > best_prio) {
-					best_prio = r->priority;
-					best_rule = id;
-					best_far = r->far_id;
-				}
-				break;
-			}
-		}
+	struct flow_result res;
+	struct flow_result *cached = NULL;
+	if (!flow_cache_off)
+		cached = bpf_map_lookup_elem(&flow_cache, &m->key);
+	if (cached && cached->gen == gen) {
+		res = *cached;
+	} else {
+		tss_lookup(&m->key, &res);
+		res.gen = gen;
+		if (!flow_cache_off)
+			bpf_map_update_elem(&flow_cache, &m->key, &res, BPF_ANY);
 	}
 
-	struct counter *c = bpf_map_lookup_elem(&pdr_counters, &best_rule);
+	__u32 rule = res.rule;
+	struct counter *c = bpf_map_lookup_elem(&pdr_counters, &rule);
 	count(c, frame_len(ctx));
-	if (best_rule) {
-		m->far_id = best_far;
+	if (rule) {
+		m->far_id = res.far_id;
 	} else {
 		struct far *f = bpf_map_lookup_elem(&pdr_miss, &zero);
 		m->use_miss = 1;

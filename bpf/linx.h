@@ -128,6 +128,14 @@ struct pdr_entry {
 	__u32 rule[2];
 };
 
+/* A flow-cache entry: the classifier's answer for one exact packet key, valid while
+ * gen equals the classifier generation (bumped by Go after every rule change). */
+struct flow_result {
+	__u32 rule; /* 0: no PDR matched */
+	__u32 far_id;
+	__u32 gen;
+};
+
 struct pdr_rule {
 	__u32 far_id;
 	__u32 priority;

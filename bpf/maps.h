@@ -67,6 +67,25 @@ struct {
 	__uint(max_entries, 100000);
 } pdr_rules SEC(".maps");
 
+/* exact packet key → classifier answer, per CPU, least recently used evicted. A hit
+ * costs one lookup however many tuples there are. Written by the classifier; Go
+ * only sizes it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__type(key, struct pdr_key);
+	__type(value, struct flow_result);
+	__uint(max_entries, 65536);
+} flow_cache SEC(".maps");
+
+/* 0 → classifier generation. Go increments it after every committed rule change,
+ * which invalidates every flow_cache entry at once. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+} pdr_gen SEC(".maps");
+
 /* 0 → FAR applied when no PDR matches. Written by Go; read by the classifier. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -215,13 +215,15 @@ func (c *classifier) update(ins map[PDRID]PDR, del []PDRID) (*plan, error) {
 		// Count exactly before refusing: shared keys take no space.
 		exact := 0
 		seen := map[entryKey]bool{}
+		placeholder := map[fields]uint32{} // one id per new tuple, so keys shared in it count once
 		for _, p := range ins {
 			for _, mv := range expand(p.Match) {
 				var id uint32
 				if t, ok := c.tuples[mv[0]]; ok {
 					id = t.id
-				} else {
-					id = ^uint32(0) - uint32(len(seen)) // distinct placeholder
+				} else if id, ok = placeholder[mv[0]]; !ok {
+					id = ^uint32(0) - uint32(len(placeholder)) // distinct from real tuple ids
+					placeholder[mv[0]] = id
 				}
 				k := entryKey{id, mv[1]}
 				if _, ok := c.entries[k]; !ok && !seen[k] {
@@ -264,6 +266,13 @@ func (c *classifier) update(ins map[PDRID]PDR, del []PDRID) (*plan, error) {
 		}
 		_ = r
 	}
+	// Retire the lowest priority first: a packet then sees its old winner until that
+	// is retired and the new one after, never another rule of the batch being
+	// deleted (retiring a higher rule first would expose a lower deleted one).
+	del = slices.Clone(del)
+	slices.SortStableFunc(del, func(a, b PDRID) int {
+		return cmp.Compare(c.rules[a].pdr.Priority, c.rules[b].pdr.Priority)
+	})
 	for _, id := range del {
 		r := c.rules[id]
 		ref := ruleRef{id, r.pdr.Priority}

@@ -28,6 +28,7 @@ type EBPF struct {
 	ports map[PortID]PortInfo
 
 	cls     *classifier
+	gen     uint32 // classifier generation: flow-cache entries of older ones are stale
 	nextPDR PDRID
 	freePDR []PDRID
 	fars    map[FARID]FAR
@@ -66,6 +67,13 @@ func Load(opts Options) (*EBPF, error) {
 		linxMapFars:        opts.MaxFARs, linxMapLbrs: opts.MaxLBRs,
 		linxMapTunnels: opts.MaxTunnels, linxMapTunnelCounters: opts.MaxTunnels,
 		linxMapTunnelTerms: opts.MaxTerms, linxMapTunnelLocals: opts.MaxTerms,
+		linxMapFlowCache: opts.FlowCacheSize,
+	}
+	if opts.FlowCacheSize < 0 {
+		sizes[linxMapFlowCache] = 1
+		if err := spec.Variables["flow_cache_off"].Set(uint8(1)); err != nil {
+			return nil, fmt.Errorf("disable flow cache: %w", err)
+		}
 	}
 	for name, n := range sizes {
 		spec.Maps[name].MaxEntries = uint32(n)
@@ -113,6 +121,10 @@ func Load(opts Options) (*EBPF, error) {
 			d.objs.Close()
 			return nil, fmt.Errorf("install stage %d: %w", s, err)
 		}
+	}
+	if err := d.objs.PdrGen.Lookup(uint32(0), &d.gen); err != nil {
+		d.objs.Close()
+		return nil, fmt.Errorf("read classifier generation: %w", err)
 	}
 	if err := d.writeMiss(FAR{Action: ActPass}); err != nil {
 		d.objs.Close()
@@ -376,7 +388,7 @@ func (d *EBPF) ModifyPDR(id PDRID, far FARID) error {
 		return fmt.Errorf("modify pdr %d: %w", id, err)
 	}
 	r.pdr.FAR = far
-	return nil
+	return d.bumpGen()
 }
 
 // DeletePDR removes a rule; it stops matching with one map write.
@@ -418,6 +430,11 @@ func (d *EBPF) apply(p *plan) error {
 			return fmt.Errorf("retire pdr %d: %w", id, err)
 		}
 	}
+	if len(p.commit)+len(p.retire) > 0 {
+		if err := d.bumpGen(); err != nil {
+			return err
+		}
+	}
 	if err := d.writeEntries(p.writesC); err != nil {
 		return err
 	}
@@ -429,6 +446,16 @@ func (d *EBPF) apply(p *plan) error {
 	if p.tuplesC != nil {
 		return d.writeTuples(p.tuplesC)
 	}
+	return nil
+}
+
+// bumpGen invalidates every flow-cache entry: called once the rule change that
+// makes them stale is committed. Packets then classify afresh.
+func (d *EBPF) bumpGen() error {
+	if err := d.objs.PdrGen.Put(uint32(0), d.gen+1); err != nil {
+		return fmt.Errorf("bump classifier generation: %w", err)
+	}
+	d.gen++
 	return nil
 }
 

@@ -80,6 +80,13 @@ const (
 	linxFarActionFAR_PUNT    linxFarAction = 6
 )
 
+type linxFlowResult struct {
+	_     structs.HostLayout
+	Rule  uint32
+	FarId uint32
+	Gen   uint32
+}
+
 type linxLbr struct {
 	_         structs.HostLayout
 	N_members uint32
@@ -225,9 +232,11 @@ const (
 	linxMapAbi            = "abi"
 	linxMapDropCounters   = "drop_counters"
 	linxMapFars           = "fars"
+	linxMapFlowCache      = "flow_cache"
 	linxMapLbrs           = "lbrs"
 	linxMapPdrCounters    = "pdr_counters"
 	linxMapPdrEntries     = "pdr_entries"
+	linxMapPdrGen         = "pdr_gen"
 	linxMapPdrMiss        = "pdr_miss"
 	linxMapPdrRules       = "pdr_rules"
 	linxMapPdrTupleList   = "pdr_tuple_list"
@@ -248,6 +257,7 @@ const (
 	linxProgLinxForward   = "linx_forward"
 	linxProgLinxPass      = "linx_pass"
 	linxProgLinxXdp       = "linx_xdp"
+	linxVarFlowCacheOff   = "flow_cache_off"
 )
 
 // loadLinx returns the embedded CollectionSpec for linx.
@@ -307,9 +317,11 @@ type linxMapSpecs struct {
 	Abi            *ebpf.MapSpec `ebpf:"abi"`
 	DropCounters   *ebpf.MapSpec `ebpf:"drop_counters"`
 	Fars           *ebpf.MapSpec `ebpf:"fars"`
+	FlowCache      *ebpf.MapSpec `ebpf:"flow_cache"`
 	Lbrs           *ebpf.MapSpec `ebpf:"lbrs"`
 	PdrCounters    *ebpf.MapSpec `ebpf:"pdr_counters"`
 	PdrEntries     *ebpf.MapSpec `ebpf:"pdr_entries"`
+	PdrGen         *ebpf.MapSpec `ebpf:"pdr_gen"`
 	PdrMiss        *ebpf.MapSpec `ebpf:"pdr_miss"`
 	PdrRules       *ebpf.MapSpec `ebpf:"pdr_rules"`
 	PdrTupleList   *ebpf.MapSpec `ebpf:"pdr_tuple_list"`
@@ -330,6 +342,7 @@ type linxMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type linxVariableSpecs struct {
+	FlowCacheOff *ebpf.VariableSpec `ebpf:"flow_cache_off"`
 }
 
 // linxObjects contains all objects after they have been loaded into the kernel.
@@ -355,9 +368,11 @@ type linxMaps struct {
 	Abi            *ebpf.Map `ebpf:"abi"`
 	DropCounters   *ebpf.Map `ebpf:"drop_counters"`
 	Fars           *ebpf.Map `ebpf:"fars"`
+	FlowCache      *ebpf.Map `ebpf:"flow_cache"`
 	Lbrs           *ebpf.Map `ebpf:"lbrs"`
 	PdrCounters    *ebpf.Map `ebpf:"pdr_counters"`
 	PdrEntries     *ebpf.Map `ebpf:"pdr_entries"`
+	PdrGen         *ebpf.Map `ebpf:"pdr_gen"`
 	PdrMiss        *ebpf.Map `ebpf:"pdr_miss"`
 	PdrRules       *ebpf.Map `ebpf:"pdr_rules"`
 	PdrTupleList   *ebpf.Map `ebpf:"pdr_tuple_list"`
@@ -379,9 +394,11 @@ func (m *linxMaps) Close() error {
 		m.Abi,
 		m.DropCounters,
 		m.Fars,
+		m.FlowCache,
 		m.Lbrs,
 		m.PdrCounters,
 		m.PdrEntries,
+		m.PdrGen,
 		m.PdrMiss,
 		m.PdrRules,
 		m.PdrTupleList,
@@ -403,6 +420,7 @@ func (m *linxMaps) Close() error {
 //
 // It can be passed to loadLinxObjects or ebpf.CollectionSpec.LoadAndAssign.
 type linxVariables struct {
+	FlowCacheOff *ebpf.Variable `ebpf:"flow_cache_off"`
 }
 
 // linxPrograms contains all programs after they have been loaded into the kernel.

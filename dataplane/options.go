@@ -10,6 +10,10 @@ type Options struct {
 	MaxTerms   int // tunnel terminations
 	MaxPorts   int // port ids must be < MaxPorts (they index counters)
 
+	// FlowCacheSize is the number of flows per CPU whose classification is cached;
+	// negative disables the cache (every packet is classified by tuple search).
+	FlowCacheSize int
+
 	// PinDir, when set, pins maps and programs under this bpffs directory so that a
 	// restarted agent can take over a running data path.
 	PinDir string
@@ -23,6 +27,8 @@ var DefaultOptions = Options{
 	MaxTunnels: 4_096,
 	MaxTerms:   4_096,
 	MaxPorts:   512,
+
+	FlowCacheSize: 65_536,
 }
 
 // WithDefaults returns o with zero fields replaced by DefaultOptions.
@@ -45,6 +51,9 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.MaxPorts == 0 {
 		o.MaxPorts = d.MaxPorts
+	}
+	if o.FlowCacheSize == 0 {
+		o.FlowCacheSize = d.FlowCacheSize
 	}
 	return o
 }

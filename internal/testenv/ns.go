@@ -1,238 +1,52 @@
 package testenv
 
 import (
-	"bytes"
-	"errors"
-	"fmt"
-	"math/rand/v2"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"strconv"
 	"testing"
 
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
+	"github.com/linx-sdwan/linx/internal/netlab"
 )
 
-// netnsDir is where iproute2 keeps named namespaces; using it lets
-// `ip netns exec linxt-...` attach to a namespace while debugging a test.
-const netnsDir = "/run/netns"
-
 // NS is a named network namespace owned by one test.
-type NS struct {
-	name   string
-	handle netns.NsHandle
-	nl     *netlink.Handle
-}
+type NS = netlab.NS
+
+// nsPrefix starts the names of test namespaces ("linxt-<pid>-<random>").
+const nsPrefix = "linxt"
 
 // NewNS creates a fresh named network namespace with lo up. A tb.Cleanup
 // deletes its interfaces and the namespace itself, even on failure.
 func NewNS(tb testing.TB) *NS {
 	tb.Helper()
-	RequirePriv(tb, "network namespaces")
-
-	var (
-		name string
-		h    netns.NsHandle
-		err  error
-	)
-	for range 5 { // retry only on a name clash with a leftover namespace
-		name = fmt.Sprintf("linxt-%s-%04x", strconv.FormatInt(int64(os.Getpid()), 36), rand.N(1<<16))
-		h, err = createNamedNS(name)
-		if !errors.Is(err, os.ErrExist) {
-			break
-		}
-	}
+	ns, err := NSMaker(tb)("")
 	if err != nil {
-		tb.Fatalf("create netns: %v", err)
-	}
-	ns := &NS{name: name, handle: h}
-	tb.Cleanup(func() {
-		if err := ns.destroy(); err != nil {
-			tb.Errorf("cleanup netns %s: %v", name, err)
-		}
-	})
-
-	ns.nl, err = netlink.NewHandleAt(h)
-	if err != nil {
-		tb.Fatalf("netlink handle for netns %s: %v", name, err)
-	}
-	lo, err := ns.nl.LinkByName("lo")
-	if err != nil {
-		tb.Fatalf("find lo in netns %s: %v", name, err)
-	}
-	if err := ns.nl.LinkSetUp(lo); err != nil {
-		tb.Fatalf("set lo up in netns %s: %v", name, err)
+		tb.Fatalf("%v", err)
 	}
 	return ns
 }
 
-// createNamedNS makes a namespace and pins it with a bind mount at
-// /run/netns/name. The unshare happens on a throwaway goroutine so that, if
-// the thread cannot return to its original namespace, the runtime discards
-// it instead of reusing it.
-func createNamedNS(name string) (netns.NsHandle, error) {
-	if err := os.MkdirAll(netnsDir, 0o755); err != nil {
-		return netns.None(), fmt.Errorf("mkdir %s: %w", netnsDir, err)
-	}
-	path := filepath.Join(netnsDir, name)
-	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
-	if err != nil {
-		return netns.None(), fmt.Errorf("create mount point: %w", err)
-	}
-	f.Close()
-
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
+// NSMaker returns a constructor of namespaces owned by tb, for code that
+// builds topologies and returns errors (internal/lab). Each namespace is
+// named linxt-<hint>-<pid>-<random> and removed by a tb.Cleanup registered
+// when it is created, even if the test fails before the code using it
+// cleans up itself. Calling the constructor skips (or fails) tb when
+// privileges are missing.
+func NSMaker(tb testing.TB) func(hint string) (*NS, error) {
+	tb.Helper()
+	return func(hint string) (*NS, error) {
+		tb.Helper()
+		RequirePriv(tb, "network namespaces")
+		prefix := nsPrefix
+		if hint != "" {
+			prefix += "-" + hint
+		}
+		ns, err := netlab.NewNS(prefix)
 		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("get current netns: %w", err)
-			return
+			return nil, err
 		}
-		defer orig.Close()
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("unshare: %w", err)
-			return
-		}
-		err = unix.Mount("/proc/thread-self/ns/net", path, "none", unix.MS_BIND, "")
-		if err != nil {
-			err = fmt.Errorf("bind mount %s: %w", path, err)
-		}
-		if rerr := netns.Set(orig); rerr != nil {
-			// Stay locked: the thread dies with this goroutine.
-			errc <- errors.Join(err, fmt.Errorf("return to original netns: %w", rerr))
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- err
-	}()
-	if err := <-errc; err != nil {
-		unix.Unmount(path, unix.MNT_DETACH)
-		os.Remove(path)
-		return netns.None(), fmt.Errorf("netns %s: %w", name, err)
-	}
-	h, err := netns.GetFromPath(path)
-	if err != nil {
-		unix.Unmount(path, unix.MNT_DETACH)
-		os.Remove(path)
-		return netns.None(), fmt.Errorf("open netns %s: %w", name, err)
-	}
-	return h, nil
-}
-
-// destroy deletes the namespace's non-loopback links first, so veth peers
-// in other namespaces and attached XDP programs go away now rather than
-// whenever the last socket referencing the namespace is closed.
-func (ns *NS) destroy() error {
-	var errs []error
-	if ns.nl != nil {
-		links, err := ns.nl.LinkList()
-		if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
-			errs = append(errs, fmt.Errorf("list links: %w", err))
-		}
-		for _, l := range links {
-			if l.Attrs().Flags&net.FlagLoopback != 0 {
-				continue
+		tb.Cleanup(func() {
+			if err := ns.Destroy(); err != nil {
+				tb.Errorf("cleanup: %v", err)
 			}
-			// Best effort: some links (fallback tunnels, the peer of a
-			// veth deleted a moment ago) cannot or need not be deleted;
-			// the namespace teardown takes care of them.
-			_ = ns.nl.LinkDel(l)
-		}
-		ns.nl.Close()
-		ns.nl = nil
+		})
+		return ns, nil
 	}
-	if ns.handle.IsOpen() {
-		ns.handle.Close()
-	}
-	path := filepath.Join(netnsDir, ns.name)
-	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.ENOENT) {
-		errs = append(errs, fmt.Errorf("unmount %s: %w", path, err))
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		errs = append(errs, fmt.Errorf("remove %s: %w", path, err))
-	}
-	return errors.Join(errs...)
-}
-
-// Name is the namespace's name under /run/netns (usable with `ip netns`).
-func (ns *NS) Name() string { return ns.name }
-
-// Path is the namespace's bind-mount path, e.g. for bpftool or nsenter.
-func (ns *NS) Path() string { return filepath.Join(netnsDir, ns.name) }
-
-// Handle is an open fd for the namespace, valid until the test's cleanup.
-func (ns *NS) Handle() netns.NsHandle { return ns.handle }
-
-// Netlink is a netlink handle bound to the namespace, for configuring it
-// without switching threads. It is closed by the namespace's cleanup.
-func (ns *NS) Netlink() *netlink.Handle { return ns.nl }
-
-// String returns the name, so an *NS can be used directly in messages.
-func (ns *NS) String() string { return ns.name }
-
-// Do runs fn on the calling goroutine's OS thread switched into the
-// namespace. Sockets created by fn stay in the namespace and may be used
-// from any goroutine afterwards. Goroutines started by fn do NOT run in the
-// namespace. If the thread cannot be switched back, it is left locked so the
-// runtime discards it when the goroutine exits; the error says so.
-func (ns *NS) Do(fn func() error) (err error) {
-	if ns == nil || !ns.handle.IsOpen() {
-		return errors.New("netns: Do on a nil or destroyed namespace")
-	}
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("netns %s: get current netns: %w", ns.name, err)
-	}
-	defer orig.Close() // runs after the restore below
-	if err := netns.Set(ns.handle); err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("enter netns %s: %w", ns.name, err)
-	}
-	defer func() {
-		if rerr := netns.Set(orig); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("leave netns %s: %w (this goroutine's thread is poisoned and stays locked)", ns.name, rerr))
-			return
-		}
-		runtime.UnlockOSThread()
-	}()
-	return fn()
-}
-
-// Go runs fn in the namespace on a new goroutine, e.g. a server loop, and
-// delivers its result on the returned channel (buffered, so it may be
-// ignored).
-func (ns *NS) Go(fn func() error) <-chan error {
-	errc := make(chan error, 1)
-	go func() { errc <- ns.Do(fn) }()
-	return errc
-}
-
-// Exec runs a command inside the namespace and returns its combined
-// output. Meant for debugging dumps (`ip -d link`, `bpftool net`); prefer
-// the Go helpers for configuration. Unlike `ip netns exec`, /sys is not
-// remounted, so tools reading /sys/class/net see the host's interfaces.
-func (ns *NS) Exec(name string, args ...string) ([]byte, error) {
-	cmd := exec.Command(name, args...)
-	var out bytes.Buffer // same writer for both: exec serialises writes
-	cmd.Stdout, cmd.Stderr = &out, &out
-	// fork happens on the locked thread in Start, so the child inherits
-	// the namespace; waiting can happen anywhere.
-	if err := ns.Do(cmd.Start); err != nil {
-		return nil, fmt.Errorf("start %s in %s: %w", name, ns.name, err)
-	}
-	err := cmd.Wait()
-	if err != nil {
-		err = fmt.Errorf("%s in %s: %w", name, ns.name, err)
-	}
-	return out.Bytes(), err
 }

@@ -1,0 +1,321 @@
+package integration
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/linx-sdwan/linx/dataplane"
+	"github.com/linx-sdwan/linx/internal/lab"
+	"github.com/linx-sdwan/linx/internal/netlab"
+	"github.com/linx-sdwan/linx/internal/testenv"
+)
+
+// labTimeout bounds each test's traffic.
+const labTimeout = 2 * time.Minute
+
+// env is one test's lab plus what the final drop check tolerates.
+type env struct {
+	*lab.Lab
+	t *testing.T
+	// allow is how many drops per reason (per gateway) the test expects at
+	// most; reasons not listed must not occur.
+	allow map[dataplane.DropReason]uint64
+}
+
+// newLab builds the two-site lab in namespaces owned by t (removed even if
+// the test fails) and, when the test ends, checks both gateways' drop
+// counters, then tears the lab down.
+func newLab(t *testing.T) *env {
+	t.Helper()
+	testenv.RequireRoot(t)
+	l, err := lab.New(testenv.Context(t, labTimeout), lab.Config{NewNS: testenv.NSMaker(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{Lab: l, t: t, allow: map[dataplane.DropReason]uint64{}}
+	t.Cleanup(func() {
+		if err := l.Close(); err != nil {
+			t.Errorf("close lab: %v", err)
+		}
+	})
+	t.Cleanup(e.checkDrops) // runs before Close
+	return e
+}
+
+// counters reads both gateways' counters.
+func (e *env) counters() (a, b lab.Counters) {
+	e.t.Helper()
+	a, err := e.A.Counters()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if b, err = e.B.Counters(); err != nil {
+		e.t.Fatal(err)
+	}
+	return a, b
+}
+
+// table renders both gateways' counters, for failure messages and -v logs.
+func (e *env) table() string {
+	a, errA := e.A.Counters()
+	b, errB := e.B.Counters()
+	if errA != nil || errB != nil {
+		return fmt.Sprintf("(counters unavailable: %v %v)", errA, errB)
+	}
+	var sb strings.Builder
+	lab.WriteTable(&sb, a, b)
+	return sb.String()
+}
+
+// checkDrops fails the test if a gateway dropped packets for a reason the
+// test does not expect, printing every counter.
+func (e *env) checkDrops() {
+	t := e.t
+	a, errA := e.A.Counters()
+	b, errB := e.B.Counters()
+	if errA != nil || errB != nil {
+		t.Errorf("read counters: %v %v", errA, errB)
+		return
+	}
+	var bad []string
+	for _, g := range []struct {
+		name  string
+		drops map[dataplane.DropReason]dataplane.Counter
+	}{{"gw-a", a.Drops}, {"gw-b", b.Drops}} {
+		for r, c := range g.drops {
+			if c.Packets > e.allow[r] {
+				bad = append(bad, fmt.Sprintf("%s: %d %s drops (at most %d expected)", g.name, c.Packets, r, e.allow[r]))
+			}
+		}
+	}
+	var sb strings.Builder
+	lab.WriteTable(&sb, a, b)
+	if len(bad) > 0 || t.Failed() {
+		t.Errorf("unexpected drops: %s\ncounters:\n%s", strings.Join(bad, "; "), sb.String())
+		return
+	}
+	t.Logf("counters:\n%s", sb.String())
+}
+
+// warmup resolves the neighbours on the path (the gateways' kernels ARP for
+// the first packets); loss is tolerated only here.
+func (e *env) warmup() {
+	e.t.Helper()
+	if err := e.Warmup(testenv.Context(e.t, labTimeout), 10); err != nil {
+		e.t.Fatalf("%v\n%s", err, e.table())
+	}
+}
+
+func TestE2EPing(t *testing.T) {
+	e := newLab(t)
+	e.warmup()
+	const n = 10
+	for _, s := range e.Sites() {
+		got, err := netlab.Ping(s.Host, s.Peer().HostAddr, n, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// After the warm-up the path is fully resolved: nothing may be lost.
+		if got != n {
+			t.Errorf("ping host-%s -> %s: %d/%d replies\n%s", s.Name, s.Peer().HostAddr, got, n, e.table())
+		}
+	}
+}
+
+func TestE2ETCP(t *testing.T) {
+	e := newLab(t)
+	e.warmup()
+	const size = 4 << 20
+	for _, s := range e.Sites() {
+		dst := netip.AddrPortFrom(s.Peer().HostAddr, 0).String()
+		if err := testenv.TransferTCP(t, s.Host, s.Peer().Host, dst, size); err != nil {
+			t.Errorf("host-%s -> host-%s: %v\n%s", s.Name, s.Peer().Name, err, e.table())
+		}
+	}
+}
+
+func TestE2EUDP(t *testing.T) {
+	e := newLab(t)
+	e.warmup()
+	const flows, perFlow = 8, 100
+	for _, s := range e.Sites() {
+		dst := netip.AddrPortFrom(s.Peer().HostAddr, 7000)
+		sink := testenv.NewUDPSink(t, s.Peer().Host, dst.String())
+		var ids []netlab.FlowID
+		for i := range flows {
+			src := netip.AddrPortFrom(s.HostAddr, uint16(41000+i))
+			id, err := netlab.SendUDPWith(s.Host, src.String(), dst.String(), perFlow,
+				netlab.UDPOptions{Size: 512, Gap: 50 * time.Microsecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		if got := sink.WaitReceivedAll(ids, flows*perFlow, 5*time.Second); got != flows*perFlow {
+			t.Errorf("udp host-%s -> %s: %d/%d datagrams arrived\n%s", s.Name, dst, got, flows*perFlow, e.table())
+		}
+		if sink.Corrupt() != 0 {
+			t.Errorf("udp host-%s -> %s: %d corrupt datagrams", s.Name, dst, sink.Corrupt())
+		}
+		for _, id := range ids {
+			if d := sink.Duplicates(id); d != 0 {
+				t.Errorf("udp host-%s -> %s: flow %x duplicated %d datagrams", s.Name, dst, id, d)
+			}
+		}
+	}
+}
+
+// shareBand is the range of flow counts, out of n flows, that a member
+// holding a fraction p of the LBR's weight should get: each flow lands on a
+// Maglev slot by a hash of its 5-tuple, so the count is binomial(n, p') with
+// p' the member's share of the 1021 slots, which Maglev makes equal to p
+// within 1/1021 (2/1021 allowed here). Five standard deviations make a false
+// alarm about one in a million.
+func shareBand(n int, p float64) (lo, hi int) {
+	const eps = 2.0 / dataplane.LBRSlots
+	sigma := math.Sqrt(float64(n) * p * (1 - p))
+	lo = int(math.Floor(float64(n)*(p-eps) - 5*sigma))
+	hi = int(math.Ceil(float64(n)*(p+eps) + 5*sigma))
+	return max(lo, 0), min(hi, n)
+}
+
+func TestShareBand(t *testing.T) {
+	if lo, hi := shareBand(400, 0.75); lo != 256 || hi != 344 {
+		t.Errorf("shareBand(400, 0.75) = %d..%d, want 256..344", lo, hi)
+	}
+}
+
+// TestE2ELoadBalance sends many distinct UDP flows from host-a and checks,
+// flow by flow from gw-a's tunnel counters, that each flow stays on one
+// overlay, that the overlays share the flows as LBR 1's weights say, and that
+// DSCP EF flows all take tunnel 1.
+func TestE2ELoadBalance(t *testing.T) {
+	e := newLab(t)
+	e.warmup()
+	ctx := testenv.Context(t, labTimeout)
+	a := e.A
+	dst := netip.AddrPortFrom(e.B.HostAddr, 7000)
+	sink := testenv.NewUDPSink(t, e.B.Host, dst.String())
+
+	const flows, perFlow = 400, 4
+	sp, err := a.SpreadUDP(ctx, dst, 20000, flows, perFlow, 0)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, e.table())
+	}
+	n1, n2 := sp.ByTunnel[lab.Tunnel1], sp.ByTunnel[lab.Tunnel2]
+	p := float64(lab.Weight1) / float64(lab.Weight1+lab.Weight2)
+	lo, hi := shareBand(flows, p)
+	t.Logf("%d flows: tunnel 1 %d (%.1f%%), tunnel 2 %d; tunnel 1 must carry %d..%d", flows, n1, 100*sp.Share(lab.Tunnel1), n2, lo, hi)
+	if n1 == 0 || n2 == 0 || n1 < lo || n1 > hi {
+		t.Errorf("load balancing: tunnel 1 carried %d of %d flows, tunnel 2 %d; want tunnel 1 within %d..%d (%.0f%% by weight)",
+			n1, flows, n2, lo, hi, 100*p)
+	}
+	if got := sink.WaitReceivedAll(sp.Flows, sp.Datagrams, 5*time.Second); got != sp.Datagrams {
+		t.Errorf("load balancing: %d/%d datagrams arrived at host-b", got, sp.Datagrams)
+	}
+
+	const efFlows = 50
+	ef, err := a.SpreadUDP(ctx, dst, 30000, efFlows, perFlow, lab.TOSEF)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, e.table())
+	}
+	if ef.ByTunnel[lab.Tunnel1] != efFlows {
+		t.Errorf("DSCP EF: %d of %d flows took tunnel 1, want all (by tunnel: %v)", ef.ByTunnel[lab.Tunnel1], efFlows, ef.ByTunnel)
+	}
+	if got := sink.WaitReceivedAll(ef.Flows, ef.Datagrams, 5*time.Second); got != ef.Datagrams {
+		t.Errorf("DSCP EF: %d/%d datagrams arrived at host-b", got, ef.Datagrams)
+	}
+	if sink.Corrupt() != 0 {
+		t.Errorf("%d corrupt datagrams", sink.Corrupt())
+	}
+}
+
+// TestE2EFailover marks the overlay carrying a TCP transfer down on both
+// gateways in the middle of the transfer: the connection must survive,
+// intact, on the other overlay, and new flows must avoid the downed one
+// until it is back up.
+func TestE2EFailover(t *testing.T) {
+	e := newLab(t)
+	e.warmup()
+	ctx := testenv.Context(t, labTimeout)
+	// In-flight packets: after SetTunnel returns, each CPU may still finish
+	// one packet that read the overlay as up (encap counts it) or that the
+	// balancer chose before the write (encap then drops it as tunnel_down).
+	inflight := uint64(ebpf.MustPossibleCPU())
+	e.allow[dataplane.DropTunnelDown] = inflight
+	// Moving from tunnel 1 to tunnel 2 adds the GRE key's 4 bytes: full-size
+	// segments no longer fit the WAN MTU and the data path answers with ICMP
+	// fragmentation-needed (PMTU discovery), which counts as a drop.
+	e.allow[dataplane.DropICMPTooBig] = math.MaxUint64
+
+	const size, rate = 8 << 20, 4 << 20
+	t0 := time.Now()
+	defer func() { t.Logf("failover total %v", time.Since(t0)) }()
+	r, err := e.Failover(ctx, e.A, lab.FailoverOptions{Size: size, Rate: rate, DownAfter: 2 << 20})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, e.table())
+	}
+	t.Logf("failover done at %v", time.Since(t0))
+	t.Logf("%s rode tunnel %d; marked down after %d bytes sent, %d received", r.Conn, r.Carrier, r.SentAtDown, r.ReceivedAtDown)
+	if r.Err != nil {
+		t.Errorf("the TCP connection did not survive the failover: %v\n%s", r.Err, e.table())
+	}
+	if n := r.Probe.Tunnels[r.Other].TX.Packets; n != 0 {
+		t.Errorf("before the failure the connection was split: tunnel %d carried %d packets too", r.Other, n)
+	}
+	if r.SentAtDown >= size {
+		t.Fatalf("the transfer was fully sent before the overlay went down; nothing was tested")
+	}
+	for _, g := range []struct {
+		name          string
+		atDown, after lab.Counters
+		payload       int64 // payload bytes that must have crossed after the failure
+	}{
+		{"gw-a", r.AtDown, r.After, size - r.SentAtDown},
+		{"gw-b", r.PeerAtDown, r.PeerAfter, 0},
+	} {
+		d := g.after.Sub(g.atDown)
+		if n := d.Tunnels[r.Carrier].TX.Packets; n > inflight {
+			t.Errorf("%s: the downed tunnel %d still carried %d packets (at most %d in flight)", g.name, r.Carrier, n, inflight)
+		}
+		other := d.Tunnels[r.Other].TX
+		if other.Packets == 0 || other.Bytes < uint64(g.payload) {
+			t.Errorf("%s: tunnel %d carried %d packets, %d bytes after the failure; want > 0 packets, ≥ %d bytes",
+				g.name, r.Other, other.Packets, other.Bytes, g.payload)
+		}
+	}
+
+	// New flows avoid the downed overlay...
+	dst := netip.AddrPortFrom(e.B.HostAddr, 7000)
+	sink := testenv.NewUDPSink(t, e.B.Host, dst.String())
+	const flows, perFlow = 100, 4
+	sp, err := e.A.SpreadUDP(ctx, dst, 20000, flows, perFlow, 0)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, e.table())
+	}
+	if sp.ByTunnel[r.Other] != flows {
+		t.Errorf("with tunnel %d down, %d of %d new flows took tunnel %d, want all (by tunnel: %v)",
+			r.Carrier, sp.ByTunnel[r.Other], flows, r.Other, sp.ByTunnel)
+	}
+	t.Logf("spread done at %v", time.Since(t0))
+	// ...and use it again once it is back up.
+	if err := e.RestoreTunnels(); err != nil {
+		t.Fatal(err)
+	}
+	back, err := e.A.SpreadUDP(ctx, dst, 20000, flows, perFlow, 0)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, e.table())
+	}
+	if back.ByTunnel[lab.Tunnel1] == 0 || back.ByTunnel[lab.Tunnel2] == 0 {
+		t.Errorf("after restoring tunnel %d, flows by tunnel: %v; want both used", r.Carrier, back.ByTunnel)
+	}
+	want := sp.Datagrams + back.Datagrams
+	if got := sink.WaitReceivedAll(append(sp.Flows, back.Flows...), want, 5*time.Second); got != want {
+		t.Errorf("%d/%d datagrams arrived at host-b", got, want)
+	}
+}
