@@ -161,4 +161,3 @@ func benchClassify(b *testing.B, flowCache int) {
 		})
 	}
 }
-

@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -84,7 +85,8 @@ func Load(opts Options) (*EBPF, error) {
 			return nil, fmt.Errorf("create pin directory: %w", err)
 		}
 		for name, m := range spec.Maps {
-			if name != linxMapScratch {
+			// State only: not the per-packet scratch, nor load-time constants.
+			if name != linxMapScratch && name != linxMapAbi && !strings.HasPrefix(name, ".") {
 				m.Pinning = ebpf.PinByName
 			}
 		}

@@ -56,7 +56,6 @@ func TestPipelineMatchFields(t *testing.T) {
 	}
 }
 
-
 // TestPipelinePriorities checks that the highest-priority matching rule wins,
 // across overlapping rules in different mask shapes and in the same one.
 func TestPipelinePriorities(t *testing.T) {

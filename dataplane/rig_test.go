@@ -77,7 +77,13 @@ func newRig(t *testing.T) *rig {
 	testenv.AddNeigh(t, ns, "wan1", peer1.String(), peer1MAC)
 	testenv.SetSysctl(t, ns, "net/ipv4/ip_forward", "1")
 
-	dp, err := Load(Options{MaxPDRs: 4096, MaxFARs: 1024, MaxLBRs: 64, MaxTunnels: 64, MaxTerms: 64, MaxPorts: 16})
+	// Load in the namespace: PacketOut's socket belongs to the namespace it is made in.
+	var dp *EBPF
+	err := ns.Do(func() error {
+		var err error
+		dp, err = Load(Options{MaxPDRs: 4096, MaxFARs: 1024, MaxLBRs: 64, MaxTunnels: 64, MaxTerms: 64, MaxPorts: 16})
+		return err
+	})
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}

@@ -134,6 +134,10 @@ type FailoverOptions struct {
 	// DownAfter is how many bytes must have arrived before the overlay
 	// carrying the transfer is marked down.
 	DownAfter int64
+	// Carrier, if set, is the overlay the transfer must ride: connections
+	// the load balancer puts on the other one are abandoned and redialled
+	// (from another ephemeral port) until one lands on Carrier.
+	Carrier dataplane.TunnelID
 }
 
 // FailoverReport is what Lab.Failover saw. Counters are from's gateway unless
@@ -141,6 +145,7 @@ type FailoverOptions struct {
 type FailoverReport struct {
 	Carrier, Other dataplane.TunnelID // the transfer's overlay (marked down), the other one
 	Conn           string             // the connection, client -> server
+	Attempts       int                // connections dialled to land on Carrier
 	// Probe is the gateway's counter change over a stretch of the transfer
 	// before the failure, which found the carrier.
 	Probe Counters
@@ -157,12 +162,40 @@ type FailoverReport struct {
 	Err error
 }
 
+// maxFailoverAttempts bounds the connections Failover dials to land one on
+// the wanted overlay: with weights 3:1, the chance that 40 connections all
+// miss tunnel 2 is 0.75^40 ≈ 1e-5.
+const maxFailoverAttempts = 40
+
+// Probe window: the carrier is the overlay whose TX counter moves while the
+// transfer's bytes probeFrom..probeTo arrive.
+const probeFrom, probeTo = 64 << 10, 256 << 10
+
 // Failover runs a paced TCP transfer from s's host to the peer's host, finds
 // the overlay that carries it (tunnel TX counters of s's gateway), marks
 // that overlay down on both gateways (a WAN link failure seen by both ends)
-// once DownAfter bytes have arrived, and waits for the transfer to end. The
-// overlay stays down: call RestoreTunnels to bring it back.
+// once DownAfter bytes have arrived, and waits for the transfer to end.
+// Nothing else may cross the overlays meanwhile. The overlay stays down:
+// call RestoreTunnels to bring it back.
 func (l *Lab) Failover(ctx context.Context, s *Site, o FailoverOptions) (*FailoverReport, error) {
+	if o.DownAfter < probeTo || o.Size <= o.DownAfter {
+		return nil, fmt.Errorf("failover: need %d <= DownAfter < Size", probeTo)
+	}
+	for attempt := 1; ; attempt++ {
+		r, err := l.failover(ctx, s, o)
+		if errors.Is(err, errWrongCarrier) && attempt < maxFailoverAttempts {
+			continue
+		}
+		if r != nil {
+			r.Attempts = attempt
+		}
+		return r, err
+	}
+}
+
+var errWrongCarrier = errors.New("the connection rides the other overlay")
+
+func (l *Lab) failover(ctx context.Context, s *Site, o FailoverOptions) (*FailoverReport, error) {
 	peer := s.peer
 	st, err := netlab.StartTCP(ctx, s.Host, peer.Host, netip.AddrPortFrom(peer.HostAddr, 0).String(), o.Size,
 		netlab.TCPOptions{Rate: o.Rate})
@@ -179,7 +212,7 @@ func (l *Lab) Failover(ctx context.Context, s *Site, o FailoverOptions) (*Failov
 			select {
 			case <-st.Done():
 				if err := st.Wait(); err != nil {
-					return err
+					return fmt.Errorf("failover: %w", err)
 				}
 				return fmt.Errorf("failover: the transfer ended after %d bytes, before %d had arrived", st.Received(), n)
 			case <-ctx.Done():
@@ -189,14 +222,14 @@ func (l *Lab) Failover(ctx context.Context, s *Site, o FailoverOptions) (*Failov
 		}
 		return nil
 	}
-	if err := waitFor(o.DownAfter / 2); err != nil {
+	if err := waitFor(probeFrom); err != nil {
 		return nil, err
 	}
 	c0, err := s.Counters()
 	if err != nil {
 		return nil, err
 	}
-	if err := waitFor(o.DownAfter); err != nil {
+	if err := waitFor(probeTo); err != nil {
 		return nil, err
 	}
 	c1, err := s.Counters()
@@ -210,6 +243,12 @@ func (l *Lab) Failover(ctx context.Context, s *Site, o FailoverOptions) (*Failov
 	}
 	if r.Probe.Tunnels[r.Carrier].TX.Packets == 0 {
 		return nil, errors.New("failover: the transfer crossed neither overlay")
+	}
+	if o.Carrier != 0 && r.Carrier != o.Carrier {
+		return nil, errWrongCarrier
+	}
+	if err := waitFor(o.DownAfter); err != nil {
+		return nil, err
 	}
 
 	if err := s.SetTunnelDown(r.Carrier, true); err != nil {

@@ -185,7 +185,9 @@ func StartTCP(ctx context.Context, src, dst *NS, listenAddr string, size int64, 
 	return s, nil
 }
 
-// abort closes every socket of the transfer, so both ends stop at once.
+// abort closes every socket of the transfer, so both ends stop at once. The
+// client resets its connection (SO_LINGER 0) rather than finishing sending
+// what it has buffered.
 func (s *TCPStream) abort() {
 	s.mu.Lock()
 	s.closed = true
@@ -195,8 +197,9 @@ func (s *TCPStream) abort() {
 	if srv != nil {
 		srv.Close()
 	}
-	if s.client != nil {
-		s.client.Close()
+	if c, ok := s.client.(*net.TCPConn); ok {
+		c.SetLinger(0)
+		c.Close()
 	}
 }
 

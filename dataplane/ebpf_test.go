@@ -1,0 +1,221 @@
+package dataplane
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"runtime"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/linx-sdwan/linx/internal/testenv"
+)
+
+// IFLA_XDP_ATTACHED values (uapi if_link.h XDP_ATTACHED_*).
+const (
+	xdpAttachedDriver  = 1
+	xdpAttachedGeneric = 2
+)
+
+// xdpAttached reports the XDP program attached to ifname in the rig's namespace.
+func xdpAttached(t *testing.T, r *rig, ifname string) *netlink.LinkXdp {
+	t.Helper()
+	return testenv.Link(t, r.ns, ifname).Attrs().Xdp
+}
+
+func TestAttachDetach(t *testing.T) {
+	r := newRig(t)
+	if x := xdpAttached(t, r, "wan1"); x == nil || !x.Attached || x.AttachMode != xdpAttachedDriver {
+		t.Fatalf("wan1 XDP %+v, want native attach", x)
+	}
+	if got := len(r.dp.Ports()); got != 3 {
+		t.Fatalf("%d ports", got)
+	}
+	err := r.ns.Do(func() error {
+		if err := r.dp.Attach("wan1", 9, RoleWAN, XDPNative); !errors.Is(err, ErrExists) {
+			t.Errorf("attaching an attached interface: %v, want ErrExists", err)
+		}
+		if err := r.dp.Attach("wan1p", portWAN1, RoleWAN, XDPNative); !errors.Is(err, ErrExists) {
+			t.Errorf("reusing a port id: %v, want ErrExists", err)
+		}
+		if err := r.dp.Attach("nosuch0", 9, RoleWAN, XDPNative); err == nil {
+			t.Error("attaching a missing interface succeeded")
+		}
+		if err := r.dp.Attach("wan1p", 0, RoleWAN, XDPNative); !errors.Is(err, ErrInvalid) {
+			t.Errorf("port 0: %v, want ErrInvalid", err)
+		}
+		if err := r.dp.Attach("wan1p", 100, RoleWAN, XDPNative); !errors.Is(err, ErrInvalid) {
+			t.Errorf("port beyond MaxPorts: %v, want ErrInvalid", err)
+		}
+		if err := r.dp.Attach("wan1p", 9, RoleWAN, XDPGeneric); err != nil {
+			return err
+		}
+		return nil
+	})
+	must(t, err)
+	if x := xdpAttached(t, r, "wan1p"); x == nil || x.AttachMode != xdpAttachedGeneric {
+		t.Fatalf("wan1p XDP %+v, want generic attach", x)
+	}
+	must(t, r.dp.Detach(9))
+	if x := xdpAttached(t, r, "wan1p"); x != nil && x.Attached {
+		t.Fatalf("wan1p still has XDP after Detach: %+v", x)
+	}
+	if err := r.dp.Detach(9); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second detach: %v", err)
+	}
+	must(t, r.dp.Close())
+	for _, name := range []string{"lan0", "wan0", "wan1"} {
+		if x := xdpAttached(t, r, name); x != nil && x.Attached {
+			t.Errorf("%s still has XDP after Close", name)
+		}
+	}
+	must(t, r.dp.Close()) // idempotent
+}
+
+func TestTableErrors(t *testing.T) {
+	testenv.RequireRoot(t)
+	dp, err := Load(Options{MaxPDRs: 4, MaxFARs: 2, MaxLBRs: 1, MaxTunnels: 4, MaxTerms: 1, MaxPorts: 8})
+	must(t, err)
+	defer dp.Close()
+
+	if _, err := dp.InsertPDR(PDR{Match: MatchAll(), Priority: 0, FAR: 1}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("priority 0: %v", err)
+	}
+	bad := MatchAll()
+	bad.Src = Ternary[uint32]{Value: 1, Mask: 0xffffff00}
+	if _, err := dp.InsertPDR(PDR{Match: bad, Priority: 1, FAR: 1}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("value outside mask: %v", err)
+	}
+	var ps []PDR
+	for i := range 5 {
+		ps = append(ps, PDR{Match: MatchAll(), Priority: uint32(i + 1), FAR: 1})
+	}
+	if _, err := dp.InsertPDRs(ps); !errors.Is(err, ErrFull) {
+		t.Errorf("5 PDRs into 4: %v", err)
+	}
+	if _, err := dp.PDRCounter(1); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a refused batch left pdr 1 behind: %v", err)
+	}
+	ids, err := dp.InsertPDRs(ps[:4])
+	must(t, err)
+	if _, err := dp.InsertPDR(ps[0]); !errors.Is(err, ErrFull) && !errors.Is(err, ErrExists) {
+		t.Errorf("fifth PDR: %v", err)
+	}
+	must(t, dp.DeletePDR(ids[0]))
+	if _, err := dp.InsertPDR(ps[1]); !errors.Is(err, ErrExists) {
+		t.Errorf("duplicate PDR: %v", err)
+	}
+	if err := dp.ModifyPDR(999, 1); !errors.Is(err, ErrNotFound) {
+		t.Errorf("modify unknown: %v", err)
+	}
+
+	must(t, dp.SetFAR(1, FAR{Action: ActDrop}))
+	must(t, dp.SetFAR(2, FAR{Action: ActPass}))
+	must(t, dp.SetFAR(2, FAR{Action: ActDrop})) // replace is not an insert
+	if err := dp.SetFAR(3, FAR{Action: ActDrop}); !errors.Is(err, ErrFull) {
+		t.Errorf("third FAR into 2: %v", err)
+	}
+	if err := dp.SetFAR(1, FAR{Action: 77}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("unknown action: %v", err)
+	}
+	if err := dp.DeleteFAR(9); !errors.Is(err, ErrNotFound) {
+		t.Errorf("delete unknown FAR: %v", err)
+	}
+	tun := Tunnel{Port: 2, Src: netip.MustParseAddr("192.0.2.1"), Dst: netip.MustParseAddr("192.0.2.2")}
+	if err := dp.SetTunnel(4, tun); !errors.Is(err, ErrInvalid) {
+		t.Errorf("tunnel id ≥ MaxTunnels: %v", err)
+	}
+	must(t, dp.SetTunnel(3, tun))
+	if err := dp.SetLBR(1, []LBRMember{{Tunnel: 3, Weight: 0}}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("weight 0: %v", err)
+	}
+	must(t, dp.SetLBR(1, []LBRMember{{Tunnel: 3, Weight: 1}}))
+	if err := dp.SetLBR(2, []LBRMember{{Tunnel: 3, Weight: 1}}); !errors.Is(err, ErrFull) {
+		t.Errorf("second LBR into 1: %v", err)
+	}
+	term := TunnelTerm{Remote: tun.Dst, Local: tun.Src}
+	must(t, dp.SetTunnelTerm(term, 3))
+	if err := dp.SetTunnelTerm(TunnelTerm{Remote: tun.Src, Local: tun.Dst}, 3); !errors.Is(err, ErrFull) {
+		t.Errorf("second termination into 1: %v", err)
+	}
+	must(t, dp.DeleteTunnelTerm(term))
+	if err := dp.DeleteTunnelTerm(term); !errors.Is(err, ErrNotFound) {
+		t.Errorf("delete termination twice: %v", err)
+	}
+	must(t, dp.Clear())
+	if _, err := dp.InsertPDRs(ps[:4]); err != nil {
+		t.Errorf("after Clear the table is empty again: %v", err)
+	}
+}
+
+// TestPinning loads with a pin directory on a bpffs mounted for the test in a
+// private mount namespace, and checks maps are pinned there and reused by the next
+// load.
+func TestPinning(t *testing.T) {
+	testenv.RequireRoot(t)
+	done := make(chan error, 1)
+	go func() {
+		// This thread enters a private mount namespace and never leaves it: it is
+		// not unlocked, so it dies with the goroutine.
+		runtime.LockOSThread()
+		done <- func() error {
+			if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+				return fmt.Errorf("unshare mount namespace: %w", err)
+			}
+			if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+				return fmt.Errorf("make mounts private: %w", err)
+			}
+			fs := t.TempDir()
+			if err := unix.Mount("bpf", fs, "bpf", 0, ""); err != nil {
+				return fmt.Errorf("mount bpffs: %w", err)
+			}
+			dir := filepath.Join(fs, "linx")
+			dp, err := Load(Options{MaxPDRs: 16, PinDir: dir})
+			if err != nil {
+				return err
+			}
+			if err := dp.SetFAR(7, FAR{Action: ActDrop}); err != nil {
+				return err
+			}
+			if err := dp.Close(); err != nil {
+				return err
+			}
+			for _, name := range []string{"pdr_entries", "fars", "tunnels", "port_counters"} {
+				if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+					return fmt.Errorf("map %s not pinned: %w", name, err)
+				}
+			}
+			dp2, err := Load(Options{MaxPDRs: 16, PinDir: dir})
+			if err != nil {
+				return fmt.Errorf("reload over pins: %w", err)
+			}
+			defer dp2.Close()
+			var f linxFar
+			if err := dp2.objs.Fars.Lookup(uint32(7), &f); err != nil || f.Action != uint8(ActDrop) {
+				return fmt.Errorf("pinned FAR lost across loads: %v %+v", err, f)
+			}
+			return nil
+		}()
+	}()
+	must(t, <-done)
+}
+
+// TestTransmit sends a frame out of a port (PacketOut) and sees it on the peer.
+func TestTransmit(t *testing.T) {
+	r := newRig(t)
+	c := testenv.NewCapture(t, r.ns, "wan0p")
+	frame := pkt{src: local0, dst: peer0, sport: 9, dport: 9, payload: 30}.bytes(t)
+	must(t, r.dp.Transmit(portWAN0, frame))
+	if _, ok := c.Wait(2*time.Second, func(p testenv.Packet) bool { return bytes.Equal(p.Data, frame) }); !ok {
+		t.Fatalf("frame not seen on wan0p; saw %v", c)
+	}
+	if err := r.dp.Transmit(9, frame); !errors.Is(err, ErrNotFound) {
+		t.Errorf("transmit on unknown port: %v", err)
+	}
+}
