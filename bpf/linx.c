@@ -306,12 +306,16 @@ int linx_xdp(struct xdp_md *ctx)
  * depends on the number of shapes (≤ MAX_TUPLES), never on the number of rules. */
 static __always_inline void tss_lookup(struct pdr_key *pk, struct flow_result *res)
 {
-	__u32 zero = 0;
-	struct pdr_tuples *tt = bpf_map_lookup_elem(&pdr_tuple_list, &zero);
-	__u32 best_prio = 0;
-
 	res->rule = 0;
 	res->far_id = 0;
+	__u32 zero = 0;
+	__u32 *slotp = bpf_map_lookup_elem(&pdr_tuple_slot, &zero);
+	if (!slotp)
+		return;
+	__u32 slot = *slotp & (TUPLE_SLOTS - 1);
+	struct pdr_tuples *tt = bpf_map_lookup_elem(&pdr_tuple_list, &slot);
+	__u32 best_prio = 0;
+
 	if (!tt)
 		return;
 	__u32 n = tt->n;

@@ -23,6 +23,7 @@
 #ifndef MAX_PUNT_BYTES
 #define MAX_PUNT_BYTES 1536
 #endif
+#define TUPLE_SLOTS 4       /* pdr_tuple_list ring (see maps.h) */
 #define LBR_PROBES 4       /* Maglev slots tried before the member-list fallback */
 #define GRE_TTL 64
 

@@ -40,14 +40,26 @@ struct {
 	__uint(max_entries, STAGE_MAX);
 } stages SEC(".maps");
 
-/* 0 → the active PDR tuple list. Replaced whole by Go (RCU: a packet sees the old
- * list or the new one); read by the classifier. */
+/* slot → a PDR tuple list; pdr_tuple_slot says which slot is live. Go writes a new
+ * list into the next slot, then flips pdr_tuple_slot (one aligned 4-byte write), so
+ * a packet sees the old list or the new one, whole: a slot is rewritten only
+ * TUPLE_SLOTS-1 list updates later (syscalls of microseconds each), long after any
+ * packet that read it (XDP runs to completion, without preemption). Read by the
+ * classifier. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, struct pdr_tuples);
-	__uint(max_entries, 1);
+	__uint(max_entries, TUPLE_SLOTS);
 } pdr_tuple_list SEC(".maps");
+
+/* 0 → live slot of pdr_tuple_list. Written by Go; read by the classifier. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+} pdr_tuple_slot SEC(".maps");
 
 /* masked pdr_key → rules owning it. Written by Go; read by the classifier. */
 struct {

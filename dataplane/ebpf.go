@@ -30,6 +30,7 @@ type EBPF struct {
 
 	cls     *classifier
 	gen     uint32 // classifier generation: flow-cache entries of older ones are stale
+	slot    uint32 // live slot of pdr_tuple_list
 	nextPDR PDRID
 	freePDR []PDRID
 	fars    map[FARID]FAR
@@ -123,6 +124,10 @@ func Load(opts Options) (*EBPF, error) {
 			d.objs.Close()
 			return nil, fmt.Errorf("install stage %d: %w", s, err)
 		}
+	}
+	if err := d.objs.PdrTupleSlot.Lookup(uint32(0), &d.slot); err != nil {
+		d.objs.Close()
+		return nil, fmt.Errorf("read tuple slot: %w", err)
 	}
 	if err := d.objs.PdrGen.Lookup(uint32(0), &d.gen); err != nil {
 		d.objs.Close()
@@ -508,9 +513,14 @@ func (d *EBPF) writeTuples(rows []tupleRow) error {
 	for i, r := range rows {
 		t.T[i] = linxPdrTuple{Mask: kernelKey(entryKey{r.id, r.mask}), MaxPrio: r.maxPrio}
 	}
-	if err := d.objs.PdrTupleList.Put(uint32(0), &t); err != nil {
+	next := (d.slot + 1) % uint32(d.objs.PdrTupleList.MaxEntries())
+	if err := d.objs.PdrTupleList.Put(next, &t); err != nil {
+		return fmt.Errorf("write pdr tuples: %w", err)
+	}
+	if err := d.objs.PdrTupleSlot.Put(uint32(0), next); err != nil {
 		return fmt.Errorf("publish pdr tuples: %w", err)
 	}
+	d.slot = next
 	return nil
 }
 

@@ -240,6 +240,7 @@ const (
 	linxMapPdrMiss        = "pdr_miss"
 	linxMapPdrRules       = "pdr_rules"
 	linxMapPdrTupleList   = "pdr_tuple_list"
+	linxMapPdrTupleSlot   = "pdr_tuple_slot"
 	linxMapPortCounters   = "port_counters"
 	linxMapPortIfindex    = "port_ifindex"
 	linxMapPorts          = "ports"
@@ -325,6 +326,7 @@ type linxMapSpecs struct {
 	PdrMiss        *ebpf.MapSpec `ebpf:"pdr_miss"`
 	PdrRules       *ebpf.MapSpec `ebpf:"pdr_rules"`
 	PdrTupleList   *ebpf.MapSpec `ebpf:"pdr_tuple_list"`
+	PdrTupleSlot   *ebpf.MapSpec `ebpf:"pdr_tuple_slot"`
 	PortCounters   *ebpf.MapSpec `ebpf:"port_counters"`
 	PortIfindex    *ebpf.MapSpec `ebpf:"port_ifindex"`
 	Ports          *ebpf.MapSpec `ebpf:"ports"`
@@ -376,6 +378,7 @@ type linxMaps struct {
 	PdrMiss        *ebpf.Map `ebpf:"pdr_miss"`
 	PdrRules       *ebpf.Map `ebpf:"pdr_rules"`
 	PdrTupleList   *ebpf.Map `ebpf:"pdr_tuple_list"`
+	PdrTupleSlot   *ebpf.Map `ebpf:"pdr_tuple_slot"`
 	PortCounters   *ebpf.Map `ebpf:"port_counters"`
 	PortIfindex    *ebpf.Map `ebpf:"port_ifindex"`
 	Ports          *ebpf.Map `ebpf:"ports"`
@@ -402,6 +405,7 @@ func (m *linxMaps) Close() error {
 		m.PdrMiss,
 		m.PdrRules,
 		m.PdrTupleList,
+		m.PdrTupleSlot,
 		m.PortCounters,
 		m.PortIfindex,
 		m.Ports,
