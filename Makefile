@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 PKGS := ./...
+GENERATED := dataplane/linx_bpfel.go dataplane/linx_bpfel.o p4info/p4info.txt
 
 .PHONY: help generate build test check bench lab clean
 
@@ -21,8 +22,8 @@ check: ## vet, gofmt, and prove generated code is fresh
 	$(GO) vet $(PKGS)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(MAKE) generate
-	@git diff --exit-code --stat -- dataplane/ p4info/ || { echo "generated files are stale: run 'make generate' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain -- dataplane/ p4info/)" || { git status --porcelain -- dataplane/ p4info/; echo "generate left untracked files"; exit 1; }
+	@git diff --exit-code --stat -- $(GENERATED) || { echo "generated files are stale: run 'make generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain --untracked-files=all -- dataplane/ p4info/ | grep '^??')" || { echo "generate left untracked files"; exit 1; }
 
 bench: ## data-path and classifier benchmarks (root)
 	$(GO) test -run '^$$' -bench . -benchtime 2000x -count 5 ./dataplane/
