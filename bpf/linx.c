@@ -541,7 +541,7 @@ static __always_inline void clamp_mss(struct xdp_md *ctx, struct pkt_meta *m, __
 }
 
 /* icmp_too_big turns the packet into ICMP fragmentation-needed (RFC 1191) for its
- * sender, with the overlay's MTU, and bounces it back out of the ingress port. */
+ * sender, with the overlay's MTU, and sends it back out of the ingress port. */
 static __always_inline int icmp_too_big(struct xdp_md *ctx, struct pkt_meta *m, __be32 from, __u16 mtu)
 {
 	void *data = (void *)(long)ctx->data;
@@ -607,8 +607,9 @@ static __always_inline int icmp_too_big(struct xdp_md *ctx, struct pkt_meta *m, 
 	__u32 reason = DROP_ICMP_TOO_BIG;
 	c = bpf_map_lookup_elem(&drop_counters, &reason);
 	count(c, frame_len(ctx));
-	count_port_tx(m->port, frame_len(ctx));
-	return XDP_TX;
+	/* A redirect, not XDP_TX: veth flushes XDP_TX frames to a peer only when the
+	 * peer runs XDP itself, redirects also to a peer with GRO on. */
+	return redirect(ctx, ctx->ingress_ifindex);
 }
 
 /* do_encap puts the packet into GRE overlay tunnel_id: outer Ethernet from the FIB,

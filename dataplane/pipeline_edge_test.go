@@ -48,7 +48,7 @@ func TestPipelineMTU(t *testing.T) {
 			}},
 		{name: "largest packet that fits", port: portLAN, want: xdpRedirect, setup: setup,
 			frame: frameOf(pkt{sport: 1, dport: 2, flags: layers.IPv4DontFragment, payload: 1400 - 24 - 28})},
-		{name: "too big with DF: ICMP frag-needed back to the sender", port: portLAN, want: xdpTX, setup: setup,
+		{name: "too big with DF: ICMP frag-needed back to the sender", port: portLAN, want: xdpRedirect, setup: setup,
 			frame: frameOf(pkt{sport: 1, dport: 2, flags: layers.IPv4DontFragment, payload: 1400 - 24 - 28 + 1}),
 			check: func(t *testing.T, r *rig, p gopacket.Packet) {
 				eth := p.Layer(layers.LayerTypeEthernet).(*layers.Ethernet)
