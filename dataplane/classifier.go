@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"cmp"
+	"container/heap"
 	"fmt"
 	"slices"
 )
@@ -74,12 +75,15 @@ type tuple struct {
 	mask  fields
 	refs  int            // entries×rules under this tuple
 	prios map[uint32]int // priority → refs
+	heap  prioHeap       // distinct priorities, lazily pruned
 	max   uint32
 }
 
 func (t *tuple) add(prio uint32) {
 	t.refs++
-	t.prios[prio]++
+	if t.prios[prio]++; t.prios[prio] == 1 {
+		heap.Push(&t.heap, prio)
+	}
 	t.max = max(t.max, prio)
 }
 
@@ -87,13 +91,32 @@ func (t *tuple) remove(prio uint32) {
 	t.refs--
 	if t.prios[prio]--; t.prios[prio] == 0 {
 		delete(t.prios, prio)
-		if prio == t.max {
-			t.max = 0
-			for p := range t.prios {
-				t.max = max(t.max, p)
+		// Pop priorities that no rule holds any more; the top is the new max.
+		for t.heap.Len() > 0 {
+			if _, live := t.prios[t.heap[0]]; live {
+				break
 			}
+			heap.Pop(&t.heap)
+		}
+		t.max = 0
+		if t.heap.Len() > 0 {
+			t.max = t.heap[0]
 		}
 	}
+}
+
+// prioHeap is a max-heap of priorities (container/heap).
+type prioHeap []uint32
+
+func (h prioHeap) Len() int           { return len(h) }
+func (h prioHeap) Less(i, j int) bool { return h[i] > h[j] }
+func (h prioHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *prioHeap) Push(x any)        { *h = append(*h, x.(uint32)) }
+func (h *prioHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 type rule struct {
@@ -237,7 +260,7 @@ func (c *classifier) update(ins map[PDRID]PDR, del []PDRID) (*plan, error) {
 		}
 	}
 
-	touch := map[entryKey]*touched{}
+	touch := make(map[entryKey]*touched, 2*(len(ins)+len(del)))
 	mark := func(k entryKey, e *entry) {
 		if _, ok := touch[k]; ok {
 			return
@@ -330,7 +353,9 @@ func (c *classifier) update(ins map[PDRID]PDR, del []PDRID) (*plan, error) {
 	for k := range touch {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, compareKeys)
+	if len(keys) <= 64 {
+		slices.SortFunc(keys, compareKeys) // stable plans for small updates; order is irrelevant
+	}
 	for _, k := range keys {
 		t := touch[k]
 		e := c.entries[k]

@@ -33,6 +33,7 @@ type EBPF struct {
 	slot    uint32 // live slot of pdr_tuple_list
 	nextPDR PDRID
 	freePDR []PDRID
+	ident   map[pdrIdentity]PDRID // match+priority → rule: P4Runtime's entry key
 	fars    map[FARID]FAR
 	lbrs    map[LBRID][]LBRMember
 	tunnels map[TunnelID]Tunnel
@@ -99,6 +100,7 @@ func Load(opts Options) (*EBPF, error) {
 		ports:   map[PortID]PortInfo{},
 		cls:     newClassifier(int(len(linxPdrTuples{}.T)), opts.MaxPDRs*entriesPerPDR),
 		nextPDR: 1,
+		ident:   map[pdrIdentity]PDRID{},
 		fars:    map[FARID]FAR{},
 		lbrs:    map[LBRID][]LBRMember{},
 		tunnels: map[TunnelID]Tunnel{},
@@ -322,18 +324,16 @@ func (d *EBPF) InsertPDRs(ps []PDR) ([]PDRID, error) {
 	if len(d.cls.rules)+len(ps) > d.opts.MaxPDRs {
 		return nil, fmt.Errorf("%w: %d PDRs installed, capacity %d", ErrFull, len(d.cls.rules), d.opts.MaxPDRs)
 	}
-	seen := make(map[pdrIdentity]bool, len(ps))
-	for _, r := range d.cls.rules {
-		seen[identity(r.pdr)] = true
-	}
+	batch := make(map[pdrIdentity]bool, len(ps))
 	ins := make(map[PDRID]PDR, len(ps))
 	ids := make([]PDRID, len(ps))
 	for i, p := range ps {
-		if seen[identity(p)] {
+		k := identity(p)
+		if _, ok := d.ident[k]; ok || batch[k] {
 			d.releaseIDs(ids[:i])
 			return nil, fmt.Errorf("%w: pdr with this match and priority %d", ErrExists, p.Priority)
 		}
-		seen[identity(p)] = true
+		batch[k] = true
 		ids[i] = d.allocPDR()
 		ins[ids[i]] = p
 	}
@@ -342,8 +342,10 @@ func (d *EBPF) InsertPDRs(ps []PDR) ([]PDRID, error) {
 		d.releaseIDs(ids)
 		return nil, err
 	}
-	for _, id := range ids {
-		d.resetPDRCounter(id)
+	if err := d.resetPDRCounters(ids); err != nil {
+		d.cls.update(nil, ids) // forget the plan: nothing reached the classifier maps
+		d.releaseIDs(ids)
+		return nil, err
 	}
 	if err := d.apply(pl); err != nil {
 		// Undo what reached the kernel; the rules never became live unless the
@@ -353,6 +355,9 @@ func (d *EBPF) InsertPDRs(ps []PDR) ([]PDRID, error) {
 		}
 		d.releaseIDs(ids)
 		return nil, err
+	}
+	for i, p := range ps {
+		d.ident[identity(p)] = ids[i]
 	}
 	return ids, nil
 }
@@ -402,10 +407,16 @@ func (d *EBPF) ModifyPDR(id PDRID, far FARID) error {
 func (d *EBPF) DeletePDR(id PDRID) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	r, ok := d.cls.rules[id]
+	if !ok {
+		return fmt.Errorf("%w: pdr %d", ErrNotFound, id)
+	}
+	k := identity(r.pdr)
 	pl, err := d.cls.update(nil, []PDRID{id})
 	if err != nil {
 		return err
 	}
+	delete(d.ident, k)
 	d.freePDR = append(d.freePDR, id)
 	return d.apply(pl)
 }
@@ -590,6 +601,33 @@ func (d *EBPF) ResetPDRCounter(id PDRID) error {
 		return fmt.Errorf("%w: pdr %d", ErrNotFound, id)
 	}
 	return d.resetPDRCounter(id)
+}
+
+// resetPDRCounters zeroes the counters of rules about to be installed, in batches.
+func (d *EBPF) resetPDRCounters(ids []PDRID) error {
+	if len(ids) == 1 {
+		return d.resetPDRCounter(ids[0])
+	}
+	ncpu := ebpf.MustPossibleCPU()
+	for i := 0; i < len(ids); i += 4096 {
+		chunk := ids[i:min(i+4096, len(ids))]
+		keys := make([]uint32, len(chunk))
+		for j, id := range chunk {
+			keys[j] = uint32(id)
+		}
+		zero := make([]linxCounter, len(chunk)*ncpu)
+		if _, err := d.objs.PdrCounters.BatchUpdate(keys, zero, nil); err != nil {
+			if !errors.Is(err, ebpf.ErrNotSupported) {
+				return fmt.Errorf("reset pdr counters: %w", err)
+			}
+			for _, id := range chunk {
+				if err := d.resetPDRCounter(id); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func (d *EBPF) resetPDRCounter(id PDRID) error {
@@ -899,6 +937,7 @@ func (d *EBPF) Clear() error {
 		}
 	}
 	d.freePDR, d.nextPDR = nil, 1
+	clear(d.ident)
 	var errs []error
 	for id := range d.fars {
 		errs = append(errs, d.objs.Fars.Delete(uint32(id)))
