@@ -42,6 +42,7 @@ const volatile __u8 flow_cache_off = 0;
 #define GRE_F_RECUR 0x0700
 #define GRE_F_VERSION 0x0007
 #define AF_INET 2
+#define MAX_OVERHEAD (20 + 8) /* outer IPv4 + GRE with key */
 
 /* Parse results handed from stage to stage (per-CPU: a packet runs to completion
  * on one CPU). */
@@ -462,6 +463,7 @@ static __always_inline int do_forward(struct xdp_md *ctx, struct pkt_meta *m, __
 		break;
 	case BPF_FIB_LKUP_RET_NO_NEIGH:
 	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+	case BPF_FIB_LKUP_RET_NOT_FWDED: /* for the gateway itself: local delivery */
 		return XDP_PASS;
 	default:
 		return drop(ctx, DROP_NO_ROUTE);
@@ -654,10 +656,13 @@ static __always_inline int do_encap(struct xdp_md *ctx, struct pkt_meta *m, __u3
 		return drop(ctx, DROP_NO_ROUTE);
 	}
 
+	/* The MSS limits what the far end sends back, over whichever overlay its
+	 * gateway picks: clamp for the largest overhead (GRE with a key), not this
+	 * tunnel's. */
 	if (m->key.proto == IPPROTO_TCP && (m->tcp_flags & 0x02) && m->l4_off) {
 		__u32 mtu = 0;
-		if (bpf_check_mtu(ctx, pass ? *ifx : p.ifindex, &mtu, 0, 0) >= 0 && mtu > overhead + 40 + 536)
-			clamp_mss(ctx, m, mtu - overhead - 40);
+		if (bpf_check_mtu(ctx, pass ? *ifx : p.ifindex, &mtu, 0, 0) >= 0 && mtu > MAX_OVERHEAD + 40 + 536)
+			clamp_mss(ctx, m, mtu - MAX_OVERHEAD - 40);
 	}
 	if (dec_ttl(ctx, m->l3_off))
 		return XDP_PASS;

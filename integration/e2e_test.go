@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/google/gopacket/layers"
 	"github.com/linx-sdwan/linx/dataplane"
 	"github.com/linx-sdwan/linx/internal/lab"
 	"github.com/linx-sdwan/linx/internal/netlab"
@@ -27,13 +28,20 @@ type env struct {
 	allow map[dataplane.DropReason]uint64
 }
 
-// newLab builds the two-site lab in namespaces owned by t (removed even if
-// the test fails) and, when the test ends, checks both gateways' drop
-// counters, then tears the lab down.
+// newLab builds the standard two-site lab (see newLabWith).
 func newLab(t *testing.T) *env {
 	t.Helper()
+	return newLabWith(t, lab.Config{})
+}
+
+// newLabWith builds the two-site lab in namespaces owned by t (removed even
+// if the test fails) and, when the test ends, checks both gateways' drop
+// counters, then tears the lab down.
+func newLabWith(t *testing.T, cfg lab.Config) *env {
+	t.Helper()
 	testenv.RequireRoot(t)
-	l, err := lab.New(testenv.Context(t, labTimeout), lab.Config{NewNS: testenv.NSMaker(t)})
+	cfg.NewNS = testenv.NSMaker(t)
+	l, err := lab.New(testenv.Context(t, labTimeout), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,17 +110,6 @@ func (e *env) checkDrops() {
 	t.Logf("counters:\n%s", sb.String())
 }
 
-// allowTCPMTU tolerates the ICMP fragmentation-needed replies of path MTU
-// discovery. The tunnels' encapsulations differ (tunnel 2 carries a GRE key),
-// and the data path clamps a SYN's MSS to the overlay the SYN itself takes,
-// while the segments that MSS limits travel the other way, through the other
-// gateway's load balancer; when those take the larger encapsulation (or move
-// onto it in a failover), the first full-size segments are bounced with
-// ICMP, counted as icmp_too_big drops.
-func (e *env) allowTCPMTU() {
-	e.allow[dataplane.DropICMPTooBig] = math.MaxUint64
-}
-
 // warmup resolves the neighbours on the path (the gateways' kernels ARP for
 // the first packets); loss is tolerated only here.
 func (e *env) warmup() {
@@ -140,7 +137,6 @@ func TestE2EPing(t *testing.T) {
 
 func TestE2ETCP(t *testing.T) {
 	e := newLab(t)
-	e.allowTCPMTU()
 	e.warmup()
 	const size = 4 << 20
 	for _, s := range e.Sites() {
@@ -182,26 +178,6 @@ func TestE2EUDP(t *testing.T) {
 	}
 }
 
-// shareBand is the range of flow counts, out of n flows, that a member
-// holding a fraction p of the LBR's weight should get: each flow lands on a
-// Maglev slot by a hash of its 5-tuple, so the count is binomial(n, p') with
-// p' the member's share of the 1021 slots, which Maglev makes equal to p
-// within 1/1021 (2/1021 allowed here). Five standard deviations make a false
-// alarm about one in a million.
-func shareBand(n int, p float64) (lo, hi int) {
-	const eps = 2.0 / dataplane.LBRSlots
-	sigma := math.Sqrt(float64(n) * p * (1 - p))
-	lo = int(math.Floor(float64(n)*(p-eps) - 5*sigma))
-	hi = int(math.Ceil(float64(n)*(p+eps) + 5*sigma))
-	return max(lo, 0), min(hi, n)
-}
-
-func TestShareBand(t *testing.T) {
-	if lo, hi := shareBand(400, 0.75); lo != 255 || hi != 345 {
-		t.Errorf("shareBand(400, 0.75) = %d..%d, want 255..345", lo, hi)
-	}
-}
-
 // TestE2ELoadBalance sends many distinct UDP flows from host-a and checks,
 // flow by flow from gw-a's tunnel counters, that each flow stays on one
 // overlay, that the overlays share the flows as LBR 1's weights say, and that
@@ -220,8 +196,10 @@ func TestE2ELoadBalance(t *testing.T) {
 		t.Fatalf("%v\n%s", err, e.table())
 	}
 	n1, n2 := sp.ByTunnel[lab.Tunnel1], sp.ByTunnel[lab.Tunnel2]
-	p := float64(lab.Weight1) / float64(lab.Weight1+lab.Weight2)
-	lo, hi := shareBand(flows, p)
+	// Each flow picks its overlay by a hash of its 5-tuple: the count on
+	// tunnel 1 is binomial around the weight share (lab.ShareBand).
+	p := lab.Tunnel1Weight
+	lo, hi := lab.ShareBand(flows, p)
 	t.Logf("%d flows: tunnel 1 %d (%.1f%%), tunnel 2 %d; tunnel 1 must carry %d..%d", flows, n1, 100*sp.Share(lab.Tunnel1), n2, lo, hi)
 	if n1 == 0 || n2 == 0 || n1 < lo || n1 > hi {
 		t.Errorf("load balancing: tunnel 1 carried %d of %d flows, tunnel 2 %d; want tunnel 1 within %d..%d (%.0f%% by weight)",
@@ -256,7 +234,6 @@ func TestE2ELoadBalance(t *testing.T) {
 // the data path's ICMP fragmentation-needed.
 func TestE2EFailover(t *testing.T) {
 	e := newLab(t)
-	e.allowTCPMTU()
 	// In-flight packets: after SetTunnel returns, each CPU may still finish
 	// one packet that read the overlay as up (encap counts it) or that the
 	// balancer chose before the write (encap then drops it as tunnel_down).
@@ -336,4 +313,68 @@ func testFailover(t *testing.T, e *env, carrier dataplane.TunnelID, inflight uin
 	if got := sink.WaitReceivedAll(append(sp.Flows, back.Flows...), want, 5*time.Second); got != want {
 		t.Errorf("%d/%d datagrams arrived at host-b", got, want)
 	}
+}
+
+// TestE2EPathMTU: a packet that no longer fits the WAN MTU once encapsulated
+// is answered with ICMP fragmentation-needed, which must reach the host (a
+// veth with GRO but no XDP program: the data path once sent it with XDP_TX,
+// which veth does not flush to such a peer), and TCP must get through by path
+// MTU discovery. Uplinks are pinned to tunnel 2 from gw-a (24+4 bytes of
+// encapsulation) and to tunnel 1 from gw-b (24 bytes), so host-b's SYN-ACK
+// advertises an MSS that host-a's segments, on tunnel 2, cannot use.
+func TestE2EPathMTU(t *testing.T) {
+	e := newLab(t)
+	e.allow[dataplane.DropICMPTooBig] = math.MaxUint64 // path MTU discovery is what this test is about
+	e.warmup()
+	if err := e.A.SetTunnelDown(lab.Tunnel1, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.B.SetTunnelDown(lab.Tunnel2, true); err != nil {
+		t.Fatal(err)
+	}
+	capt := testenv.NewCapture(t, e.A.Host, lab.IfHost)
+	dst := netip.AddrPortFrom(e.B.HostAddr, 7000)
+	// 1472 bytes of payload make a 1500-byte packet, with DF set (Linux UDP
+	// sockets default to path MTU discovery): 1528 bytes on tunnel 2.
+	if _, err := netlab.SendUDPWith(e.A.Host, "", dst.String(), 1, netlab.UDPOptions{Size: 1472}); err != nil {
+		t.Fatal(err)
+	}
+	fragNeeded := layers.CreateICMPv4TypeCode(layers.ICMPv4TypeDestinationUnreachable, layers.ICMPv4CodeFragmentationNeeded)
+	p, ok := capt.Wait(5*time.Second, func(p netlab.Packet) bool {
+		ic, ok := p.Decode().Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4)
+		return ok && !p.Outgoing && ic.TypeCode == fragNeeded
+	})
+	if !ok {
+		t.Fatalf("host-a received no ICMP fragmentation-needed\ncapture: %s\n%s", capt, e.table())
+	}
+	// RFC 1191: the next-hop MTU is the low 16 bits of the second word.
+	ic := p.Decode().Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4)
+	if want := uint16(1500 - 20 - 8); ic.Seq != want {
+		t.Errorf("ICMP fragmentation-needed announces MTU %d, want %d", ic.Seq, want)
+	}
+	if err := testenv.TransferTCP(t, e.A.Host, e.B.Host, netip.AddrPortFrom(e.B.HostAddr, 0).String(), 1<<20); err != nil {
+		t.Errorf("tcp over tunnel 2 needing path MTU discovery: %v\n%s", err, e.table())
+	}
+}
+
+// TestE2EMSSClampAcrossOverlays: a SYN's MSS limits the segments the other end
+// sends, which the other gateway may put on an overlay with a larger
+// encapsulation (tunnel 2's GRE key). The clamp assumes the largest overhead, so
+// no segment is bounced: here the SYN-ACK takes tunnel 1 (tunnel 2 down on gw-b)
+// and host-a's data tunnel 2 (tunnel 1 down on gw-a), and checkDrops fails the
+// test on any icmp_too_big.
+func TestE2EMSSClampAcrossOverlays(t *testing.T) {
+	e := newLab(t)
+	e.warmup()
+	if err := e.A.SetTunnelDown(lab.Tunnel1, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.B.SetTunnelDown(lab.Tunnel2, true); err != nil {
+		t.Fatal(err)
+	}
+	dstAddr := netip.AddrPortFrom(e.B.HostAddr, 0).String()
+	if err := testenv.TransferTCP(t, e.A.Host, e.B.Host, dstAddr, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	// checkDrops fails the test if icmp_too_big was counted.
 }

@@ -95,20 +95,29 @@ func (c Counters) Sub(earlier Counters) Counters {
 	return d
 }
 
-// WriteTable prints the counters of both gateways as an aligned table: one
-// row per tunnel and port, packets and bytes each way, then the drops.
+// WriteTable prints the counters of both gateways as an aligned table: per
+// gateway one row per tunnel and port with packets and bytes each way (a
+// tunnel's tx is what it encapsulated, rx what it decapsulated; a port's tx
+// is what XDP redirected out of it), then the drops.
 func WriteTable(w io.Writer, a, b Counters) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "\tgw-a tx pkts\ttx bytes\trx pkts\trx bytes\tgw-b tx pkts\ttx bytes\trx pkts\trx bytes\t")
-	for _, id := range Tunnels {
-		x, y := a.Tunnels[id], b.Tunnels[id]
-		fmt.Fprintf(tw, "tunnel %d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", id,
-			x.TX.Packets, x.TX.Bytes, x.RX.Packets, x.RX.Bytes, y.TX.Packets, y.TX.Bytes, y.RX.Packets, y.RX.Bytes)
+	// Labels are padded by hand: the table aligns numbers right.
+	row := func(gw, what string, tx, rx dataplane.Counter) {
+		fmt.Fprintf(tw, "%-6s%-12s\t%d\t%d\t%d\t%d\t\n", gw, what, tx.Packets, tx.Bytes, rx.Packets, rx.Bytes)
 	}
-	for _, id := range Ports {
-		x, y := a.Ports[id], b.Ports[id]
-		fmt.Fprintf(tw, "port %d %s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", id, PortName(id),
-			x.TX.Packets, x.TX.Bytes, x.RX.Packets, x.RX.Bytes, y.TX.Packets, y.TX.Bytes, y.RX.Packets, y.RX.Bytes)
+	fmt.Fprintf(tw, "%-18s\ttx pkts\ttx bytes\trx pkts\trx bytes\t\n", "")
+	for _, g := range []struct {
+		name string
+		c    Counters
+	}{{"gw-a", a}, {"gw-b", b}} {
+		for _, id := range Tunnels {
+			t := g.c.Tunnels[id]
+			row(g.name, fmt.Sprintf("tunnel %d", id), t.TX, t.RX)
+		}
+		for _, id := range Ports {
+			p := g.c.Ports[id]
+			row(g.name, fmt.Sprintf("port %d %s", id, PortName(id)), p.TX, p.RX)
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err

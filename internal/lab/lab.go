@@ -13,6 +13,9 @@
 // the gateway's kernel, which also resolves neighbours the XDP path does not
 // know yet.
 //
+// The hosts' veths have TX checksum offload off and GRO on, as XDP on the
+// gateways needs.
+//
 // Everything returns errors, so the same code serves the end-to-end tests
 // (integration/) and the lab binary (cmd/linx-lab).
 package lab
@@ -21,7 +24,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"sync"
 
@@ -107,14 +109,6 @@ type Config struct {
 	Mode dataplane.XDPMode
 	// Options size the pipelines' tables; zero means LabOptions.
 	Options dataplane.Options
-	// GROOnlyHosts leaves the hosts' veths with GRO on but no XDP program.
-	// By default the lab also attaches a pass-through XDP program there:
-	// veth delivers XDP_REDIRECTed frames to a peer with GRO, but frames a
-	// gateway bounces with XDP_TX (the pipeline's ICMP fragmentation-needed)
-	// reach the host only if the host's end runs XDP; with GRO alone they
-	// wait in its ring until some other frame arrives, which stalls path MTU
-	// discovery (see integration/known_issues_test.go).
-	GROOnlyHosts bool
 }
 
 // Site is one side of the lab: a host behind a gateway.
@@ -142,10 +136,9 @@ type Site struct {
 type Lab struct {
 	A, B *Site
 
-	mu      sync.Mutex
-	nss     []*netlab.NS
-	closers []io.Closer // host XDP attachments
-	closed  bool
+	mu     sync.Mutex
+	nss    []*netlab.NS
+	closed bool
 }
 
 func newSite(name string, n byte) *Site {
@@ -188,7 +181,7 @@ func New(ctx context.Context, cfg Config) (_ *Lab, err error) {
 	}
 	for _, s := range l.Sites() {
 		steps = append(steps,
-			func() error { return l.configureHost(s, !cfg.GROOnlyHosts) },
+			func() error { return configureHost(s) },
 			func() error { return configureGateway(s) },
 			func() error { return loadDataPath(s, cfg.Options, cfg.Mode) },
 			func() error { return program(s) },
@@ -262,29 +255,15 @@ func (l *Lab) wire() error {
 // configureHost gives the host its default route and the offloads XDP on
 // the path needs: TX checksum off (a CHECKSUM_PARTIAL packet's checksum is
 // never completed after XDP encapsulates it) and GRO on (veth delivers
-// frames XDP redirects into its peer only to a NAPI-enabled end), plus, if
-// xdp, a pass-through XDP program (see Config.GROOnlyHosts).
-func (l *Lab) configureHost(s *Site, xdp bool) error {
+// frames XDP redirects into its peer only to a NAPI-enabled end).
+func configureHost(s *Site) error {
 	if err := netlab.AddDefaultRoute(s.Host, s.LANAddr.String()); err != nil {
 		return err
 	}
 	if err := netlab.DisableTXChecksum(s.Host, IfHost); err != nil {
 		return err
 	}
-	if err := netlab.SetGRO(s.Host, IfHost, true); err != nil {
-		return err
-	}
-	if !xdp {
-		return nil
-	}
-	c, err := netlab.AttachXDPPass(s.Host, IfHost)
-	if err != nil {
-		return err
-	}
-	l.mu.Lock()
-	l.closers = append(l.closers, c)
-	l.mu.Unlock()
-	return nil
+	return netlab.SetGRO(s.Host, IfHost, true)
 }
 
 // configureGateway turns on forwarding (the kernel forwards what XDP passes
@@ -443,11 +422,6 @@ func (l *Lab) Close() error {
 			if err := dp.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close gw-%s data path: %w", s.Name, err))
 			}
-		}
-	}
-	for _, c := range l.closers {
-		if err := c.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("detach host xdp: %w", err))
 		}
 	}
 	for _, ns := range l.nss {

@@ -2,10 +2,16 @@ package lab
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/linx-sdwan/linx/dataplane"
+	"github.com/linx-sdwan/linx/internal/netlab"
+	"github.com/linx-sdwan/linx/internal/testenv"
 )
 
 func TestShareBand(t *testing.T) {
@@ -65,5 +71,92 @@ func TestCounters(t *testing.T) {
 	}
 	if FormatDrops(nil) != "none" {
 		t.Errorf("FormatDrops(nil) = %q", FormatDrops(nil))
+	}
+}
+
+// gone reports whether no namespace of names is pinned any more.
+func gone(t *testing.T, names []string) {
+	t.Helper()
+	for _, n := range names {
+		if _, err := os.Stat(filepath.Join(netlab.NetnsDir, n)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("namespace %s left behind: %v", n, err)
+		}
+	}
+}
+
+// recorder creates namespaces like testenv (owned by t) and records their
+// names; it fails the call numbered failAt (1-based, 0: never).
+func recorder(t *testing.T, failAt int) (func(string) (*netlab.NS, error), *[]string) {
+	var names []string
+	mk := testenv.NSMaker(t)
+	return func(hint string) (*netlab.NS, error) {
+		if len(names)+1 == failAt {
+			return nil, errors.New("injected failure")
+		}
+		ns, err := mk(hint)
+		if err == nil {
+			names = append(names, ns.Name())
+		}
+		return ns, err
+	}, &names
+}
+
+func TestNewFailsCleanly(t *testing.T) {
+	testenv.RequireRoot(t)
+	ctx := context.Background()
+
+	// Fails while creating namespaces.
+	mk, names := recorder(t, 3)
+	if _, err := New(ctx, Config{NewNS: mk}); err == nil || !strings.Contains(err.Error(), "injected failure") {
+		t.Fatalf("New with a failing namespace constructor: %v", err)
+	}
+	if len(*names) != 2 {
+		t.Fatalf("%d namespaces created before the failure, want 2", len(*names))
+	}
+	gone(t, *names)
+
+	// Fails after gw-a's data path is loaded and partly attached: port 3
+	// does not fit MaxPorts 3.
+	mk, names = recorder(t, 0)
+	opts := LabOptions
+	opts.MaxPorts = 3
+	if _, err := New(ctx, Config{NewNS: mk, Options: opts}); err == nil || !strings.Contains(err.Error(), "port 3") {
+		t.Fatalf("New with too few ports: %v", err)
+	}
+	if len(*names) != 4 {
+		t.Fatalf("%d namespaces created, want 4", len(*names))
+	}
+	gone(t, *names)
+
+	// A cancelled context stops the build.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := New(cctx, Config{NewNS: testenv.NSMaker(t)}); !errors.Is(err, context.Canceled) {
+		t.Errorf("New with a cancelled context: %v", err)
+	}
+}
+
+func TestCloseTwice(t *testing.T) {
+	testenv.RequireRoot(t)
+	mk, names := recorder(t, 0)
+	l, err := New(context.Background(), Config{NewNS: mk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.A.DP == nil || l.B.DP == nil || len(l.A.DP.Ports()) != 3 {
+		t.Fatalf("data paths not attached")
+	}
+	if l.A.TunnelSpec(Tunnel2).Key != Tunnel2Key || l.B.TunnelSpec(Tunnel1).Dst != l.A.WANAddr[0] {
+		t.Errorf("tunnel specs: %+v %+v", l.A.TunnelSpec(Tunnel2), l.B.TunnelSpec(Tunnel1))
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	gone(t, *names)
+	if _, err := l.A.Counters(); err == nil {
+		t.Error("counters of a closed lab")
 	}
 }

@@ -45,6 +45,9 @@ const flowWait = 5 * time.Second
 // overlays meanwhile. It fails if the counters do not add up to exactly
 // count, or if the flow was split over both overlays.
 func (s *Site) TraceUDPFlow(dst netip.AddrPort, srcPort uint16, count int, tos uint8) (dataplane.TunnelID, netlab.FlowID, error) {
+	if count < 1 {
+		return 0, 0, fmt.Errorf("trace udp flow: count %d < 1", count)
+	}
 	before := map[dataplane.TunnelID]uint64{}
 	for _, id := range Tunnels {
 		n, err := s.TunnelTX(id)
@@ -89,6 +92,51 @@ func (s *Site) TraceUDPFlow(dst netip.AddrPort, srcPort uint16, count int, tos u
 	return 0, flow, fmt.Errorf("udp flow %s -> %s split over overlays on gw-%s: tunnel deltas %v", src, dst, s.Name, delta)
 }
 
+// Quiet period: WaitQuiet returns once the overlays' TX counters have not
+// moved for quietFor, and gives up after quietMax.
+const quietFor, quietMax = 20 * time.Millisecond, 5 * time.Second
+
+// WaitQuiet waits until s's gateway has encapsulated nothing for a while, so
+// that stragglers of earlier traffic (the last ACK of a closed TCP
+// connection, say) cannot be mistaken for a traced flow's packets.
+func (s *Site) WaitQuiet(ctx context.Context) error {
+	read := func() (uint64, error) {
+		var sum uint64
+		for _, id := range Tunnels {
+			n, err := s.TunnelTX(id)
+			if err != nil {
+				return 0, err
+			}
+			sum += n
+		}
+		return sum, nil
+	}
+	last, err := read()
+	if err != nil {
+		return err
+	}
+	end := time.Now().Add(quietMax)
+	since := time.Now()
+	for time.Since(since) < quietFor {
+		if time.Now().After(end) {
+			return fmt.Errorf("gw-%s: overlays still busy after %v", s.Name, quietMax)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+		n, err := read()
+		if err != nil {
+			return err
+		}
+		if n != last {
+			last, since = n, time.Now()
+		}
+	}
+	return nil
+}
+
 // Spread is how SpreadUDP's flows were distributed.
 type Spread struct {
 	ByTunnel  map[dataplane.TunnelID]int // flows per overlay
@@ -111,6 +159,9 @@ func (s *Site) SpreadUDP(ctx context.Context, dst netip.AddrPort, basePort uint1
 	sp := Spread{ByTunnel: map[dataplane.TunnelID]int{}}
 	if int(basePort)+flows > 1<<16 {
 		return sp, fmt.Errorf("spread udp: %d flows from port %d overflow", flows, basePort)
+	}
+	if err := s.WaitQuiet(ctx); err != nil {
+		return sp, err
 	}
 	for i := range flows {
 		if err := ctx.Err(); err != nil {
