@@ -1,0 +1,68 @@
+package p4rtsrv
+
+import (
+	"errors"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/linx-sdwan/linx/dataplane"
+	"github.com/linx-sdwan/linx/translate"
+)
+
+// stored is a table entry as the controller wrote it (canonical, without
+// counter_data) and the data-path rule it became.
+type stored struct {
+	entry translate.Entry
+	pdr   dataplane.PDRID // pdr entries
+}
+
+// counterCell names one cell of an indirect counter.
+type counterCell struct {
+	counter uint32
+	index   int64
+}
+
+// store is the server's memory of what controllers wrote: Reads answer from it
+// (counters from the data path), so they return exactly what Writes accepted.
+type store struct {
+	entries  map[translate.Key]*stored
+	defaults map[uint32]translate.Entry // non-initial default entries by table
+	members  map[uint32]translate.Member
+	groups   map[uint32]translate.Group
+
+	// Counter MODIFY sets a value: reads return data path − offset.
+	counterOffsets map[counterCell]dataplane.Counter
+	directOffsets  map[dataplane.PDRID]dataplane.Counter
+}
+
+func (s *Server) resetStore() {
+	s.st = store{
+		entries:        map[translate.Key]*stored{},
+		defaults:       map[uint32]translate.Entry{},
+		members:        map[uint32]translate.Member{},
+		groups:         map[uint32]translate.Group{},
+		counterOffsets: map[counterCell]dataplane.Counter{},
+		directOffsets:  map[dataplane.PDRID]dataplane.Counter{},
+	}
+}
+
+// dpCode maps a data-path error to the P4Runtime status code.
+func dpCode(err error) codes.Code {
+	switch {
+	case errors.Is(err, dataplane.ErrExists):
+		return codes.AlreadyExists
+	case errors.Is(err, dataplane.ErrNotFound):
+		return codes.NotFound
+	case errors.Is(err, dataplane.ErrFull):
+		return codes.ResourceExhausted
+	case errors.Is(err, dataplane.ErrInvalid):
+		return codes.InvalidArgument
+	case errors.Is(err, dataplane.ErrInUse):
+		return codes.FailedPrecondition
+	}
+	return codes.Internal
+}
+
+func sub(a, b dataplane.Counter) dataplane.Counter {
+	return dataplane.Counter{Packets: a.Packets - b.Packets, Bytes: a.Bytes - b.Bytes}
+}

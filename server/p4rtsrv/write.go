@@ -1,0 +1,553 @@
+package p4rtsrv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/protoadapt"
+
+	"github.com/linx-sdwan/linx/dataplane"
+	"github.com/linx-sdwan/linx/p4info"
+	"github.com/linx-sdwan/linx/translate"
+)
+
+// Write applies a batch of updates in order (atomicity CONTINUE_ON_ERROR): each
+// update succeeds or fails alone and a failed one leaves no trace. When any fails,
+// the RPC returns UNKNOWN with one p4.v1.Error per update, in order.
+func (s *Server) Write(_ context.Context, req *p4v1.WriteRequest) (*p4v1.WriteResponse, error) {
+	if err := s.arb.checkPrimary(req.DeviceId, req.Role, req.ElectionId); err != nil {
+		return nil, err
+	}
+	if req.Atomicity != p4v1.WriteRequest_CONTINUE_ON_ERROR {
+		return nil, status.Errorf(codes.Unimplemented, "atomicity %v is not supported, only CONTINUE_ON_ERROR", req.Atomicity)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.config == nil {
+		return nil, status.Error(codes.FailedPrecondition, "no forwarding pipeline config: SetForwardingPipelineConfig first")
+	}
+	errs := make([]error, len(req.Updates))
+	for i := 0; i < len(req.Updates); {
+		// Consecutive PDR inserts go to the data path as one batch.
+		if n := s.pdrInsertRun(req.Updates[i:]); n > 1 {
+			s.insertPDRs(req.Updates[i:i+n], errs[i:i+n])
+			i += n
+			continue
+		}
+		errs[i] = s.update(req.Updates[i])
+		i++
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, writeError(errs)
+		}
+	}
+	return &p4v1.WriteResponse{}, nil
+}
+
+// writeError packs per-update errors the way the spec's Error Reporting section
+// (and ONOS, and Stratum) do.
+func writeError(errs []error) error {
+	failed := 0
+	var first error
+	details := make([]protoadapt.MessageV1, len(errs))
+	for i, err := range errs {
+		e := &p4v1.Error{CanonicalCode: int32(codes.OK)}
+		if err != nil {
+			failed++
+			if first == nil {
+				first = err
+			}
+			st := status.Convert(err)
+			e = &p4v1.Error{CanonicalCode: int32(st.Code()), Message: st.Message()}
+		}
+		details[i] = protoadapt.MessageV1Of(e)
+	}
+	st, err := status.New(codes.Unknown, fmt.Sprintf("%d of %d updates failed; first: %v", failed, len(errs), status.Convert(first).Message())).WithDetails(details...)
+	if err != nil {
+		return status.Errorf(codes.Internal, "pack write errors: %v", err)
+	}
+	return st.Err()
+}
+
+// status converts errors of the layers below to gRPC statuses.
+func rpcErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	return status.Error(dpCode(err), err.Error())
+}
+
+func (s *Server) update(u *p4v1.Update) error {
+	switch e := u.GetEntity().GetEntity().(type) {
+	case *p4v1.Entity_TableEntry:
+		return rpcErr(s.writeTableEntry(u.Type, e.TableEntry))
+	case *p4v1.Entity_ActionProfileMember:
+		return rpcErr(s.writeMember(u.Type, e.ActionProfileMember))
+	case *p4v1.Entity_ActionProfileGroup:
+		return rpcErr(s.writeGroup(u.Type, e.ActionProfileGroup))
+	case *p4v1.Entity_CounterEntry:
+		return rpcErr(s.writeCounter(u.Type, e.CounterEntry))
+	case *p4v1.Entity_DirectCounterEntry:
+		return rpcErr(s.writeDirectCounter(u.Type, e.DirectCounterEntry))
+	case nil:
+		return status.Error(codes.InvalidArgument, "update without an entity")
+	default:
+		return status.Errorf(codes.Unimplemented, "%T is not supported by the linx pipeline", e)
+	}
+}
+
+func (s *Server) writeTableEntry(op p4v1.Update_Type, te *p4v1.TableEntry) error {
+	e, err := s.tr.DecodeTableEntry(te, op)
+	if err != nil {
+		return err
+	}
+	if e.Default {
+		return s.writeDefault(op, e)
+	}
+	old, exists := s.st.entries[e.Key]
+	switch op {
+	case p4v1.Update_INSERT:
+		if exists {
+			return status.Error(codes.AlreadyExists, "entry already exists")
+		}
+		st := &stored{entry: e}
+		if err := s.install(st, nil); err != nil {
+			return err
+		}
+		s.st.entries[e.Key] = st
+	case p4v1.Update_MODIFY:
+		if !exists {
+			return status.Error(codes.NotFound, "no such entry")
+		}
+		if e.Action == nil {
+			e.Action = old.entry.Action
+		}
+		st := &stored{entry: e, pdr: old.pdr}
+		if err := s.install(st, old); err != nil {
+			return err
+		}
+		s.st.entries[e.Key] = st
+	case p4v1.Update_DELETE:
+		if !exists {
+			return status.Error(codes.NotFound, "no such entry")
+		}
+		if err := s.uninstall(old); err != nil {
+			return err
+		}
+		delete(s.st.directOffsets, old.pdr)
+		delete(s.st.entries, e.Key)
+	default:
+		return status.Errorf(codes.InvalidArgument, "update type %v", op)
+	}
+	if e.Counter != nil && op != p4v1.Update_DELETE {
+		return s.setDirect(s.st.entries[e.Key], *e.Counter)
+	}
+	return nil
+}
+
+// install writes st to the data path, replacing old (nil for an insert).
+func (s *Server) install(st *stored, old *stored) error {
+	e := st.entry
+	switch e.Table {
+	case p4info.IDTablePDR:
+		p, ok := e.PDR()
+		if !ok {
+			return status.Error(codes.InvalidArgument, "pdr entries take set_far")
+		}
+		if old != nil {
+			return s.dp.ModifyPDR(old.pdr, p.FAR)
+		}
+		id, err := s.dp.InsertPDR(p)
+		if err != nil {
+			return err
+		}
+		st.pdr = id
+		s.st.directOffsets[id] = dataplane.Counter{}
+		return nil
+	case p4info.IDTableFAR:
+		a, ok := e.Action.(translate.FARAction)
+		if !ok {
+			return status.Errorf(codes.InvalidArgument, "far entries take a forwarding action, not %T", e.Action)
+		}
+		return s.dp.SetFAR(e.FAR, a.FAR)
+	case p4info.IDTableTunnels:
+		a, ok := e.Action.(translate.SetGRE)
+		if !ok {
+			return status.Errorf(codes.InvalidArgument, "tunnels entries take set_gre, not %T", e.Action)
+		}
+		return s.dp.SetTunnel(e.Tunnel, a.Tunnel)
+	case p4info.IDTableTunnelTerm:
+		a, ok := e.Action.(translate.Decap)
+		if !ok {
+			return status.Errorf(codes.InvalidArgument, "tunnel_term entries take decap, not %T", e.Action)
+		}
+		return s.dp.SetTunnelTerm(e.Term, a.Tunnel)
+	case p4info.IDTableLBR:
+		members, err := s.lbrMembers(e.Action)
+		if err != nil {
+			return err
+		}
+		return s.setLBR(e.LBR, members)
+	}
+	return status.Errorf(codes.Unimplemented, "table 0x%08x", e.Table)
+}
+
+func (s *Server) uninstall(st *stored) error {
+	e := st.entry
+	switch e.Table {
+	case p4info.IDTablePDR:
+		return s.dp.DeletePDR(st.pdr)
+	case p4info.IDTableFAR:
+		return s.dp.DeleteFAR(e.FAR)
+	case p4info.IDTableTunnels:
+		return s.dp.DeleteTunnel(e.Tunnel)
+	case p4info.IDTableTunnelTerm:
+		return s.dp.DeleteTunnelTerm(e.Term)
+	case p4info.IDTableLBR:
+		return s.setLBR(e.LBR, nil)
+	}
+	return status.Errorf(codes.Unimplemented, "table 0x%08x", e.Table)
+}
+
+// setLBR installs members as LBR id; with none, the LBR leaves the data path (its
+// packets drop as no_lbr) while the entry stays.
+func (s *Server) setLBR(id dataplane.LBRID, members []dataplane.LBRMember) error {
+	if len(members) == 0 {
+		if err := s.dp.DeleteLBR(id); err != nil && !errors.Is(err, dataplane.ErrNotFound) {
+			return err
+		}
+		return nil
+	}
+	return s.dp.SetLBR(id, members)
+}
+
+// lbrMembers resolves an lbr entry's action to weighted tunnels. Members that
+// encapsulate onto the same tunnel add their weights.
+func (s *Server) lbrMembers(a translate.Action) ([]dataplane.LBRMember, error) {
+	var out []dataplane.LBRMember
+	add := func(t dataplane.TunnelID, w uint32) {
+		for i := range out {
+			if out[i].Tunnel == t {
+				out[i].Weight += w
+				return
+			}
+		}
+		out = append(out, dataplane.LBRMember{Tunnel: t, Weight: w})
+	}
+	switch a := a.(type) {
+	case translate.ProfileMember:
+		m, ok := s.st.members[a.ID]
+		if !ok {
+			return nil, status.Errorf(codes.NotFound, "action profile member %d does not exist", a.ID)
+		}
+		add(m.Tunnel, 1)
+	case translate.ProfileGroup:
+		g, ok := s.st.groups[a.ID]
+		if !ok {
+			return nil, status.Errorf(codes.NotFound, "action profile group %d does not exist", a.ID)
+		}
+		for _, gm := range g.Members {
+			add(s.st.members[gm.Member].Tunnel, gm.Weight)
+		}
+	case translate.ActionSet:
+		for _, m := range a.Members {
+			add(m.Tunnel, m.Weight)
+		}
+	default:
+		return nil, status.Errorf(codes.InvalidArgument, "lbr entries take an action profile member, group or action set, not %T", a)
+	}
+	return out, nil
+}
+
+// refreshLBRs reinstalls the LBR entries that use member or group id after it
+// changed.
+func (s *Server) refreshLBRs(uses func(translate.Action) bool) error {
+	for _, st := range s.st.entries {
+		if st.entry.Table != p4info.IDTableLBR || !uses(st.entry.Action) {
+			continue
+		}
+		if err := s.install(st, st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Server) writeDefault(op p4v1.Update_Type, e translate.Entry) error {
+	if op != p4v1.Update_MODIFY {
+		return status.Errorf(codes.InvalidArgument, "a default entry can only be modified, not %v", op)
+	}
+	if e.Table != p4info.IDTablePDR {
+		return status.Error(codes.PermissionDenied, "this table's default action is constant")
+	}
+	reset := e.Action == nil
+	if reset {
+		init, err := s.tr.InitialDefault(e.Table)
+		if err != nil {
+			return err
+		}
+		e.Action = init.Action
+	}
+	a, ok := e.Action.(translate.FARAction)
+	if !ok {
+		return status.Errorf(codes.InvalidArgument, "pdr default takes pass or drop, not %T", e.Action)
+	}
+	if err := s.dp.SetPDRDefault(a.FAR); err != nil {
+		return err
+	}
+	if reset && e.ControllerMetadata == 0 && e.Metadata == nil {
+		delete(s.st.defaults, e.Table)
+	} else {
+		s.st.defaults[e.Table] = e
+	}
+	return nil
+}
+
+// pdrInsertRun counts the leading PDR inserts of us, which Write batches.
+func (s *Server) pdrInsertRun(us []*p4v1.Update) int {
+	n := 0
+	for _, u := range us {
+		te := u.GetEntity().GetTableEntry()
+		if u.Type != p4v1.Update_INSERT || te == nil || te.TableId != p4info.IDTablePDR || te.IsDefaultAction || te.CounterData != nil {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// insertPDRs inserts PDRs with one data-path batch; if the batch as a whole is
+// refused, it falls back to one by one so each update gets its own error.
+func (s *Server) insertPDRs(us []*p4v1.Update, errs []error) {
+	entries := make([]translate.Entry, len(us))
+	var rules []dataplane.PDR
+	var idx []int
+	batch := map[translate.Key]bool{}
+	for i, u := range us {
+		e, err := s.tr.DecodeTableEntry(u.GetEntity().GetTableEntry(), u.Type)
+		if err == nil {
+			if _, dup := s.st.entries[e.Key]; dup || batch[e.Key] {
+				err = status.Error(codes.AlreadyExists, "entry already exists")
+			}
+		}
+		var p dataplane.PDR
+		if err == nil {
+			var ok bool
+			if p, ok = e.PDR(); !ok {
+				err = status.Error(codes.InvalidArgument, "pdr entries take set_far")
+			} else {
+				err = p.Validate()
+			}
+		}
+		if err != nil {
+			errs[i] = rpcErr(err)
+			continue
+		}
+		batch[e.Key] = true
+		entries[i] = e
+		rules = append(rules, p)
+		idx = append(idx, i)
+	}
+	if len(rules) == 0 {
+		return
+	}
+	ids, err := s.dp.InsertPDRs(rules)
+	if err != nil {
+		for _, i := range idx {
+			errs[i] = s.update(us[i])
+		}
+		return
+	}
+	for j, i := range idx {
+		s.st.entries[entries[i].Key] = &stored{entry: entries[i], pdr: ids[j]}
+		s.st.directOffsets[ids[j]] = dataplane.Counter{}
+	}
+}
+
+func (s *Server) writeMember(op p4v1.Update_Type, pm *p4v1.ActionProfileMember) error {
+	m, err := s.tr.DecodeMember(pm, op)
+	if err != nil {
+		return err
+	}
+	_, exists := s.st.members[m.ID]
+	uses := func(a translate.Action) bool {
+		if pa, ok := a.(translate.ProfileMember); ok && pa.ID == m.ID {
+			return true
+		}
+		if ga, ok := a.(translate.ProfileGroup); ok {
+			for _, gm := range s.st.groups[ga.ID].Members {
+				if gm.Member == m.ID {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	switch op {
+	case p4v1.Update_INSERT:
+		if exists {
+			return status.Errorf(codes.AlreadyExists, "member %d already exists", m.ID)
+		}
+		s.st.members[m.ID] = m
+	case p4v1.Update_MODIFY:
+		if !exists {
+			return status.Errorf(codes.NotFound, "member %d does not exist", m.ID)
+		}
+		old := s.st.members[m.ID]
+		s.st.members[m.ID] = m
+		if err := s.refreshLBRs(uses); err != nil {
+			s.st.members[m.ID] = old
+			s.refreshLBRs(uses)
+			return err
+		}
+	case p4v1.Update_DELETE:
+		if !exists {
+			return status.Errorf(codes.NotFound, "member %d does not exist", m.ID)
+		}
+		for _, g := range s.st.groups {
+			for _, gm := range g.Members {
+				if gm.Member == m.ID {
+					return status.Errorf(codes.FailedPrecondition, "member %d is in group %d", m.ID, g.ID)
+				}
+			}
+		}
+		for _, st := range s.st.entries {
+			if pa, ok := st.entry.Action.(translate.ProfileMember); ok && pa.ID == m.ID {
+				return status.Errorf(codes.FailedPrecondition, "member %d is used by lbr %d", m.ID, st.entry.LBR)
+			}
+		}
+		delete(s.st.members, m.ID)
+	default:
+		return status.Errorf(codes.InvalidArgument, "update type %v", op)
+	}
+	return nil
+}
+
+func (s *Server) writeGroup(op p4v1.Update_Type, pg *p4v1.ActionProfileGroup) error {
+	g, err := s.tr.DecodeGroup(pg, op)
+	if err != nil {
+		return err
+	}
+	old, exists := s.st.groups[g.ID]
+	uses := func(a translate.Action) bool {
+		ga, ok := a.(translate.ProfileGroup)
+		return ok && ga.ID == g.ID
+	}
+	if op != p4v1.Update_DELETE {
+		for _, gm := range g.Members {
+			if _, ok := s.st.members[gm.Member]; !ok {
+				return status.Errorf(codes.NotFound, "group %d: member %d does not exist", g.ID, gm.Member)
+			}
+		}
+	}
+	switch op {
+	case p4v1.Update_INSERT:
+		if exists {
+			return status.Errorf(codes.AlreadyExists, "group %d already exists", g.ID)
+		}
+		s.st.groups[g.ID] = g
+	case p4v1.Update_MODIFY:
+		if !exists {
+			return status.Errorf(codes.NotFound, "group %d does not exist", g.ID)
+		}
+		if g.MaxSize != old.MaxSize {
+			return status.Errorf(codes.InvalidArgument, "group %d: max_size cannot change (%d, was %d)", g.ID, g.MaxSize, old.MaxSize)
+		}
+		s.st.groups[g.ID] = g
+		if err := s.refreshLBRs(uses); err != nil {
+			s.st.groups[g.ID] = old
+			s.refreshLBRs(uses)
+			return err
+		}
+	case p4v1.Update_DELETE:
+		if !exists {
+			return status.Errorf(codes.NotFound, "group %d does not exist", g.ID)
+		}
+		for _, st := range s.st.entries {
+			if uses(st.entry.Action) {
+				return status.Errorf(codes.FailedPrecondition, "group %d is used by lbr %d", g.ID, st.entry.LBR)
+			}
+		}
+		delete(s.st.groups, g.ID)
+	default:
+		return status.Errorf(codes.InvalidArgument, "update type %v", op)
+	}
+	return nil
+}
+
+// writeCounter sets indirect counter cells (MODIFY only): the server keeps an
+// offset so that reads return the value written plus what was counted since.
+func (s *Server) writeCounter(op p4v1.Update_Type, ce *p4v1.CounterEntry) error {
+	if op != p4v1.Update_MODIFY {
+		return status.Errorf(codes.InvalidArgument, "counter entries can only be modified, not %v", op)
+	}
+	cell, err := s.tr.DecodeCounterEntry(ce)
+	if err != nil {
+		return err
+	}
+	if cell.Data == nil {
+		return nil
+	}
+	set := func(i int64) error {
+		cur, err := s.rawCounter(cell.Counter, i)
+		if err != nil {
+			return err
+		}
+		s.st.counterOffsets[counterCell{cell.Counter, i}] = sub(cur, *cell.Data)
+		return nil
+	}
+	if !cell.All {
+		return set(cell.Index)
+	}
+	size, err := s.tr.CounterSize(cell.Counter)
+	if err != nil {
+		return err
+	}
+	for i := range size {
+		if err := set(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Server) writeDirectCounter(op p4v1.Update_Type, de *p4v1.DirectCounterEntry) error {
+	if op != p4v1.Update_MODIFY {
+		return status.Errorf(codes.InvalidArgument, "direct counter entries can only be modified, not %v", op)
+	}
+	k, data, err := s.tr.DecodeDirectCounterEntry(de)
+	if err != nil {
+		return err
+	}
+	if data == nil {
+		return nil
+	}
+	st, ok := s.st.entries[k]
+	if !ok {
+		return status.Error(codes.NotFound, "no such table entry")
+	}
+	return s.setDirect(st, *data)
+}
+
+func (s *Server) setDirect(st *stored, v dataplane.Counter) error {
+	if st == nil || st.entry.Table != p4info.IDTablePDR {
+		return nil
+	}
+	cur, err := s.dp.PDRCounter(st.pdr)
+	if err != nil {
+		return err
+	}
+	s.st.directOffsets[st.pdr] = sub(cur, v)
+	return nil
+}
+
+var _ = proto.Clone

@@ -1,0 +1,229 @@
+package translate
+
+import (
+	"fmt"
+
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+	"google.golang.org/grpc/codes"
+
+	"github.com/linx-sdwan/linx/dataplane"
+	"github.com/linx-sdwan/linx/p4info"
+)
+
+// Action is the decoded action of a table entry: one of SetFAR, FARAction, SetGRE,
+// Decap (direct actions), ProfileMember, ProfileGroup and ActionSet (references
+// into the action selector of table lbr, or a one-shot set of its actions).
+type Action interface{ isAction() }
+
+// SetFAR is action set_far(far_id) of table pdr.
+type SetFAR struct{ FAR dataplane.FARID }
+
+// FARAction is one of the actions drop(), pass(), forward(port), encap(tunnel_id),
+// balance(lbr_id) and punt(): the entries of table far, and default actions (pass
+// or drop for pdr, drop for the tables whose default is const). Only the field of
+// FAR its Action uses is set.
+type FARAction struct{ FAR dataplane.FAR }
+
+// SetGRE is action set_gre(port, src_addr, dst_addr, key) of table tunnels: the
+// overlay's Port, Src, Dst and Key (the other Tunnel fields are not P4-visible and
+// stay zero).
+type SetGRE struct{ Tunnel dataplane.Tunnel }
+
+// Decap is action decap(tunnel_id) of table tunnel_term.
+type Decap struct{ Tunnel dataplane.TunnelID }
+
+// ProfileMember is an lbr entry pointing to a member of lbr_selector.
+type ProfileMember struct{ ID uint32 }
+
+// ProfileGroup is an lbr entry pointing to a group of lbr_selector.
+type ProfileGroup struct{ ID uint32 }
+
+// ActionSet is a one-shot lbr entry: encap actions with weights, in the order
+// written. Tunnels may repeat (the server merges them for the data path), and the
+// set may be empty (the P4Runtime specification allows empty groups).
+type ActionSet struct{ Members []dataplane.LBRMember }
+
+func (SetFAR) isAction()        {}
+func (FARAction) isAction()     {}
+func (SetGRE) isAction()        {}
+func (Decap) isAction()         {}
+func (ProfileMember) isAction() {}
+func (ProfileGroup) isAction()  {}
+func (ActionSet) isAction()     {}
+
+func describeAction(a *p4info.Action) string {
+	return fmt.Sprintf("action %s (0x%08x)", a.Name(), a.ID())
+}
+
+// actionParams maps parameter IDs to decoded values.
+type actionParams map[uint32]uint64
+
+// lookupAction finds the action a refers to among the actions of tab and checks
+// its scope: the default entry may only use actions whose scope is not
+// TABLE_ONLY, entries and members only those whose scope is not DEFAULT_ONLY.
+func (t *Translator) lookupAction(tab *p4info.Table, a *p4v1.Action, asDefault bool) (*p4info.Action, error) {
+	if a == nil {
+		return nil, invalidf("action not set")
+	}
+	ref, ok := tab.ActionRef(a.GetActionId())
+	if !ok {
+		if act, known := t.idx.Action(a.GetActionId()); known {
+			return nil, invalidf("%s is not an action of table %s", describeAction(act), tab.Name())
+		}
+		return nil, invalidf("unknown action id 0x%08x", a.GetActionId())
+	}
+	switch {
+	case asDefault && !ref.DefaultOK():
+		return nil, Errorf(codes.PermissionDenied, "%s has scope %s in table %s: it cannot be the default action",
+			describeAction(ref.Action()), ref.Scope(), tab.Name())
+	case !asDefault && !ref.TableOK():
+		return nil, Errorf(codes.PermissionDenied, "%s has scope %s in table %s: only the default entry may use it",
+			describeAction(ref.Action()), ref.Scope(), tab.Name())
+	}
+	return ref.Action(), nil
+}
+
+// decodeParams checks that every parameter of act is given exactly once, with a
+// value that fits its bit width, and decodes them.
+func decodeParams(act *p4info.Action, ps []*p4v1.Action_Param) (actionParams, error) {
+	vals := make(actionParams, len(ps))
+	for _, p := range ps {
+		if p == nil {
+			return nil, invalidf("%s: empty parameter", describeAction(act))
+		}
+		info, ok := act.Param(p.GetParamId())
+		if !ok {
+			return nil, invalidf("%s: unknown parameter id %d", describeAction(act), p.GetParamId())
+		}
+		if _, dup := vals[info.ID()]; dup {
+			return nil, invalidf("%s: parameter %d (%s) given twice", describeAction(act), info.ID(), info.Name())
+		}
+		v, err := DecodeUint(p.GetValue(), info.Bitwidth())
+		if err != nil {
+			return nil, prefixed(fmt.Sprintf("%s: parameter %d (%s)", describeAction(act), info.ID(), info.Name()), err)
+		}
+		vals[info.ID()] = v
+	}
+	for _, info := range act.Params() {
+		if _, ok := vals[info.ID()]; !ok {
+			return nil, invalidf("%s: parameter %d (%s) missing", describeAction(act), info.ID(), info.Name())
+		}
+	}
+	return vals, nil
+}
+
+// decodeAction decodes a direct action of table tab.
+func (t *Translator) decodeAction(tab *p4info.Table, a *p4v1.Action, asDefault bool) (Action, error) {
+	act, err := t.lookupAction(tab, a, asDefault)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := decodeParams(act, a.GetParams())
+	if err != nil {
+		return nil, err
+	}
+	return toAction(act, ps)
+}
+
+// toAction maps a validated P4 action to its typed form. Parameter widths were
+// checked against the P4Info, which New checked against linx's.
+func toAction(act *p4info.Action, ps actionParams) (Action, error) {
+	switch act.ID() {
+	case p4info.IDActionSetFAR:
+		return SetFAR{FAR: dataplane.FARID(ps[p4info.IDParamSetFARFarID])}, nil
+	case p4info.IDActionDrop:
+		return FARAction{FAR: dataplane.FAR{Action: dataplane.ActDrop}}, nil
+	case p4info.IDActionPass:
+		return FARAction{FAR: dataplane.FAR{Action: dataplane.ActPass}}, nil
+	case p4info.IDActionForward:
+		return FARAction{FAR: dataplane.FAR{Action: dataplane.ActForward,
+			Port: dataplane.PortID(ps[p4info.IDParamForwardPort])}}, nil
+	case p4info.IDActionEncap:
+		return FARAction{FAR: dataplane.FAR{Action: dataplane.ActEncap,
+			Tunnel: dataplane.TunnelID(ps[p4info.IDParamEncapTunnelID])}}, nil
+	case p4info.IDActionBalance:
+		return FARAction{FAR: dataplane.FAR{Action: dataplane.ActBalance,
+			LBR: dataplane.LBRID(ps[p4info.IDParamBalanceLbrID])}}, nil
+	case p4info.IDActionPunt:
+		return FARAction{FAR: dataplane.FAR{Action: dataplane.ActPunt}}, nil
+	case p4info.IDActionSetGRE:
+		return SetGRE{Tunnel: dataplane.Tunnel{
+			Port: dataplane.PortID(ps[p4info.IDParamSetGREPort]),
+			Src:  dataplane.AddrFrom4(uint32(ps[p4info.IDParamSetGRESrcAddr])),
+			Dst:  dataplane.AddrFrom4(uint32(ps[p4info.IDParamSetGREDstAddr])),
+			Key:  uint32(ps[p4info.IDParamSetGREKey]),
+		}}, nil
+	case p4info.IDActionDecap:
+		return Decap{Tunnel: dataplane.TunnelID(ps[p4info.IDParamDecapTunnelID])}, nil
+	}
+	return nil, Errorf(codes.Unimplemented, "%s has no data-path translation", describeAction(act))
+}
+
+type param struct {
+	id uint32
+	v  uint64
+}
+
+// fromAction returns the P4 action ID and parameters (sorted by ID) of a direct
+// action.
+func fromAction(a Action) (uint32, []param, error) {
+	switch a := a.(type) {
+	case SetFAR:
+		return p4info.IDActionSetFAR, []param{{p4info.IDParamSetFARFarID, uint64(a.FAR)}}, nil
+	case FARAction:
+		f := a.FAR
+		switch f.Action {
+		case dataplane.ActDrop:
+			return p4info.IDActionDrop, nil, nil
+		case dataplane.ActPass:
+			return p4info.IDActionPass, nil, nil
+		case dataplane.ActForward:
+			return p4info.IDActionForward, []param{{p4info.IDParamForwardPort, uint64(f.Port)}}, nil
+		case dataplane.ActEncap:
+			return p4info.IDActionEncap, []param{{p4info.IDParamEncapTunnelID, uint64(f.Tunnel)}}, nil
+		case dataplane.ActBalance:
+			return p4info.IDActionBalance, []param{{p4info.IDParamBalanceLbrID, uint64(f.LBR)}}, nil
+		case dataplane.ActPunt:
+			return p4info.IDActionPunt, nil, nil
+		}
+		return 0, nil, Errorf(internal, "far action %s has no P4 action", f.Action)
+	case SetGRE:
+		g := a.Tunnel
+		if !g.Src.Is4() || !g.Dst.Is4() {
+			return 0, nil, Errorf(internal, "set_gre addresses %s, %s are not IPv4", g.Src, g.Dst)
+		}
+		return p4info.IDActionSetGRE, []param{
+			{p4info.IDParamSetGREPort, uint64(g.Port)},
+			{p4info.IDParamSetGRESrcAddr, uint64(dataplane.IPv4(g.Src))},
+			{p4info.IDParamSetGREDstAddr, uint64(dataplane.IPv4(g.Dst))},
+			{p4info.IDParamSetGREKey, uint64(g.Key)},
+		}, nil
+	case Decap:
+		return p4info.IDActionDecap, []param{{p4info.IDParamDecapTunnelID, uint64(a.Tunnel)}}, nil
+	case nil:
+		return 0, nil, Errorf(internal, "no action")
+	}
+	return 0, nil, Errorf(internal, "%T is not a direct action", a)
+}
+
+// encodeAction returns the canonical P4 action of a for table tab, checking that
+// the table may use it where it is used.
+func (t *Translator) encodeAction(tab *p4info.Table, a Action, asDefault bool) (*p4v1.Action, error) {
+	id, ps, err := fromAction(a)
+	if err != nil {
+		return nil, err
+	}
+	ref, ok := tab.ActionRef(id)
+	if !ok || (asDefault && !ref.DefaultOK()) || (!asDefault && !ref.TableOK()) {
+		return nil, Errorf(internal, "action 0x%08x cannot be used here in table %s", id, tab.Name())
+	}
+	out := &p4v1.Action{ActionId: id}
+	for _, p := range ps {
+		info, ok := ref.Action().Param(p.id)
+		if !ok || p.v > mask(info.Bitwidth()) {
+			return nil, Errorf(internal, "%s: parameter %d value %#x invalid", describeAction(ref.Action()), p.id, p.v)
+		}
+		out.Params = append(out.Params, &p4v1.Action_Param{ParamId: p.id, Value: EncodeUint(p.v)})
+	}
+	return out, nil
+}
