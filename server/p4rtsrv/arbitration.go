@@ -227,7 +227,7 @@ func (a *arbiter) primaries() []*client {
 type State struct {
 	Role        string
 	Controllers int
-	Primary     bool        // a primary is connected
+	Primary     bool          // a primary is connected
 	ElectionID  *p4v1.Uint128 // highest election id seen
 }
 
