@@ -1,0 +1,375 @@
+package gnmisrv
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/openconfig/gnmi/proto/gnmi"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// The schema served: a read-only slice of openconfig-interfaces (plus the
+// openconfig-p4rt id leaf), one list entry per attached port:
+//
+//	/interfaces/interface[name=IF]/name
+//	/interfaces/interface[name=IF]/state/{name,id,ifindex,admin-status,oper-status,last-change}
+//	/interfaces/interface[name=IF]/state/counters/{in-octets,...}
+
+const (
+	modInterfaces = "openconfig-interfaces"
+	modP4RT       = "openconfig-p4rt"
+
+	elemInterfaces = "interfaces"
+	elemInterface  = "interface"
+	keyName        = "name"
+)
+
+// knownModules may prefix element names ("openconfig-interfaces:interfaces").
+var knownModules = []string{modInterfaces, modP4RT}
+
+type leafType uint8
+
+const (
+	tString leafType = iota
+	tUint32
+	tUint64
+)
+
+// dataClass places a leaf in GetRequest.type filtering.
+type dataClass uint8
+
+const (
+	classConfig      dataClass = iota // the list key: config true
+	classState                        // config false, mirrors configuration
+	classOperational                  // config false, reflects the running system
+)
+
+func (c dataClass) in(t gnmi.GetRequest_DataType) bool {
+	switch t {
+	case gnmi.GetRequest_ALL:
+		return true
+	case gnmi.GetRequest_CONFIG:
+		return c == classConfig
+	case gnmi.GetRequest_STATE:
+		return c != classConfig
+	case gnmi.GetRequest_OPERATIONAL:
+		return c == classOperational
+	}
+	return false
+}
+
+// leafDef is one leaf of an interface list entry.
+type leafDef struct {
+	rel    []string // path below /interfaces/interface[name=IF]
+	module string
+	typ    leafType
+	class  dataClass
+	// sampled: TARGET_DEFINED subscriptions sample this leaf (counters) instead of
+	// sending it on change.
+	sampled bool
+	get     func(*ifaceData) value
+}
+
+// The counters ONOS reads (OpenConfigGnmiPortStatisticsDiscovery). XDP counts
+// packets and bytes per port and direction, without telling unicast from
+// broadcast/multicast and without error or discard counters of its own, so:
+// in-unicast-pkts / out-unicast-pkts carry every packet the port received /
+// sent, in-octets / out-octets every byte, and the others are always 0 (drops are
+// counted per reason, not per port; see dataplane.DropCounters). ONOS sums
+// in-unicast + in-broadcast + in-multicast + in-unknown-protos into "packets
+// received", so its totals are right.
+var counterNames = []string{
+	"in-octets", "in-unicast-pkts", "in-broadcast-pkts", "in-multicast-pkts",
+	"in-unknown-protos", "in-discards", "in-errors", "in-fcs-errors",
+	"out-octets", "out-unicast-pkts", "out-broadcast-pkts", "out-multicast-pkts",
+	"out-discards", "out-errors",
+}
+
+func counterGetter(name string) func(*ifaceData) value {
+	switch name {
+	case "in-octets":
+		return func(d *ifaceData) value { return u64(d.ctr.RX.Bytes) }
+	case "in-unicast-pkts":
+		return func(d *ifaceData) value { return u64(d.ctr.RX.Packets) }
+	case "out-octets":
+		return func(d *ifaceData) value { return u64(d.ctr.TX.Bytes) }
+	case "out-unicast-pkts":
+		return func(d *ifaceData) value { return u64(d.ctr.TX.Packets) }
+	}
+	return func(*ifaceData) value { return u64(0) }
+}
+
+var leafDefs = buildLeafDefs()
+
+func buildLeafDefs() []*leafDef {
+	defs := []*leafDef{
+		{rel: []string{"name"}, module: modInterfaces, typ: tString, class: classConfig,
+			get: func(d *ifaceData) value { return str(d.port.Name) }},
+		{rel: []string{"state", "name"}, module: modInterfaces, typ: tString, class: classState,
+			get: func(d *ifaceData) value { return str(d.port.Name) }},
+		// openconfig-p4rt: the P4Runtime port id. ONOS uses it instead of ifindex
+		// when GnmiControllerImpl.readPortId is set; both are the P4 port number.
+		{rel: []string{"state", "id"}, module: modP4RT, typ: tUint32, class: classState,
+			get: func(d *ifaceData) value { return u32(uint32(d.port.ID)) }},
+		// ifindex is the P4 port number (unique, non-zero), not the kernel's
+		// ifindex: ONOS takes it as the port number.
+		{rel: []string{"state", "ifindex"}, module: modInterfaces, typ: tUint32, class: classOperational,
+			get: func(d *ifaceData) value { return u32(uint32(d.port.ID)) }},
+		{rel: []string{"state", "admin-status"}, module: modInterfaces, typ: tString, class: classOperational,
+			get: func(d *ifaceData) value { return str(adminStatus(d)) }},
+		{rel: []string{"state", "oper-status"}, module: modInterfaces, typ: tString, class: classOperational,
+			get: func(d *ifaceData) value { return str(string(d.oper())) }},
+		{rel: []string{"state", "last-change"}, module: modInterfaces, typ: tUint64, class: classOperational,
+			get: func(d *ifaceData) value { return u64(d.lastChange()) }},
+	}
+	for _, c := range counterNames {
+		defs = append(defs, &leafDef{
+			rel: []string{"state", "counters", c}, module: modInterfaces, typ: tUint64,
+			class: classOperational, sampled: true, get: counterGetter(c),
+		})
+	}
+	return defs
+}
+
+func (l *leafDef) isCounter() bool { return len(l.rel) == 3 && l.rel[1] == "counters" }
+
+// pelem is one element of a concrete data path. Only the interface list element
+// has a key (name).
+type pelem struct {
+	name string
+	key  string
+	list bool
+}
+
+func leafPath(ifname string, l *leafDef) []pelem {
+	p := make([]pelem, 0, 2+len(l.rel))
+	p = append(p, pelem{name: elemInterfaces}, pelem{name: elemInterface, key: ifname, list: true})
+	for _, r := range l.rel {
+		p = append(p, pelem{name: r})
+	}
+	return p
+}
+
+func toGNMIPath(p []pelem) *gnmi.Path {
+	out := &gnmi.Path{Elem: make([]*gnmi.PathElem, len(p))}
+	for i, e := range p {
+		out.Elem[i] = &gnmi.PathElem{Name: e.name}
+		if e.list {
+			out.Elem[i].Key = map[string]string{keyName: e.key}
+		}
+	}
+	return out
+}
+
+func pathString(p []pelem) string {
+	var b strings.Builder
+	for _, e := range p {
+		b.WriteByte('/')
+		b.WriteString(e.name)
+		if e.list {
+			b.WriteString("[name=")
+			b.WriteString(e.key)
+			b.WriteByte(']')
+		}
+	}
+	if b.Len() == 0 {
+		return "/"
+	}
+	return b.String()
+}
+
+// pattern is a request path (prefix and path joined): element names may be "*"
+// (any one element) or "..." (any number of elements, including none); key values
+// "*" and "..." (what ONOS sends for port discovery) and absent keys match every
+// interface. A pattern selects every leaf below the nodes it matches.
+type pattern struct {
+	elems  []patElem
+	target string
+	text   string
+}
+
+type patElem struct {
+	name string
+	keys map[string]string
+}
+
+func isWild(v string) bool { return v == "*" || v == "..." }
+
+// parsePattern joins prefix and path and checks the result against the schema: a
+// path that cannot address anything served is INVALID_ARGUMENT (gNMI spec 3.3.1;
+// ONOS' gNMI reachability probe expects it for an unknown path).
+func parsePattern(prefix, path *gnmi.Path) (*pattern, error) {
+	origin := prefix.GetOrigin()
+	if o := path.GetOrigin(); o != "" {
+		if origin != "" && origin != o {
+			return nil, status.Errorf(codes.InvalidArgument, "origin %q in prefix and %q in path", origin, o)
+		}
+		origin = o
+	}
+	if origin != "" && origin != "openconfig" {
+		return nil, status.Errorf(codes.InvalidArgument, "unsupported origin %q (only openconfig)", origin)
+	}
+	pat := &pattern{target: prefix.GetTarget()}
+	for _, p := range []*gnmi.Path{prefix, path} {
+		els, err := pathElems(p)
+		if err != nil {
+			return nil, err
+		}
+		pat.elems = append(pat.elems, els...)
+	}
+	pat.text = pat.String()
+	if !pat.valid() {
+		return nil, status.Errorf(codes.InvalidArgument, "path %s is not in the supported schema (/interfaces/interface[name=*]/...)", pat.text)
+	}
+	return pat, nil
+}
+
+func pathElems(p *gnmi.Path) ([]patElem, error) {
+	if p == nil {
+		return nil, nil
+	}
+	var out []patElem
+	if len(p.GetElem()) == 0 && len(p.GetElement()) > 0 {
+		for _, s := range p.GetElement() {
+			e, err := parseElementString(s)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, e)
+		}
+		return out, nil
+	}
+	for _, e := range p.GetElem() {
+		name := stripModule(e.GetName())
+		if name == "" {
+			return nil, status.Error(codes.InvalidArgument, "empty path element name")
+		}
+		if name == "..." && len(e.GetKey()) > 0 {
+			return nil, status.Error(codes.InvalidArgument, `path element "..." cannot have keys`)
+		}
+		out = append(out, patElem{name: name, keys: e.GetKey()})
+	}
+	return out, nil
+}
+
+// parseElementString reads a deprecated Path.element string: name[k=v][k=v].
+func parseElementString(s string) (patElem, error) {
+	name, rest, _ := strings.Cut(s, "[")
+	e := patElem{name: stripModule(name)}
+	if e.name == "" {
+		return e, status.Errorf(codes.InvalidArgument, "bad path element %q", s)
+	}
+	if rest == "" {
+		return e, nil
+	}
+	rest = "[" + rest
+	e.keys = map[string]string{}
+	for rest != "" {
+		if rest[0] != '[' {
+			return e, status.Errorf(codes.InvalidArgument, "bad path element %q", s)
+		}
+		kv, r, ok := strings.Cut(rest[1:], "]")
+		k, v, ok2 := strings.Cut(kv, "=")
+		if !ok || !ok2 || k == "" {
+			return e, status.Errorf(codes.InvalidArgument, "bad path element %q", s)
+		}
+		e.keys[k] = v
+		rest = r
+	}
+	return e, nil
+}
+
+func stripModule(name string) string {
+	for _, m := range knownModules {
+		if rest, ok := strings.CutPrefix(name, m+":"); ok {
+			return rest
+		}
+	}
+	return name
+}
+
+func (p *pattern) String() string {
+	var b strings.Builder
+	for _, e := range p.elems {
+		b.WriteByte('/')
+		b.WriteString(e.name)
+		for k, v := range e.keys {
+			fmt.Fprintf(&b, "[%s=%s]", k, v)
+		}
+	}
+	if b.Len() == 0 {
+		return "/"
+	}
+	return b.String()
+}
+
+// valid reports whether the pattern addresses at least one schema node.
+func (p *pattern) valid() bool {
+	for _, l := range leafDefs {
+		if matchPrefix(p.elems, leafPath("", l), true) {
+			return true
+		}
+	}
+	return false
+}
+
+// match reports whether the pattern selects the concrete leaf path.
+func (p *pattern) match(leaf []pelem) bool { return matchPrefix(p.elems, leaf, false) }
+
+// hasDots reports whether the pattern uses the "..." element.
+func (p *pattern) hasDots() bool {
+	for _, e := range p.elems {
+		if e.name == "..." {
+			return true
+		}
+	}
+	return false
+}
+
+// namesInterface reports whether the pattern selects one interface by name (so
+// that no data at all means NOT_FOUND rather than an empty result).
+func (p *pattern) namesInterface() bool {
+	for _, e := range p.elems {
+		if v, ok := e.keys[keyName]; ok && !isWild(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchPrefix matches pat against a prefix of path. With anyKey, the path's list
+// keys are schema placeholders that match any key value.
+func matchPrefix(pat []patElem, path []pelem, anyKey bool) bool {
+	if len(pat) == 0 {
+		return true
+	}
+	if pat[0].name == "..." {
+		if matchPrefix(pat[1:], path, anyKey) {
+			return true
+		}
+		return len(path) > 0 && matchPrefix(pat, path[1:], anyKey)
+	}
+	if len(path) == 0 {
+		return false
+	}
+	if !elemMatch(pat[0], path[0], anyKey) {
+		return false
+	}
+	return matchPrefix(pat[1:], path[1:], anyKey)
+}
+
+func elemMatch(pe patElem, e pelem, anyKey bool) bool {
+	if pe.name != "*" && pe.name != e.name {
+		return false
+	}
+	for k, v := range pe.keys {
+		if !e.list || k != keyName {
+			return false
+		}
+		if !anyKey && !isWild(v) && v != e.key {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,67 @@
+// Package server puts linx's P4Runtime, gNMI and gNOI services on one gRPC
+// server: ONOS opens one channel per device and uses it for all three.
+package server
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+	"google.golang.org/grpc"
+
+	"github.com/linx-sdwan/linx/dataplane"
+	"github.com/linx-sdwan/linx/p4info"
+	"github.com/linx-sdwan/linx/server/gnmisrv"
+	"github.com/linx-sdwan/linx/server/gnoisrv"
+	"github.com/linx-sdwan/linx/server/p4rtsrv"
+)
+
+// Options configure the device.
+type Options struct {
+	DeviceID  uint64
+	Dataplane dataplane.Dataplane
+	Pipeline  *p4info.Index // linx's P4Info as sized by the configuration
+	GNMI      gnmisrv.Options
+	GRPC      []grpc.ServerOption // credentials, interceptors
+}
+
+// Server is the device's gRPC endpoint.
+type Server struct {
+	GRPC *grpc.Server
+	P4RT *p4rtsrv.Server
+	GNMI *gnmisrv.Server
+}
+
+// New builds the services and registers them on one grpc.Server.
+func New(o Options) (*Server, error) {
+	p4rt, err := p4rtsrv.New(p4rtsrv.Options{DeviceID: o.DeviceID, Dataplane: o.Dataplane, Pipeline: o.Pipeline})
+	if err != nil {
+		return nil, fmt.Errorf("p4runtime service: %w", err)
+	}
+	g := grpc.NewServer(o.GRPC...)
+	p4v1.RegisterP4RuntimeServer(g, p4rt)
+	gn := gnmisrv.New(o.Dataplane, o.GNMI)
+	gn.Register(g)
+	gnoisrv.New().Register(g)
+	return &Server{GRPC: g, P4RT: p4rt, GNMI: gn}, nil
+}
+
+// Serve accepts connections on lis until Stop.
+func (s *Server) Serve(lis net.Listener) error { return s.GRPC.Serve(lis) }
+
+// Stop ends subscriptions, gives unary calls up to grace to finish (controller
+// streams never end by themselves: they are cut after it), and stops relaying
+// punted packets.
+func (s *Server) Stop(grace time.Duration) {
+	s.GNMI.Close()
+	done := make(chan struct{})
+	go func() { s.GRPC.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(grace):
+		s.GRPC.Stop()
+		<-done
+	}
+	s.P4RT.Close()
+}
