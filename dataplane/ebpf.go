@@ -798,6 +798,9 @@ func (d *EBPF) SetTunnelTerm(term TunnelTerm, id TunnelID) error {
 	if err := term.Validate(); err != nil {
 		return err
 	}
+	if err := ValidateTunnelID(id, d.opts.MaxTunnels); err != nil {
+		return err
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	_, exists := d.terms[term]

@@ -194,6 +194,11 @@ func (a *arbiter) checkPrimary(deviceID uint64, roleName string, eid *p4v1.Uint1
 	}
 	r := a.roles[roleName]
 	if r == nil {
+		// The default role always exists ("Default Role"): it just has no
+		// primary yet. Other roles exist once a controller arbitrated for them.
+		if roleName == "" {
+			return status.Error(codes.PermissionDenied, "not the primary controller: no controller has arbitrated yet")
+		}
 		return status.Errorf(codes.NotFound, "no controller has arbitrated for role %q", roleName)
 	}
 	if r.primary == nil || !r.primary.election.equal(toElection(eid)) {

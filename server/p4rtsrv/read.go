@@ -1,6 +1,7 @@
 package p4rtsrv
 
 import (
+	"bytes"
 	"errors"
 	"net/netip"
 	"slices"
@@ -26,7 +27,7 @@ func (s *Server) Read(req *p4v1.ReadRequest, stream p4v1.P4Runtime_ReadServer) e
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.config == nil {
+	if !s.configuredLocked() {
 		return status.Error(codes.FailedPrecondition, "no forwarding pipeline config: SetForwardingPipelineConfig first")
 	}
 	var out []*p4v1.Entity
@@ -97,6 +98,17 @@ func (s *Server) readTable(te *p4v1.TableEntry) ([]*p4v1.Entity, error) {
 			if e == nil {
 				continue
 			}
+			// ONOS asks for counter_data with the default entry of a table
+			// with a direct counter: it counts the packets that matched no rule.
+			if withCounter && id == p4info.IDTablePDR {
+				c, err := s.dp.PDRDefaultCounter()
+				if err != nil {
+					return nil, err
+				}
+				if e.CounterData, err = s.tr.DirectCounterData(id, c); err != nil {
+					return nil, err
+				}
+			}
 			out = append(out, entity(e))
 		}
 		return out, nil
@@ -108,7 +120,7 @@ func (s *Server) readTable(te *p4v1.TableEntry) ([]*p4v1.Entity, error) {
 			return nil, err
 		}
 		st, ok := s.st.entries[k]
-		if !ok {
+		if !ok || !s.passes(te, st) {
 			return nil, nil
 		}
 		e, err := s.encode(st, withCounter)
@@ -123,10 +135,7 @@ func (s *Server) readTable(te *p4v1.TableEntry) ([]*p4v1.Entity, error) {
 	}
 	var out []*p4v1.Entity
 	for _, st := range s.sortedEntries(tabs) {
-		if te.Priority != 0 && st.entry.Priority != te.Priority {
-			continue
-		}
-		if te.ControllerMetadata != 0 && st.entry.ControllerMetadata != te.ControllerMetadata {
+		if !s.passes(te, st) {
 			continue
 		}
 		e, err := s.encode(st, withCounter)
@@ -136,6 +145,24 @@ func (s *Server) readTable(te *p4v1.TableEntry) ([]*p4v1.Entity, error) {
 		out = append(out, entity(e))
 	}
 	return out, nil
+}
+
+// passes applies the filters of a table-entry read (spec "Wildcard Reads"): a
+// non-default priority, controller_metadata or metadata must be equal, and an
+// action (direct actions only) must have the same action_id.
+func (s *Server) passes(q *p4v1.TableEntry, st *stored) bool {
+	e := st.entry
+	switch {
+	case q.Priority != 0 && e.Priority != q.Priority,
+		q.ControllerMetadata != 0 && e.ControllerMetadata != q.ControllerMetadata,
+		len(q.Metadata) > 0 && !bytes.Equal(e.Metadata, q.Metadata):
+		return false
+	}
+	if id := q.GetAction().GetAction().GetActionId(); id != 0 {
+		te, err := s.tr.EncodeTableEntry(e)
+		return err == nil && te.GetAction().GetAction().GetActionId() == id
+	}
+	return true
 }
 
 // sortedEntries returns the stored entries of tables in a stable order (by table,

@@ -237,6 +237,12 @@ func (s *Server) GetForwardingPipelineConfig(_ context.Context, req *p4v1.GetFor
 	return &p4v1.GetForwardingPipelineConfigResponse{Config: out}, nil
 }
 
+// configuredLocked reports whether Reads and Writes have a pipeline to refer to:
+// a committed one, or one saved by VERIFY_AND_SAVE ("any subsequent Read / Write
+// requests must refer to fields in the new config"; linx's pipeline is the one
+// running either way, so entries written before COMMIT take effect at once).
+func (s *Server) configuredLocked() bool { return s.config != nil || s.saved != nil }
+
 // clearLocked wipes the forwarding state (VERIFY_AND_COMMIT): the data path and
 // the entries the server remembers.
 func (s *Server) clearLocked() error {

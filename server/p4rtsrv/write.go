@@ -28,7 +28,7 @@ func (s *Server) Write(_ context.Context, req *p4v1.WriteRequest) (*p4v1.WriteRe
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.config == nil {
+	if !s.configuredLocked() {
 		return nil, status.Error(codes.FailedPrecondition, "no forwarding pipeline config: SetForwardingPipelineConfig first")
 	}
 	errs := make([]error, len(req.Updates))
@@ -144,6 +144,13 @@ func (s *Server) writeTableEntry(op p4v1.Update_Type, te *p4v1.TableEntry) error
 			return err
 		}
 		delete(s.st.directOffsets, old.pdr)
+		if e.Table == p4info.IDTableTunnels {
+			// The data path restarts a tunnel's counters when the id is used
+			// again: a value set on the old tunnel must not offset the new one.
+			for _, c := range []uint32{p4info.IDCounterTunnelTX, p4info.IDCounterTunnelRX} {
+				delete(s.st.counterOffsets, counterCell{c, int64(e.Tunnel)})
+			}
+		}
 		delete(s.st.entries, e.Key)
 	default:
 		return status.Errorf(codes.InvalidArgument, "update type %v", op)
