@@ -17,9 +17,12 @@ build: ## build every binary into bin/
 
 test: ## run every test (privileged tests need root; LINX_REQUIRE_PRIV=1 makes them fail instead of skip)
 	$(GO) test -count=1 -timeout 30m $(PKGS)
+	@# integration/p4rtclient is its own module (a third-party P4Runtime client that needs older protos)
+	cd integration/p4rtclient && $(GO) test -count=1 -timeout 10m ./...
 
 check: ## vet, gofmt, and prove generated code is fresh
 	$(GO) vet $(PKGS)
+	cd integration/p4rtclient && $(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(MAKE) generate
 	@git diff --exit-code --stat -- $(GENERATED) || { echo "generated files are stale: run 'make generate' and commit"; exit 1; }

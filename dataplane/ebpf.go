@@ -747,9 +747,8 @@ func (d *EBPF) SetTunnel(id TunnelID, t Tunnel) error {
 		v.Flags |= uint8(linxTunnelFlagsTUNNEL_F_SET_DSCP)
 	}
 	if !exists {
-		zero := make([]linxTunnelStats, ebpf.MustPossibleCPU())
-		if err := d.objs.TunnelCounters.Put(uint32(id), zero); err != nil {
-			return fmt.Errorf("reset counters of tunnel %d: %w", id, err)
+		if err := d.zeroTunnelCounter(id); err != nil {
+			return err
 		}
 	}
 	if err := d.objs.Tunnels.Put(uint32(id), v); err != nil {
@@ -770,13 +769,25 @@ func (d *EBPF) DeleteTunnel(id TunnelID) error {
 		return fmt.Errorf("delete tunnel %d: %w", id, err)
 	}
 	delete(d.tunnels, id)
+	d.zeroTunnelCounter(id)
+	return nil
+}
+
+func (d *EBPF) zeroTunnelCounter(id TunnelID) error {
+	zero := make([]linxTunnelStats, ebpf.MustPossibleCPU())
+	if err := d.objs.TunnelCounters.Put(uint32(id), zero); err != nil {
+		return fmt.Errorf("reset counters of tunnel %d: %w", id, err)
+	}
 	return nil
 }
 
 // TunnelCounter reads an overlay's tx and rx.
 func (d *EBPF) TunnelCounter(id TunnelID) (TunnelCounters, error) {
-	if int(id) >= d.opts.MaxTunnels {
-		return TunnelCounters{}, fmt.Errorf("%w: tunnel id %d", ErrInvalid, id)
+	d.mu.Lock()
+	_, ok := d.tunnels[id]
+	d.mu.Unlock()
+	if !ok {
+		return TunnelCounters{}, fmt.Errorf("%w: tunnel %d", ErrNotFound, id)
 	}
 	var per []linxTunnelStats
 	if err := d.objs.TunnelCounters.Lookup(uint32(id), &per); err != nil {
@@ -922,7 +933,8 @@ func (d *EBPF) Transmit(id PortID, frame []byte) error {
 	return nil
 }
 
-// Clear removes every rule, FAR, LBR, tunnel and termination; ports stay attached.
+// Clear removes every rule, FAR, LBR, tunnel and termination and zeroes their
+// counters (the default's too); ports, port and drop counters stay.
 func (d *EBPF) Clear() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -949,7 +961,7 @@ func (d *EBPF) Clear() error {
 		errs = append(errs, d.objs.Lbrs.Delete(uint32(id)))
 	}
 	for id := range d.tunnels {
-		errs = append(errs, d.objs.Tunnels.Delete(uint32(id)))
+		errs = append(errs, d.objs.Tunnels.Delete(uint32(id)), d.zeroTunnelCounter(id))
 	}
 	for t := range d.terms {
 		errs = append(errs, d.objs.TunnelTerms.Delete(kernelTerm(t)))
@@ -962,7 +974,7 @@ func (d *EBPF) Clear() error {
 	clear(d.tunnels)
 	clear(d.terms)
 	clear(d.locals)
-	errs = append(errs, d.writeMiss(FAR{Action: ActPass}))
+	errs = append(errs, d.writeMiss(FAR{Action: ActPass}), d.resetPDRCounter(0))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("clear data path: %w", err)
 	}
