@@ -1,121 +1,295 @@
 // Command linx-agent runs linx's data path and serves it as a P4Runtime + gNMI +
 // gNOI device on one gRPC port.
 //
-// This is the minimal agent of the P4Runtime milestone: ports and options come
-// from flags. The YAML configuration, TLS, metrics and hitless restart are the
-// agent milestone's (docs/architecture.md).
+// Usage:
+//
+//	linx-agent [-c FILE] [flags]          run the agent
+//	linx-agent validate -c FILE           check a configuration file, run nothing
+//
+// The configuration is one YAML file (docs/configuration.md); flags override its
+// common keys and can run the agent without a file:
+//
+//	linx-agent -insecure -listen 127.0.0.1:9559 -memory-dataplane -port lan=1:lan -port wan1=2:wan
 package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
+	"github.com/linx-sdwan/linx/cmd/linx-agent/config"
 	"github.com/linx-sdwan/linx/dataplane"
 	"github.com/linx-sdwan/linx/dataplane/memdp"
 	"github.com/linx-sdwan/linx/p4info"
 	"github.com/linx-sdwan/linx/server"
+	"github.com/linx-sdwan/linx/server/gnmisrv"
 )
 
-// portFlags collects -port name=id:role[:generic].
-type portFlags []portSpec
-
-type portSpec struct {
-	name string
-	id   dataplane.PortID
-	role dataplane.Role
-	mode dataplane.XDPMode
+func main() {
+	os.Exit(agentMain(os.Args[1:], os.Stdout, os.Stderr))
 }
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // invalid configuration, or the agent failed
+	exitUsage   = 2 // bad command line
+)
+
+func agentMain(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "validate" {
+		return validateMain(args[1:], stdout, stderr)
+	}
+	return runMain(args, stderr)
+}
+
+// validateMain is "linx-agent validate -c FILE": it loads and validates the file,
+// prints "FILE: ok" or every problem on a line of its own, and runs nothing.
+func validateMain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("linx-agent validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("c", "", "configuration file to check (required)")
+	skipIfs := fs.Bool("skip-interfaces", false, "do not check that the interfaces exist (checking a file on another host)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: linx-agent validate -c FILE [-skip-interfaces]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if *file == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	c, err := config.Load(*file)
+	if c != nil { // decoded, maybe with problems: Validate reports them with its own
+		var o config.ValidateOptions
+		if !*skipIfs {
+			o.LookupInterface = config.NetlinkLookup
+		}
+		err = c.Validate(o)
+	}
+	if err != nil {
+		printProblems(stderr, *file, err)
+		return exitFailure
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", *file)
+	return exitOK
+}
+
+// printProblems prints each problem of err on a line, prefixed by the file.
+func printProblems(w io.Writer, file string, err error) {
+	prefix := "linx-agent: "
+	if file != "" {
+		prefix = file + ": "
+	}
+	var ps config.Problems
+	if !errors.As(err, &ps) {
+		fmt.Fprintf(w, "%s%v\n", prefix, err)
+		return
+	}
+	for _, p := range ps {
+		fmt.Fprintf(w, "%s%v\n", prefix, p)
+	}
+}
+
+// portFlags collects -port name=port:role[:native|generic].
+type portFlags []config.Interface
 
 func (p *portFlags) String() string { return fmt.Sprint(*p) }
 
 func (p *portFlags) Set(v string) error {
-	name, rest, ok := strings.Cut(v, "=")
-	if !ok || name == "" {
-		return fmt.Errorf("want name=id:role[:generic], got %q", v)
+	it, err := config.ParseInterface(v)
+	if err != nil {
+		return err
 	}
-	parts := strings.Split(rest, ":")
-	if len(parts) < 2 || len(parts) > 3 {
-		return fmt.Errorf("want name=id:role[:generic], got %q", v)
-	}
-	id, err := strconv.ParseUint(parts[0], 10, 16)
-	if err != nil || id == 0 {
-		return fmt.Errorf("port %s: id %q is not a number in 1..65535", name, parts[0])
-	}
-	s := portSpec{name: name, id: dataplane.PortID(id)}
-	switch parts[1] {
-	case "lan":
-		s.role = dataplane.RoleLAN
-	case "wan":
-		s.role = dataplane.RoleWAN
-	default:
-		return fmt.Errorf("port %s: role %q is not lan or wan", name, parts[1])
-	}
-	if len(parts) == 3 {
-		if parts[2] != "generic" {
-			return fmt.Errorf("port %s: mode %q is not generic", name, parts[2])
-		}
-		s.mode = dataplane.XDPGeneric
-	}
-	*p = append(*p, s)
+	*p = append(*p, it)
 	return nil
 }
 
-type config struct {
-	listen   string
-	plain    bool
-	deviceID uint64
-	memory   bool
-	ports    portFlags
-	logLevel string
+// runMain is "linx-agent [-c FILE] [flags]": it builds the configuration
+// (defaults, file, flags), validates it and runs the agent until SIGINT or
+// SIGTERM.
+func runMain(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("linx-agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		file     = fs.String("c", "", "configuration file (YAML, docs/configuration.md); without it, defaults and flags")
+		listen   = fs.String("listen", config.DefaultListen, "gRPC address for P4Runtime, gNMI and gNOI (overrides grpc.listen)")
+		plain    = fs.Bool("insecure", false, "serve plaintext gRPC (overrides grpc.insecure, and grpc.tls when true)")
+		deviceID = fs.Uint64("device-id", config.DefaultDeviceID, "P4Runtime device id (overrides device.id)")
+		logLevel = fs.String("log-level", config.DefaultLogLevel, "debug, info, warn or error (overrides log.level)")
+		logFmt   = fs.String("log-format", config.DefaultLogFormat, "json or console (overrides log.format)")
+		memory   = fs.Bool("memory-dataplane", false, "use the in-memory data path (development and tests; forwards nothing, checks no interface)")
+		ports    portFlags
+	)
+	fs.Var(&ports, "port", "attach a port: name=port:role[:native|generic] (repeatable; replaces the file's interfaces)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: linx-agent [-c FILE] [flags]\n       linx-agent validate -c FILE [-skip-interfaces]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "linx-agent: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return exitUsage
+	}
+
+	c := config.Default()
+	if *file != "" {
+		var err error
+		// With c not nil, any problems of the file are Validate's to report,
+		// together with those of the flags.
+		if c, err = config.Load(*file); c == nil {
+			printProblems(stderr, *file, err)
+			return exitFailure
+		}
+	}
+	var notes []string // said once the logger exists
+	fs.Visit(func(f *flag.Flag) {
+		origin := "flag -" + f.Name
+		switch f.Name {
+		case "listen":
+			c.GRPC.Listen = *listen
+			c.SetOrigin("grpc.listen", origin)
+		case "insecure":
+			c.GRPC.Insecure = *plain
+			c.SetOrigin("grpc.insecure", origin)
+			if *plain && c.GRPC.TLS.Enabled() {
+				c.GRPC.TLS = config.TLS{}
+				notes = append(notes, "-insecure overrides grpc.tls: serving plaintext gRPC")
+			}
+		case "device-id":
+			c.Device.ID = *deviceID
+			c.SetOrigin("device.id", origin)
+		case "log-level":
+			c.Log.Level = *logLevel
+			c.SetOrigin("log.level", origin)
+		case "log-format":
+			c.Log.Format = *logFmt
+			c.SetOrigin("log.format", origin)
+		case "port":
+			if *file != "" && len(c.Interfaces) > 0 {
+				notes = append(notes, "-port replaces the interfaces of "+*file)
+			}
+			c.ReplaceInterfaces(ports, origin)
+		}
+	})
+	var vo config.ValidateOptions
+	if !*memory {
+		vo.LookupInterface = config.NetlinkLookup
+	}
+	if err := c.Validate(vo); err != nil {
+		printProblems(stderr, *file, err)
+		return exitFailure
+	}
+
+	log, err := newLogger(c.Log)
+	if err != nil {
+		fmt.Fprintf(stderr, "linx-agent: logger: %v\n", err)
+		return exitFailure
+	}
+	defer log.Sync()
+	for _, n := range notes {
+		log.Warn(n)
+	}
+	if err := run(c, *memory, log); err != nil {
+		log.Error("linx-agent stopped", zap.Error(err))
+		return exitFailure
+	}
+	return exitOK
 }
 
-func main() {
-	var c config
-	flag.StringVar(&c.listen, "listen", "127.0.0.1:9559", "gRPC address for P4Runtime, gNMI and gNOI")
-	flag.BoolVar(&c.plain, "insecure", false, "serve plaintext gRPC (required until TLS is configured)")
-	flag.Uint64Var(&c.deviceID, "device-id", 1, "P4Runtime device id")
-	flag.BoolVar(&c.memory, "memory-dataplane", false, "use the in-memory data path (development and tests; forwards nothing)")
-	flag.Var(&c.ports, "port", "attach a port: name=id:role[:generic] (repeatable)")
-	flag.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
-	flag.Parse()
-
-	lvl, err := zap.ParseAtomicLevel(c.logLevel)
+func newLogger(l config.Log) (*zap.Logger, error) {
+	lvl, err := zap.ParseAtomicLevel(l.Level)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "linx-agent: -log-level: %v\n", err)
-		os.Exit(2)
+		return nil, err
 	}
 	zc := zap.NewProductionConfig()
 	zc.Level = lvl
-	log, err := zc.Build()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "linx-agent: logger: %v\n", err)
-		os.Exit(1)
+	zc.DisableStacktrace = true // errors here are operational, not bugs
+	if l.Format == "console" {
+		zc.Encoding = "console"
+		zc.EncoderConfig = zap.NewDevelopmentEncoderConfig()
 	}
-	defer log.Sync()
-	if err := run(c, log); err != nil {
-		log.Error("linx-agent stopped", zap.Error(err))
-		os.Exit(1)
-	}
+	return zc.Build()
 }
 
-func run(c config, log *zap.Logger) error {
-	if !c.plain {
-		return errors.New("TLS is not configured yet: pass -insecure to serve plaintext gRPC explicitly")
+// serverCredentials returns the gRPC server option for the configured TLS:
+// the server's key pair and, with a client CA, mandatory client certificates.
+func serverCredentials(t config.TLS) (grpc.ServerOption, error) {
+	cert, err := tls.LoadX509KeyPair(t.Cert, t.Key)
+	if err != nil {
+		return nil, fmt.Errorf("grpc.tls: %w", err)
 	}
-	opts := dataplane.Options{}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if t.ClientCA != "" {
+		pem, err := os.ReadFile(t.ClientCA)
+		if err != nil {
+			return nil, fmt.Errorf("grpc.tls.client_ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("grpc.tls.client_ca: no certificate in %s", t.ClientCA)
+		}
+		tc.ClientCAs = pool
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return grpc.Creds(credentials.NewTLS(tc)), nil
+}
+
+func run(c *config.Config, memory bool, log *zap.Logger) error {
+	name := c.Device.Name
+	if name == "" {
+		name, _ = os.Hostname()
+	}
+	if c.Metrics.Listen != "" {
+		log.Warn("metrics.listen is set, but this build serves no metrics yet", zap.String("metrics_listen", c.Metrics.Listen))
+	}
+	if c.LeaveRunningOnStop {
+		log.Warn("leave_running_on_stop is set, but this build detaches every port on stop (hitless restart is not implemented yet)")
+	}
+	if len(c.Interfaces) == 0 {
+		log.Warn("no interfaces configured: the pipeline is attached nowhere")
+	}
+
+	var gopts []grpc.ServerOption
+	if !c.GRPC.Insecure {
+		cred, err := serverCredentials(c.GRPC.TLS)
+		if err != nil {
+			return err
+		}
+		gopts = append(gopts, cred)
+	}
+	pipeline, err := p4info.NewIndex(p4info.New(c.P4InfoSizes()))
+	if err != nil {
+		return fmt.Errorf("p4info: %w", err)
+	}
+
+	opts := c.DataplaneOptions()
 	var dp dataplane.Dataplane
-	if c.memory {
+	if memory {
 		dp = memdp.New(opts)
 	} else {
 		e, err := dataplane.Load(opts)
@@ -125,17 +299,27 @@ func run(c config, log *zap.Logger) error {
 		dp = e
 	}
 	defer dp.Close()
-	for _, p := range c.ports {
-		if err := dp.Attach(p.name, p.id, p.role, p.mode); err != nil {
-			return fmt.Errorf("attach %s: %w", p.name, err)
+	for _, it := range c.Interfaces {
+		role, _ := it.Role.Dataplane() // valid: Validate checked
+		mode, _ := it.XDPMode.Dataplane()
+		if err := dp.Attach(it.Name, dataplane.PortID(it.Port), role, mode); err != nil {
+			return fmt.Errorf("attach %s: %w", it.Name, err)
 		}
-		log.Info("port attached", zap.String("interface", p.name), zap.Uint16("port", uint16(p.id)), zap.Stringer("role", p.role))
+		log.Info("port attached", zap.String("interface", it.Name), zap.Int("port", it.Port),
+			zap.String("role", string(it.Role)), zap.String("xdp_mode", string(it.XDPMode)))
 	}
-	srv, err := server.New(server.Options{DeviceID: c.deviceID, Dataplane: dp, Pipeline: p4info.MustNewIndex(p4info.New(p4info.DefaultSizes))})
+	sugar := log.Sugar()
+	srv, err := server.New(server.Options{
+		DeviceID:  c.Device.ID,
+		Dataplane: dp,
+		Pipeline:  pipeline,
+		GNMI:      gnmisrv.Options{Logf: sugar.Warnf},
+		GRPC:      gopts,
+	})
 	if err != nil {
 		return err
 	}
-	lis, err := net.Listen("tcp", c.listen)
+	lis, err := net.Listen("tcp", c.GRPC.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -143,11 +327,20 @@ func run(c config, log *zap.Logger) error {
 	defer stop()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
-	log.Info("serving P4Runtime, gNMI and gNOI", zap.String("address", lis.Addr().String()), zap.Uint64("device_id", c.deviceID), zap.Bool("memory_dataplane", c.memory))
+	tunnels := make([]string, len(c.TunnelAddresses))
+	for i, a := range c.TunnelAddresses {
+		tunnels[i] = a.String()
+	}
+	log.Info("serving P4Runtime, gNMI and gNOI",
+		zap.String("address", lis.Addr().String()), zap.Bool("tls", !c.GRPC.Insecure),
+		zap.Bool("client_certificates", c.GRPC.TLS.ClientCA != ""),
+		zap.Uint64("device_id", c.Device.ID), zap.String("device_name", name),
+		zap.String("tunnel_addresses", strings.Join(tunnels, ",")),
+		zap.Bool("memory_dataplane", memory))
 	select {
 	case <-ctx.Done():
 		log.Info("stopping")
-		srv.Stop(5 * time.Second)
+		srv.Stop(c.GRPC.ShutdownGrace)
 		return nil
 	case err := <-served:
 		return err

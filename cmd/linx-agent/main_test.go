@@ -1,0 +1,309 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+const testdata = "config/testdata"
+
+var build struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
+// agentBinary builds linx-agent once per test binary; the test is skipped
+// without a go tool.
+func agentBinary(t *testing.T) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("no go tool to build linx-agent: %v", err)
+	}
+	build.once.Do(func() {
+		dir, err := os.MkdirTemp("", "linx-agent-test-")
+		if err != nil {
+			build.err = err
+			return
+		}
+		build.bin = filepath.Join(dir, "linx-agent")
+		out, err := exec.Command(goTool, "build", "-o", build.bin, ".").CombinedOutput()
+		if err != nil {
+			build.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if build.err != nil {
+		t.Fatal(build.err)
+	}
+	return build.bin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if build.bin != "" {
+		os.RemoveAll(filepath.Dir(build.bin))
+	}
+	os.Exit(code)
+}
+
+// agent runs the binary to completion and returns its exit code and output.
+func agent(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	cmd := exec.Command(agentBinary(t), args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	default:
+		t.Fatal(err)
+	}
+	return code, o.String(), e.String()
+}
+
+func TestValidateCommand(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		args         []string
+		code         int
+		stdout       string
+		stderrHas    []string
+		stderrNumber int // lines on stderr, when > 0
+	}{
+		{
+			name: "example", args: []string{"validate", "-skip-interfaces", "-c", "../../examples/gateway-a.yaml"},
+			stdout: "../../examples/gateway-a.yaml: ok\n",
+		},
+		{
+			name: "example-b", args: []string{"validate", "-c", "../../examples/gateway-b.yaml", "-skip-interfaces"},
+			stdout: "../../examples/gateway-b.yaml: ok\n",
+		},
+		{
+			name: "no interfaces to check", args: []string{"validate", "-c", testdata + "/good/minimal.yaml"},
+			stdout: testdata + "/good/minimal.yaml: ok\n",
+		},
+		{
+			// This host has no interface wan1 (the lab's are in namespaces).
+			name: "interfaces checked", args: []string{"validate", "-c", testdata + "/good/nulls-and-anchors.yaml"},
+			code:      1,
+			stderrHas: []string{testdata + `/good/nulls-and-anchors.yaml: interfaces[0].name (line 5): no interface "wan1" in this network namespace`},
+		},
+		{
+			name: "bad", args: []string{"validate", "-skip-interfaces", "-c", testdata + "/bad/bad-port.yaml"},
+			code: 1,
+			stderrHas: []string{
+				testdata + "/bad/bad-port.yaml: interfaces[0].port (line 8): 64 is outside 1..63 (tables.ports is 64)\n" +
+					testdata + "/bad/bad-port.yaml: interfaces[1].port (line 11): 0 is outside 1..63 (tables.ports is 64)\n",
+			},
+			stderrNumber: 4,
+		},
+		{
+			name: "syntax", args: []string{"validate", "-c", testdata + "/bad/syntax.yaml"},
+			code:      1,
+			stderrHas: []string{testdata + "/bad/syntax.yaml: line 4: YAML syntax: did not find expected key\n"},
+		},
+		{
+			name: "no file", args: []string{"validate", "-c", testdata + "/nope.yaml"},
+			code:      1,
+			stderrHas: []string{"nope.yaml: open " + testdata + "/nope.yaml: no such file or directory"},
+		},
+		{name: "no -c", args: []string{"validate"}, code: 2, stderrHas: []string{"usage: linx-agent validate -c FILE"}},
+		{name: "extra argument", args: []string{"validate", "-c", "x.yaml", "y.yaml"}, code: 2, stderrHas: []string{"usage:"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := agent(t, c.args...)
+			if code != c.code {
+				t.Errorf("exit code %d, want %d\nstdout: %s\nstderr: %s", code, c.code, stdout, stderr)
+			}
+			if stdout != c.stdout {
+				t.Errorf("stdout %q, want %q", stdout, c.stdout)
+			}
+			for _, s := range c.stderrHas {
+				if !strings.Contains(stderr, s) {
+					t.Errorf("stderr lacks %q:\n%s", s, stderr)
+				}
+			}
+			if n := strings.Count(stderr, "\n"); c.stderrNumber > 0 && n != c.stderrNumber {
+				t.Errorf("stderr has %d lines, want %d:\n%s", n, c.stderrNumber, stderr)
+			}
+		})
+	}
+}
+
+// TestRunRejects checks that the agent refuses to start on a bad configuration,
+// naming the key and where its value came from.
+func TestRunRejects(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no transport", []string{"-memory-dataplane"},
+			"linx-agent: grpc: set tls (cert and key) to serve gRPC over TLS, or insecure: true (flag -insecure) to serve plaintext explicitly\n"},
+		{"bad flag value", []string{"-insecure", "-memory-dataplane", "-log-level", "verbose", "-listen", "here"},
+			"linx-agent: grpc.listen (flag -listen): \"here\" is not host:port (write IPv6 hosts in brackets: [::1]:9559)\n" +
+				"linx-agent: log.level (flag -log-level): \"verbose\" is not debug, info, warn or error\n"},
+		{"ports", []string{"-insecure", "-memory-dataplane", "-port", "lan=1:lan", "-port", "wan1=1:wan"},
+			"linx-agent: interfaces[1].port (flag -port): 1 is already used by interfaces[0].port (flag -port)\n"},
+		{"file", []string{"-c", testdata + "/bad/duplicate-port.yaml", "-memory-dataplane"},
+			testdata + "/bad/duplicate-port.yaml: interfaces[1].port (line 12): 2 is already used by interfaces[0].port (line 8)\n"},
+		{"missing interface", []string{"-insecure", "-port", "linxnope0=1:lan"},
+			"linx-agent: interfaces[0].name (flag -port): no interface \"linxnope0\" in this network namespace\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := agent(t, c.args...)
+			if code != 1 || stdout != "" || stderr != c.want {
+				t.Errorf("exit %d, stdout %q, stderr\n%s\nwant exit 1, stderr\n%s", code, stdout, stderr, c.want)
+			}
+		})
+	}
+	if code, _, stderr := agent(t, "-port", "lan"); code != 2 || !strings.Contains(stderr, `invalid value "lan" for flag -port: want name=port:role[:generic], got "lan"`) {
+		t.Errorf("bad -port: exit %d, stderr %s", code, stderr)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// start runs the agent in the background until the test ends (then SIGTERM,
+// which must stop it cleanly), and returns its address and its log.
+func start(t *testing.T, args ...string) (addr string, log *syncBuffer) {
+	t.Helper()
+	addr = freeAddr(t)
+	cmd := exec.Command(agentBinary(t), append(args, "-listen", addr)...)
+	log = &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("linx-agent exited with %v on SIGTERM\n%s", err, log)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("linx-agent (pid %d) did not stop on SIGTERM; killing it", cmd.Process.Pid)
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+	end := time.Now().Add(20 * time.Second)
+	for !strings.Contains(log.String(), "serving P4Runtime") {
+		select {
+		case err := <-exited:
+			t.Fatalf("linx-agent exited: %v\n%s", err, log)
+		default:
+		}
+		if time.Now().After(end) {
+			t.Fatalf("linx-agent is not serving after 20s\n%s", log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return addr, log
+}
+
+func capabilities(addr string, creds credentials.TransportCredentials) error {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = p4v1.NewP4RuntimeClient(conn).Capabilities(ctx, &p4v1.CapabilitiesRequest{})
+	return err
+}
+
+// TestRunExample runs the agent on an example file with the in-memory data
+// path and the flags overriding the file.
+func TestRunExample(t *testing.T) {
+	addr, log := start(t, "-c", "../../examples/gateway-b.yaml", "-memory-dataplane", "-log-format", "console", "-device-id", "9")
+	if err := capabilities(addr, insecure.NewCredentials()); err != nil {
+		t.Fatalf("Capabilities: %v\n%s", err, log)
+	}
+	for _, s := range []string{`"interface": "wan2", "port": 3, "role": "wan"`, `"device_id": 9`, `"device_name": "gw-b"`, `"tunnel_addresses": "172.16.1.2,172.16.2.2"`} {
+		if !strings.Contains(log.String(), s) {
+			t.Errorf("log lacks %s:\n%s", s, log)
+		}
+	}
+}
+
+// TestRunTLS runs the agent with TLS and client certificates: a client with a
+// certificate of the client CA gets in, one without does not.
+func TestRunTLS(t *testing.T) {
+	addr, log := start(t, "-c", testdata+"/good/full.yaml", "-memory-dataplane")
+	ca, err := os.ReadFile(testdata + "/tls/ca.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	cert, err := tls.LoadX509KeyPair(testdata+"/tls/client.pem", testdata+"/tls/client.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := credentials.NewTLS(&tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}})
+	if err := capabilities(addr, with); err != nil {
+		t.Errorf("with a client certificate: %v\n%s", err, log)
+	}
+	without := credentials.NewTLS(&tls.Config{RootCAs: pool})
+	if err := capabilities(addr, without); err == nil {
+		t.Errorf("without a client certificate: served")
+	}
+	if err := capabilities(addr, insecure.NewCredentials()); err == nil {
+		t.Errorf("plaintext: served")
+	}
+	if !strings.Contains(log.String(), "metrics.listen is set, but this build serves no metrics yet") {
+		t.Errorf("no warning about metrics:\n%s", log)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
