@@ -28,8 +28,8 @@ check: ## vet, gofmt, and prove generated code is fresh
 	@git diff --exit-code --stat -- $(GENERATED) || { echo "generated files are stale: run 'make generate' and commit"; exit 1; }
 	@test -z "$$(git status --porcelain --untracked-files=all -- dataplane/ p4info/ | grep '^??')" || { echo "generate left untracked files"; exit 1; }
 
-bench: ## data-path and classifier benchmarks (root)
-	$(GO) test -run '^$$' -bench Classify -count 5 ./dataplane/
+bench: ## data-path, classifier and P4Runtime benchmarks (root)
+	$(GO) test -run '^$$' -bench . -count 5 ./dataplane/ ./server/
 
 lab: ## the two-site data-path lab in network namespaces (root)
 	$(GO) run ./cmd/linx-lab
