@@ -414,6 +414,14 @@ static __always_inline int fib_for(struct xdp_md *ctx, struct bpf_fib_lookup *p,
 	return bpf_fib_lookup(ctx, p, sizeof(*p), BPF_FIB_LOOKUP_OUTPUT);
 }
 
+/* port_is_down reports a port whose link is down: its tunnels are unusable. */
+static __always_inline int port_is_down(__u32 port)
+{
+	__u32 *down = bpf_map_lookup_elem(&port_down, &port);
+
+	return down && *down;
+}
+
 /* redirect sends the frame out of ifindex if linx runs there (the devmap holds only
  * linx ports, so the peer's XDP or GRO takes the frame). */
 static __always_inline int redirect(struct xdp_md *ctx, __u32 ifindex)
@@ -622,9 +630,9 @@ static __always_inline int do_encap(struct xdp_md *ctx, struct pkt_meta *m, __u3
 	struct tunnel *t = bpf_map_lookup_elem(&tunnels, &tunnel_id);
 	if (!t)
 		return drop(ctx, DROP_NO_TUNNEL);
-	if (t->flags & TUNNEL_F_DOWN)
-		return drop(ctx, DROP_TUNNEL_DOWN);
 	__u32 port = t->port;
+	if ((t->flags & TUNNEL_F_DOWN) || port_is_down(port))
+		return drop(ctx, DROP_TUNNEL_DOWN);
 	__u32 *ifx = bpf_map_lookup_elem(&port_ifindex, &port);
 	if (!ifx || !*ifx)
 		return drop(ctx, DROP_NO_PORT);
@@ -801,7 +809,7 @@ static __always_inline int tunnel_up(__u32 id)
 {
 	struct tunnel *t = bpf_map_lookup_elem(&tunnels, &id);
 
-	return t && !(t->flags & TUNNEL_F_DOWN);
+	return t && !(t->flags & TUNNEL_F_DOWN) && !port_is_down(t->port);
 }
 
 /* linx_balance picks a tunnel from the FAR's LBR: the flow's Maglev slot, else the

@@ -24,6 +24,16 @@ struct {
 	__uint(max_entries, 512);
 } port_ifindex SEC(".maps");
 
+/* port id → 1 while the port's link is down (the agent follows the kernel's
+ * operstate): tunnels leaving by it count as down. Written by Go; read by the load
+ * balancer and encap. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 512);
+} port_down SEC(".maps");
+
 /* ifindex → ifindex: redirect targets (every attached port). Written by Go. */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);

@@ -230,6 +230,9 @@ type Dataplane interface {
 	// Detach removes the pipeline from a port.
 	Detach(id PortID) error
 	Ports() []PortInfo
+	// SetPortUp says whether a port's link is up; tunnels over a down port are
+	// skipped by load balancing and drop in encap FARs.
+	SetPortUp(id PortID, up bool) error
 
 	InsertPDR(p PDR) (PDRID, error)
 	// InsertPDRs installs a batch: all or none; each rule becomes live atomically.

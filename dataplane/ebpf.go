@@ -64,6 +64,7 @@ func Load(opts Options) (*EBPF, error) {
 	}
 	sizes := map[string]int{
 		linxMapPorts: opts.MaxPorts, linxMapPortIfindex: opts.MaxPorts, linxMapTxPorts: opts.MaxPorts,
+		linxMapPortDown:     opts.MaxPorts,
 		linxMapPortCounters: opts.MaxPorts,
 		linxMapPdrEntries:   opts.MaxPDRs * entriesPerPDR, linxMapPdrRules: opts.MaxPDRs,
 		linxMapPdrCounters: opts.MaxPDRs + 1,

@@ -242,6 +242,7 @@ const (
 	linxMapPdrTupleList   = "pdr_tuple_list"
 	linxMapPdrTupleSlot   = "pdr_tuple_slot"
 	linxMapPortCounters   = "port_counters"
+	linxMapPortDown       = "port_down"
 	linxMapPortIfindex    = "port_ifindex"
 	linxMapPorts          = "ports"
 	linxMapPunts          = "punts"
@@ -328,6 +329,7 @@ type linxMapSpecs struct {
 	PdrTupleList   *ebpf.MapSpec `ebpf:"pdr_tuple_list"`
 	PdrTupleSlot   *ebpf.MapSpec `ebpf:"pdr_tuple_slot"`
 	PortCounters   *ebpf.MapSpec `ebpf:"port_counters"`
+	PortDown       *ebpf.MapSpec `ebpf:"port_down"`
 	PortIfindex    *ebpf.MapSpec `ebpf:"port_ifindex"`
 	Ports          *ebpf.MapSpec `ebpf:"ports"`
 	Punts          *ebpf.MapSpec `ebpf:"punts"`
@@ -380,6 +382,7 @@ type linxMaps struct {
 	PdrTupleList   *ebpf.Map `ebpf:"pdr_tuple_list"`
 	PdrTupleSlot   *ebpf.Map `ebpf:"pdr_tuple_slot"`
 	PortCounters   *ebpf.Map `ebpf:"port_counters"`
+	PortDown       *ebpf.Map `ebpf:"port_down"`
 	PortIfindex    *ebpf.Map `ebpf:"port_ifindex"`
 	Ports          *ebpf.Map `ebpf:"ports"`
 	Punts          *ebpf.Map `ebpf:"punts"`
@@ -407,6 +410,7 @@ func (m *linxMaps) Close() error {
 		m.PdrTupleList,
 		m.PdrTupleSlot,
 		m.PortCounters,
+		m.PortDown,
 		m.PortIfindex,
 		m.Ports,
 		m.Punts,

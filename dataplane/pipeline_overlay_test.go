@@ -225,3 +225,33 @@ func TestPipelineWeightChange(t *testing.T) {
 		t.Errorf("%d of 1000 flows moved on a 3:1→2:1 change, want about 83", moved)
 	}
 }
+
+// TestPipelinePortDown checks that a WAN port whose link is down takes its tunnels
+// out of load balancing and makes encapsulation onto them drop.
+func TestPipelinePortDown(t *testing.T) {
+	r := newRig(t)
+	must(t, r.dp.Clear())
+	tunnels(t, r)
+	must(t, r.dp.SetLBR(1, []LBRMember{{Tunnel: 1, Weight: 1}, {Tunnel: 2, Weight: 1}}))
+	addRule(t, r, uplink(), 1, 1, FAR{Action: ActBalance, LBR: 1})
+	must(t, r.dp.SetPortUp(portWAN0, false))
+	t.Cleanup(func() { r.dp.SetPortUp(portWAN0, true) })
+	for i := range 200 {
+		v, out := r.run(portLAN, pkt{sport: uint16(30000 + i), dport: 80}.bytes(t))
+		if v != xdpRedirect {
+			t.Fatalf("verdict %d", v)
+		}
+		if _, outer, _, _ := outerIP(t, decode(out)); !outer.DstIP.Equal(peer1.AsSlice()) {
+			t.Fatalf("flow %d left by wan0, whose link is down", i)
+		}
+	}
+	addRule(t, r, uplink(), 2, 2, FAR{Action: ActEncap, Tunnel: 1})
+	before := r.drops()[DropTunnelDown].Packets
+	if v, _ := r.run(portLAN, pkt{sport: 1, dport: 80}.bytes(t)); v != xdpDrop || r.drops()[DropTunnelDown].Packets != before+1 {
+		t.Fatalf("encap onto a tunnel over a down port: verdict %d, drops %v", v, r.drops())
+	}
+	must(t, r.dp.SetPortUp(portWAN0, true))
+	if v, _ := r.run(portLAN, pkt{sport: 1, dport: 80}.bytes(t)); v != xdpRedirect {
+		t.Fatalf("port back up: verdict %d", v)
+	}
+}

@@ -39,6 +39,7 @@ type Dataplane struct {
 
 	mu          sync.Mutex
 	ports       map[dataplane.PortID]dataplane.PortInfo
+	portDown    map[dataplane.PortID]bool
 	nextIfindex int
 
 	pdrs       map[dataplane.PDRID]dataplane.PDR
@@ -70,6 +71,7 @@ func New(opts dataplane.Options) *Dataplane {
 	d := &Dataplane{
 		opts:        opts.WithDefaults(),
 		ports:       map[dataplane.PortID]dataplane.PortInfo{},
+		portDown:    map[dataplane.PortID]bool{},
 		nextIfindex: 1,
 		portCount:   map[dataplane.PortID]dataplane.PortCounters{},
 		drops:       map[dataplane.DropReason]dataplane.Counter{},
@@ -139,6 +141,24 @@ func (d *Dataplane) Detach(id dataplane.PortID) error {
 	delete(d.ports, id)
 	delete(d.portCount, id)
 	return nil
+}
+
+// SetPortUp records a port's link state (see PortUp).
+func (d *Dataplane) SetPortUp(id dataplane.PortID, up bool) error {
+	if err := dataplane.ValidatePortID(id, d.opts.MaxPorts); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.portDown[id] = !up
+	return nil
+}
+
+// PortUp reports the link state last set for a port (up unless set down).
+func (d *Dataplane) PortUp(id dataplane.PortID) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return !d.portDown[id]
 }
 
 // Ports returns the attached ports sorted by id.
