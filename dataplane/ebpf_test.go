@@ -171,6 +171,13 @@ func TestPinning(t *testing.T) {
 			if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 				return fmt.Errorf("make mounts private: %w", err)
 			}
+			// Drop this namespace's copies of other tests' netns bind mounts, which
+			// would otherwise keep them busy until this thread exits.
+			if ents, err := os.ReadDir("/run/netns"); err == nil {
+				for _, e := range ents {
+					unix.Unmount(filepath.Join("/run/netns", e.Name()), unix.MNT_DETACH)
+				}
+			}
 			fs := t.TempDir()
 			if err := unix.Mount("bpf", fs, "bpf", 0, ""); err != nil {
 				return fmt.Errorf("mount bpffs: %w", err)

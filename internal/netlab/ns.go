@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -169,7 +170,16 @@ func (ns *NS) Destroy() error {
 	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.EINVAL) {
 		errs = append(errs, fmt.Errorf("unmount %s: %w", path, err))
 	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+	// EBUSY: a mount namespace created meanwhile (ip netns exec, a test that
+	// unshares) still holds a copy of the bind mount; it is short-lived.
+	var err error
+	for try := 0; try < 50; try++ {
+		if err = os.Remove(path); err == nil || errors.Is(err, os.ErrNotExist) || !errors.Is(err, unix.EBUSY) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		errs = append(errs, fmt.Errorf("remove %s: %w", path, err))
 	}
 	if err := errors.Join(errs...); err != nil {
