@@ -4,7 +4,7 @@ GO ?= go
 PKGS := ./...
 GENERATED := dataplane/linx_bpfel.go dataplane/linx_bpfel.o p4info/p4info.txt
 
-.PHONY: help generate build test check bench lab clean
+.PHONY: help generate build test check bench demo lab clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -31,7 +31,10 @@ check: ## vet, gofmt, and prove generated code is fresh
 bench: ## data-path, classifier and P4Runtime benchmarks (root)
 	$(GO) test -run '^$$' -bench . -count 5 ./dataplane/ ./server/
 
-lab: ## the two-site data-path lab in network namespaces (root)
+demo: ## the two-site SD-WAN demo (root)
+	$(GO) run ./cmd/linx-demo
+
+lab: ## the in-process two-site data-path lab in network namespaces (root)
 	$(GO) run ./cmd/linx-lab
 
 clean:

@@ -271,7 +271,8 @@ type Dataplane interface {
 
 	// Clear removes every rule, FAR, LBR, tunnel and termination (ports stay).
 	Clear() error
-	// Close detaches every port and releases the pipeline (pinned objects stay).
+	// Close detaches every port and releases the pipeline (pinned objects stay;
+	// an EBPF loaded with Options.LeaveRunning leaves its ports attached).
 	Close() error
 }
 

@@ -6,7 +6,6 @@ import (
 	"math/bits"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"unsafe"
 
@@ -45,6 +44,12 @@ type EBPF struct {
 	packetFD int
 	closed   bool
 	wg       sync.WaitGroup
+
+	// Hitless restart (pin.go).
+	stagesPin string   // this Load's pinned stage array
+	oldStages []string // stage arrays of earlier loads, removed by ReleaseStale
+	restored  bool     // Restore ran
+	takenOver map[PortID]bool
 }
 
 type netipAddr4 = uint32
@@ -58,38 +63,23 @@ func Load(opts Options) (*EBPF, error) {
 	if err := checkABI(); err != nil {
 		return nil, err
 	}
-	spec, err := loadLinx()
+	spec, err := sizedSpec(opts)
 	if err != nil {
-		return nil, fmt.Errorf("load pipeline spec: %w", err)
-	}
-	sizes := map[string]int{
-		linxMapPorts: opts.MaxPorts, linxMapPortIfindex: opts.MaxPorts, linxMapTxPorts: opts.MaxPorts,
-		linxMapPortDown:     opts.MaxPorts,
-		linxMapPortCounters: opts.MaxPorts,
-		linxMapPdrEntries:   opts.MaxPDRs * entriesPerPDR, linxMapPdrRules: opts.MaxPDRs,
-		linxMapPdrCounters: opts.MaxPDRs + 1,
-		linxMapFars:        opts.MaxFARs, linxMapLbrs: opts.MaxLBRs,
-		linxMapTunnels: opts.MaxTunnels, linxMapTunnelCounters: opts.MaxTunnels,
-		linxMapTunnelTerms: opts.MaxTerms, linxMapTunnelLocals: opts.MaxTerms,
-		linxMapFlowCache: opts.FlowCacheSize,
-	}
-	if opts.FlowCacheSize < 0 {
-		sizes[linxMapFlowCache] = 1
-		if err := spec.Variables["flow_cache_off"].Set(uint8(1)); err != nil {
-			return nil, fmt.Errorf("disable flow cache: %w", err)
-		}
-	}
-	for name, n := range sizes {
-		spec.Maps[name].MaxEntries = uint32(n)
+		return nil, err
 	}
 	var copts ebpf.CollectionOptions
+	if opts.LeaveRunning && opts.PinDir == "" {
+		return nil, fmt.Errorf("%w: LeaveRunning needs a PinDir", ErrInvalid)
+	}
 	if opts.PinDir != "" {
 		if err := os.MkdirAll(opts.PinDir, 0o700); err != nil {
 			return nil, fmt.Errorf("create pin directory: %w", err)
 		}
+		if err := checkPins(opts.PinDir, spec); err != nil {
+			return nil, err
+		}
 		for name, m := range spec.Maps {
-			// State only: not the per-packet scratch, nor load-time constants.
-			if name != linxMapScratch && name != linxMapAbi && !strings.HasPrefix(name, ".") {
+			if pinnedMap(name) {
 				m.Pinning = ebpf.PinByName
 			}
 		}
@@ -114,6 +104,9 @@ func Load(opts Options) (*EBPF, error) {
 		if errors.As(err, &ve) {
 			return nil, fmt.Errorf("load pipeline: %+v", ve)
 		}
+		if errors.Is(err, ebpf.ErrMapIncompatible) {
+			return nil, fmt.Errorf("%w: %v", ErrIncompatiblePins, err)
+		}
 		return nil, fmt.Errorf("load pipeline: %w", err)
 	}
 	stages := map[linxStage]*ebpf.Program{
@@ -128,6 +121,12 @@ func Load(opts Options) (*EBPF, error) {
 			return nil, fmt.Errorf("install stage %d: %w", s, err)
 		}
 	}
+	if opts.PinDir != "" {
+		if err := d.pinStages(); err != nil {
+			d.objs.Close()
+			return nil, err
+		}
+	}
 	if err := d.objs.PdrTupleSlot.Lookup(uint32(0), &d.slot); err != nil {
 		d.objs.Close()
 		return nil, fmt.Errorf("read tuple slot: %w", err)
@@ -136,9 +135,13 @@ func Load(opts Options) (*EBPF, error) {
 		d.objs.Close()
 		return nil, fmt.Errorf("read classifier generation: %w", err)
 	}
-	if err := d.writeMiss(FAR{Action: ActPass}); err != nil {
-		d.objs.Close()
-		return nil, err
+	// A pinned default (a running pipeline's) stays until Restore says otherwise.
+	var miss linxFar
+	if err := d.objs.PdrMiss.Lookup(uint32(0), &miss); err != nil {
+		if err := d.writeMiss(FAR{Action: ActPass}); err != nil {
+			d.objs.Close()
+			return nil, err
+		}
 	}
 	if d.ring, err = ringbuf.NewReader(d.objs.Punts); err != nil {
 		d.objs.Close()
@@ -152,6 +155,37 @@ func Load(opts Options) (*EBPF, error) {
 	d.wg.Add(1)
 	go d.readPunts()
 	return d, nil
+}
+
+// sizedSpec is the pipeline's collection spec with the table sizes of opts
+// (defaults filled in).
+func sizedSpec(opts Options) (*ebpf.CollectionSpec, error) {
+	opts = opts.WithDefaults()
+	spec, err := loadLinx()
+	if err != nil {
+		return nil, fmt.Errorf("load pipeline spec: %w", err)
+	}
+	sizes := map[string]int{
+		linxMapPorts: opts.MaxPorts, linxMapPortIfindex: opts.MaxPorts, linxMapTxPorts: opts.MaxPorts,
+		linxMapPortDown:     opts.MaxPorts,
+		linxMapPortCounters: opts.MaxPorts,
+		linxMapPdrEntries:   opts.MaxPDRs * entriesPerPDR, linxMapPdrRules: opts.MaxPDRs,
+		linxMapPdrCounters: opts.MaxPDRs + 1,
+		linxMapFars:        opts.MaxFARs, linxMapLbrs: opts.MaxLBRs,
+		linxMapTunnels: opts.MaxTunnels, linxMapTunnelCounters: opts.MaxTunnels,
+		linxMapTunnelTerms: opts.MaxTerms, linxMapTunnelLocals: opts.MaxTerms,
+		linxMapFlowCache: opts.FlowCacheSize,
+	}
+	if opts.FlowCacheSize < 0 {
+		sizes[linxMapFlowCache] = 1
+		if err := spec.Variables["flow_cache_off"].Set(uint8(1)); err != nil {
+			return nil, fmt.Errorf("disable flow cache: %w", err)
+		}
+	}
+	for name, n := range sizes {
+		spec.Maps[name].MaxEntries = uint32(n)
+	}
+	return spec, nil
 }
 
 // entriesPerPDR is the average number of classifier entries budgeted per rule
@@ -240,19 +274,39 @@ func (d *EBPF) Attach(ifname string, id PortID, role Role, mode XDPMode) error {
 		d.objs.TxPorts.Delete(key)
 		return fmt.Errorf("register port %d ifindex: %w", id, err)
 	}
-	d.zeroPortCounter(id)
-	flags := link.XDPDriverMode
-	if mode == XDPGeneric {
-		flags = link.XDPGenericMode
-	}
-	xl, err := link.AttachXDP(link.XDPOptions{Program: d.objs.LinxXdp, Interface: ifindex, Flags: flags})
-	if err != nil {
-		d.objs.Ports.Delete(key)
-		d.objs.TxPorts.Delete(key)
-		d.objs.PortIfindex.Put(uint32(id), uint32(0))
-		return fmt.Errorf("attach XDP to %s (mode %v): %w", ifname, mode, err)
+	// A port an earlier process left running is taken over: its link swaps in
+	// this load's program atomically, and its counters go on counting.
+	xl := d.pinnedLink(ifname, l, mode)
+	tookOver := xl != nil
+	if tookOver {
+		if err := xl.Update(d.objs.LinxXdp); err != nil {
+			xl.Close()
+			return fmt.Errorf("take over XDP link of %s: %w", ifname, err)
+		}
+	} else {
+		d.zeroPortCounter(id)
+		flags := link.XDPDriverMode
+		if mode == XDPGeneric {
+			flags = link.XDPGenericMode
+		}
+		xl, err = link.AttachXDP(link.XDPOptions{Program: d.objs.LinxXdp, Interface: ifindex, Flags: flags})
+		if err == nil {
+			if err = d.pinLink(ifname, xl); err != nil {
+				xl.Close()
+			}
+		}
+		if err != nil {
+			d.objs.Ports.Delete(key)
+			d.objs.TxPorts.Delete(key)
+			d.objs.PortIfindex.Put(uint32(id), uint32(0))
+			return fmt.Errorf("attach XDP to %s (mode %v): %w", ifname, mode, err)
+		}
 	}
 	d.links[id] = xl
+	if d.takenOver == nil {
+		d.takenOver = map[PortID]bool{}
+	}
+	d.takenOver[id] = tookOver
 	d.ports[id] = PortInfo{ID: id, Name: ifname, Ifindex: ifindex, Role: role, Mode: mode}
 	return nil
 }
@@ -284,6 +338,11 @@ func (d *EBPF) detachLocked(id PortID) error {
 		return fmt.Errorf("%w: port %d", ErrNotFound, id)
 	}
 	var errs []error
+	if d.opts.PinDir != "" {
+		if err := d.links[id].Unpin(); err != nil {
+			errs = append(errs, fmt.Errorf("unpin XDP link of %s: %w", p.Name, err))
+		}
+	}
 	if err := d.links[id].Close(); err != nil {
 		errs = append(errs, fmt.Errorf("detach XDP from %s: %w", p.Name, err))
 	}
@@ -694,15 +753,7 @@ func (d *EBPF) SetLBR(id LBRID, members []LBRMember) error {
 	if _, ok := d.lbrs[id]; !ok && len(d.lbrs) >= d.opts.MaxLBRs {
 		return fmt.Errorf("%w: %d LBRs", ErrFull, len(d.lbrs))
 	}
-	var v linxLbr
-	v.N_members = uint32(len(members))
-	for i, m := range members {
-		v.Members[i] = uint32(m.Tunnel)
-	}
-	for i, t := range maglevTable(members, LBRSlots) {
-		v.Slots[i] = uint32(t)
-	}
-	if err := d.objs.Lbrs.Put(uint32(id), &v); err != nil {
+	if err := d.objs.Lbrs.Put(uint32(id), kernelLBR(members)); err != nil {
 		return fmt.Errorf("write lbr %d: %w", id, err)
 	}
 	d.lbrs[id] = append([]LBRMember(nil), members...)
@@ -737,16 +788,7 @@ func (d *EBPF) SetTunnel(id TunnelID, t Tunnel) error {
 	if !exists && len(d.tunnels) >= d.opts.MaxTunnels {
 		return fmt.Errorf("%w: %d tunnels", ErrFull, len(d.tunnels))
 	}
-	v := linxTunnel{Src: hton32(IPv4(t.Src)), Dst: hton32(IPv4(t.Dst)), Key: hton32(t.Key), Port: uint16(t.Port), Dscp: t.DSCP}
-	if t.Key != 0 {
-		v.Flags |= uint8(linxTunnelFlagsTUNNEL_F_KEY)
-	}
-	if t.Down {
-		v.Flags |= uint8(linxTunnelFlagsTUNNEL_F_DOWN)
-	}
-	if t.SetDSCP {
-		v.Flags |= uint8(linxTunnelFlagsTUNNEL_F_SET_DSCP)
-	}
+	v := kernelTunnel(t)
 	if !exists {
 		if err := d.zeroTunnelCounter(id); err != nil {
 			return err
@@ -868,6 +910,33 @@ func (d *EBPF) DeleteTunnelTerm(term TunnelTerm) error {
 	return nil
 }
 
+// kernelLBR builds a load-balancing rule's map value: members and Maglev table.
+func kernelLBR(members []LBRMember) *linxLbr {
+	var v linxLbr
+	v.N_members = uint32(len(members))
+	for i, m := range members {
+		v.Members[i] = uint32(m.Tunnel)
+	}
+	for i, t := range maglevTable(members, LBRSlots) {
+		v.Slots[i] = uint32(t)
+	}
+	return &v
+}
+
+func kernelTunnel(t Tunnel) linxTunnel {
+	v := linxTunnel{Src: hton32(IPv4(t.Src)), Dst: hton32(IPv4(t.Dst)), Key: hton32(t.Key), Port: uint16(t.Port), Dscp: t.DSCP}
+	if t.Key != 0 {
+		v.Flags |= uint8(linxTunnelFlagsTUNNEL_F_KEY)
+	}
+	if t.Down {
+		v.Flags |= uint8(linxTunnelFlagsTUNNEL_F_DOWN)
+	}
+	if t.SetDSCP {
+		v.Flags |= uint8(linxTunnelFlagsTUNNEL_F_SET_DSCP)
+	}
+	return v
+}
+
 func kernelTerm(t TunnelTerm) linxTermKey {
 	return linxTermKey{Remote: hton32(IPv4(t.Remote)), Local: hton32(IPv4(t.Local)), Key: hton32(t.Key)}
 }
@@ -982,7 +1051,10 @@ func (d *EBPF) Clear() error {
 	return nil
 }
 
-// Close detaches every port and releases the pipeline. Pinned maps stay pinned.
+// Close detaches every port and releases the pipeline. Pinned maps stay pinned
+// (RemovePins removes them). With Options.LeaveRunning the ports stay attached
+// instead: their pinned links keep the pipeline forwarding after the process is
+// gone, for the next Load to take over.
 func (d *EBPF) Close() error {
 	d.mu.Lock()
 	if d.closed {
@@ -992,6 +1064,10 @@ func (d *EBPF) Close() error {
 	d.closed = true
 	var errs []error
 	for id := range d.ports {
+		if d.opts.LeaveRunning {
+			errs = append(errs, d.links[id].Close()) // pinned: stays attached
+			continue
+		}
 		errs = append(errs, d.detachLocked(id))
 	}
 	d.mu.Unlock()

@@ -15,8 +15,14 @@ type Options struct {
 	FlowCacheSize int
 
 	// PinDir, when set, pins maps and programs under this bpffs directory so that a
-	// restarted agent can take over a running data path.
+	// restarted agent can take over a running data path (see pin.go): the maps
+	// are reused, and Attach swaps the program of a port an earlier process left
+	// attached instead of attaching anew.
 	PinDir string
+
+	// LeaveRunning makes Close leave every port attached: the pinned pipeline
+	// keeps forwarding without the process. It needs PinDir.
+	LeaveRunning bool
 }
 
 // DefaultOptions are the sizes used when Options leave a field zero.

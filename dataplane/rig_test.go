@@ -60,6 +60,12 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
+	return newRigWith(t, Options{MaxPDRs: 4096, MaxFARs: 1024, MaxLBRs: 64, MaxTunnels: 64, MaxTerms: 64, MaxPorts: 16})
+}
+
+// newRigWith is newRig with the data path loaded with opts.
+func newRigWith(t *testing.T, opts Options) *rig {
+	t.Helper()
 	testenv.RequireRoot(t)
 	ns := testenv.NewNS(t)
 	r := &rig{t: t, ns: ns, mac: map[PortID]net.HardwareAddr{}, idx: map[PortID]int{}}
@@ -81,7 +87,7 @@ func newRig(t *testing.T) *rig {
 	var dp *EBPF
 	err := ns.Do(func() error {
 		var err error
-		dp, err = Load(Options{MaxPDRs: 4096, MaxFARs: 1024, MaxLBRs: 64, MaxTunnels: 64, MaxTerms: 64, MaxPorts: 16})
+		dp, err = Load(opts)
 		return err
 	})
 	if err != nil {

@@ -24,6 +24,9 @@ type Options struct {
 	Pipeline  *p4info.Index // linx's P4Info as sized by the configuration
 	GNMI      gnmisrv.Options
 	GRPC      []grpc.ServerOption // credentials, interceptors
+	// Persist keeps the P4Runtime state across restarts (p4rtsrv.Options.Persist):
+	// New restores it, into the data path too.
+	Persist p4rtsrv.Persist
 }
 
 // Server is the device's gRPC endpoint.
@@ -35,7 +38,7 @@ type Server struct {
 
 // New builds the services and registers them on one grpc.Server.
 func New(o Options) (*Server, error) {
-	p4rt, err := p4rtsrv.New(p4rtsrv.Options{DeviceID: o.DeviceID, Dataplane: o.Dataplane, Pipeline: o.Pipeline})
+	p4rt, err := p4rtsrv.New(p4rtsrv.Options{DeviceID: o.DeviceID, Dataplane: o.Dataplane, Pipeline: o.Pipeline, Persist: o.Persist})
 	if err != nil {
 		return nil, fmt.Errorf("p4runtime service: %w", err)
 	}
@@ -52,8 +55,9 @@ func (s *Server) Serve(lis net.Listener) error { return s.GRPC.Serve(lis) }
 
 // Stop ends subscriptions, gives unary calls up to grace to finish (controller
 // streams never end by themselves: they are cut after it), and stops relaying
-// punted packets.
-func (s *Server) Stop(grace time.Duration) {
+// punted packets. The error is that of persisting the P4Runtime state (with
+// Options.Persist).
+func (s *Server) Stop(grace time.Duration) error {
 	s.GNMI.Close()
 	done := make(chan struct{})
 	go func() { s.GRPC.GracefulStop(); close(done) }()
@@ -63,5 +67,5 @@ func (s *Server) Stop(grace time.Duration) {
 		s.GRPC.Stop()
 		<-done
 	}
-	s.P4RT.Close()
+	return s.P4RT.Close()
 }

@@ -5,6 +5,7 @@
 //
 //	linx-agent [-c FILE] [flags]          run the agent
 //	linx-agent validate -c FILE           check a configuration file, run nothing
+//	linx-agent takeover-check -c FILE     can this build take over the running data path?
 //
 // The configuration is one YAML file (docs/configuration.md); flags override its
 // common keys and can run the agent without a file:
@@ -32,7 +33,7 @@ import (
 
 	"github.com/linx-sdwan/linx/cmd/linx-agent/config"
 	"github.com/linx-sdwan/linx/dataplane"
-	"github.com/linx-sdwan/linx/dataplane/memdp"
+	"github.com/linx-sdwan/linx/internal/linkwatch"
 	"github.com/linx-sdwan/linx/p4info"
 	"github.com/linx-sdwan/linx/server"
 	"github.com/linx-sdwan/linx/server/gnmisrv"
@@ -52,6 +53,9 @@ const (
 func agentMain(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "validate" {
 		return validateMain(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "takeover-check" {
+		return takeoverCheckMain(args[1:], stdout, stderr) // restart.go
 	}
 	return runMain(args, stderr)
 }
@@ -136,6 +140,7 @@ func runMain(args []string, stderr io.Writer) int {
 		deviceID = fs.Uint64("device-id", config.DefaultDeviceID, "P4Runtime device id (overrides device.id)")
 		logLevel = fs.String("log-level", config.DefaultLogLevel, "debug, info, warn or error (overrides log.level)")
 		logFmt   = fs.String("log-format", config.DefaultLogFormat, "json or console (overrides log.format)")
+		metricsL = fs.String("metrics-listen", "", "Prometheus /metrics, /healthz and /readyz address; empty: none (overrides metrics.listen)")
 		memory   = fs.Bool("memory-dataplane", false, "use the in-memory data path (development and tests; forwards nothing, checks no interface)")
 		ports    portFlags
 	)
@@ -183,6 +188,9 @@ func runMain(args []string, stderr io.Writer) int {
 		case "device-id":
 			c.Device.ID = *deviceID
 			c.SetOrigin("device.id", origin)
+		case "metrics-listen":
+			c.Metrics.Listen = *metricsL
+			c.SetOrigin("metrics.listen", origin)
 		case "log-level":
 			c.Log.Level = *logLevel
 			c.SetOrigin("log.level", origin)
@@ -215,7 +223,7 @@ func runMain(args []string, stderr io.Writer) int {
 		log.Warn(n)
 	}
 	if err := run(c, *memory, log); err != nil {
-		log.Error("linx-agent stopped", zap.Error(err))
+		log.Error("linx-agent stopped", zap.Error(err), missingCapabilities(*memory)) // service.go
 		return exitFailure
 	}
 	return exitOK
@@ -264,17 +272,16 @@ func run(c *config.Config, memory bool, log *zap.Logger) error {
 	if name == "" {
 		name, _ = os.Hostname()
 	}
-	if c.Metrics.Listen != "" {
-		log.Warn("metrics.listen is set, but this build serves no metrics yet", zap.String("metrics_listen", c.Metrics.Listen))
-	}
-	if c.LeaveRunningOnStop {
-		log.Warn("leave_running_on_stop is set, but this build detaches every port on stop (hitless restart is not implemented yet)")
-	}
 	if len(c.Interfaces) == 0 {
 		log.Warn("no interfaces configured: the pipeline is attached nowhere")
 	}
 
-	var gopts []grpc.ServerOption
+	svc, err := startMetrics(c, log) // service.go: /metrics, /readyz, sd_notify
+	if err != nil {
+		return err
+	}
+	defer svc.close()
+	gopts := svc.grpcOptions()
 	if !c.GRPC.Insecure {
 		cred, err := serverCredentials(c.GRPC.TLS)
 		if err != nil {
@@ -287,18 +294,19 @@ func run(c *config.Config, memory bool, log *zap.Logger) error {
 		return fmt.Errorf("p4info: %w", err)
 	}
 
-	opts := c.DataplaneOptions()
-	var dp dataplane.Dataplane
-	if memory {
-		dp = memdp.New(opts)
-	} else {
-		e, err := dataplane.Load(opts)
-		if err != nil {
-			return fmt.Errorf("load data path: %w", err)
-		}
-		dp = e
+	state, err := openState(c, memory, log) // restart.go: state_dir, locked
+	if err != nil {
+		return err
 	}
-	defer dp.Close()
+	if state != nil {
+		defer state.Close()
+	}
+	dp, stopDP, err := loadDataplane(c, memory, log) // restart.go: over bpffs_dir's pins
+	if err != nil {
+		return err
+	}
+	cleanStop := false
+	defer func() { stopDP(cleanStop) }()
 	for _, it := range c.Interfaces {
 		role, _ := it.Role.Dataplane() // valid: Validate checked
 		mode, _ := it.XDPMode.Dataplane()
@@ -306,8 +314,11 @@ func run(c *config.Config, memory bool, log *zap.Logger) error {
 			return fmt.Errorf("attach %s: %w", it.Name, err)
 		}
 		log.Info("port attached", zap.String("interface", it.Name), zap.Int("port", it.Port),
-			zap.String("role", string(it.Role)), zap.String("xdp_mode", string(it.XDPMode)))
+			zap.String("role", string(it.Role)), zap.String("xdp_mode", string(it.XDPMode)),
+			zap.Bool("taken_over", tookOver(dp, dataplane.PortID(it.Port))))
 	}
+	releaseStale(dp, log)
+	defer linkwatch.Start(dp, dp.Ports(), log.Sugar().Infof)() // ports follow their links' state; stops before dp.Close
 	sugar := log.Sugar()
 	srv, err := server.New(server.Options{
 		DeviceID:  c.Device.ID,
@@ -315,10 +326,13 @@ func run(c *config.Config, memory bool, log *zap.Logger) error {
 		Pipeline:  pipeline,
 		GNMI:      gnmisrv.Options{Logf: sugar.Warnf},
 		GRPC:      gopts,
+		Persist:   persistOf(state),
 	})
 	if err != nil {
 		return err
 	}
+	logRestored(srv, state, log)
+	svc.watch(dp, srv)
 	lis, err := net.Listen("tcp", c.GRPC.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -337,10 +351,16 @@ func run(c *config.Config, memory bool, log *zap.Logger) error {
 		zap.Uint64("device_id", c.Device.ID), zap.String("device_name", name),
 		zap.String("tunnel_addresses", strings.Join(tunnels, ",")),
 		zap.Bool("memory_dataplane", memory))
+	svc.ready(lis.Addr().String())
 	select {
 	case <-ctx.Done():
 		log.Info("stopping")
-		srv.Stop(c.GRPC.ShutdownGrace)
+		svc.stopping()
+		if err := srv.Stop(c.GRPC.ShutdownGrace); err != nil {
+			log.Warn("writing the P4Runtime state snapshot on stop (the journal still holds it)", zap.Error(err))
+		}
+		cleanStop = true
+		svc.close() // before the data path closes under a scrape
 		return nil
 	case err := <-served:
 		return err

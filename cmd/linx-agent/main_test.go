@@ -254,7 +254,7 @@ func TestRunExample(t *testing.T) {
 	if err := capabilities(addr, insecure.NewCredentials()); err != nil {
 		t.Fatalf("Capabilities: %v\n%s", err, log)
 	}
-	for _, s := range []string{`"interface": "wan2", "port": 3, "role": "wan"`, `"device_id": 9`, `"device_name": "gw-b"`, `"tunnel_addresses": "172.16.1.2,172.16.2.2"`} {
+	for _, s := range []string{`"interface": "wan2", "port": 3, "role": "wan"`, `"device_id": 9`, `"device_name": "gw-b"`, `"tunnel_addresses": "172.16.3.1,172.16.4.1"`} {
 		if !strings.Contains(log.String(), s) {
 			t.Errorf("log lacks %s:\n%s", s, log)
 		}
@@ -264,7 +264,8 @@ func TestRunExample(t *testing.T) {
 // TestRunTLS runs the agent with TLS and client certificates: a client with a
 // certificate of the client CA gets in, one without does not.
 func TestRunTLS(t *testing.T) {
-	addr, log := start(t, "-c", testdata+"/good/full.yaml", "-memory-dataplane")
+	// The file's metrics.listen is a fixed port: the flag moves it to a free one.
+	addr, log := start(t, "-c", testdata+"/good/full.yaml", "-memory-dataplane", "-metrics-listen", freeAddr(t))
 	ca, err := os.ReadFile(testdata + "/tls/ca.pem")
 	if err != nil {
 		t.Fatal(err)
@@ -286,8 +287,8 @@ func TestRunTLS(t *testing.T) {
 	if err := capabilities(addr, insecure.NewCredentials()); err == nil {
 		t.Errorf("plaintext: served")
 	}
-	if !strings.Contains(log.String(), "metrics.listen is set, but this build serves no metrics yet") {
-		t.Errorf("no warning about metrics:\n%s", log)
+	if !strings.Contains(log.String(), `"per_pdr": false`) || !strings.Contains(log.String(), "serving metrics") {
+		t.Errorf("metrics endpoint not started:\n%s", log)
 	}
 }
 

@@ -109,6 +109,10 @@ type UDPOptions struct {
 	Gap time.Duration
 	// TOS is the IPv4 TOS byte: DSCP << 2 | ECN (0: the default, best effort).
 	TOS uint8
+	// Burst is how many datagrams are sent back to back before each Gap (0 or
+	// 1: one). Sleeps last longer than asked (often a millisecond for 100µs),
+	// so a steady rate of thousands per second needs bursts.
+	Burst int
 }
 
 // SendUDP sends count tagged datagrams of size bytes (at least 16) from
@@ -144,7 +148,7 @@ func SendUDPWith(ns *NS, laddr, raddr string, count int, o UDPOptions) (FlowID, 
 		if _, err := c.Write(b); err != nil {
 			return flow, fmt.Errorf("send udp %s -> %s in %s, datagram %d: %w", laddr, raddr, ns, seq, err)
 		}
-		if o.Gap > 0 {
+		if o.Gap > 0 && (o.Burst <= 1 || (seq+1)%uint32(o.Burst) == 0) {
 			time.Sleep(o.Gap)
 		}
 	}

@@ -30,6 +30,14 @@ type Options struct {
 	DeviceID  uint64              // the P4Runtime device id (default 1)
 	Dataplane dataplane.Dataplane // where entries go
 	Pipeline  *p4info.Index       // linx's own P4Info: the only pipeline accepted
+
+	// Persist, when set, keeps the pipeline config and every entry written
+	// across restarts (persist.go): New restores what it holds, into the server
+	// and into the data path (dataplane.Restorer), before serving anything.
+	Persist Persist
+	// CompactEvery is how many records Persist's journal takes before a
+	// snapshot replaces it (default DefaultCompactEvery).
+	CompactEvery int
 }
 
 // Server implements p4v1.P4RuntimeServer.
@@ -51,6 +59,11 @@ type Server struct {
 
 	stopPunts chan struct{}
 	punts     sync.WaitGroup
+
+	persist      Persist
+	compactEvery int
+	persistStale bool // a record could not be persisted: the next one is a snapshot
+	restored     Restored
 }
 
 // New returns a server for one device. Call Close to stop relaying punted packets.
@@ -66,21 +79,37 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("p4rtsrv: %w", err)
 	}
 	s := &Server{deviceID: o.DeviceID, dp: o.Dataplane, pipeline: o.Pipeline, tr: tr, arb: newArbiter(o.DeviceID),
-		stopPunts: make(chan struct{})}
+		stopPunts: make(chan struct{}), persist: o.Persist, compactEvery: o.CompactEvery}
+	if s.compactEvery <= 0 {
+		s.compactEvery = DefaultCompactEvery
+	}
 	s.resetStore()
+	if s.persist != nil {
+		if err := s.restore(); err != nil {
+			return nil, fmt.Errorf("p4rtsrv: %w", err)
+		}
+	}
 	s.punts.Add(1)
 	go s.relayPunts()
 	return s, nil
 }
 
-// Close stops the PacketIn relay.
-func (s *Server) Close() {
+// Close stops the PacketIn relay and, with Options.Persist, replaces the journal
+// with a snapshot; the error is that of the snapshot (the journal still holds
+// everything then).
+func (s *Server) Close() error {
 	select {
 	case <-s.stopPunts:
 	default:
 		close(s.stopPunts)
 	}
 	s.punts.Wait()
+	if s.persist == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.compactLocked()
 }
 
 // Arbitration describes the controllers per role.
@@ -203,6 +232,9 @@ func (s *Server) SetForwardingPipelineConfig(_ context.Context, req *p4v1.SetFor
 		return nil, status.Error(codes.Unimplemented, "RECONCILE_AND_COMMIT is not supported")
 	default:
 		return nil, status.Errorf(codes.InvalidArgument, "unknown action %v", req.Action)
+	}
+	if err := s.persistPipelineLocked(req.Action == p4v1.SetForwardingPipelineConfigRequest_VERIFY_AND_COMMIT); err != nil {
+		return nil, err
 	}
 	return &p4v1.SetForwardingPipelineConfigResponse{}, nil
 }

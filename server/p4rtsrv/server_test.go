@@ -89,7 +89,7 @@ func memOnly(t *testing.T, o dataplane.Options, f func(t *testing.T, h *harness)
 	f(t, newHarness(t, kindMem, o))
 }
 
-func newHarness(t *testing.T, kind string, o dataplane.Options) *harness {
+func newHarness(t *testing.T, kind string, o dataplane.Options, with ...func(*Options)) *harness {
 	t.Helper()
 	h := &harness{t: t, kind: kind, streamEnds: make(chan error, 64)}
 	switch kind {
@@ -133,7 +133,11 @@ func newHarness(t *testing.T, kind string, o dataplane.Options) *harness {
 
 	h.info = p4info.MustNewIndex(p4info.New(sizesFor(o)))
 	h.tr = translate.MustNew(h.info)
-	srv, err := New(Options{DeviceID: 1, Dataplane: h.dp, Pipeline: h.info})
+	so := Options{DeviceID: 1, Dataplane: h.dp, Pipeline: h.info}
+	for _, f := range with {
+		f(&so)
+	}
+	srv, err := New(so)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,7 @@ func (s *Server) Write(_ context.Context, req *p4v1.WriteRequest) (*p4v1.WriteRe
 		errs[i] = s.update(req.Updates[i])
 		i++
 	}
+	s.persistWriteLocked(req.Updates, errs)
 	for _, err := range errs {
 		if err != nil {
 			return nil, writeError(errs)

@@ -30,9 +30,10 @@ type Config struct {
 	StateDir        string       `yaml:"state_dir"`
 	Metrics         Metrics      `yaml:"metrics"`
 	Log             Log          `yaml:"log"`
-	// LeaveRunningOnStop keeps the XDP programs attached when the agent stops, so
-	// that a restarted agent takes over a forwarding data path (the hitless
-	// restart milestone). False: a clean stop detaches every port.
+	// LeaveRunningOnStop keeps the pinned data path (BPFFSDir, which it needs)
+	// attached and forwarding when the agent stops cleanly, so that the next
+	// start takes it over without a gap. False: a clean stop detaches every
+	// port and removes the pins.
 	LeaveRunningOnStop bool `yaml:"leave_running_on_stop"`
 
 	// origin maps a key path ("interfaces[1].port") to where its value came from:
@@ -136,6 +137,9 @@ func (t TLS) Enabled() bool { return t.Cert != "" || t.Key != "" || t.ClientCA !
 // Metrics is the Prometheus endpoint.
 type Metrics struct {
 	Listen string `yaml:"listen"` // host:port; empty: no metrics endpoint
+	// PerPDR exports a counter series per installed packet detection rule.
+	// Off by default: with 100,000 rules that is too many series for one device.
+	PerPDR bool `yaml:"per_pdr"`
 }
 
 // Log configures the agent's log (standard error).

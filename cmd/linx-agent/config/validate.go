@@ -55,6 +55,9 @@ func (c *Config) Validate(o ValidateOptions) error {
 	v.grpc()
 	v.dir("bpffs_dir", c.BPFFSDir, true)
 	v.dir("state_dir", c.StateDir, false)
+	if c.LeaveRunningOnStop && c.BPFFSDir == "" {
+		v.fail("leave_running_on_stop", "true needs bpffs_dir: without pinning, the data path cannot outlive the agent")
+	}
 	v.metrics()
 	v.log()
 	sortProblems(v.problems)

@@ -1,0 +1,384 @@
+package dataplane
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/cilium/ebpf"
+)
+
+// RestoreState is everything a data path holds for its controllers: what an
+// agent persisted before a restart and gives back to the data path after it.
+// PDRs keep the ids they were installed under.
+type RestoreState struct {
+	PDRs    map[PDRID]PDR
+	Default *FAR // what a packet matching no PDR gets; nil: ActPass
+	FARs    map[FARID]FAR
+	LBRs    map[LBRID][]LBRMember
+	Tunnels map[TunnelID]Tunnel
+	Terms   map[TunnelTerm]TunnelID
+}
+
+// Restorer is a data path that can be handed its rules back after a restart.
+type Restorer interface {
+	// Restore makes the data path hold exactly s, keeping the PDR ids of s, and
+	// rebuilds the implementation's bookkeeping. It must come before any other
+	// rule, FAR, LBR, tunnel or termination is written, once. On a data path that
+	// an earlier process left running (pinned maps), what is already there and
+	// in s stays in place with its counters, packets see no gap, and what is
+	// there but not in s is removed; on a fresh one, s is installed.
+	Restore(s RestoreState) error
+}
+
+var _ Restorer = (*EBPF)(nil)
+
+// Validate checks s against the table sizes of o (defaults filled in).
+func (s RestoreState) Validate(o Options) error {
+	o = o.WithDefaults()
+	if len(s.PDRs) > o.MaxPDRs {
+		return fmt.Errorf("%w: %d PDRs, capacity %d", ErrFull, len(s.PDRs), o.MaxPDRs)
+	}
+	seen := make(map[pdrIdentity]PDRID, len(s.PDRs))
+	for id, p := range s.PDRs {
+		if id == 0 || int(id) > o.MaxPDRs {
+			return fmt.Errorf("%w: pdr id %d outside 1..%d", ErrInvalid, id, o.MaxPDRs)
+		}
+		if err := p.Validate(); err != nil {
+			return fmt.Errorf("pdr %d: %w", id, err)
+		}
+		if other, dup := seen[identity(p)]; dup {
+			return fmt.Errorf("%w: pdrs %d and %d have the same match and priority", ErrExists, other, id)
+		}
+		seen[identity(p)] = id
+	}
+	if s.Default != nil {
+		if err := s.Default.Validate(o.MaxPorts, o.MaxTunnels); err != nil {
+			return fmt.Errorf("pdr default: %w", err)
+		}
+	}
+	if len(s.FARs) > o.MaxFARs {
+		return fmt.Errorf("%w: %d FARs, capacity %d", ErrFull, len(s.FARs), o.MaxFARs)
+	}
+	for id, f := range s.FARs {
+		if err := f.Validate(o.MaxPorts, o.MaxTunnels); err != nil {
+			return fmt.Errorf("far %d: %w", id, err)
+		}
+	}
+	if len(s.LBRs) > o.MaxLBRs {
+		return fmt.Errorf("%w: %d LBRs, capacity %d", ErrFull, len(s.LBRs), o.MaxLBRs)
+	}
+	for id, m := range s.LBRs {
+		if err := ValidateMembers(m, o.MaxTunnels); err != nil {
+			return fmt.Errorf("lbr %d: %w", id, err)
+		}
+	}
+	for id, t := range s.Tunnels {
+		if err := ValidateTunnelID(id, o.MaxTunnels); err != nil {
+			return err
+		}
+		if err := t.Validate(o.MaxPorts); err != nil {
+			return fmt.Errorf("tunnel %d: %w", id, err)
+		}
+	}
+	if len(s.Terms) > o.MaxTerms {
+		return fmt.Errorf("%w: %d tunnel terminations, capacity %d", ErrFull, len(s.Terms), o.MaxTerms)
+	}
+	for term, id := range s.Terms {
+		if err := term.Validate(); err != nil {
+			return err
+		}
+		if err := ValidateTunnelID(id, o.MaxTunnels); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Restore takes over what the maps hold (pinned by an earlier process, or
+// empty) and makes them hold s, without disturbing packets:
+//
+//   - The live tuple list seeds the classifier, so that planning s gives every
+//     mask shape the tuple id it has in the kernel, and the classifier entries
+//     the keys and values they have: the plan rewrites them with what they hold
+//     (PDRs the kernel holds stay live throughout and keep their counters).
+//   - Tunnels, LBRs, FARs, terminations and the default are written before the
+//     PDRs that use them; what the kernel holds beyond s is removed after: rules
+//     first (lowest priority first, as DeletePDR batches do), then their
+//     classifier entries, then FARs, LBRs, terminations and tunnels.
+//   - The classifier generation is bumped last, so the flow cache forgets every
+//     answer given before.
+func (d *EBPF) Restore(s RestoreState) error {
+	if err := s.Validate(d.opts); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.restored || len(d.cls.rules) > 0 || len(d.fars)+len(d.lbrs)+len(d.tunnels)+len(d.terms) > 0 {
+		return fmt.Errorf("%w: Restore must come once, before any rule is written", ErrInvalid)
+	}
+	if err := d.restoreObjects(s); err != nil {
+		return fmt.Errorf("restore data path: %w", err)
+	}
+	if err := d.restorePDRs(s.PDRs); err != nil {
+		return fmt.Errorf("restore data path: %w", err)
+	}
+	if err := d.removeExtraObjects(s); err != nil {
+		return fmt.Errorf("restore data path: %w", err)
+	}
+	if err := d.bumpGen(); err != nil {
+		return err
+	}
+	d.restored = true
+	return nil
+}
+
+// restoreObjects writes tunnels, LBRs, FARs, terminations and the default.
+// Counters of objects the kernel already holds go on; new tunnels start at zero.
+func (d *EBPF) restoreObjects(s RestoreState) error {
+	for _, id := range sortedKeys(s.Tunnels) {
+		var v linxTunnel
+		exists := d.objs.Tunnels.Lookup(uint32(id), &v) == nil
+		if !exists {
+			if err := d.zeroTunnelCounter(id); err != nil {
+				return err
+			}
+		}
+		if err := d.objs.Tunnels.Put(uint32(id), kernelTunnel(s.Tunnels[id])); err != nil {
+			return fmt.Errorf("write tunnel %d: %w", id, err)
+		}
+		d.tunnels[id] = s.Tunnels[id]
+	}
+	for _, id := range sortedKeys(s.LBRs) {
+		if err := d.objs.Lbrs.Put(uint32(id), kernelLBR(s.LBRs[id])); err != nil {
+			return fmt.Errorf("write lbr %d: %w", id, err)
+		}
+		d.lbrs[id] = slices.Clone(s.LBRs[id])
+	}
+	for _, id := range sortedKeys(s.FARs) {
+		if err := d.objs.Fars.Put(uint32(id), kernelFAR(s.FARs[id])); err != nil {
+			return fmt.Errorf("write far %d: %w", id, err)
+		}
+		d.fars[id] = s.FARs[id]
+	}
+	// Local addresses before terminations, as SetTunnelTerm does.
+	locals := map[uint32]int{}
+	for term := range s.Terms {
+		locals[IPv4(term.Local)]++
+	}
+	for a, n := range locals {
+		if err := d.objs.TunnelLocals.Put(hton32(a), uint32(n)); err != nil {
+			return fmt.Errorf("register local tunnel address %s: %w", AddrFrom4(a), err)
+		}
+	}
+	for term, id := range s.Terms {
+		if err := d.objs.TunnelTerms.Put(kernelTerm(term), uint32(id)); err != nil {
+			return fmt.Errorf("write tunnel termination: %w", err)
+		}
+		d.terms[term] = id
+	}
+	d.locals = locals
+	def := FAR{Action: ActPass}
+	if s.Default != nil {
+		def = *s.Default
+	}
+	return d.writeMiss(def)
+}
+
+// restorePDRs plans installing rules over the seeded classifier and applies the
+// plan, then retires the rules and removes the entries the kernel holds beyond it.
+func (d *EBPF) restorePDRs(rules map[PDRID]PDR) error {
+	var live map[uint32]linxPdrRule
+	liveIDs, err := mapKeys[uint32](d.objs.PdrRules, d.opts.MaxPDRs)
+	if err != nil {
+		return fmt.Errorf("read live pdrs: %w", err)
+	}
+	live = make(map[uint32]linxPdrRule, len(liveIDs))
+	for _, id := range liveIDs {
+		var r linxPdrRule
+		if err := d.objs.PdrRules.Lookup(id, &r); err == nil {
+			live[id] = r
+		}
+	}
+	var tl linxPdrTuples
+	if err := d.objs.PdrTupleList.Lookup(d.slot, &tl); err != nil {
+		return fmt.Errorf("read live tuple list: %w", err)
+	}
+	rows := make([]tupleRow, 0, tl.N)
+	odd := int(tl.N) > len(tl.T)
+	ids := map[uint32]bool{}
+	for i := 0; i < int(tl.N) && i < len(tl.T); i++ {
+		r := tl.T[i]
+		m := fields{src: hton32(r.Mask.Src), dst: hton32(r.Mask.Dst), sport: hton16(r.Mask.Sport),
+			dport: hton16(r.Mask.Dport), inPort: r.Mask.InPort, proto: r.Mask.Proto, dscpDir: r.Mask.DscpDir}
+		if _, dup := d.cls.tuples[m]; dup || ids[r.Mask.Tuple] || int(r.Mask.Tuple) > d.cls.maxTuples {
+			odd = true // a list no Go code wrote: rewritten below
+			continue
+		}
+		ids[r.Mask.Tuple] = true
+		d.cls.tuples[m] = &tuple{id: r.Mask.Tuple, mask: m, prios: map[uint32]int{}}
+		rows = append(rows, tupleRow{r.Mask.Tuple, m, r.MaxPrio})
+	}
+	d.cls.published = rows
+
+	pl, err := d.cls.update(rules, nil)
+	if err != nil {
+		d.cls = newClassifier(d.cls.maxTuples, d.cls.maxEntries)
+		return err
+	}
+	for m, t := range d.cls.tuples {
+		if t.refs == 0 { // live shapes no rule of s has
+			delete(d.cls.tuples, m)
+		}
+	}
+	var fresh []PDRID
+	maxID := PDRID(0)
+	for id, p := range rules {
+		if _, ok := live[uint32(id)]; !ok {
+			fresh = append(fresh, id)
+		}
+		maxID = max(maxID, id)
+		d.ident[identity(p)] = id
+	}
+	slices.Sort(fresh)
+	if err := d.resetPDRCounters(fresh); err != nil {
+		return err
+	}
+	if err := d.apply(pl); err != nil {
+		return err
+	}
+	if odd {
+		if err := d.writeTuples(d.cls.published); err != nil {
+			return err
+		}
+	}
+	d.nextPDR = maxID + 1
+	d.freePDR = d.freePDR[:0]
+	for id := maxID; id > 1; id-- { // allocPDR takes from the end: lowest first
+		if _, ok := rules[id-1]; !ok {
+			d.freePDR = append(d.freePDR, id-1)
+		}
+	}
+
+	// Rules the kernel holds beyond s: retired lowest priority first.
+	var extra []uint32
+	for id := range live {
+		if _, ok := rules[PDRID(id)]; !ok {
+			extra = append(extra, id)
+		}
+	}
+	slices.SortFunc(extra, func(a, b uint32) int {
+		return cmp.Or(cmp.Compare(live[a].Priority, live[b].Priority), cmp.Compare(a, b))
+	})
+	for _, id := range extra {
+		if err := d.objs.PdrRules.Delete(id); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("retire pdr %d: %w", id, err)
+		}
+	}
+	if len(extra) > 0 {
+		if err := d.bumpGen(); err != nil {
+			return err
+		}
+	}
+	// Then the classifier entries no rule of s owns.
+	keep := make(map[linxPdrKey]bool, len(d.cls.entries))
+	for k := range d.cls.entries {
+		keep[kernelKey(k)] = true
+	}
+	keys, err := mapKeys[linxPdrKey](d.objs.PdrEntries, d.opts.MaxPDRs*entriesPerPDR)
+	if err != nil {
+		return fmt.Errorf("read pdr entries: %w", err)
+	}
+	for _, k := range keys {
+		if keep[k] {
+			continue
+		}
+		if err := d.objs.PdrEntries.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("delete stale pdr entry: %w", err)
+		}
+	}
+	return nil
+}
+
+// removeExtraObjects deletes the terminations, local addresses, FARs, LBRs and
+// tunnels the kernel holds beyond s.
+func (d *EBPF) removeExtraObjects(s RestoreState) error {
+	var errs []error
+	del := func(m *ebpf.Map, key any, what string) {
+		if err := m.Delete(key); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			errs = append(errs, fmt.Errorf("delete %s: %w", what, err))
+		}
+	}
+	want := make(map[linxTermKey]bool, len(s.Terms))
+	for term := range s.Terms {
+		want[kernelTerm(term)] = true
+	}
+	terms, err := mapKeys[linxTermKey](d.objs.TunnelTerms, d.opts.MaxTerms)
+	errs = append(errs, err)
+	for _, k := range terms {
+		if !want[k] {
+			del(d.objs.TunnelTerms, k, "stale tunnel termination")
+		}
+	}
+	locals, err := mapKeys[uint32](d.objs.TunnelLocals, d.opts.MaxTerms)
+	errs = append(errs, err)
+	for _, a := range locals {
+		if _, ok := d.locals[hton32(a)]; !ok {
+			del(d.objs.TunnelLocals, a, "stale local tunnel address")
+		}
+	}
+	fars, err := mapKeys[uint32](d.objs.Fars, d.opts.MaxFARs)
+	errs = append(errs, err)
+	for _, id := range fars {
+		if _, ok := s.FARs[FARID(id)]; !ok {
+			del(d.objs.Fars, id, fmt.Sprintf("stale far %d", id))
+		}
+	}
+	lbrs, err := mapKeys[uint32](d.objs.Lbrs, d.opts.MaxLBRs)
+	errs = append(errs, err)
+	for _, id := range lbrs {
+		if _, ok := s.LBRs[LBRID(id)]; !ok {
+			del(d.objs.Lbrs, id, fmt.Sprintf("stale lbr %d", id))
+		}
+	}
+	tunnels, err := mapKeys[uint32](d.objs.Tunnels, d.opts.MaxTunnels)
+	errs = append(errs, err)
+	for _, id := range tunnels {
+		if _, ok := s.Tunnels[TunnelID(id)]; !ok {
+			del(d.objs.Tunnels, id, fmt.Sprintf("stale tunnel %d", id))
+			errs = append(errs, d.zeroTunnelCounter(TunnelID(id)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// mapKeys lists the keys of a hash map (at most limit of them).
+func mapKeys[K any](m *ebpf.Map, limit int) ([]K, error) {
+	var out []K
+	var prev any // nil: from the start
+	for {
+		var next K
+		err := m.NextKey(prev, &next)
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, next)
+		if len(out) > limit {
+			return nil, fmt.Errorf("map %v holds more than %d keys", m, limit)
+		}
+		prev = next
+	}
+}
+
+func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
+	ks := make([]K, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}

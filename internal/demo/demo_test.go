@@ -1,0 +1,60 @@
+package demo
+
+import (
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestRules checks the linxctl commands that program gw-a: the overlays over
+// the two WAN links to gw-b's addresses, the terminations of gw-b's ends, the
+// 3:1 LBR and the three PDRs.
+func TestRules(t *testing.T) {
+	a, b := newSite("a", 1, 1, 2), newSite("b", 2, 3, 4)
+	a.peer, b.peer = b, a
+	var got []string
+	for _, l := range strings.Split(a.rules(), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			got = append(got, l)
+		}
+	}
+	want := []string{
+		"add tunnel 1 port=2 src=172.16.1.1 dst=172.16.3.1",
+		"add tunnel 2 port=3 src=172.16.2.1 dst=172.16.4.1 key=2",
+		"add term src=172.16.3.1 dst=172.16.1.1 tunnel=1",
+		"add term src=172.16.4.1 dst=172.16.2.1 key=2 tunnel=2",
+		"add lbr 1 members=1:3,2:1",
+		"add far 1 forward port=1",
+		"add far 2 encap tunnel=1",
+		"add far 3 balance lbr=1",
+		"add pdr prio=30 dir=uplink dst=10.2.0.0/16 dscp=ef far=2",
+		"add pdr prio=20 dir=uplink dst=10.2.0.0/16 far=3",
+		"add pdr prio=10 dir=downlink dst=10.1.0.0/16 far=1",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("gw-a's rules:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if r := b.rules(); !strings.Contains(r, "add tunnel 1 port=2 src=172.16.3.1 dst=172.16.1.1\n") ||
+		!strings.Contains(r, "add pdr prio=10 dir=downlink dst=10.2.0.0/16 far=1\n") {
+		t.Errorf("gw-b's rules are not gw-a's mirrored:\n%s", r)
+	}
+}
+
+// TestChildren checks that Children finds a child process and forgets it
+// once it is reaped.
+func TestChildren(t *testing.T) {
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Skipf("no sleep command: %v", err)
+	}
+	pid := cmd.Process.Pid
+	if !slices.Contains(Children(), pid) {
+		t.Errorf("Children() = %v, lacks %d", Children(), pid)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if slices.Contains(Children(), pid) {
+		t.Errorf("Children() = %v, still has %d after it was reaped", Children(), pid)
+	}
+}
