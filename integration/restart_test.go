@@ -79,17 +79,7 @@ func (l *syncLog) String() string {
 func newRestartRig(t *testing.T) *restartRig {
 	t.Helper()
 	testenv.RequireRoot(t)
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		testenv.SkipOrFail(t, "building linx-agent needs the go tool: %v", err)
-	}
-	r := &restartRig{dir: t.TempDir()}
-	r.bin = filepath.Join(r.dir, "linx-agent")
-	build := exec.Command(goTool, "build", "-o", r.bin, "github.com/linx-sdwan/linx/cmd/linx-agent")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build linx-agent: %v\n%s", err, out)
-	}
+	r := &restartRig{dir: t.TempDir(), bin: testenv.LinxAgent(t)}
 	// A bpffs of the test's own: `ip netns exec` would remount /sys, and the
 	// agent runs in the test's mount namespace anyway.
 	mnt := filepath.Join(r.dir, "bpf")

@@ -6,11 +6,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,47 +18,21 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/linx-sdwan/linx/internal/testenv"
 )
 
 const testdata = "config/testdata"
 
-var build struct {
-	once sync.Once
-	bin  string
-	err  error
-}
-
-// agentBinary builds linx-agent once per test binary; the test is skipped
-// without a go tool.
+// agentBinary is the linx-agent built from this tree.
 func agentBinary(t *testing.T) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("no go tool to build linx-agent: %v", err)
-	}
-	build.once.Do(func() {
-		dir, err := os.MkdirTemp("", "linx-agent-test-")
-		if err != nil {
-			build.err = err
-			return
-		}
-		build.bin = filepath.Join(dir, "linx-agent")
-		out, err := exec.Command(goTool, "build", "-o", build.bin, ".").CombinedOutput()
-		if err != nil {
-			build.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if build.err != nil {
-		t.Fatal(build.err)
-	}
-	return build.bin
+	return testenv.LinxAgent(t)
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if build.bin != "" {
-		os.RemoveAll(filepath.Dir(build.bin))
-	}
+	testenv.RemoveBinaries()
 	os.Exit(code)
 }
 
@@ -184,15 +155,7 @@ func TestRunRejects(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+func freeAddr(t *testing.T) string { return testenv.FreeLoopbackAddr(t) }
 
 // start runs the agent in the background until the test ends (then SIGTERM,
 // which must stop it cleanly), and returns its address and its log.

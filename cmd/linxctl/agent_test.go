@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,60 +14,17 @@ import (
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/linx-sdwan/linx/internal/testenv"
 )
 
 // The end-to-end tests run the real linx-agent with the in-memory data path on a
 // loopback port (unprivileged) and run linxctl's commands in-process against it.
 
-var (
-	agentOnce sync.Once
-	agentBin  string
-	agentErr  error
-	agentDir  string
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if agentDir != "" {
-		os.RemoveAll(agentDir)
-	}
+	testenv.RemoveBinaries()
 	os.Exit(code)
-}
-
-// buildAgent builds cmd/linx-agent once per test binary.
-func buildAgent(t *testing.T) string {
-	t.Helper()
-	agentOnce.Do(func() {
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			agentErr = fmt.Errorf("no go tool on PATH to build linx-agent: %v", err)
-			return
-		}
-		if agentDir, agentErr = os.MkdirTemp("", "linxctl-test-"); agentErr != nil {
-			return
-		}
-		agentBin = filepath.Join(agentDir, "linx-agent")
-		cmd := exec.Command(goTool, "build", "-o", agentBin, "github.com/linx-sdwan/linx/cmd/linx-agent")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			agentErr = fmt.Errorf("go build linx-agent: %v\n%s", err, out)
-		}
-	})
-	if agentErr != nil {
-		t.Fatal(agentErr)
-	}
-	return agentBin
-}
-
-// freePort returns a loopback address nothing listens on (for a moment).
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }
 
 // agent is a running linx-agent.
@@ -84,9 +38,9 @@ type agent struct {
 // port and stops that process (by its PID) when the test ends.
 func startAgent(t *testing.T, deviceID uint64) *agent {
 	t.Helper()
-	bin := buildAgent(t)
+	bin := testenv.LinxAgent(t)
 	for attempt := 0; ; attempt++ {
-		a := &agent{target: freePort(t), deviceID: deviceID, log: &bytes.Buffer{}}
+		a := &agent{target: testenv.FreeLoopbackAddr(t), deviceID: deviceID, log: &bytes.Buffer{}}
 		cmd := exec.Command(bin, "-insecure", "-memory-dataplane", "-listen", a.target,
 			"-device-id", fmt.Sprint(deviceID), "-log-level", "warn")
 		cmd.Stdout, cmd.Stderr = a.log, a.log
