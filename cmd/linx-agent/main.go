@@ -63,38 +63,58 @@ func agentMain(args []string, stdout, stderr io.Writer) int {
 // validateMain is "linx-agent validate -c FILE": it loads and validates the file,
 // prints "FILE: ok" or every problem on a line of its own, and runs nothing.
 func validateMain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("linx-agent validate", flag.ContinueOnError)
+	var skipIfs *bool
+	c, file, code := loadChecked("validate", "[-skip-interfaces]", "configuration file to check", args, stderr,
+		func(fs *flag.FlagSet) {
+			skipIfs = fs.Bool("skip-interfaces", false, "do not check that the interfaces exist (checking a file on another host)")
+		},
+		func() config.ValidateOptions {
+			if *skipIfs {
+				return config.ValidateOptions{}
+			}
+			return config.ValidateOptions{LookupInterface: config.NetlinkLookup}
+		})
+	if c == nil {
+		return code
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", file)
+	return exitOK
+}
+
+// loadChecked parses the flags of subcommand name (-c FILE plus what addFlags
+// adds), then loads and validates FILE. It returns the valid config and its file,
+// or a nil config and the exit code after printing usage or the problems.
+func loadChecked(name, usage, fileHelp string, args []string, stderr io.Writer,
+	addFlags func(*flag.FlagSet), opts func() config.ValidateOptions) (*config.Config, string, int) {
+	fs := flag.NewFlagSet("linx-agent "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	file := fs.String("c", "", "configuration file to check (required)")
-	skipIfs := fs.Bool("skip-interfaces", false, "do not check that the interfaces exist (checking a file on another host)")
+	file := fs.String("c", "", fileHelp+" (required)")
+	if addFlags != nil {
+		addFlags(fs)
+	}
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: linx-agent validate -c FILE [-skip-interfaces]")
+		fmt.Fprintln(stderr, strings.TrimSpace("usage: linx-agent "+name+" -c FILE "+usage))
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+			return nil, "", exitOK
 		}
-		return exitUsage
+		return nil, "", exitUsage
 	}
 	if *file == "" || fs.NArg() > 0 {
 		fs.Usage()
-		return exitUsage
+		return nil, "", exitUsage
 	}
 	c, err := config.Load(*file)
 	if c != nil { // decoded, maybe with problems: Validate reports them with its own
-		var o config.ValidateOptions
-		if !*skipIfs {
-			o.LookupInterface = config.NetlinkLookup
-		}
-		err = c.Validate(o)
+		err = c.Validate(opts())
 	}
 	if err != nil {
 		printProblems(stderr, *file, err)
-		return exitFailure
+		return nil, *file, exitFailure
 	}
-	fmt.Fprintf(stdout, "%s: ok\n", *file)
-	return exitOK
+	return c, *file, exitOK
 }
 
 // printProblems prints each problem of err on a line, prefixed by the file.

@@ -10,7 +10,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -172,34 +171,14 @@ func logRestored(srv *server.Server, st *journal.Dir, log *zap.Logger) {
 // configuration, takes over the data path pinned under bpffs_dir without a gap
 // (exit 0), or needs a stop and a start (exit 1).
 func takeoverCheckMain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("linx-agent takeover-check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	file := fs.String("c", "", "configuration file the agent will start with (required)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: linx-agent takeover-check -c FILE")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if *file == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return exitUsage
-	}
-	c, err := config.Load(*file)
-	if c != nil {
-		err = c.Validate(config.ValidateOptions{})
-	}
-	if err != nil {
-		printProblems(stderr, *file, err)
-		return exitFailure
+	c, file, code := loadChecked("takeover-check", "", "configuration file the agent will start with", args, stderr,
+		nil, func() config.ValidateOptions { return config.ValidateOptions{} })
+	if c == nil {
+		return code
 	}
 	dir := c.BPFFSDir
 	if dir == "" {
-		fmt.Fprintf(stdout, "%s: bpffs_dir is not set: nothing is pinned, every start attaches anew\n", *file)
+		fmt.Fprintf(stdout, "%s: bpffs_dir is not set: nothing is pinned, every start attaches anew\n", file)
 		return exitOK
 	}
 	pinned, err := dataplane.CheckPins(c.DataplaneOptions())
