@@ -372,21 +372,32 @@ func (d *demo) failover(ctx context.Context) error {
 		"overlay 1 took over: %d packets, %.1f MiB from gw-a (≥ the %.1f MiB sent after the failure)",
 		da.TX[tunnel1].Packets, float64(da.TX[tunnel1].Bytes)/mib, float64(foSize-sentAtDown)/mib)
 
+	return d.bulkFlows(ctx, 7001, "during the failure", func(s *site, t1, t2 uint64) {
+		d.check(t1 == flows*perFlow && t2 == 0,
+			"with wan2 down, %d new bulk flows from %s all take overlay 1 (overlay 1 %d, overlay 2 %d datagrams)",
+			flows, s.hostName(), t1, t2)
+	})
+}
+
+// flows is how many new bulk flows each host opens after the failure and after the repair.
+const flows = 100
+
+// bulkFlows sends flows new bulk UDP flows from each site's host to the other's
+// (sink on port), lets check judge where gw's counters say they went, and checks
+// that every datagram arrived.
+func (d *demo) bulkFlows(ctx context.Context, port uint16, phase string, check func(s *site, t1, t2 uint64)) error {
 	for i, s := range d.topo.sites() {
-		sink, err := netlab.NewUDPSink(s.peer.host, netip.AddrPortFrom(s.peer.hostAddr, 7001).String())
+		sink, err := netlab.NewUDPSink(s.peer.host, netip.AddrPortFrom(s.peer.hostAddr, port).String())
 		if err != nil {
 			return err
 		}
-		const flows = 100
 		delta, ids, err := d.burst(ctx, s, d.agents[i], sink.Addr(), 20000, flows, 0)
 		if err != nil {
 			sink.Close()
 			return err
 		}
-		d.check(delta.TX[tunnel1].Packets == flows*perFlow && delta.TX[tunnel2].Packets == 0,
-			"with wan2 down, %d new bulk flows from %s all take overlay 1 (overlay 1 %d, overlay 2 %d datagrams)",
-			flows, s.hostName(), delta.TX[tunnel1].Packets, delta.TX[tunnel2].Packets)
-		d.delivered(sink, ids, fmt.Sprintf("udp %s -> %s during the failure", s.hostName(), s.peer.hostName()))
+		check(s, delta.TX[tunnel1].Packets, delta.TX[tunnel2].Packets)
+		d.delivered(sink, ids, fmt.Sprintf("udp %s -> %s %s", s.hostName(), s.peer.hostName(), phase))
 		sink.Close()
 	}
 	return nil
@@ -438,24 +449,10 @@ func (d *demo) restore(ctx context.Context) error {
 			return err
 		}
 	}
-	for i, s := range d.topo.sites() {
-		sink, err := netlab.NewUDPSink(s.peer.host, netip.AddrPortFrom(s.peer.hostAddr, 7002).String())
-		if err != nil {
-			return err
-		}
-		const flows = 100
-		delta, ids, err := d.burst(ctx, s, d.agents[i], sink.Addr(), 20000, flows, 0)
-		if err != nil {
-			sink.Close()
-			return err
-		}
-		t1, t2 := delta.TX[tunnel1].Packets, delta.TX[tunnel2].Packets
+	return d.bulkFlows(ctx, 7002, "after the repair", func(s *site, t1, t2 uint64) {
 		d.check(t1+t2 == flows*perFlow && t1 > 0 && t2 > 0,
 			"%d new bulk flows from %s spread over both overlays again (overlay 1 %d, overlay 2 %d datagrams)", flows, s.hostName(), t1, t2)
-		d.delivered(sink, ids, fmt.Sprintf("udp %s -> %s after the repair", s.hostName(), s.peer.hostName()))
-		sink.Close()
-	}
-	return nil
+	})
 }
 
 func (d *demo) final(ctx context.Context) error {
