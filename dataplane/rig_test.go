@@ -219,12 +219,12 @@ func (p pkt) layers() []gopacket.SerializableLayer {
 	return append(ls, payload)
 }
 
-func (p pkt) bytes(t *testing.T) []byte {
+func (p pkt) bytes(t testing.TB) []byte {
 	t.Helper()
 	return serialize(t, p.layers()...)
 }
 
-func serialize(t *testing.T, ls ...gopacket.SerializableLayer) []byte {
+func serialize(t testing.TB, ls ...gopacket.SerializableLayer) []byte {
 	t.Helper()
 	buf := gopacket.NewSerializeBuffer()
 	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {

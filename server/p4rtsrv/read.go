@@ -339,11 +339,13 @@ func (s *Server) readCounters(ce *p4v1.CounterEntry) ([]*p4v1.Entity, error) {
 			}
 			first, last = 0, size-1
 		}
+		raw := s.rawCounter(id)
 		for i := first; i <= last; i++ {
-			v, err := s.counter(id, i)
+			v, err := raw(i)
 			if err != nil {
 				return nil, err
 			}
+			v = sub(v, s.st.counterOffsets[counterCell{id, i}])
 			e, err := s.tr.EncodeCounterEntry(id, i, v)
 			if err != nil {
 				return nil, err
@@ -354,18 +356,11 @@ func (s *Server) readCounters(ce *p4v1.CounterEntry) ([]*p4v1.Entity, error) {
 	return out, nil
 }
 
-// counter is a cell's value as controllers see it (data path minus offset).
-func (s *Server) counter(id uint32, i int64) (dataplane.Counter, error) {
-	v, err := s.rawCounter(id, i)
-	if err != nil {
-		return v, err
-	}
-	return sub(v, s.st.counterOffsets[counterCell{id, i}]), nil
-}
-
-// rawCounter reads a cell of an indirect counter from the data path; cells of
-// ports, tunnels or reasons that do not exist read zero.
-func (s *Server) rawCounter(id uint32, i int64) (dataplane.Counter, error) {
+// rawCounter returns a reader of counter id's cells in the data path (before the
+// offsets of counter MODIFYs); cells of ports, tunnels or reasons that do not
+// exist read zero. Drop reasons are read once per reader: the data path returns
+// them all at once.
+func (s *Server) rawCounter(id uint32) func(i int64) (dataplane.Counter, error) {
 	zeroIfMissing := func(err error) error {
 		if errors.Is(err, dataplane.ErrNotFound) || errors.Is(err, dataplane.ErrInvalid) {
 			return nil
@@ -374,22 +369,37 @@ func (s *Server) rawCounter(id uint32, i int64) (dataplane.Counter, error) {
 	}
 	switch id {
 	case p4info.IDCounterPortRX, p4info.IDCounterPortTX:
-		c, err := s.dp.PortCounter(dataplane.PortID(i))
-		if id == p4info.IDCounterPortRX {
-			return c.RX, zeroIfMissing(err)
-		}
-		return c.TX, zeroIfMissing(err)
-	case p4info.IDCounterTunnelTX, p4info.IDCounterTunnelRX:
-		c, err := s.dp.TunnelCounter(dataplane.TunnelID(i))
-		if id == p4info.IDCounterTunnelTX {
+		return func(i int64) (dataplane.Counter, error) {
+			c, err := s.dp.PortCounter(dataplane.PortID(i))
+			if id == p4info.IDCounterPortRX {
+				return c.RX, zeroIfMissing(err)
+			}
 			return c.TX, zeroIfMissing(err)
 		}
-		return c.RX, zeroIfMissing(err)
+	case p4info.IDCounterTunnelTX, p4info.IDCounterTunnelRX:
+		return func(i int64) (dataplane.Counter, error) {
+			c, err := s.dp.TunnelCounter(dataplane.TunnelID(i))
+			if id == p4info.IDCounterTunnelTX {
+				return c.TX, zeroIfMissing(err)
+			}
+			return c.RX, zeroIfMissing(err)
+		}
 	case p4info.IDCounterDrop:
-		d, err := s.dp.DropCounters()
-		return d[dataplane.DropReason(i)], err
+		var drops map[dataplane.DropReason]dataplane.Counter
+		return func(i int64) (dataplane.Counter, error) {
+			if drops == nil {
+				d, err := s.dp.DropCounters()
+				if err != nil {
+					return dataplane.Counter{}, err
+				}
+				drops = d
+			}
+			return drops[dataplane.DropReason(i)], nil
+		}
 	}
-	return dataplane.Counter{}, status.Errorf(codes.NotFound, "unknown counter 0x%08x", id)
+	return func(int64) (dataplane.Counter, error) {
+		return dataplane.Counter{}, status.Errorf(codes.NotFound, "unknown counter 0x%08x", id)
+	}
 }
 
 func (s *Server) readDirect(de *p4v1.DirectCounterEntry) ([]*p4v1.Entity, error) {

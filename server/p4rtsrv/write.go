@@ -505,8 +505,9 @@ func (s *Server) writeCounter(op p4v1.Update_Type, ce *p4v1.CounterEntry) error 
 	if cell.Data == nil {
 		return nil
 	}
+	raw := s.rawCounter(cell.Counter)
 	set := func(i int64) error {
-		cur, err := s.rawCounter(cell.Counter, i)
+		cur, err := raw(i)
 		if err != nil {
 			return err
 		}
