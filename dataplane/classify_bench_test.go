@@ -87,7 +87,6 @@ func packetFor(tb testing.TB, rng *rand.Rand, r PDR) []byte {
 	return p.bytes(tb)
 }
 
-
 // BenchmarkClassify measures the per-packet cost of the pipeline (parse, classify,
 // FAR drop) with 10, 1000 and 100 000 PDRs of mixed shapes and priorities, the
 // traffic spread over the rules. Reported as ns/pkt (BPF_PROG_TEST_RUN, JIT).
