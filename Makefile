@@ -2,15 +2,20 @@
 SHELL := /bin/bash
 GO ?= go
 PKGS := ./...
-GENERATED := dataplane/linx_bpfel.go dataplane/linx_bpfel.o p4info/p4info.txt
+ONOS_CONSTANTS := onos-app/src/main/java/org/linx/onos/LinxConstants.java
+GENERATED := dataplane/linx_bpfel.go dataplane/linx_bpfel.o p4info/p4info.txt \
+	onos-app/src/main/resources/p4info.txt $(ONOS_CONSTANTS)
 
 .PHONY: help generate build test check bench demo lab clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-generate: ## regenerate committed code (BPF objects and bindings, p4info.txt)
+generate: ## regenerate committed code (BPF objects and bindings, p4info.txt, the ONOS app's copy and constants)
 	$(GO) generate ./dataplane ./p4info
+	@# The ONOS app ships the committed P4Info verbatim and names it through generated constants.
+	cmp -s p4info/p4info.txt onos-app/src/main/resources/p4info.txt || cp p4info/p4info.txt onos-app/src/main/resources/p4info.txt
+	$(GO) run ./onos-app/constgen -p4info p4info/p4info.txt -o $(ONOS_CONSTANTS)
 
 build: ## build every binary into bin/
 	$(GO) build -o bin/ ./cmd/...
@@ -26,7 +31,7 @@ check: ## vet, gofmt, and prove generated code is fresh
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(MAKE) generate
 	@git diff --exit-code --stat -- $(GENERATED) || { echo "generated files are stale: run 'make generate' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain --untracked-files=all -- dataplane/ p4info/ | grep '^??')" || { echo "generate left untracked files"; exit 1; }
+	@test -z "$$(git status --porcelain --untracked-files=all -- dataplane/ p4info/ onos-app/src/main/ | grep '^??')" || { echo "generate left untracked files"; exit 1; }
 
 bench: ## data-path, classifier and P4Runtime benchmarks (root)
 	$(GO) test -run '^$$' -bench . -count 5 ./dataplane/ ./server/
