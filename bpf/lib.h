@@ -23,13 +23,18 @@ static __always_inline __u64 frame_len(struct xdp_md *ctx)
 	return ctx->data_end - ctx->data;
 }
 
-/* drop counts the packet under reason and returns XDP_DROP. Never XDP_ABORTED: that
- * verdict is reserved for bugs. */
-static __always_inline int drop(struct xdp_md *ctx, __u32 reason)
+static __always_inline void count_drop(struct xdp_md *ctx, __u32 reason)
 {
 	struct counter *c = bpf_map_lookup_elem(&drop_counters, &reason);
 
 	count(c, frame_len(ctx));
+}
+
+/* drop counts the packet under reason and returns XDP_DROP. Never XDP_ABORTED: that
+ * verdict is reserved for bugs. */
+static __always_inline int drop(struct xdp_md *ctx, __u32 reason)
+{
+	count_drop(ctx, reason);
 	return XDP_DROP;
 }
 

@@ -5,6 +5,8 @@
  *                                         → linx_balance (LBR) → linx_encap (GRE)
  *                                         → linx_encap (GRE)
  *
+ * Frames that are not IPv4 end in linx_xdp, with their non_ip rule (by EtherType).
+ *
  * Stages are chained with tail calls through the "stages" prog array and share the
  * parse results through a per-CPU scratch slot. A missed tail call drops the packet
  * with DROP_TAIL_CALL. Malformed input is dropped with a reason, never XDP_ABORTED.
@@ -238,6 +240,69 @@ static __always_inline int try_decap(struct xdp_md *ctx, struct pkt_meta *m)
 	return 0;
 }
 
+/* send_punt hands the frame (up to MAX_PUNT_BYTES) and its ingress port to the
+ * agent through the ring buffer, for a PacketIn. Returns 0 or a drop reason. */
+static __always_inline int send_punt(struct xdp_md *ctx, __u16 port)
+{
+	__u64 len = frame_len(ctx);
+	__u64 cap = len;
+
+	if (cap > MAX_PUNT_BYTES)
+		cap = MAX_PUNT_BYTES;
+	struct punt_record *r = bpf_ringbuf_reserve(&punts, sizeof(*r), 0);
+	if (!r)
+		return DROP_PUNT_FULL;
+	r->port = port;
+	r->pad = 0;
+	r->len = len;
+	r->cap_len = cap;
+	barrier_var(cap);
+	if (cap == 0 || cap > MAX_PUNT_BYTES || bpf_xdp_load_bytes(ctx, 0, r->data, cap)) {
+		bpf_ringbuf_discard(r, 0);
+		return DROP_MALFORMED_ETH;
+	}
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+/* punt sends the frame to the controller, then drops it. */
+static __always_inline int punt(struct xdp_md *ctx, struct pkt_meta *m)
+{
+	int rc = send_punt(ctx, m->port);
+
+	if (rc)
+		return drop(ctx, rc);
+	return XDP_DROP;
+}
+
+/* non_ip applies the non_ip rule of a frame that is not IPv4, by the EtherType
+ * after at most one VLAN tag. Without a rule the kernel gets the frame. */
+static __always_inline int non_ip(struct xdp_md *ctx, struct pkt_meta *m, __be16 proto)
+{
+	struct non_ip_rule *r = bpf_map_lookup_elem(&non_ip_rules, &proto);
+	int rc;
+
+	if (!r)
+		return XDP_PASS; /* IPv6, ARP...: the kernel's business unless a controller says otherwise */
+	__u8 action = r->action;
+	struct counter *c = bpf_map_lookup_elem(&non_ip_counters, &proto);
+	count(c, frame_len(ctx));
+	switch (action) {
+	case NON_IP_DROP:
+		return drop(ctx, DROP_NON_IP_RULE);
+	case NON_IP_PUNT:
+		return punt(ctx, m);
+	case NON_IP_COPY:
+		/* The kernel must see the frame anyway (ARP is answered there): a copy
+		 * the ring had no room for is counted, the frame still passes. */
+		rc = send_punt(ctx, m->port);
+		if (rc)
+			count_drop(ctx, rc);
+		return XDP_PASS;
+	}
+	return XDP_PASS;
+}
+
 /* linx_xdp is the entry point attached to every port: it parses, decapsulates GRE
  * on WAN ports, and hands over to the classifier. */
 SEC("xdp")
@@ -280,7 +345,7 @@ int linx_xdp(struct xdp_md *ctx)
 			return drop(ctx, DROP_VLAN_DEPTH);
 	}
 	if (proto != bpf_htons(ETH_P_IP))
-		return XDP_PASS; /* ARP, IPv6, LLDP...: the kernel's business for now */
+		return non_ip(ctx, m, proto);
 
 	rc = parse_ipv4(ctx, off, m);
 	if (rc)
@@ -733,30 +798,6 @@ static __always_inline int do_encap(struct xdp_md *ctx, struct pkt_meta *m, __u3
 	if (pass)
 		return XDP_PASS;
 	return redirect(ctx, p.ifindex);
-}
-
-/* punt sends the frame to the controller through the ring buffer, then drops it. */
-static __always_inline int punt(struct xdp_md *ctx, struct pkt_meta *m)
-{
-	__u64 len = frame_len(ctx);
-	__u64 cap = len;
-
-	if (cap > MAX_PUNT_BYTES)
-		cap = MAX_PUNT_BYTES;
-	struct punt_record *r = bpf_ringbuf_reserve(&punts, sizeof(*r), 0);
-	if (!r)
-		return drop(ctx, DROP_PUNT_FULL);
-	r->port = m->port;
-	r->pad = 0;
-	r->len = len;
-	r->cap_len = cap;
-	barrier_var(cap);
-	if (cap == 0 || cap > MAX_PUNT_BYTES || bpf_xdp_load_bytes(ctx, 0, r->data, cap)) {
-		bpf_ringbuf_discard(r, 0);
-		return drop(ctx, DROP_MALFORMED_ETH);
-	}
-	bpf_ringbuf_submit(r, 0);
-	return XDP_DROP;
 }
 
 /* linx_forward applies the FAR the classifier selected. */

@@ -23,6 +23,9 @@
 #ifndef MAX_PUNT_BYTES
 #define MAX_PUNT_BYTES 1536
 #endif
+#ifndef MAX_NON_IP_RULES
+#define MAX_NON_IP_RULES 64 /* entries of the non_ip table (P4 LinxIngress.non_ip) */
+#endif
 #define TUPLE_SLOTS 4       /* pdr_tuple_list ring (see maps.h) */
 #define LBR_PROBES 4       /* Maglev slots tried before the member-list fallback */
 #define GRE_TTL 64
@@ -57,6 +60,7 @@ enum drop_reason {
 	DROP_PUNT_FULL,        /* punt ring buffer full */
 	DROP_ADJUST,           /* the kernel refused to grow/shrink the frame */
 	DROP_INTERNAL,         /* a per-CPU scratch lookup failed (cannot happen) */
+	DROP_NON_IP_RULE,      /* a non_ip rule (by EtherType) said drop */
 	DROP_REASON_MAX,
 };
 
@@ -87,6 +91,14 @@ enum far_action {
 	FAR_ENCAP = 4,
 	FAR_BALANCE = 5,
 	FAR_PUNT = 6,
+};
+
+/* What a non_ip rule does with a frame that is not IPv4 (ARP, LLDP, IPv6...). */
+enum non_ip_action {
+	NON_IP_PASS = 1, /* to the kernel */
+	NON_IP_DROP = 2,
+	NON_IP_PUNT = 3, /* to the controller (PacketIn) only */
+	NON_IP_COPY = 4, /* to the controller and to the kernel */
 };
 
 enum tunnel_flags {
@@ -168,6 +180,11 @@ struct term_key {
 	__be32 remote;
 	__be32 local;
 	__be32 key; /* 0: no GRE key */
+};
+
+struct non_ip_rule {
+	__u8 action; /* enum non_ip_action */
+	__u8 pad[3];
 };
 
 struct port_info {

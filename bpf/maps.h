@@ -175,6 +175,25 @@ struct {
 	__uint(max_entries, 4096);
 } tunnel_locals SEC(".maps");
 
+/* EtherType (network order) → what a frame that is not IPv4 gets; no entry: the
+ * kernel. Written by Go; read by the parser, only for frames that are not IPv4. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __be16);
+	__type(value, struct non_ip_rule);
+	__uint(max_entries, MAX_NON_IP_RULES);
+} non_ip_rules SEC(".maps");
+
+/* EtherType → packets/bytes per CPU of its non_ip rule, apart from the rule so
+ * that changing a rule's action keeps its counts. Zeroed by Go before the rule is
+ * written, deleted after it; counted by the parser. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__type(key, __be16);
+	__type(value, struct counter);
+	__uint(max_entries, MAX_NON_IP_RULES);
+} non_ip_counters SEC(".maps");
+
 /* port id → rx/tx per CPU, as seen by XDP. Written by the pipeline; read by Go. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -206,6 +225,7 @@ struct linx_abi {
 	enum direction direction;
 	enum far_action far_action;
 	enum tunnel_flags tunnel_flags;
+	enum non_ip_action non_ip_action;
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -170,6 +170,41 @@ type FAR struct {
 	LBR    LBRID    // ActBalance
 }
 
+// NonIPAction is what a non_ip rule does with frames of its EtherType that are
+// not IPv4 (ARP, LLDP, IPv6...). Frames without a rule pass to the kernel.
+type NonIPAction uint8
+
+const (
+	NonIPPass = NonIPAction(linxNonIpActionNON_IP_PASS) // hand to the kernel (counted)
+	NonIPDrop = NonIPAction(linxNonIpActionNON_IP_DROP) // discard, counted as DropNonIPRule
+	NonIPPunt = NonIPAction(linxNonIpActionNON_IP_PUNT) // send to the controller (PacketIn) only
+	// NonIPCopyToController sends a copy to the controller and passes the frame
+	// to the kernel (ARP must still reach the gateway, which answers it).
+	NonIPCopyToController = NonIPAction(linxNonIpActionNON_IP_COPY)
+)
+
+func (a NonIPAction) String() string {
+	switch a {
+	case NonIPPass:
+		return "pass"
+	case NonIPDrop:
+		return "drop"
+	case NonIPPunt:
+		return "punt"
+	case NonIPCopyToController:
+		return "copy_to_controller"
+	}
+	return fmt.Sprintf("non_ip_action(%d)", uint8(a))
+}
+
+// EtherTypes a non_ip rule cannot have: IPv4 goes to the PDRs, and after one VLAN
+// tag another tag is dropped (vlan_depth) before the rules are looked at.
+const (
+	EtherTypeIPv4   = 0x0800
+	EtherTypeDot1Q  = 0x8100
+	EtherTypeDot1AD = 0x88a8
+)
+
 // Tunnel is one GRE overlay (RFC 2784, key per RFC 2890).
 type Tunnel struct {
 	Port     PortID     // WAN port the overlay leaves by
@@ -205,7 +240,8 @@ type PortCounters struct{ RX, TX Counter }
 // TunnelCounters are per-overlay totals: TX encapsulated, RX decapsulated.
 type TunnelCounters struct{ TX, RX Counter }
 
-// Punt is a packet sent to the controller by a punt FAR.
+// Punt is a packet sent to the controller by a punt FAR or a non_ip rule that
+// punts or copies to the controller.
 type Punt struct {
 	Port   PortID // ingress port
 	Packet []byte // the frame as received (truncated to MaxPuntBytes)
@@ -260,6 +296,14 @@ type Dataplane interface {
 	SetTunnelTerm(term TunnelTerm, id TunnelID) error // insert or replace
 	DeleteTunnelTerm(term TunnelTerm) error
 
+	// SetNonIPRule inserts or replaces what frames of EtherType ethType that are
+	// not IPv4 get (the EtherType after at most one VLAN tag). A new rule's
+	// counter starts at zero; replacing a rule keeps it.
+	SetNonIPRule(ethType uint16, a NonIPAction) error
+	DeleteNonIPRule(ethType uint16) error
+	// NonIPCounter reads the packets and bytes a non_ip rule handled.
+	NonIPCounter(ethType uint16) (Counter, error)
+
 	PortCounter(id PortID) (PortCounters, error)
 	// DropCounters returns packets and bytes dropped per reason.
 	DropCounters() (map[DropReason]Counter, error)
@@ -269,7 +313,8 @@ type Dataplane interface {
 	// Punts delivers packets punted to the controller until Close.
 	Punts() <-chan Punt
 
-	// Clear removes every rule, FAR, LBR, tunnel and termination (ports stay).
+	// Clear removes every rule, FAR, LBR, tunnel, termination and non_ip rule
+	// (ports stay).
 	Clear() error
 	// Close detaches every port and releases the pipeline (pinned objects stay;
 	// an EBPF loaded with Options.LeaveRunning leaves its ports attached).

@@ -27,6 +27,8 @@ const (
 	DropLBRDown     = DropReason(linxDropReasonDROP_LBR_DOWN)
 	DropNoFAR       = DropReason(linxDropReasonDROP_NO_FAR)
 	DropMalformedIP = DropReason(linxDropReasonDROP_MALFORMED_IP)
+	DropPuntFull    = DropReason(linxDropReasonDROP_PUNT_FULL)
+	DropNonIPRule   = DropReason(linxDropReasonDROP_NON_IP_RULE)
 )
 
 var dropNames = sync.OnceValue(func() map[DropReason]string {

@@ -38,6 +38,7 @@ type EBPF struct {
 	tunnels map[TunnelID]Tunnel
 	terms   map[TunnelTerm]TunnelID
 	locals  map[netipAddr4]int
+	nonIP   map[uint16]NonIPAction // by EtherType, host order
 
 	punts    chan Punt
 	ring     *ringbuf.Reader
@@ -97,6 +98,7 @@ func Load(opts Options) (*EBPF, error) {
 		tunnels: map[TunnelID]Tunnel{},
 		terms:   map[TunnelTerm]TunnelID{},
 		locals:  map[uint32]int{},
+		nonIP:   map[uint16]NonIPAction{},
 		punts:   make(chan Punt, 256),
 	}
 	if err := spec.LoadAndAssign(&d.objs, &copts); err != nil {
@@ -184,6 +186,9 @@ func sizedSpec(opts Options) (*ebpf.CollectionSpec, error) {
 	}
 	for name, n := range sizes {
 		spec.Maps[name].MaxEntries = uint32(n)
+	}
+	if n := spec.Maps[linxMapNonIpRules].MaxEntries; n != MaxNonIPRules {
+		return nil, fmt.Errorf("MAX_NON_IP_RULES is %d in C, %d in Go", n, MaxNonIPRules)
 	}
 	return spec, nil
 }
@@ -699,9 +704,14 @@ func (d *EBPF) resetPDRCounter(id PDRID) error {
 }
 
 func (d *EBPF) readCounter(m *ebpf.Map, key uint32) (Counter, error) {
+	return sumCounter(m, key)
+}
+
+// sumCounter sums a per-CPU counter. The key is typed: its size must be the map's.
+func sumCounter[K uint16 | uint32](m *ebpf.Map, key K) (Counter, error) {
 	var per []linxCounter
 	if err := m.Lookup(key, &per); err != nil {
-		return Counter{}, fmt.Errorf("read counter %d: %w", key, err)
+		return Counter{}, fmt.Errorf("read counter %v: %w", key, err)
 	}
 	var c Counter
 	for _, v := range per {
@@ -941,6 +951,75 @@ func kernelTerm(t TunnelTerm) linxTermKey {
 	return linxTermKey{Remote: hton32(IPv4(t.Remote)), Local: hton32(IPv4(t.Local)), Key: hton32(t.Key)}
 }
 
+// SetNonIPRule inserts or replaces the rule of EtherType ethType with one map
+// write. A new rule's counter is zeroed first, so it counts from its first frame.
+func (d *EBPF) SetNonIPRule(ethType uint16, a NonIPAction) error {
+	if err := ValidateNonIPRule(ethType, a); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, exists := d.nonIP[ethType]
+	if !exists {
+		if len(d.nonIP) >= MaxNonIPRules {
+			return fmt.Errorf("%w: %d non_ip rules", ErrFull, len(d.nonIP))
+		}
+		if err := d.zeroNonIPCounter(ethType); err != nil {
+			return err
+		}
+	}
+	if err := d.objs.NonIpRules.Put(hton16(ethType), linxNonIpRule{Action: uint8(a)}); err != nil {
+		return fmt.Errorf("write non_ip rule %#04x: %w", ethType, err)
+	}
+	d.nonIP[ethType] = a
+	return nil
+}
+
+// DeleteNonIPRule removes the rule of ethType: its frames pass to the kernel again.
+func (d *EBPF) DeleteNonIPRule(ethType uint16) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.nonIP[ethType]; !ok {
+		return fmt.Errorf("%w: non_ip rule %#04x", ErrNotFound, ethType)
+	}
+	if err := d.deleteNonIP(ethType); err != nil {
+		return err
+	}
+	delete(d.nonIP, ethType)
+	return nil
+}
+
+// deleteNonIP removes a rule, then its counter (a frame between the two is
+// still counted, into a counter about to go).
+func (d *EBPF) deleteNonIP(ethType uint16) error {
+	if err := d.objs.NonIpRules.Delete(hton16(ethType)); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		return fmt.Errorf("delete non_ip rule %#04x: %w", ethType, err)
+	}
+	if err := d.objs.NonIpCounters.Delete(hton16(ethType)); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		return fmt.Errorf("delete counter of non_ip rule %#04x: %w", ethType, err)
+	}
+	return nil
+}
+
+func (d *EBPF) zeroNonIPCounter(ethType uint16) error {
+	zero := make([]linxCounter, ebpf.MustPossibleCPU())
+	if err := d.objs.NonIpCounters.Put(hton16(ethType), zero); err != nil {
+		return fmt.Errorf("reset counter of non_ip rule %#04x: %w", ethType, err)
+	}
+	return nil
+}
+
+// NonIPCounter reads the packets and bytes the rule of ethType handled.
+func (d *EBPF) NonIPCounter(ethType uint16) (Counter, error) {
+	d.mu.Lock()
+	_, ok := d.nonIP[ethType]
+	d.mu.Unlock()
+	if !ok {
+		return Counter{}, fmt.Errorf("%w: non_ip rule %#04x", ErrNotFound, ethType)
+	}
+	return sumCounter(d.objs.NonIpCounters, hton16(ethType))
+}
+
 // PortCounter reads what XDP saw on a port.
 func (d *EBPF) PortCounter(id PortID) (PortCounters, error) {
 	d.mu.Lock()
@@ -1003,8 +1082,8 @@ func (d *EBPF) Transmit(id PortID, frame []byte) error {
 	return nil
 }
 
-// Clear removes every rule, FAR, LBR, tunnel and termination and zeroes their
-// counters (the default's too); ports, port and drop counters stay.
+// Clear removes every rule, FAR, LBR, tunnel, termination and non_ip rule and
+// zeroes their counters (the default's too); ports, port and drop counters stay.
 func (d *EBPF) Clear() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -1039,6 +1118,10 @@ func (d *EBPF) Clear() error {
 	for a := range d.locals {
 		errs = append(errs, d.objs.TunnelLocals.Delete(hton32(a)))
 	}
+	for et := range d.nonIP {
+		errs = append(errs, d.deleteNonIP(et))
+	}
+	clear(d.nonIP)
 	clear(d.fars)
 	clear(d.lbrs)
 	clear(d.tunnels)

@@ -190,10 +190,13 @@ func TestPinning(t *testing.T) {
 			if err := dp.SetFAR(7, FAR{Action: ActDrop}); err != nil {
 				return err
 			}
+			if err := dp.SetNonIPRule(0x88cc, NonIPPunt); err != nil {
+				return err
+			}
 			if err := dp.Close(); err != nil {
 				return err
 			}
-			for _, name := range []string{"pdr_entries", "fars", "tunnels", "port_counters"} {
+			for _, name := range []string{"pdr_entries", "fars", "tunnels", "port_counters", "non_ip_rules", "non_ip_counters"} {
 				if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 					return fmt.Errorf("map %s not pinned: %w", name, err)
 				}
@@ -206,6 +209,10 @@ func TestPinning(t *testing.T) {
 			var f linxFar
 			if err := dp2.objs.Fars.Lookup(uint32(7), &f); err != nil || f.Action != uint8(ActDrop) {
 				return fmt.Errorf("pinned FAR lost across loads: %v %+v", err, f)
+			}
+			var rule linxNonIpRule
+			if err := dp2.objs.NonIpRules.Lookup(hton16(0x88cc), &rule); err != nil || rule.Action != uint8(NonIPPunt) {
+				return fmt.Errorf("pinned non_ip rule lost across loads: %v %+v", err, rule)
 			}
 			return nil
 		}()
@@ -224,5 +231,25 @@ func TestTransmit(t *testing.T) {
 	}
 	if err := r.dp.Transmit(9, frame); !errors.Is(err, ErrNotFound) {
 		t.Errorf("transmit on unknown port: %v", err)
+	}
+}
+
+// TestPinLayoutCoversMapSet: pins of a build without one of today's maps (the
+// non_ip ones, say) have another layout fingerprint, so Load refuses them.
+func TestPinLayoutCoversMapSet(t *testing.T) {
+	spec, err := sizedSpec(Options{})
+	must(t, err)
+	now := pinLayout(spec)
+	for _, name := range []string{linxMapNonIpRules, linxMapNonIpCounters, linxMapDropCounters} {
+		older, err := sizedSpec(Options{})
+		must(t, err)
+		if name == linxMapDropCounters {
+			older.Maps[name].MaxEntries-- // one drop reason fewer
+		} else {
+			delete(older.Maps, name)
+		}
+		if pinLayout(older) == now {
+			t.Errorf("layout fingerprint blind to %s", name)
+		}
 	}
 }

@@ -58,7 +58,8 @@ const (
 	linxDropReasonDROP_PUNT_FULL       linxDropReason = 25
 	linxDropReasonDROP_ADJUST          linxDropReason = 26
 	linxDropReasonDROP_INTERNAL        linxDropReason = 27
-	linxDropReasonDROP_REASON_MAX      linxDropReason = 28
+	linxDropReasonDROP_NON_IP_RULE     linxDropReason = 28
+	linxDropReasonDROP_REASON_MAX      linxDropReason = 29
 )
 
 type linxFar struct {
@@ -101,6 +102,22 @@ type linxLinxAbi struct {
 	Direction   linxDirection
 	FarAction   linxFarAction
 	TunnelFlags linxTunnelFlags
+	NonIpAction linxNonIpAction
+}
+
+type linxNonIpAction uint32
+
+const (
+	linxNonIpActionNON_IP_PASS linxNonIpAction = 1
+	linxNonIpActionNON_IP_DROP linxNonIpAction = 2
+	linxNonIpActionNON_IP_PUNT linxNonIpAction = 3
+	linxNonIpActionNON_IP_COPY linxNonIpAction = 4
+)
+
+type linxNonIpRule struct {
+	_      structs.HostLayout
+	Action uint8
+	Pad    [3]uint8
 }
 
 type linxPdrEntry struct {
@@ -234,6 +251,8 @@ const (
 	linxMapFars           = "fars"
 	linxMapFlowCache      = "flow_cache"
 	linxMapLbrs           = "lbrs"
+	linxMapNonIpCounters  = "non_ip_counters"
+	linxMapNonIpRules     = "non_ip_rules"
 	linxMapPdrCounters    = "pdr_counters"
 	linxMapPdrEntries     = "pdr_entries"
 	linxMapPdrGen         = "pdr_gen"
@@ -321,6 +340,8 @@ type linxMapSpecs struct {
 	Fars           *ebpf.MapSpec `ebpf:"fars"`
 	FlowCache      *ebpf.MapSpec `ebpf:"flow_cache"`
 	Lbrs           *ebpf.MapSpec `ebpf:"lbrs"`
+	NonIpCounters  *ebpf.MapSpec `ebpf:"non_ip_counters"`
+	NonIpRules     *ebpf.MapSpec `ebpf:"non_ip_rules"`
 	PdrCounters    *ebpf.MapSpec `ebpf:"pdr_counters"`
 	PdrEntries     *ebpf.MapSpec `ebpf:"pdr_entries"`
 	PdrGen         *ebpf.MapSpec `ebpf:"pdr_gen"`
@@ -374,6 +395,8 @@ type linxMaps struct {
 	Fars           *ebpf.Map `ebpf:"fars"`
 	FlowCache      *ebpf.Map `ebpf:"flow_cache"`
 	Lbrs           *ebpf.Map `ebpf:"lbrs"`
+	NonIpCounters  *ebpf.Map `ebpf:"non_ip_counters"`
+	NonIpRules     *ebpf.Map `ebpf:"non_ip_rules"`
 	PdrCounters    *ebpf.Map `ebpf:"pdr_counters"`
 	PdrEntries     *ebpf.Map `ebpf:"pdr_entries"`
 	PdrGen         *ebpf.Map `ebpf:"pdr_gen"`
@@ -402,6 +425,8 @@ func (m *linxMaps) Close() error {
 		m.Fars,
 		m.FlowCache,
 		m.Lbrs,
+		m.NonIpCounters,
+		m.NonIpRules,
 		m.PdrCounters,
 		m.PdrEntries,
 		m.PdrGen,

@@ -74,3 +74,7 @@ const MaxLBRMembers = 16
 
 // MaxPuntBytes is how much of a punted frame reaches the controller.
 const MaxPuntBytes = 1536
+
+// MaxNonIPRules is the capacity of the non_ip table (MAX_NON_IP_RULES in
+// bpf/linx.h; Load checks they agree).
+const MaxNonIPRules = 64

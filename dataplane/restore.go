@@ -19,6 +19,7 @@ type RestoreState struct {
 	LBRs    map[LBRID][]LBRMember
 	Tunnels map[TunnelID]Tunnel
 	Terms   map[TunnelTerm]TunnelID
+	NonIP   map[uint16]NonIPAction // non_ip rules by EtherType
 }
 
 // Restorer is a data path that can be handed its rules back after a restart.
@@ -93,6 +94,14 @@ func (s RestoreState) Validate(o Options) error {
 			return err
 		}
 	}
+	if len(s.NonIP) > MaxNonIPRules {
+		return fmt.Errorf("%w: %d non_ip rules, capacity %d", ErrFull, len(s.NonIP), MaxNonIPRules)
+	}
+	for et, a := range s.NonIP {
+		if err := ValidateNonIPRule(et, a); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -106,7 +115,9 @@ func (s RestoreState) Validate(o Options) error {
 //   - Tunnels, LBRs, FARs, terminations and the default are written before the
 //     PDRs that use them; what the kernel holds beyond s is removed after: rules
 //     first (lowest priority first, as DeletePDR batches do), then their
-//     classifier entries, then FARs, LBRs, terminations and tunnels.
+//     classifier entries, then FARs, LBRs, terminations and tunnels. non_ip
+//     rules stand alone: written with the others, extra ones removed last, and
+//     those the kernel holds keep their counters.
 //   - The classifier generation is bumped last, so the flow cache forgets every
 //     answer given before.
 func (d *EBPF) Restore(s RestoreState) error {
@@ -115,7 +126,7 @@ func (d *EBPF) Restore(s RestoreState) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.restored || len(d.cls.rules) > 0 || len(d.fars)+len(d.lbrs)+len(d.tunnels)+len(d.terms) > 0 {
+	if d.restored || len(d.cls.rules) > 0 || len(d.fars)+len(d.lbrs)+len(d.tunnels)+len(d.terms)+len(d.nonIP) > 0 {
 		return fmt.Errorf("%w: Restore must come once, before any rule is written", ErrInvalid)
 	}
 	if err := d.restoreObjects(s); err != nil {
@@ -134,8 +145,9 @@ func (d *EBPF) Restore(s RestoreState) error {
 	return nil
 }
 
-// restoreObjects writes tunnels, LBRs, FARs, terminations and the default.
-// Counters of objects the kernel already holds go on; new tunnels start at zero.
+// restoreObjects writes tunnels, LBRs, FARs, terminations, non_ip rules and the
+// default. Counters of objects the kernel already holds go on; new tunnels and
+// non_ip rules start at zero.
 func (d *EBPF) restoreObjects(s RestoreState) error {
 	for _, id := range sortedKeys(s.Tunnels) {
 		var v linxTunnel
@@ -179,6 +191,18 @@ func (d *EBPF) restoreObjects(s RestoreState) error {
 		d.terms[term] = id
 	}
 	d.locals = locals
+	for _, et := range sortedKeys(s.NonIP) {
+		var c []linxCounter
+		if d.objs.NonIpCounters.Lookup(hton16(et), &c) != nil {
+			if err := d.zeroNonIPCounter(et); err != nil {
+				return err
+			}
+		}
+		if err := d.objs.NonIpRules.Put(hton16(et), linxNonIpRule{Action: uint8(s.NonIP[et])}); err != nil {
+			return fmt.Errorf("write non_ip rule %#04x: %w", et, err)
+		}
+		d.nonIP[et] = s.NonIP[et]
+	}
 	def := FAR{Action: ActPass}
 	if s.Default != nil {
 		def = *s.Default
@@ -301,8 +325,8 @@ func (d *EBPF) restorePDRs(rules map[PDRID]PDR) error {
 	return nil
 }
 
-// removeExtraObjects deletes the terminations, local addresses, FARs, LBRs and
-// tunnels the kernel holds beyond s.
+// removeExtraObjects deletes the terminations, local addresses, FARs, LBRs,
+// tunnels and non_ip rules (with their counters) the kernel holds beyond s.
 func (d *EBPF) removeExtraObjects(s RestoreState) error {
 	var errs []error
 	del := func(m *ebpf.Map, key any, what string) {
@@ -348,6 +372,21 @@ func (d *EBPF) removeExtraObjects(s RestoreState) error {
 		if _, ok := s.Tunnels[TunnelID(id)]; !ok {
 			del(d.objs.Tunnels, id, fmt.Sprintf("stale tunnel %d", id))
 			errs = append(errs, d.zeroTunnelCounter(TunnelID(id)))
+		}
+	}
+	// Rules first, then counters, including counters left without a rule.
+	nonIP, err := mapKeys[uint16](d.objs.NonIpRules, MaxNonIPRules)
+	errs = append(errs, err)
+	for _, k := range nonIP {
+		if _, ok := s.NonIP[hton16(k)]; !ok {
+			del(d.objs.NonIpRules, k, fmt.Sprintf("stale non_ip rule %#04x", hton16(k)))
+		}
+	}
+	nonIPCounters, err := mapKeys[uint16](d.objs.NonIpCounters, MaxNonIPRules)
+	errs = append(errs, err)
+	for _, k := range nonIPCounters {
+		if _, ok := s.NonIP[hton16(k)]; !ok {
+			del(d.objs.NonIpCounters, k, fmt.Sprintf("counter of stale non_ip rule %#04x", hton16(k)))
 		}
 	}
 	return errors.Join(errs...)

@@ -115,6 +115,7 @@ func TestRestoreTakeover(t *testing.T) {
 		LBRs:    map[LBRID][]LBRMember{1: {{Tunnel: 1, Weight: 3}, {Tunnel: 2, Weight: 1}}},
 		Tunnels: map[TunnelID]Tunnel{1: {Port: portWAN0, Src: local0, Dst: peer0}, 2: {Port: portWAN1, Src: local1, Dst: peer1, Key: 0xabcd}},
 		Terms:   map[TunnelTerm]TunnelID{{Remote: peer0, Local: local0}: 1},
+		NonIP:   map[uint16]NonIPAction{etherLLDP: NonIPPunt, etherExp: NonIPDrop},
 		Default: &FAR{Action: ActDrop},
 	}
 	for id, tun := range st.Tunnels {
@@ -127,6 +128,11 @@ func TestRestoreTakeover(t *testing.T) {
 	for term, id := range st.Terms {
 		must(t, dp1.SetTunnelTerm(term, id))
 	}
+	for et, a := range st.NonIP {
+		must(t, dp1.SetNonIPRule(et, a))
+	}
+	// A rule the restored state does not have: removed by the first Restore.
+	must(t, dp1.SetNonIPRule(etherARP, NonIPDrop))
 	must(t, dp1.SetPDRDefault(*st.Default))
 	remote := Prefix(netip.MustParsePrefix("10.2.0.0/16"))
 	udp := Exact[uint8](17)
@@ -225,6 +231,12 @@ func TestRestoreTakeover(t *testing.T) {
 	if before[ids["c"]].Packets != 4*3 || before[0].Packets != 4 {
 		t.Fatalf("counters before the restart: %v", before)
 	}
+	exp := expFrame(t, 60)
+	for range 2 {
+		if ret, _, err := r.runOn(dp1, portLAN, exp); err != nil || ret != xdpDrop {
+			t.Fatalf("frame with a drop rule before the restart: %d %v", ret, err)
+		}
+	}
 
 	// The restart: dp1 is not closed (as after kill -9); dp2 takes over.
 	takeOver := func(o Options) *EBPF {
@@ -285,6 +297,18 @@ func TestRestoreTakeover(t *testing.T) {
 		if a := after[id]; a != want {
 			t.Errorf("pdr %d counter %+v across the restart, was %+v: want %+v", id, a, c, want)
 		}
+	}
+	if c, err := dp2.NonIPCounter(etherExp); err != nil || c != (Counter{2, 2 * uint64(len(exp))}) {
+		t.Errorf("non_ip counter across the restart: %+v %v, want 2 packets", c, err)
+	}
+	if ret, _, err := r.runOn(dp2, portLAN, arpFrame(t, 0)); err != nil || ret != xdpPass {
+		t.Errorf("ARP after restoring without its rule: %d %v, want pass", ret, err)
+	}
+	if _, err := dp2.NonIPCounter(etherARP); !errors.Is(err, ErrNotFound) {
+		t.Errorf("non_ip rule not restored but still known: %v", err)
+	}
+	if keys, err := mapKeys[uint16](dp2.objs.NonIpCounters, 100); err != nil || len(keys) != len(st.NonIP) {
+		t.Errorf("non_ip counters in the kernel after Restore: %v %v, want %d", keys, err, len(st.NonIP))
 	}
 	if err := dp2.Restore(st); !errors.Is(err, ErrInvalid) {
 		t.Errorf("a second Restore: %v, want ErrInvalid", err)
@@ -411,10 +435,17 @@ func TestRestoreFresh(t *testing.T) {
 		FARs:    map[FARID]FAR{1: {Action: ActDrop}},
 		Default: &FAR{Action: ActPass},
 	}
+	st.NonIP = map[uint16]NonIPAction{etherExp: NonIPDrop}
 	must(t, r.dp.Restore(st))
 	ret, _ := r.run(portLAN, pkt{dport: 80}.bytes(t))
 	if ret != xdpDrop {
 		t.Fatalf("restored rule: verdict %d, want drop", ret)
+	}
+	if ret, _ := r.run(portLAN, expFrame(t, 10)); ret != xdpDrop {
+		t.Errorf("restored non_ip rule: verdict %d, want drop", ret)
+	}
+	if c, err := r.dp.NonIPCounter(etherExp); err != nil || c.Packets != 1 {
+		t.Errorf("restored non_ip rule's counter: %+v %v", c, err)
 	}
 	c, err := r.dp.PDRCounter(7)
 	if err != nil || c.Packets != 1 {
@@ -428,5 +459,9 @@ func TestRestoreFresh(t *testing.T) {
 	bad := RestoreState{PDRs: map[PDRID]PDR{1: {Match: m, Priority: 10, FAR: 1}, 2: {Match: m, Priority: 10, FAR: 2}}}
 	if err := bad.Validate(r.dp.opts); !errors.Is(err, ErrExists) {
 		t.Errorf("two rules with one identity: %v, want ErrExists", err)
+	}
+	bad = RestoreState{NonIP: map[uint16]NonIPAction{EtherTypeIPv4: NonIPPunt}}
+	if err := bad.Validate(r.dp.opts); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a non_ip rule for IPv4: %v, want ErrInvalid", err)
 	}
 }

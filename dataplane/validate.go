@@ -181,3 +181,19 @@ func ValidateMembers(m []LBRMember, maxTunnels int) error {
 	}
 	return nil
 }
+
+// ValidateNonIPRule checks a non_ip rule: a known action, and an EtherType that
+// can reach the table (not IPv4, which the PDRs classify, nor a VLAN tag type).
+func ValidateNonIPRule(ethType uint16, a NonIPAction) error {
+	switch ethType {
+	case EtherTypeIPv4:
+		return fmt.Errorf("%w: non_ip rule for EtherType 0x0800: IPv4 is classified by the pdr table", ErrInvalid)
+	case EtherTypeDot1Q, EtherTypeDot1AD:
+		return fmt.Errorf("%w: non_ip rule for EtherType %#04x: rules match the EtherType after the VLAN tag, and a second tag is dropped", ErrInvalid, ethType)
+	}
+	switch a {
+	case NonIPPass, NonIPDrop, NonIPPunt, NonIPCopyToController:
+		return nil
+	}
+	return fmt.Errorf("%w: non_ip rule for EtherType %#04x: unknown action %d", ErrInvalid, ethType, a)
+}

@@ -61,6 +61,18 @@ func (d *Dataplane) AddTunnelCount(id dataplane.TunnelID, c dataplane.TunnelCoun
 	return nil
 }
 
+// AddNonIPCount adds c to the counter of the non_ip rule of ethType, as if
+// frames had matched it. A rule that is not installed is ErrNotFound.
+func (d *Dataplane) AddNonIPCount(ethType uint16, c dataplane.Counter) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.nonIP[ethType]; !ok {
+		return fmt.Errorf("%w: non_ip rule %#04x", dataplane.ErrNotFound, ethType)
+	}
+	d.nonIPCnt[ethType] = addCounter(d.nonIPCnt[ethType], c)
+	return nil
+}
+
 // AddDrop adds c to the drop counter of reason.
 func (d *Dataplane) AddDrop(reason dataplane.DropReason, c dataplane.Counter) {
 	d.mu.Lock()
@@ -68,7 +80,8 @@ func (d *Dataplane) AddDrop(reason dataplane.DropReason, c dataplane.Counter) {
 	d.drops[reason] = addCounter(d.drops[reason], c)
 }
 
-// InjectPunt delivers p on the Punts channel as if a punt FAR had sent it. The
+// InjectPunt delivers p on the Punts channel as if a punt FAR (or a non_ip rule)
+// had sent it. The
 // packet is copied and, like the real data path, truncated to
 // dataplane.MaxPuntBytes; a zero Length is set to the packet's length before
 // truncation. It reports false, dropping the punt, when the channel is full
@@ -154,4 +167,11 @@ func (d *Dataplane) Terms() map[dataplane.TunnelTerm]dataplane.TunnelID {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return maps.Clone(d.terms)
+}
+
+// NonIPRules returns the installed non_ip rules by EtherType.
+func (d *Dataplane) NonIPRules() map[uint16]dataplane.NonIPAction {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return maps.Clone(d.nonIP)
 }

@@ -55,6 +55,8 @@ type Dataplane struct {
 	tunnels   map[dataplane.TunnelID]dataplane.Tunnel
 	tunCount  map[dataplane.TunnelID]dataplane.TunnelCounters
 	terms     map[dataplane.TunnelTerm]dataplane.TunnelID
+	nonIP     map[uint16]dataplane.NonIPAction
+	nonIPCnt  map[uint16]dataplane.Counter
 	portCount map[dataplane.PortID]dataplane.PortCounters
 	drops     map[dataplane.DropReason]dataplane.Counter
 
@@ -81,8 +83,8 @@ func New(opts dataplane.Options) *Dataplane {
 	return d
 }
 
-// clearLocked empties every table and resets the PDR and tunnel counters and the
-// PDR default action.
+// clearLocked empties every table and resets the PDR, tunnel and non_ip counters
+// and the PDR default action.
 func (d *Dataplane) clearLocked() {
 	d.pdrs = map[dataplane.PDRID]dataplane.PDR{}
 	d.pdrByKey = map[pdrKey]dataplane.PDRID{}
@@ -96,6 +98,8 @@ func (d *Dataplane) clearLocked() {
 	d.tunnels = map[dataplane.TunnelID]dataplane.Tunnel{}
 	d.tunCount = map[dataplane.TunnelID]dataplane.TunnelCounters{}
 	d.terms = map[dataplane.TunnelTerm]dataplane.TunnelID{}
+	d.nonIP = map[uint16]dataplane.NonIPAction{}
+	d.nonIPCnt = map[uint16]dataplane.Counter{}
 }
 
 // Options returns the sizes the data path was created with (defaults filled in).
@@ -394,6 +398,46 @@ func (d *Dataplane) DeleteTunnelTerm(term dataplane.TunnelTerm) error {
 	return deleteEntry(d.terms, term, "tunnel_term")
 }
 
+// SetNonIPRule inserts or replaces the rule of EtherType ethType; a new rule's
+// counter starts at zero, a replaced one keeps it.
+func (d *Dataplane) SetNonIPRule(ethType uint16, a dataplane.NonIPAction) error {
+	if err := dataplane.ValidateNonIPRule(ethType, a); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := checkRoom(d.nonIP, ethType, dataplane.MaxNonIPRules, "non_ip"); err != nil {
+		return err
+	}
+	if _, ok := d.nonIP[ethType]; !ok {
+		d.nonIPCnt[ethType] = dataplane.Counter{}
+	}
+	d.nonIP[ethType] = a
+	return nil
+}
+
+// DeleteNonIPRule removes the rule of ethType and its counter.
+func (d *Dataplane) DeleteNonIPRule(ethType uint16) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := deleteEntry(d.nonIP, ethType, "non_ip"); err != nil {
+		return err
+	}
+	delete(d.nonIPCnt, ethType)
+	return nil
+}
+
+// NonIPCounter returns the counter of the rule of ethType (zero unless injected
+// with AddNonIPCount).
+func (d *Dataplane) NonIPCounter(ethType uint16) (dataplane.Counter, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.nonIP[ethType]; !ok {
+		return dataplane.Counter{}, fmt.Errorf("%w: non_ip rule %#04x", dataplane.ErrNotFound, ethType)
+	}
+	return d.nonIPCnt[ethType], nil
+}
+
 // PortCounter returns port id's counters (zero unless injected with AddPortCount).
 // A port that is not attached is ErrNotFound.
 func (d *Dataplane) PortCounter(id dataplane.PortID) (dataplane.PortCounters, error) {
@@ -433,8 +477,8 @@ func (d *Dataplane) Transmit(id dataplane.PortID, frame []byte) error {
 // Punts returns the channel InjectPunt delivers on; it is closed by Close.
 func (d *Dataplane) Punts() <-chan dataplane.Punt { return d.punts }
 
-// Clear removes every PDR, FAR, LBR, tunnel and termination, resets the PDR and
-// tunnel counters and sets the PDR default action back to ActPass. Ports, their
+// Clear removes every PDR, FAR, LBR, tunnel, termination and non_ip rule, resets
+// the PDR, tunnel and non_ip counters and sets the PDR default action back to ActPass. Ports, their
 // counters, the drop counters and the transmitted frames stay.
 func (d *Dataplane) Clear() error {
 	d.mu.Lock()

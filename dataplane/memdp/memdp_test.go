@@ -587,3 +587,48 @@ func mapsEqual[K comparable, V comparable](a, b map[K]V) bool {
 	}
 	return true
 }
+
+func TestNonIPRules(t *testing.T) {
+	d := New(dp.Options{})
+	if err := d.SetNonIPRule(dp.EtherTypeIPv4, dp.NonIPPunt); !errors.Is(err, dp.ErrInvalid) {
+		t.Errorf("rule for IPv4: %v, want ErrInvalid", err)
+	}
+	if err := d.SetNonIPRule(0x0806, dp.NonIPCopyToController); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.AddNonIPCount(0x0806, dp.Counter{Packets: 2, Bytes: 120}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetNonIPRule(0x0806, dp.NonIPDrop); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := d.NonIPCounter(0x0806); err != nil || c.Packets != 2 {
+		t.Errorf("counter after replacing the rule: %+v %v, want kept", c, err)
+	}
+	if err := d.DeleteNonIPRule(0x0806); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.NonIPCounter(0x0806); !errors.Is(err, dp.ErrNotFound) {
+		t.Errorf("counter of a deleted rule: %v", err)
+	}
+	if err := d.DeleteNonIPRule(0x0806); !errors.Is(err, dp.ErrNotFound) {
+		t.Errorf("delete twice: %v", err)
+	}
+	for i := range dp.MaxNonIPRules {
+		if err := d.SetNonIPRule(uint16(0x9000+i), dp.NonIPPass); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.SetNonIPRule(0x88cc, dp.NonIPPunt); !errors.Is(err, dp.ErrFull) {
+		t.Errorf("one rule too many: %v, want ErrFull", err)
+	}
+	if err := d.Clear(); err != nil || len(d.NonIPRules()) != 0 {
+		t.Errorf("after Clear: %v %v", d.NonIPRules(), err)
+	}
+	if err := d.Restore(dp.RestoreState{NonIP: map[uint16]dp.NonIPAction{0x88cc: dp.NonIPPunt}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.NonIPRules(); len(got) != 1 || got[0x88cc] != dp.NonIPPunt {
+		t.Errorf("after Restore: %v", got)
+	}
+}

@@ -46,5 +46,9 @@ func (d *Dataplane) Restore(s dataplane.RestoreState) error {
 	for t, id := range s.Terms {
 		d.terms[t] = id
 	}
+	for et, a := range s.NonIP {
+		d.nonIP[et] = a
+		d.nonIPCnt[et] = dataplane.Counter{}
+	}
 	return nil
 }
