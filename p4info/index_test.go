@@ -23,6 +23,7 @@ func TestLookups(t *testing.T) {
 		{p4info.TableLBR, p4info.IDTableLBR},
 		{p4info.TableTunnels, p4info.IDTableTunnels},
 		{p4info.TableTunnelTerm, p4info.IDTableTunnelTerm},
+		{p4info.TableNonIP, p4info.IDTableNonIP},
 	}
 	if got := len(x.Tables()); got != len(tables) {
 		t.Errorf("%d tables, want %d", got, len(tables))
@@ -61,6 +62,7 @@ func TestLookups(t *testing.T) {
 		{p4info.TableTunnelTerm, p4info.FieldTunnelTermSrcAddr, p4info.IDFieldTunnelTermSrcAddr, 32, p4configv1.MatchField_EXACT},
 		{p4info.TableTunnelTerm, p4info.FieldTunnelTermDstAddr, p4info.IDFieldTunnelTermDstAddr, 32, p4configv1.MatchField_EXACT},
 		{p4info.TableTunnelTerm, p4info.FieldTunnelTermGREKey, p4info.IDFieldTunnelTermGREKey, 32, p4configv1.MatchField_EXACT},
+		{p4info.TableNonIP, p4info.FieldNonIPEthType, p4info.IDFieldNonIPEthType, 16, p4configv1.MatchField_EXACT},
 	}
 	nFields := 0
 	for _, tab := range x.Tables() {
@@ -109,6 +111,7 @@ func TestLookups(t *testing.T) {
 			{p4info.ParamSetGREKey, p4info.IDParamSetGREKey, 32},
 		}},
 		{p4info.ActionDecap, p4info.IDActionDecap, []param{{p4info.ParamDecapTunnelID, p4info.IDParamDecapTunnelID, 32}}},
+		{p4info.ActionCopyToController, p4info.IDActionCopyToController, nil},
 	}
 	if got := len(x.Actions()); got != len(actions) {
 		t.Errorf("%d actions, want %d", got, len(actions))
@@ -158,8 +161,13 @@ func TestLookups(t *testing.T) {
 	if !ok1 || !ok2 || dc != dc2 || dc.Table() != tableOf(t, x, p4info.TablePDR) || dc.Unit() != p4configv1.CounterSpec_BOTH {
 		t.Error("direct counter pdr_counter: wrong lookups, table or unit")
 	}
-	if len(x.DirectCounters()) != 1 {
-		t.Errorf("%d direct counters, want 1", len(x.DirectCounters()))
+	dc, ok1 = x.DirectCounterByName(p4info.DirectCounterNonIP)
+	dc2, ok2 = x.DirectCounter(p4info.IDDirectCounterNonIP)
+	if !ok1 || !ok2 || dc != dc2 || dc.Table() != tableOf(t, x, p4info.TableNonIP) || dc.Unit() != p4configv1.CounterSpec_BOTH {
+		t.Error("direct counter non_ip_counter: wrong lookups, table or unit")
+	}
+	if len(x.DirectCounters()) != 2 {
+		t.Errorf("%d direct counters, want 2", len(x.DirectCounters()))
 	}
 
 	ap, ok1 := x.ActionProfileByName(p4info.ActionProfileLBRSelector)
@@ -341,7 +349,7 @@ func TestImmutable(t *testing.T) {
 	}
 	c := x.P4Info()
 	c.Tables = nil
-	if len(x.P4Info().Tables) != 5 {
+	if len(x.P4Info().Tables) != 6 {
 		t.Error("P4Info returned the internal message")
 	}
 }

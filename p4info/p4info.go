@@ -55,15 +55,21 @@
 // balance over tunnels with load-balancing rule lbr (an action selector whose members
 // are encap actions), or punt to the controller. Table tunnels describes the GRE
 // overlays; table tunnel_term says which GRE packets are decapsulated (and onto which
-// tunnel they are accounted). Port numbers are the agent's P4 port numbers (1..N,
-// the gNMI ifindex), the same in packet_in/packet_out metadata.
+// tunnel they are accounted). Table non_ip handles frames that are not IPv4, by
+// EtherType: pass to the kernel (also its const default), drop, punt, or
+// copy_to_controller (a PacketIn, and the frame still goes to the kernel), which
+// ONOS's link and host discovery (LLDP, BDDP, ARP) need. Port numbers are the
+// agent's P4 port numbers (1..N, the gNMI ifindex), the same in
+// packet_in/packet_out metadata.
 //
 // Default actions: pdr's default action is configurable (pass or drop, DEFAULT_ONLY;
 // the data path starts with pass). Every pdr entry must select a FAR (set_far is
 // TABLE_ONLY); to send unmatched packets anywhere else, install a wildcard entry at
-// the lowest priority. The other tables have drop as a const default action: a
-// packet whose FAR, LBR, tunnel or tunnel termination is missing is dropped (and
-// counted in drop_counter), and ONOS does not read or write their default entries.
+// the lowest priority. Table non_ip has pass as its const default action (frames
+// without an entry go to the kernel). The other tables have drop as a const
+// default action: a packet whose FAR, LBR, tunnel or tunnel termination is
+// missing is dropped (and counted in drop_counter), and ONOS does not read or
+// write their default entries.
 package p4info
 
 import (
@@ -80,7 +86,7 @@ const (
 	Arch = "linx-xdp"
 	// Version is pkg_info.version, bumped on every change that makes Diff report a
 	// difference against the previous version.
-	Version = "1"
+	Version = "2"
 )
 
 // Tables.
@@ -90,12 +96,14 @@ const (
 	TableLBR        = "LinxIngress.lbr"
 	TableTunnels    = "LinxIngress.tunnels"
 	TableTunnelTerm = "LinxIngress.tunnel_term"
+	TableNonIP      = "LinxIngress.non_ip"
 
 	IDTablePDR        uint32 = 0x02000001
 	IDTableFAR        uint32 = 0x02000002
 	IDTableLBR        uint32 = 0x02000003
 	IDTableTunnels    uint32 = 0x02000004
 	IDTableTunnelTerm uint32 = 0x02000005
+	IDTableNonIP      uint32 = 0x02000006
 )
 
 // Match fields of table pdr. Ternary fields with a zero mask are omitted by clients
@@ -137,6 +145,14 @@ const (
 	IDFieldTunnelTermGREKey  uint32 = 3
 )
 
+// Match field of table non_ip (exact): the EtherType after at most one VLAN tag.
+// IPv4 (0x0800) never reaches the table (the pdr table classifies it); entries for
+// it, or for a VLAN tag type, are refused with INVALID_ARGUMENT.
+const (
+	FieldNonIPEthType          = "eth_type"
+	IDFieldNonIPEthType uint32 = 1
+)
+
 // Actions.
 const (
 	ActionSetFAR  = "LinxIngress.set_far" // pdr: select FAR far_id
@@ -148,16 +164,20 @@ const (
 	ActionPunt    = "LinxIngress.punt"    // send to the controller (PacketIn)
 	ActionSetGRE  = "LinxIngress.set_gre" // tunnels: describe a GRE overlay
 	ActionDecap   = "LinxIngress.decap"   // tunnel_term: decapsulate, account to tunnel_id
+	// ActionCopyToController: non_ip: send a copy to the controller and pass the
+	// frame to the kernel.
+	ActionCopyToController = "LinxIngress.copy_to_controller"
 
-	IDActionSetFAR  uint32 = 0x01000001
-	IDActionDrop    uint32 = 0x01000002
-	IDActionPass    uint32 = 0x01000003
-	IDActionForward uint32 = 0x01000004
-	IDActionEncap   uint32 = 0x01000005
-	IDActionBalance uint32 = 0x01000006
-	IDActionPunt    uint32 = 0x01000007
-	IDActionSetGRE  uint32 = 0x01000008
-	IDActionDecap   uint32 = 0x01000009
+	IDActionSetFAR           uint32 = 0x01000001
+	IDActionDrop             uint32 = 0x01000002
+	IDActionPass             uint32 = 0x01000003
+	IDActionForward          uint32 = 0x01000004
+	IDActionEncap            uint32 = 0x01000005
+	IDActionBalance          uint32 = 0x01000006
+	IDActionPunt             uint32 = 0x01000007
+	IDActionSetGRE           uint32 = 0x01000008
+	IDActionDecap            uint32 = 0x01000009
+	IDActionCopyToController uint32 = 0x0100000a
 )
 
 // Action parameters.
@@ -193,6 +213,9 @@ const (
 const (
 	DirectCounterPDR          = "LinxIngress.pdr_counter" // per pdr entry
 	IDDirectCounterPDR uint32 = 0x13000001
+
+	DirectCounterNonIP          = "LinxIngress.non_ip_counter" // per non_ip entry
+	IDDirectCounterNonIP uint32 = 0x13000002
 
 	CounterPortRX   = "LinxIngress.port_rx_counter"   // index: port number; received by XDP
 	CounterPortTX   = "LinxIngress.port_tx_counter"   // index: port number; transmitted by XDP
@@ -230,6 +253,7 @@ const (
 	BitsDSCP      = 6
 	BitsRuleID    = 32 // far_id, lbr_id, tunnel_id
 	BitsGREKey    = 32
+	BitsEthType   = 16
 )
 
 // Sizes are the capacities advertised in the P4Info. They are not part of the
@@ -241,6 +265,7 @@ type Sizes struct {
 	LBRs        int // entries of table lbr
 	Tunnels     int // entries of table tunnels; also the size of the tunnel counters (tunnel ids must be < Tunnels)
 	TunnelTerms int // entries of table tunnel_term
+	NonIPRules  int // entries of table non_ip
 	Ports       int // size of the port counters (port numbers must be < Ports)
 	DropReasons int // size of drop_counter (drop reason codes must be < DropReasons)
 
@@ -260,6 +285,7 @@ var DefaultSizes = Sizes{
 	LBRs:            1_024,
 	Tunnels:         4_096,
 	TunnelTerms:     4_096,
+	NonIPRules:      64,
 	Ports:           512,
 	DropReasons:     64,
 	LBRMembers:      1_024 * 16,
@@ -279,6 +305,7 @@ func (s Sizes) WithDefaults() Sizes {
 	def(&s.LBRs, d.LBRs)
 	def(&s.Tunnels, d.Tunnels)
 	def(&s.TunnelTerms, d.TunnelTerms)
+	def(&s.NonIPRules, d.NonIPRules)
 	def(&s.Ports, d.Ports)
 	def(&s.DropReasons, d.DropReasons)
 	def(&s.LBRMembers, d.LBRMembers)
@@ -390,6 +417,24 @@ func New(sizes Sizes) *p4configv1.P4Info {
 				ConstDefaultActionId: IDActionDrop,
 				Size:                 int64(s.TunnelTerms),
 			},
+			{
+				Preamble: preamble(IDTableNonIP, TableNonIP,
+					"What to do with frames that are not IPv4 (ARP, LLDP, IPv6...), by EtherType; default: pass to the kernel",
+					"IPv4 goes to table pdr and never reaches this table: an entry for 0x0800 (or a VLAN tag type) is refused. "+
+						"punt and copy_to_controller send a PacketIn with ingress_port, as the far action punt does."),
+				MatchFields: []*p4configv1.MatchField{
+					exact(IDFieldNonIPEthType, FieldNonIPEthType, BitsEthType, "EtherType after at most one VLAN tag"),
+				},
+				ActionRefs: []*p4configv1.ActionRef{
+					actionRef(IDActionPass, p4configv1.ActionRef_TABLE_AND_DEFAULT),
+					actionRef(IDActionDrop, p4configv1.ActionRef_TABLE_ONLY),
+					actionRef(IDActionPunt, p4configv1.ActionRef_TABLE_ONLY),
+					actionRef(IDActionCopyToController, p4configv1.ActionRef_TABLE_ONLY),
+				},
+				ConstDefaultActionId: IDActionPass,
+				DirectResourceIds:    []uint32{IDDirectCounterNonIP},
+				Size:                 int64(s.NonIPRules),
+			},
 		},
 		Actions: []*p4configv1.Action{
 			action(IDActionSetFAR, ActionSetFAR, "Select forwarding action rule far_id",
@@ -410,6 +455,8 @@ func New(sizes Sizes) *p4configv1.P4Info {
 				param(IDParamSetGREKey, ParamSetGREKey, BitsGREKey, "GRE key; 0 = no key field")),
 			action(IDActionDecap, ActionDecap, "Decapsulate the GRE packet and account it to a tunnel",
 				param(IDParamDecapTunnelID, ParamDecapTunnelID, BitsRuleID, "id of an entry of table tunnels")),
+			action(IDActionCopyToController, ActionCopyToController,
+				"Send a copy to the controller (PacketIn) and pass the frame on to the kernel (ARP must still reach the gateway's kernel, which answers it)"),
 		},
 		ActionProfiles: []*p4configv1.ActionProfile{{
 			Preamble: preamble(IDActionProfileLBRSelector, ActionProfileLBRSelector,
@@ -428,11 +475,18 @@ func New(sizes Sizes) *p4configv1.P4Info {
 			counter(IDCounterTunnelRX, CounterTunnelRX, s.Tunnels, "Packets and bytes decapsulated from each tunnel, indexed by tunnel id"),
 			counter(IDCounterDrop, CounterDrop, s.DropReasons, "Packets and bytes dropped, indexed by drop reason code (see docs/datapath.md)"),
 		},
-		DirectCounters: []*p4configv1.DirectCounter{{
-			Preamble:      preamble(IDDirectCounterPDR, DirectCounterPDR, "Packets and bytes matched by each pdr entry", ""),
-			Spec:          &p4configv1.CounterSpec{Unit: p4configv1.CounterSpec_BOTH},
-			DirectTableId: IDTablePDR,
-		}},
+		DirectCounters: []*p4configv1.DirectCounter{
+			{
+				Preamble:      preamble(IDDirectCounterPDR, DirectCounterPDR, "Packets and bytes matched by each pdr entry", ""),
+				Spec:          &p4configv1.CounterSpec{Unit: p4configv1.CounterSpec_BOTH},
+				DirectTableId: IDTablePDR,
+			},
+			{
+				Preamble:      preamble(IDDirectCounterNonIP, DirectCounterNonIP, "Packets and bytes handled by each non_ip entry", ""),
+				Spec:          &p4configv1.CounterSpec{Unit: p4configv1.CounterSpec_BOTH},
+				DirectTableId: IDTableNonIP,
+			},
+		},
 		ControllerPacketMetadata: []*p4configv1.ControllerPacketMetadata{
 			{
 				Preamble: &p4configv1.Preamble{Id: IDPacketIn, Name: PacketIn,

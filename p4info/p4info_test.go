@@ -165,7 +165,7 @@ func TestSizes(t *testing.T) {
 	if !proto.Equal(p4info.New(p4info.Sizes{}), p4info.New(p4info.DefaultSizes)) {
 		t.Error("New(Sizes{}) differs from New(DefaultSizes)")
 	}
-	s := p4info.Sizes{PDRs: 7, FARs: 8, LBRs: 9, Tunnels: 10, TunnelTerms: 11, Ports: 12, DropReasons: 13, LBRMembers: 14, LBRMaxGroupSize: 2}
+	s := p4info.Sizes{PDRs: 7, FARs: 8, LBRs: 9, Tunnels: 10, TunnelTerms: 11, Ports: 12, DropReasons: 13, LBRMembers: 14, LBRMaxGroupSize: 2, NonIPRules: 15}
 	x := p4info.MustNewIndex(p4info.New(s))
 	for _, c := range []struct {
 		name string
@@ -177,6 +177,7 @@ func TestSizes(t *testing.T) {
 		{p4info.TableLBR, tableOf(t, x, p4info.TableLBR).Size(), s.LBRs},
 		{p4info.TableTunnels, tableOf(t, x, p4info.TableTunnels).Size(), s.Tunnels},
 		{p4info.TableTunnelTerm, tableOf(t, x, p4info.TableTunnelTerm).Size(), s.TunnelTerms},
+		{p4info.TableNonIP, tableOf(t, x, p4info.TableNonIP).Size(), s.NonIPRules},
 		{p4info.CounterPortRX, counterOf(t, x, p4info.CounterPortRX).Size(), s.Ports},
 		{p4info.CounterPortTX, counterOf(t, x, p4info.CounterPortTX).Size(), s.Ports},
 		{p4info.CounterTunnelTX, counterOf(t, x, p4info.CounterTunnelTX).Size(), s.Tunnels},
@@ -236,4 +237,46 @@ func counterOf(t *testing.T, x *p4info.Index, name string) *p4info.Counter {
 		t.Fatalf("no counter %s", name)
 	}
 	return c
+}
+
+// TestNonIPContract pins what the ONOS app is written against: the non_ip table,
+// its actions and their scopes, its const default and its direct counter.
+func TestNonIPContract(t *testing.T) {
+	x := linx(t)
+	tab := tableOf(t, x, "LinxIngress.non_ip")
+	if tab.ID() != 33554438 || tab.Alias() != "non_ip" || tab.Size() != 64 || tab.NeedsPriority() {
+		t.Errorf("non_ip: id %d alias %q size %d priority %v", tab.ID(), tab.Alias(), tab.Size(), tab.NeedsPriority())
+	}
+	f, ok := tab.MatchFieldByName("eth_type")
+	if !ok || f.ID() != 1 || f.Bitwidth() != 16 || f.MatchType() != p4configv1.MatchField_EXACT || len(tab.MatchFields()) != 1 {
+		t.Errorf("non_ip match: %v", tab.MatchFields())
+	}
+	refs := map[uint32]p4configv1.ActionRef_Scope{}
+	for _, r := range tab.ActionRefs() {
+		refs[r.Action().ID()] = r.Scope()
+	}
+	want := map[uint32]p4configv1.ActionRef_Scope{
+		16777219: p4configv1.ActionRef_TABLE_AND_DEFAULT, // pass
+		16777218: p4configv1.ActionRef_TABLE_ONLY,        // drop
+		16777223: p4configv1.ActionRef_TABLE_ONLY,        // punt
+		16777226: p4configv1.ActionRef_TABLE_ONLY,        // copy_to_controller
+	}
+	if len(refs) != len(want) {
+		t.Errorf("non_ip actions %v, want %v", refs, want)
+	}
+	for id, scope := range want {
+		if got, ok := refs[id]; !ok || got != scope {
+			t.Errorf("non_ip action %d: scope %v (present %v), want %v", id, got, ok, scope)
+		}
+	}
+	if a := tab.ConstDefaultAction(); a == nil || a.ID() != 16777219 {
+		t.Errorf("non_ip const default %v, want pass", a)
+	}
+	if a, ok := x.Action(16777226); !ok || a.Name() != "LinxIngress.copy_to_controller" || len(a.Params()) != 0 {
+		t.Errorf("copy_to_controller: %v %v", a, ok)
+	}
+	dc := tab.DirectCounter()
+	if dc == nil || dc.ID() != 318767106 || dc.Name() != "LinxIngress.non_ip_counter" || dc.Unit() != p4configv1.CounterSpec_BOTH {
+		t.Errorf("non_ip direct counter %v", dc)
+	}
 }
