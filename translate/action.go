@@ -11,7 +11,7 @@ import (
 )
 
 // Action is the decoded action of a table entry: one of SetFAR, FARAction, SetGRE,
-// Decap (direct actions), ProfileMember, ProfileGroup and ActionSet (references
+// Decap, CopyToController (direct actions), ProfileMember, ProfileGroup and ActionSet (references
 // into the action selector of table lbr, or a one-shot set of its actions).
 type Action interface{ isAction() }
 
@@ -32,6 +32,10 @@ type SetGRE struct{ Tunnel dataplane.Tunnel }
 // Decap is action decap(tunnel_id) of table tunnel_term.
 type Decap struct{ Tunnel dataplane.TunnelID }
 
+// CopyToController is action copy_to_controller of table non_ip: a PacketIn, and
+// the frame goes on to the kernel. (non_ip's pass, drop and punt are FARActions.)
+type CopyToController struct{}
+
 // ProfileMember is an lbr entry pointing to a member of lbr_selector.
 type ProfileMember struct{ ID uint32 }
 
@@ -43,13 +47,14 @@ type ProfileGroup struct{ ID uint32 }
 // set may be empty (the P4Runtime specification allows empty groups).
 type ActionSet struct{ Members []dataplane.LBRMember }
 
-func (SetFAR) isAction()        {}
-func (FARAction) isAction()     {}
-func (SetGRE) isAction()        {}
-func (Decap) isAction()         {}
-func (ProfileMember) isAction() {}
-func (ProfileGroup) isAction()  {}
-func (ActionSet) isAction()     {}
+func (SetFAR) isAction()           {}
+func (FARAction) isAction()        {}
+func (SetGRE) isAction()           {}
+func (Decap) isAction()            {}
+func (CopyToController) isAction() {}
+func (ProfileMember) isAction()    {}
+func (ProfileGroup) isAction()     {}
+func (ActionSet) isAction()        {}
 
 func describeAction(a *p4info.Action) string {
 	return fmt.Sprintf("action %s (0x%08x)", a.Name(), a.ID())
@@ -155,6 +160,8 @@ func toAction(act *p4info.Action, ps actionParams) (Action, error) {
 		}}, nil
 	case p4info.IDActionDecap:
 		return Decap{Tunnel: dataplane.TunnelID(ps[p4info.IDParamDecapTunnelID])}, nil
+	case p4info.IDActionCopyToController:
+		return CopyToController{}, nil
 	}
 	return nil, Errorf(codes.Unimplemented, "%s has no data-path translation", describeAction(act))
 }
@@ -200,6 +207,8 @@ func fromAction(a Action) (uint32, []param, error) {
 		}, nil
 	case Decap:
 		return p4info.IDActionDecap, []param{{p4info.IDParamDecapTunnelID, uint64(a.Tunnel)}}, nil
+	case CopyToController:
+		return p4info.IDActionCopyToController, nil, nil
 	case nil:
 		return 0, nil, Errorf(internal, "no action")
 	}

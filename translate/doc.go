@@ -53,7 +53,10 @@
 //     direct counter), idle-timeout fields (no linx table supports them), a zero
 //     member or group ID, a non-positive weight, duplicate group members, a
 //     max_size above the selector's max_group_size, a one-shot action set larger
-//     than max_group_size, negative counter values, a negative counter index.
+//     than max_group_size, negative counter values, a negative counter index, a
+//     non_ip entry for eth_type 0x0800 (IPv4 never reaches non_ip: table pdr
+//     classifies it) or for a VLAN tag type (0x8100, 0x88a8: the match is on the
+//     EtherType after the tag).
 //   - PERMISSION_DENIED: an action used outside its P4Info scope (a TABLE_ONLY
 //     action as default action, a DEFAULT_ONLY action in an entry or a member), and
 //     any MODIFY of a default entry whose default action is const

@@ -26,6 +26,8 @@ type Key struct {
 	LBR    dataplane.LBRID      // lbr: lbr_id
 	Tunnel dataplane.TunnelID   // tunnels: tunnel_id
 	Term   dataplane.TunnelTerm // tunnel_term: src_addr (Remote), dst_addr (Local), gre_key (Key)
+	// EthType is non_ip's eth_type.
+	EthType uint16
 }
 
 // Entry is a decoded table entry.
@@ -33,15 +35,16 @@ type Entry struct {
 	Key
 	// Action is nil when the entry carries none: a MODIFY that keeps the action, a
 	// MODIFY resetting a default entry, a DELETE. Otherwise it is SetFAR (pdr),
-	// FARAction (far; pdr's default: pass or drop), ProfileMember, ProfileGroup or
-	// ActionSet (lbr), SetGRE (tunnels) or Decap (tunnel_term).
+	// FARAction (far; pdr's default: pass or drop; non_ip: pass, drop or punt),
+	// CopyToController (non_ip), ProfileMember, ProfileGroup or ActionSet (lbr),
+	// SetGRE (tunnels) or Decap (tunnel_term).
 	Action Action
 	// ControllerMetadata and Metadata are opaque to the device and returned on
 	// reads as written. Metadata is nil when empty.
 	ControllerMetadata uint64
 	Metadata           []byte
-	// Counter is counter_data as written (only pdr has a direct counter), nil when
-	// unset. It is data-plane volatile, not part of the canonical entry: reads fill
+	// Counter is counter_data as written (pdr and non_ip have a direct counter),
+	// nil when unset. It is data-plane volatile, not part of the canonical entry: reads fill
 	// counter_data from the data path when asked.
 	Counter *dataplane.Counter
 }
@@ -54,6 +57,28 @@ func (e Entry) PDR() (p dataplane.PDR, ok bool) {
 		return dataplane.PDR{}, false
 	}
 	return dataplane.PDR{Match: e.Match, Priority: uint32(e.Priority), FAR: a.FAR}, true
+}
+
+// NonIPRule returns the data-path rule of a non_ip entry; ok is false for other
+// entries (other tables, the default entry, no action).
+func (e Entry) NonIPRule() (ethType uint16, a dataplane.NonIPAction, ok bool) {
+	if e.Table != p4info.IDTableNonIP || e.Default {
+		return 0, 0, false
+	}
+	switch act := e.Action.(type) {
+	case CopyToController:
+		return e.EthType, dataplane.NonIPCopyToController, true
+	case FARAction:
+		switch act.FAR.Action {
+		case dataplane.ActPass:
+			return e.EthType, dataplane.NonIPPass, true
+		case dataplane.ActDrop:
+			return e.EthType, dataplane.NonIPDrop, true
+		case dataplane.ActPunt:
+			return e.EthType, dataplane.NonIPPunt, true
+		}
+	}
+	return 0, 0, false
 }
 
 // Equal reports whether e and o are the same entry with the same contents.
@@ -154,6 +179,8 @@ func (t *Translator) decodeKey(te *p4v1.TableEntry) (Key, *p4info.Table, error) 
 			Local:  dataplane.AddrFrom4(uint32(mk[p4info.IDFieldTunnelTermDstAddr].Value)),
 			Key:    uint32(mk[p4info.IDFieldTunnelTermGREKey].Value),
 		}
+	case p4info.IDTableNonIP:
+		k.EthType = uint16(mk[p4info.IDFieldNonIPEthType].Value)
 	default:
 		return Key{}, nil, Errorf(codes.Unimplemented, "table %s has no data-path translation", tab.Name())
 	}
@@ -229,6 +256,8 @@ func matchOf(k Key) (matchKey, error) {
 			p4info.IDFieldTunnelTermDstAddr: {Value: uint64(dataplane.IPv4(tt.Local))},
 			p4info.IDFieldTunnelTermGREKey:  {Value: uint64(tt.Key)},
 		}, nil
+	case p4info.IDTableNonIP:
+		return matchKey{p4info.IDFieldNonIPEthType: {Value: uint64(k.EthType)}}, nil
 	}
 	return nil, Errorf(internal, "table 0x%08x has no data-path translation", k.Table)
 }
@@ -275,7 +304,25 @@ func (t *Translator) DecodeTableEntry(te *p4v1.TableEntry, op p4v1.Update_Type) 
 	if err := t.decodeContents(tab, te, &e, op == p4v1.Update_INSERT); err != nil {
 		return Entry{}, prefixed("table "+tab.Name(), err)
 	}
+	if err := checkNonIP(e); err != nil {
+		return Entry{}, prefixed("table "+tab.Name(), err)
+	}
 	return e, nil
+}
+
+// checkNonIP refuses non_ip entries that could never match: IPv4 goes to table
+// pdr, and the match is on the EtherType after the VLAN tag.
+func checkNonIP(e Entry) error {
+	if e.Table != p4info.IDTableNonIP || e.Default {
+		return nil
+	}
+	switch e.EthType {
+	case dataplane.EtherTypeIPv4:
+		return invalidf("eth_type 0x0800 is IPv4, which table %s classifies: it never reaches this table", p4info.TablePDR)
+	case dataplane.EtherTypeDot1Q, dataplane.EtherTypeDot1AD:
+		return invalidf("eth_type 0x%04x is a VLAN tag: the match is on the EtherType after the tag", e.EthType)
+	}
+	return nil
 }
 
 // decodeContents decodes what is not the key: action, metadata, direct resources.
@@ -532,6 +579,9 @@ func (t *Translator) decodeStored(te *p4v1.TableEntry) (Entry, error) {
 	}
 	e := Entry{Key: k}
 	if err := t.decodeContents(tab, te, &e, !k.Default); err != nil {
+		return Entry{}, prefixed("table "+tab.Name(), err)
+	}
+	if err := checkNonIP(e); err != nil {
 		return Entry{}, prefixed("table "+tab.Name(), err)
 	}
 	e.Counter = nil

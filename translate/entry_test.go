@@ -51,6 +51,14 @@ func termEntry(src, dst, key []byte, tunnel []byte) *p4v1.TableEntry {
 		Action: direct(act(p4info.IDActionDecap, prm(p4info.IDParamDecapTunnelID, tunnel)))}
 }
 
+func nonIPEntry(ethType []byte, a *p4v1.Action) *p4v1.TableEntry {
+	te := &p4v1.TableEntry{TableId: p4info.IDTableNonIP, Match: []*p4v1.FieldMatch{exact(p4info.IDFieldNonIPEthType, ethType)}}
+	if a != nil {
+		te.Action = direct(a)
+	}
+	return te
+}
+
 func defaultEntry(table uint32, a *p4v1.TableAction) *p4v1.TableEntry {
 	return &p4v1.TableEntry{TableId: table, IsDefaultAction: true, Action: a}
 }
@@ -191,6 +199,18 @@ func TestDecodeTableEntry(t *testing.T) {
 				Action: SetGRE{Tunnel: dataplane.Tunnel{Port: 1, Src: addr("10.0.0.1"), Dst: addr("10.0.0.2"), Key: 9}}}},
 		{"far delete", &p4v1.TableEntry{TableId: p4info.IDTableFAR, Match: []*p4v1.FieldMatch{exact(1, b(0, 0, 0, 0, 9))}}, del,
 			Entry{Key: Key{Table: p4info.IDTableFAR, FAR: 9}}},
+		{"non_ip copy_to_controller", nonIPEntry(b(0x08, 0x06), act(p4info.IDActionCopyToController)), insert,
+			Entry{Key: Key{Table: p4info.IDTableNonIP, EthType: 0x0806}, Action: CopyToController{}}},
+		{"non_ip punt, padded", nonIPEntry(b(0, 0x88, 0xcc), act(p4info.IDActionPunt)), insert,
+			Entry{Key: Key{Table: p4info.IDTableNonIP, EthType: 0x88cc}, Action: farAct(dataplane.ActPunt)}},
+		{"non_ip pass", nonIPEntry(b(0x86, 0xdd), act(p4info.IDActionPass)), modify,
+			Entry{Key: Key{Table: p4info.IDTableNonIP, EthType: 0x86dd}, Action: farAct(dataplane.ActPass)}},
+		{"non_ip drop with counter_data", &p4v1.TableEntry{TableId: p4info.IDTableNonIP,
+			Match:  []*p4v1.FieldMatch{exact(p4info.IDFieldNonIPEthType, b(0x89, 0x42))},
+			Action: direct(act(p4info.IDActionDrop)), CounterData: &p4v1.CounterData{PacketCount: 3, ByteCount: 200}}, insert,
+			Entry{Key: Key{Table: p4info.IDTableNonIP, EthType: 0x8942}, Action: farAct(dataplane.ActDrop), Counter: &dataplane.Counter{Packets: 3, Bytes: 200}}},
+		{"non_ip delete of IPv4 (nothing to refuse: it does not exist)", nonIPEntry(b(0x08, 0x00), nil), del,
+			Entry{Key: Key{Table: p4info.IDTableNonIP, EthType: 0x0800}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -285,6 +305,18 @@ func TestDecodeTableEntryErrors(t *testing.T) {
 		{"default of lbr is const", defaultEntry(p4info.IDTableLBR, direct(act(p4info.IDActionDrop))), modify, codes.PermissionDenied},
 		{"default of tunnels is const", defaultEntry(p4info.IDTableTunnels, nil), modify, codes.PermissionDenied},
 		{"default of tunnel_term is const", defaultEntry(p4info.IDTableTunnelTerm, nil), modify, codes.PermissionDenied},
+		{"default of non_ip is const", defaultEntry(p4info.IDTableNonIP, direct(act(p4info.IDActionPass))), modify, codes.PermissionDenied},
+
+		// non_ip.
+		{"non_ip for IPv4", nonIPEntry(b(0x08, 0x00), act(p4info.IDActionPunt)), insert, codes.InvalidArgument},
+		{"non_ip for IPv4, modify", nonIPEntry(b(0x08, 0x00), act(p4info.IDActionPass)), modify, codes.InvalidArgument},
+		{"non_ip for a VLAN tag", nonIPEntry(b(0x81, 0x00), act(p4info.IDActionDrop)), insert, codes.InvalidArgument},
+		{"non_ip for a QinQ tag", nonIPEntry(b(0x88, 0xa8), act(p4info.IDActionDrop)), insert, codes.InvalidArgument},
+		{"non_ip eth_type wider than 16 bits", nonIPEntry(b(1, 0x08, 0x06), act(p4info.IDActionDrop)), insert, codes.OutOfRange},
+		{"non_ip with priority", with(nonIPEntry(b(0x08, 0x06), act(p4info.IDActionDrop)), func(te *p4v1.TableEntry) { te.Priority = 1 }), insert, codes.InvalidArgument},
+		{"non_ip forward (not a non_ip action)", nonIPEntry(b(0x08, 0x06), act(p4info.IDActionForward, prm(1, b(1)))), insert, codes.InvalidArgument},
+		{"non_ip without match", &p4v1.TableEntry{TableId: p4info.IDTableNonIP, Action: direct(act(p4info.IDActionDrop))}, insert, codes.InvalidArgument},
+		{"copy_to_controller in a far entry", far(act(p4info.IDActionCopyToController)), insert, codes.InvalidArgument},
 		{"default with member ref", defaultEntry(p4info.IDTablePDR, memberRef(1)), modify, codes.InvalidArgument},
 
 		// Actions.
@@ -409,6 +441,7 @@ func TestInitialDefault(t *testing.T) {
 		{p4info.IDTableLBR, dataplane.ActDrop},
 		{p4info.IDTableTunnels, dataplane.ActDrop},
 		{p4info.IDTableTunnelTerm, dataplane.ActDrop},
+		{p4info.IDTableNonIP, dataplane.ActPass},
 	} {
 		e, err := tr.InitialDefault(c.table)
 		if err != nil {
@@ -428,4 +461,26 @@ func TestInitialDefault(t *testing.T) {
 	}
 	_, err := tr.InitialDefault(1)
 	wantCode(t, err, codes.NotFound)
+}
+
+func TestEntryNonIPRule(t *testing.T) {
+	for _, c := range []struct {
+		e    Entry
+		want dataplane.NonIPAction
+		ok   bool
+	}{
+		{Entry{Key: Key{Table: p4info.IDTableNonIP, EthType: 0x0806}, Action: CopyToController{}}, dataplane.NonIPCopyToController, true},
+		{Entry{Key: Key{Table: p4info.IDTableNonIP, EthType: 0x0806}, Action: farAct(dataplane.ActPass)}, dataplane.NonIPPass, true},
+		{Entry{Key: Key{Table: p4info.IDTableNonIP, EthType: 0x0806}, Action: farAct(dataplane.ActDrop)}, dataplane.NonIPDrop, true},
+		{Entry{Key: Key{Table: p4info.IDTableNonIP, EthType: 0x0806}, Action: farAct(dataplane.ActPunt)}, dataplane.NonIPPunt, true},
+		{Entry{Key: Key{Table: p4info.IDTableNonIP, EthType: 0x0806}, Action: farAct(dataplane.ActForward)}, 0, false},
+		{Entry{Key: Key{Table: p4info.IDTableNonIP, EthType: 0x0806}}, 0, false},
+		{Entry{Key: Key{Table: p4info.IDTableNonIP, Default: true}, Action: farAct(dataplane.ActPass)}, 0, false},
+		{Entry{Key: Key{Table: p4info.IDTableFAR, FAR: 1}, Action: farAct(dataplane.ActPunt)}, 0, false},
+	} {
+		et, a, ok := c.e.NonIPRule()
+		if ok != c.ok || a != c.want || (ok && et != 0x0806) {
+			t.Errorf("%+v: %#04x %v %v, want %v %v", c.e, et, a, ok, c.want, c.ok)
+		}
+	}
 }

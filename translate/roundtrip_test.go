@@ -114,6 +114,11 @@ func sampleEntries() []Entry {
 			Action: Decap{Tunnel: 7}},
 		{Key: Key{Table: p4info.IDTableTunnelTerm, Term: dataplane.TunnelTerm{Remote: addr("0.0.0.1"), Local: addr("0.0.0.0"), Key: 1}},
 			Action: Decap{Tunnel: 0xffffffff}},
+		{Key: Key{Table: p4info.IDTableNonIP, EthType: 0x0806}, Action: CopyToController{}},
+		{Key: Key{Table: p4info.IDTableNonIP, EthType: 0x88cc}, Action: farAct(dataplane.ActPunt), ControllerMetadata: 7},
+		{Key: Key{Table: p4info.IDTableNonIP, EthType: 0}, Action: farAct(dataplane.ActPass)},
+		{Key: Key{Table: p4info.IDTableNonIP, EthType: 0xffff}, Action: farAct(dataplane.ActDrop), Metadata: []byte("m")},
+		{Key: Key{Table: p4info.IDTableNonIP, Default: true}, Action: farAct(dataplane.ActPass)},
 	}
 }
 
@@ -257,7 +262,7 @@ func randomEntry(r *rand.Rand) Entry {
 		{Action: dataplane.ActEncap, Tunnel: dataplane.TunnelID(small())},
 		{Action: dataplane.ActBalance, LBR: dataplane.LBRID(small())},
 	}
-	switch r.IntN(6) {
+	switch r.IntN(7) {
 	case 0:
 		m := dataplane.PDRMatch{
 			InPort: dataplane.Ternary[uint16]{Value: u16(), Mask: 0xffff}, Direction: tern8(2),
@@ -296,6 +301,13 @@ func randomEntry(r *rand.Rand) Entry {
 		e.Key = Key{Table: p4info.IDTableTunnelTerm, Term: dataplane.TunnelTerm{
 			Remote: dataplane.AddrFrom4(r.Uint32()), Local: dataplane.AddrFrom4(small()), Key: small()}}
 		e.Action = Decap{Tunnel: dataplane.TunnelID(small())}
+	case 6:
+		et := u16()
+		for et == dataplane.EtherTypeIPv4 || et == dataplane.EtherTypeDot1Q || et == dataplane.EtherTypeDot1AD {
+			et = u16()
+		}
+		e.Key = Key{Table: p4info.IDTableNonIP, EthType: et}
+		e.Action = []Action{farAct(dataplane.ActPass), farAct(dataplane.ActDrop), farAct(dataplane.ActPunt), CopyToController{}}[r.IntN(4)]
 	}
 	return e
 }
@@ -329,6 +341,10 @@ func TestEncodeRejectsInvalidEntries(t *testing.T) {
 		{Key: Key{Table: p4info.IDTableTunnels}, Action: SetGRE{}},
 		{Key: Key{Table: p4info.IDTableTunnelTerm}, Action: Decap{}},
 		{Key: Key{Table: p4info.IDTableTunnelTerm, Term: dataplane.TunnelTerm{Remote: addr("::1"), Local: addr("10.0.0.1")}}, Action: Decap{}},
+		{Key: Key{Table: p4info.IDTableNonIP, EthType: 0x0806}, Action: farAct(dataplane.ActForward)},
+		{Key: Key{Table: p4info.IDTableNonIP, EthType: 0x0806, Priority: 1}, Action: farAct(dataplane.ActDrop)},
+		{Key: Key{Table: p4info.IDTableNonIP, Default: true}, Action: farAct(dataplane.ActDrop)},
+		{Key: Key{Table: p4info.IDTableFAR}, Action: CopyToController{}},
 	}
 	for _, e := range bad {
 		te, err := tr.EncodeTableEntry(e)
