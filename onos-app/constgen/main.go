@@ -183,9 +183,7 @@ func Generate(info *p4configv1.P4Info, pkg, class string) ([]byte, error) {
 		}
 		fmt.Fprintf(&b, "\n    // %s\n", g.title)
 		for _, c := range g.consts {
-			if c.doc != "" {
-				fmt.Fprintf(&b, "    /** %s */\n", javadoc(c.doc))
-			}
+			writeDoc(&b, c.doc)
 			fmt.Fprintf(&b, "    public static final %s %s = %s;\n", c.typ, c.name, c.value)
 		}
 	}
@@ -213,6 +211,33 @@ func javaName(p4 string) string {
 		prev = r
 	}
 	return b.String()
+}
+
+// writeDoc writes a doc string as a Javadoc comment wrapped to fit ONOS's 120-column
+// checkstyle limit.
+func writeDoc(b *bytes.Buffer, doc string) {
+	doc = javadoc(doc)
+	if doc == "" {
+		return
+	}
+	const indent, width = "    ", 100
+	if len(doc) <= width {
+		fmt.Fprintf(b, "%s/** %s */\n", indent, doc)
+		return
+	}
+	fmt.Fprintf(b, "%s/**\n", indent)
+	line := ""
+	for _, w := range strings.Fields(doc) {
+		if line != "" && len(line)+1+len(w) > width {
+			fmt.Fprintf(b, "%s * %s\n", indent, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	fmt.Fprintf(b, "%s * %s\n%s */\n", indent, line, indent)
 }
 
 // javadoc keeps a P4Info doc string from closing the comment early.
