@@ -280,10 +280,20 @@ func (s *Server) restoreState() (dataplane.RestoreState, error) {
 	rs := dataplane.RestoreState{
 		PDRs: map[dataplane.PDRID]dataplane.PDR{}, FARs: map[dataplane.FARID]dataplane.FAR{},
 		LBRs: map[dataplane.LBRID][]dataplane.LBRMember{}, Tunnels: map[dataplane.TunnelID]dataplane.Tunnel{},
-		Terms: map[dataplane.TunnelTerm]dataplane.TunnelID{},
+		Terms: map[dataplane.TunnelTerm]dataplane.TunnelID{}, NonIP: map[uint16]dataplane.NonIPAction{},
 	}
 	for _, st := range s.st.entries {
 		e := st.entry
+		// non_ip's pass, drop and punt are FARActions too: by table first.
+		if e.Table == p4info.IDTableNonIP {
+			et, a, ok := e.NonIPRule()
+			if !ok {
+				return rs, fmt.Errorf("non_ip entry %v with action %T", e.Key, e.Action)
+			}
+			rs.NonIP[et] = a
+			s.st.nonIPOffsets[et] = dataplane.Counter{}
+			continue
+		}
 		switch a := e.Action.(type) {
 		case translate.SetFAR:
 			p, ok := e.PDR()

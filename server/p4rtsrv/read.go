@@ -100,12 +100,8 @@ func (s *Server) readTable(te *p4v1.TableEntry) ([]*p4v1.Entity, error) {
 			}
 			// ONOS asks for counter_data with the default entry of a table
 			// with a direct counter: it counts the packets that matched no rule.
-			if withCounter && id == p4info.IDTablePDR {
-				c, err := s.dp.PDRDefaultCounter()
-				if err != nil {
-					return nil, err
-				}
-				if e.CounterData, err = s.tr.DirectCounterData(id, c); err != nil {
+			if withCounter {
+				if e.CounterData, err = s.defaultCounterData(id); err != nil {
 					return nil, err
 				}
 			}
@@ -211,6 +207,7 @@ func cmpKeys(a, b translate.Key) int {
 		int64(addr(a.Term.Remote)) - int64(addr(b.Term.Remote)),
 		int64(addr(a.Term.Local)) - int64(addr(b.Term.Local)),
 		int64(a.Term.Key) - int64(b.Term.Key),
+		int64(a.EthType) - int64(b.EthType),
 	} {
 		if d != 0 {
 			return int(max(-1, min(1, d)))
@@ -239,16 +236,39 @@ func (s *Server) encode(st *stored, withCounter bool) (*p4v1.TableEntry, error) 
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "encode stored entry: %v", err)
 	}
-	if withCounter && e.Table == p4info.IDTablePDR {
-		c, err := s.dp.PDRCounter(st.pdr)
+	if withCounter && (e.Table == p4info.IDTablePDR || e.Table == p4info.IDTableNonIP) {
+		c, err := s.directCount(st)
 		if err != nil {
 			return nil, err
 		}
-		if te.CounterData, err = s.tr.DirectCounterData(e.Table, sub(c, s.st.directOffsets[st.pdr])); err != nil {
+		if te.CounterData, err = s.tr.DirectCounterData(e.Table, c); err != nil {
 			return nil, err
 		}
 	}
 	return te, nil
+}
+
+// defaultCount is the direct counter of a table's default entry: pdr counts its
+// misses; non_ip does not (frames without a rule pass uncounted), so it reads 0.
+func (s *Server) defaultCount(table uint32) (dataplane.Counter, error) {
+	if table == p4info.IDTablePDR {
+		return s.dp.PDRDefaultCounter()
+	}
+	return dataplane.Counter{}, nil
+}
+
+// defaultCounterData is counter_data of a table's default entry, nil for
+// tables without a direct counter.
+func (s *Server) defaultCounterData(table uint32) (*p4v1.CounterData, error) {
+	tab, ok := s.pipeline.Table(table)
+	if !ok || tab.DirectCounter() == nil {
+		return nil, nil
+	}
+	c, err := s.defaultCount(table)
+	if err != nil {
+		return nil, err
+	}
+	return s.tr.DirectCounterData(table, c)
 }
 
 // defaultEntry returns a table's default entry, or nil for tables whose default
@@ -409,17 +429,22 @@ func (s *Server) readDirect(de *p4v1.DirectCounterEntry) ([]*p4v1.Entity, error)
 	}
 	var sts []*stored
 	if len(te.Match) == 0 && !te.IsDefaultAction {
-		if te.TableId != 0 && te.TableId != p4info.IDTablePDR {
+		tabs := []uint32{p4info.IDTablePDR, p4info.IDTableNonIP}
+		switch te.TableId {
+		case 0:
+		case p4info.IDTablePDR, p4info.IDTableNonIP:
+			tabs = []uint32{te.TableId}
+		default:
 			return nil, status.Errorf(codes.InvalidArgument, "table 0x%08x has no direct counter", te.TableId)
 		}
-		sts = s.sortedEntries([]uint32{p4info.IDTablePDR})
+		sts = s.sortedEntries(tabs)
 	} else {
 		k, _, err := s.tr.DecodeDirectCounterEntry(de)
 		if err != nil {
 			return nil, err
 		}
 		if k.Default {
-			c, err := s.dp.PDRDefaultCounter()
+			c, err := s.defaultCount(k.Table)
 			if err != nil {
 				return nil, err
 			}
@@ -437,11 +462,11 @@ func (s *Server) readDirect(de *p4v1.DirectCounterEntry) ([]*p4v1.Entity, error)
 	}
 	var out []*p4v1.Entity
 	for _, st := range sts {
-		c, err := s.dp.PDRCounter(st.pdr)
+		c, err := s.directCount(st)
 		if err != nil {
 			return nil, err
 		}
-		e, err := s.tr.EncodeDirectCounterEntry(st.entry.Key, sub(c, s.st.directOffsets[st.pdr]))
+		e, err := s.tr.EncodeDirectCounterEntry(st.entry.Key, c)
 		if err != nil {
 			return nil, err
 		}

@@ -10,7 +10,8 @@ import (
 )
 
 // stored is a table entry as the controller wrote it (canonical, without
-// counter_data) and the data-path rule it became.
+// counter_data) and the data-path rule it became (pdr entries: the rule's id;
+// non_ip entries are named by their eth_type).
 type stored struct {
 	entry translate.Entry
 	pdr   dataplane.PDRID // pdr entries
@@ -33,6 +34,7 @@ type store struct {
 	// Counter MODIFY sets a value: reads return data path − offset.
 	counterOffsets map[counterCell]dataplane.Counter
 	directOffsets  map[dataplane.PDRID]dataplane.Counter
+	nonIPOffsets   map[uint16]dataplane.Counter // non_ip_counter, by eth_type
 }
 
 func (s *Server) resetStore() {
@@ -43,6 +45,7 @@ func (s *Server) resetStore() {
 		groups:         map[uint32]translate.Group{},
 		counterOffsets: map[counterCell]dataplane.Counter{},
 		directOffsets:  map[dataplane.PDRID]dataplane.Counter{},
+		nonIPOffsets:   map[uint16]dataplane.Counter{},
 	}
 }
 

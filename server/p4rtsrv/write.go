@@ -145,6 +145,9 @@ func (s *Server) writeTableEntry(op p4v1.Update_Type, te *p4v1.TableEntry) error
 			return err
 		}
 		delete(s.st.directOffsets, old.pdr)
+		if e.Table == p4info.IDTableNonIP {
+			delete(s.st.nonIPOffsets, e.EthType)
+		}
 		if e.Table == p4info.IDTableTunnels {
 			// The data path restarts a tunnel's counters when the id is used
 			// again: a value set on the old tunnel must not offset the new one.
@@ -205,6 +208,18 @@ func (s *Server) install(st *stored, old *stored) error {
 			return err
 		}
 		return s.setLBR(e.LBR, members)
+	case p4info.IDTableNonIP:
+		et, a, ok := e.NonIPRule()
+		if !ok {
+			return status.Errorf(codes.InvalidArgument, "non_ip entries take pass, drop, punt or copy_to_controller, not %T", e.Action)
+		}
+		if err := s.dp.SetNonIPRule(et, a); err != nil {
+			return err
+		}
+		if old == nil {
+			s.st.nonIPOffsets[et] = dataplane.Counter{} // the data path starts a new rule at zero
+		}
+		return nil
 	}
 	return status.Errorf(codes.Unimplemented, "table 0x%08x", e.Table)
 }
@@ -222,6 +237,8 @@ func (s *Server) uninstall(st *stored) error {
 		return s.dp.DeleteTunnelTerm(e.Term)
 	case p4info.IDTableLBR:
 		return s.setLBR(e.LBR, nil)
+	case p4info.IDTableNonIP:
+		return s.dp.DeleteNonIPRule(e.EthType)
 	}
 	return status.Errorf(codes.Unimplemented, "table 0x%08x", e.Table)
 }
@@ -548,15 +565,38 @@ func (s *Server) writeDirectCounter(op p4v1.Update_Type, de *p4v1.DirectCounterE
 }
 
 func (s *Server) setDirect(st *stored, v dataplane.Counter) error {
-	if st == nil || st.entry.Table != p4info.IDTablePDR {
+	if st == nil {
 		return nil
 	}
-	cur, err := s.dp.PDRCounter(st.pdr)
-	if err != nil {
-		return err
+	switch st.entry.Table {
+	case p4info.IDTablePDR:
+		cur, err := s.dp.PDRCounter(st.pdr)
+		if err != nil {
+			return err
+		}
+		s.st.directOffsets[st.pdr] = sub(cur, v)
+	case p4info.IDTableNonIP:
+		cur, err := s.dp.NonIPCounter(st.entry.EthType)
+		if err != nil {
+			return err
+		}
+		s.st.nonIPOffsets[st.entry.EthType] = sub(cur, v)
 	}
-	s.st.directOffsets[st.pdr] = sub(cur, v)
 	return nil
+}
+
+// directCount is what an entry's direct counter reads: the data path's count
+// minus the offset a counter MODIFY set. Only pdr and non_ip have one.
+func (s *Server) directCount(st *stored) (dataplane.Counter, error) {
+	switch st.entry.Table {
+	case p4info.IDTablePDR:
+		c, err := s.dp.PDRCounter(st.pdr)
+		return sub(c, s.st.directOffsets[st.pdr]), err
+	case p4info.IDTableNonIP:
+		c, err := s.dp.NonIPCounter(st.entry.EthType)
+		return sub(c, s.st.nonIPOffsets[st.entry.EthType]), err
+	}
+	return dataplane.Counter{}, status.Errorf(codes.Internal, "table 0x%08x has no direct counter", st.entry.Table)
 }
 
 var _ = proto.Clone

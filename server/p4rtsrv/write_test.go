@@ -184,7 +184,8 @@ func TestDefaultEntry(t *testing.T) {
 			codes.InvalidArgument, codes.InvalidArgument, codes.PermissionDenied, codes.PermissionDenied)
 		h.wantEntries(readDefault(), pdrDefault(p4info.IDActionPass))
 
-		// Every table's default entry: pdr's as set, the others their const drop.
+		// Every table's default entry: pdr's as set, non_ip's its const pass, the
+		// others their const drop.
 		all := h.readTable(&p4v1.TableEntry{IsDefaultAction: true})
 		seen := map[uint32]bool{}
 		for _, e := range all {
@@ -192,10 +193,19 @@ func TestDefaultEntry(t *testing.T) {
 			if !e.IsDefaultAction || len(e.Match) != 0 {
 				t.Errorf("default-entry read returned %v", e)
 			}
-			if e.TableId != p4info.IDTablePDR && e.GetAction().GetAction().GetActionId() != p4info.IDActionDrop {
+			want := p4info.IDActionDrop
+			if e.TableId == p4info.IDTableNonIP {
+				want = p4info.IDActionPass
+			}
+			if e.TableId != p4info.IDTablePDR && e.GetAction().GetAction().GetActionId() != want {
 				t.Errorf("const default entry %v", e)
 			}
 		}
+		if !seen[p4info.IDTableNonIP] {
+			t.Errorf("no non_ip default entry in %v", all)
+		}
+		wantUpdates(t, h.write(20, modify(&p4v1.TableEntry{TableId: p4info.IDTableNonIP, IsDefaultAction: true, Action: action(p4info.IDActionPass)})),
+			codes.PermissionDenied)
 		if !seen[p4info.IDTablePDR] {
 			t.Errorf("no pdr default entry in %v", all)
 		}
