@@ -22,6 +22,7 @@ func applyParser(words []string) (parseFunc, int, bool) {
 		"add far":     parseFAROp(insertOp), "mod far": parseFAROp(modifyOp), "del far": parseFAROp(deleteOp),
 		"add tunnel": parseTunnelOp(insertOp), "mod tunnel": parseTunnelOp(modifyOp), "del tunnel": parseTunnelOp(deleteOp),
 		"add term": parseTermOp(insertOp), "mod term": parseTermOp(modifyOp), "del term": parseTermOp(deleteOp),
+		"add nonip": parseNonIPOp(insertOp), "mod nonip": parseNonIPOp(modifyOp), "del nonip": parseNonIPOp(deleteOp),
 		"add lbr": parseAddLBR, "mod lbr": parseModLBR, "del lbr": parseDelLBR,
 	}
 	p, ok := table[first+" "+second]
@@ -85,7 +86,7 @@ func applyFile(ctx context.Context, o *options, args []string) error {
 }
 
 // dump prints the device's entries as commands for apply: tunnels, terms, lbr,
-// far, pdr, and the pdr default when it is not pass.
+// far, pdr, the pdr default when it is not pass, and non_ip rules.
 func dump(ctx context.Context, o *options, args []string) error {
 	if err := noArgs("dump", args); err != nil {
 		return err
@@ -118,6 +119,9 @@ func dump(ctx context.Context, o *options, args []string) error {
 		}
 		if all.PDRDefault.Action != "pass" {
 			fmt.Fprintf(w, "default pdr %s\n", all.PDRDefault.Action)
+		}
+		for _, r := range all.NonIP {
+			fmt.Fprintf(w, "add nonip %s %s\n", r.EthType, r.Action)
 		}
 		return nil
 	})

@@ -175,6 +175,7 @@ func init() {
 		{[]string{"show", "lbr"}, "", false, "load-balancing rules with their tunnels and weights", showLBR},
 		{[]string{"show", "tunnels"}, "", false, "GRE overlays", showTunnels},
 		{[]string{"show", "terms"}, "", false, "GRE tunnel terminations", showTerms},
+		{[]string{"show", "nonip"}, "", false, "what frames that are not IPv4 get, by EtherType, with counters", showNonIP},
 		{[]string{"show", "groups"}, "", false, "lbr_selector groups and their members", showGroups},
 		{[]string{"show", "members"}, "", false, "lbr_selector members", showMembers},
 		{[]string{"show", "counters"}, "[ports|tunnels|drops|pdr]", false, "counters (non-zero cells; --all for every cell)", showCounters},
@@ -196,6 +197,9 @@ func init() {
 		{[]string{"add", "term"}, "src=ADDR dst=ADDR [key=K] tunnel=T", true, "insert a tunnel termination (src: remote, dst: local)", addTerm},
 		{[]string{"mod", "term"}, "src=ADDR dst=ADDR [key=K] tunnel=T", true, "account a termination to another tunnel", modTerm},
 		{[]string{"del", "term"}, "src=ADDR dst=ADDR [key=K]", true, "delete a tunnel termination", delTerm},
+		{[]string{"add", "nonip"}, "ETHTYPE pass|drop|punt|copy_to_controller", true, "insert a rule for frames that are not IPv4 (ETHTYPE: arp, lldp, bddp, ipv6, ... or a number)", addNonIP},
+		{[]string{"mod", "nonip"}, "ETHTYPE ACTION", true, "change what frames of an EtherType get", modNonIP},
+		{[]string{"del", "nonip"}, "ETHTYPE", true, "delete a non_ip rule: those frames pass to the kernel again", delNonIP},
 		{[]string{"add", "lbr"}, "ID members=TUNNEL[:WEIGHT],...", true, "insert a load-balancing rule (members, group, entry)", addLBR},
 		{[]string{"mod", "lbr"}, "ID members=TUNNEL[:WEIGHT],...", true, "change the tunnels and weights of a load-balancing rule", modLBR},
 		{[]string{"del", "lbr"}, "ID", true, "delete a load-balancing rule with the group and members linxctl made for it", delLBR},
@@ -210,6 +214,7 @@ var wordAliases = map[string]string{
 	"table": "tables", "pdrs": "pdr", "fars": "far", "lbrs": "lbr", "tunnel": "tunnels",
 	"term": "terms", "tunnel_term": "terms", "tunnel_terms": "terms", "group": "groups",
 	"member": "members", "counter": "counters", "arb": "arbitration",
+	"non_ip": "nonip", "non-ip": "nonip",
 }
 
 func canonicalWord(w string, i int, first string) string {

@@ -32,10 +32,10 @@ func noArgs(what string, args []string) error {
 	return nil
 }
 
-// readTable reads every entry of a table (pdr with its counters).
+// readTable reads every entry of a table (pdr and non_ip with their counters).
 func (c *client) readTable(ctx context.Context, table uint32) ([]translate.Entry, error) {
 	te := &p4v1.TableEntry{TableId: table}
-	if table == p4info.IDTablePDR {
+	if table == p4info.IDTablePDR || table == p4info.IDTableNonIP {
 		te.CounterData = &p4v1.CounterData{}
 	}
 	ents, err := c.read(ctx, &p4v1.Entity{Entity: &p4v1.Entity_TableEntry{TableEntry: te}})
@@ -502,6 +502,7 @@ type tablesJSON struct {
 	LBR        []lbrRow    `json:"lbr"`
 	Tunnels    []tunnelRow `json:"tunnels"`
 	Terms      []termRow   `json:"terms"`
+	NonIP      []nonIPRow  `json:"nonip"`
 }
 
 func (c *client) readAll(ctx context.Context) (tablesJSON, error) {
@@ -524,6 +525,9 @@ func (c *client) readAll(ctx context.Context) (tablesJSON, error) {
 		return out, err
 	}
 	if out.Terms, err = c.readTerms(ctx); err != nil {
+		return out, err
+	}
+	if out.NonIP, err = c.readNonIP(ctx); err != nil {
 		return out, err
 	}
 	return out, nil
@@ -552,6 +556,8 @@ func showTables(ctx context.Context, o *options, args []string) error {
 		printTunnels(w, all.Tunnels)
 		section(w, &first, "terms ("+plural(len(all.Terms), "entry", "entries")+")")
 		printTerms(w, all.Terms)
+		section(w, &first, "nonip ("+plural(len(all.NonIP), "entry", "entries")+")")
+		printNonIP(w, all.NonIP)
 		return nil
 	})
 }
