@@ -220,6 +220,9 @@ func writeDoc(b *bytes.Buffer, doc string) {
 	if doc == "" {
 		return
 	}
+	if !strings.HasSuffix(doc, ".") {
+		doc += "." // checkstyle: a Javadoc's first sentence ends with a period
+	}
 	const indent, width = "    ", 100
 	if len(doc) <= width {
 		fmt.Fprintf(b, "%s/** %s */\n", indent, doc)

@@ -12,83 +12,99 @@ import org.onosproject.net.pi.model.PiPacketMetadataId;
 import org.onosproject.net.pi.model.PiTableId;
 
 /**
- * Identifiers of the linx pipeline (P4Info "linx" version "1").
+ * Identifiers of the linx pipeline (P4Info "linx" version "2").
  */
 public final class LinxConstants {
 
     /** P4Info package name and version the constants were generated from. */
     public static final String P4INFO_NAME = "linx";
-    public static final String P4INFO_VERSION = "1";
+    public static final String P4INFO_VERSION = "2";
 
     // Match fields
-    /** P4 port number the packet arrived on */
+    /** P4 port number the packet arrived on. */
     public static final PiMatchFieldId HDR_INGRESS_PORT = PiMatchFieldId.of("ingress_port");
     public static final int HDR_INGRESS_PORT_BITWIDTH = 16;
-    /** 1 uplink (from a LAN port), 2 downlink (from a WAN port, decapsulated), 3 underlay (plain traffic on a WAN port) */
+    /**
+     * 1 uplink (from a LAN port), 2 downlink (from a WAN port, decapsulated), 3 underlay (plain traffic on
+     * a WAN port).
+     */
     public static final PiMatchFieldId HDR_DIRECTION = PiMatchFieldId.of("direction");
     public static final int HDR_DIRECTION_BITWIDTH = 2;
-    /** IPv4 source address (of the inner header after decapsulation) */
+    /** IPv4 source address (of the inner header after decapsulation). */
     public static final PiMatchFieldId HDR_SRC_ADDR = PiMatchFieldId.of("src_addr");
     public static final int HDR_SRC_ADDR_BITWIDTH = 32;
-    /** IPv4 destination address (of the inner header after decapsulation) */
+    /** IPv4 destination address (of the inner header after decapsulation). */
     public static final PiMatchFieldId HDR_DST_ADDR = PiMatchFieldId.of("dst_addr");
     public static final int HDR_DST_ADDR_BITWIDTH = 32;
-    /** IPv4 protocol number */
+    /** IPv4 protocol number. */
     public static final PiMatchFieldId HDR_IP_PROTO = PiMatchFieldId.of("ip_proto");
     public static final int HDR_IP_PROTO_BITWIDTH = 8;
-    /** TCP/UDP source port (0 without TCP/UDP header) */
+    /** TCP/UDP source port (0 without TCP/UDP header). */
     public static final PiMatchFieldId HDR_L4_SPORT = PiMatchFieldId.of("l4_sport");
     public static final int HDR_L4_SPORT_BITWIDTH = 16;
-    /** TCP/UDP destination port (0 without TCP/UDP header) */
+    /** TCP/UDP destination port (0 without TCP/UDP header). */
     public static final PiMatchFieldId HDR_L4_DPORT = PiMatchFieldId.of("l4_dport");
     public static final int HDR_L4_DPORT_BITWIDTH = 16;
-    /** DSCP: upper 6 bits of the IPv4 ToS byte */
+    /** DSCP: upper 6 bits of the IPv4 ToS byte. */
     public static final PiMatchFieldId HDR_DSCP = PiMatchFieldId.of("dscp");
     public static final int HDR_DSCP_BITWIDTH = 6;
-    /** FAR id, chosen by the controller */
+    /** FAR id, chosen by the controller. */
     public static final PiMatchFieldId HDR_FAR_ID = PiMatchFieldId.of("far_id");
     public static final int HDR_FAR_ID_BITWIDTH = 32;
-    /** LBR id, chosen by the controller */
+    /** LBR id, chosen by the controller. */
     public static final PiMatchFieldId HDR_LBR_ID = PiMatchFieldId.of("lbr_id");
     public static final int HDR_LBR_ID_BITWIDTH = 32;
-    /** tunnel id, chosen by the controller */
+    /** tunnel id, chosen by the controller. */
     public static final PiMatchFieldId HDR_TUNNEL_ID = PiMatchFieldId.of("tunnel_id");
     public static final int HDR_TUNNEL_ID_BITWIDTH = 32;
-    /** GRE key; 0 matches packets without a key field */
+    /** GRE key; 0 matches packets without a key field. */
     public static final PiMatchFieldId HDR_GRE_KEY = PiMatchFieldId.of("gre_key");
     public static final int HDR_GRE_KEY_BITWIDTH = 32;
+    /** EtherType after at most one VLAN tag. */
+    public static final PiMatchFieldId HDR_ETH_TYPE = PiMatchFieldId.of("eth_type");
+    public static final int HDR_ETH_TYPE_BITWIDTH = 16;
 
     // Tables
-    /** Packet detection rules: classify a packet and select a FAR (highest priority wins) */
+    /** Packet detection rules: classify a packet and select a FAR (highest priority wins). */
     public static final PiTableId LINX_INGRESS_PDR = PiTableId.of("LinxIngress.pdr");
-    /** Forwarding action rules: what to do with a packet a PDR selected */
+    /** Forwarding action rules: what to do with a packet a PDR selected. */
     public static final PiTableId LINX_INGRESS_FAR = PiTableId.of("LinxIngress.far");
-    /** Load-balancing rules: spread a class of traffic over weighted GRE overlays */
+    /** Load-balancing rules: spread a class of traffic over weighted GRE overlays. */
     public static final PiTableId LINX_INGRESS_LBR = PiTableId.of("LinxIngress.lbr");
-    /** GRE overlays (RFC 2784, key per RFC 2890) */
+    /** GRE overlays (RFC 2784, key per RFC 2890). */
     public static final PiTableId LINX_INGRESS_TUNNELS = PiTableId.of("LinxIngress.tunnels");
-    /** GRE tunnel terminations: which GRE packets this gateway decapsulates */
+    /** GRE tunnel terminations: which GRE packets this gateway decapsulates. */
     public static final PiTableId LINX_INGRESS_TUNNEL_TERM = PiTableId.of("LinxIngress.tunnel_term");
+    /**
+     * What to do with frames that are not IPv4 (ARP, LLDP, IPv6...), by EtherType; default: pass to the
+     * kernel.
+     */
+    public static final PiTableId LINX_INGRESS_NON_IP = PiTableId.of("LinxIngress.non_ip");
 
     // Actions
-    /** Select forwarding action rule far_id */
+    /** Select forwarding action rule far_id. */
     public static final PiActionId LINX_INGRESS_SET_FAR = PiActionId.of("LinxIngress.set_far");
-    /** Discard the packet (counted in drop_counter) */
+    /** Discard the packet (counted in drop_counter). */
     public static final PiActionId LINX_INGRESS_DROP = PiActionId.of("LinxIngress.drop");
-    /** Hand the packet to the kernel network stack */
+    /** Hand the packet to the kernel network stack. */
     public static final PiActionId LINX_INGRESS_PASS = PiActionId.of("LinxIngress.pass");
-    /** Send the packet out of a port, unencapsulated */
+    /** Send the packet out of a port, unencapsulated. */
     public static final PiActionId LINX_INGRESS_FORWARD = PiActionId.of("LinxIngress.forward");
-    /** GRE-encapsulate the packet onto a tunnel */
+    /** GRE-encapsulate the packet onto a tunnel. */
     public static final PiActionId LINX_INGRESS_ENCAP = PiActionId.of("LinxIngress.encap");
-    /** Pick a tunnel with a load-balancing rule */
+    /** Pick a tunnel with a load-balancing rule. */
     public static final PiActionId LINX_INGRESS_BALANCE = PiActionId.of("LinxIngress.balance");
-    /** Send the packet to the controller as a PacketIn */
+    /** Send the packet to the controller as a PacketIn. */
     public static final PiActionId LINX_INGRESS_PUNT = PiActionId.of("LinxIngress.punt");
-    /** Describe a GRE overlay */
+    /** Describe a GRE overlay. */
     public static final PiActionId LINX_INGRESS_SET_GRE = PiActionId.of("LinxIngress.set_gre");
-    /** Decapsulate the GRE packet and account it to a tunnel */
+    /** Decapsulate the GRE packet and account it to a tunnel. */
     public static final PiActionId LINX_INGRESS_DECAP = PiActionId.of("LinxIngress.decap");
+    /**
+     * Send a copy to the controller (PacketIn) and pass the frame on to the kernel (ARP must still reach
+     * the gateway's kernel, which answers it).
+     */
+    public static final PiActionId LINX_INGRESS_COPY_TO_CONTROLLER = PiActionId.of("LinxIngress.copy_to_controller");
 
     // Action parameters
     public static final PiActionParamId FAR_ID = PiActionParamId.of("far_id");
@@ -107,30 +123,32 @@ public final class LinxConstants {
     public static final int KEY_BITWIDTH = 32;
 
     // Action profiles
-    /** Action selector of table lbr: weighted encap members, selected by a 5-tuple hash */
+    /** Action selector of table lbr: weighted encap members, selected by a 5-tuple hash. */
     public static final PiActionProfileId LINX_INGRESS_LBR_SELECTOR = PiActionProfileId.of("LinxIngress.lbr_selector");
 
     // Indirect counters
-    /** Packets and bytes received by XDP, indexed by port number */
+    /** Packets and bytes received by XDP, indexed by port number. */
     public static final PiCounterId LINX_INGRESS_PORT_RX_COUNTER = PiCounterId.of("LinxIngress.port_rx_counter");
-    /** Packets and bytes transmitted by XDP, indexed by port number */
+    /** Packets and bytes transmitted by XDP, indexed by port number. */
     public static final PiCounterId LINX_INGRESS_PORT_TX_COUNTER = PiCounterId.of("LinxIngress.port_tx_counter");
-    /** Packets and bytes encapsulated onto each tunnel, indexed by tunnel id */
+    /** Packets and bytes encapsulated onto each tunnel, indexed by tunnel id. */
     public static final PiCounterId LINX_INGRESS_TUNNEL_TX_COUNTER = PiCounterId.of("LinxIngress.tunnel_tx_counter");
-    /** Packets and bytes decapsulated from each tunnel, indexed by tunnel id */
+    /** Packets and bytes decapsulated from each tunnel, indexed by tunnel id. */
     public static final PiCounterId LINX_INGRESS_TUNNEL_RX_COUNTER = PiCounterId.of("LinxIngress.tunnel_rx_counter");
-    /** Packets and bytes dropped, indexed by drop reason code (see docs/datapath.md) */
+    /** Packets and bytes dropped, indexed by drop reason code (see docs/datapath.md). */
     public static final PiCounterId LINX_INGRESS_DROP_COUNTER = PiCounterId.of("LinxIngress.drop_counter");
 
     // Direct counters
-    /** Packets and bytes matched by each pdr entry */
+    /** Packets and bytes matched by each pdr entry. */
     public static final PiCounterId LINX_INGRESS_PDR_COUNTER = PiCounterId.of("LinxIngress.pdr_counter");
+    /** Packets and bytes handled by each non_ip entry. */
+    public static final PiCounterId LINX_INGRESS_NON_IP_COUNTER = PiCounterId.of("LinxIngress.non_ip_counter");
 
     // Packet-in / packet-out metadata
-    /** packet_in metadata */
+    /** packet_in metadata. */
     public static final PiPacketMetadataId INGRESS_PORT = PiPacketMetadataId.of("ingress_port");
     public static final int INGRESS_PORT_BITWIDTH = 16;
-    /** packet_out metadata */
+    /** packet_out metadata. */
     public static final PiPacketMetadataId EGRESS_PORT = PiPacketMetadataId.of("egress_port");
     public static final int EGRESS_PORT_BITWIDTH = 16;
 

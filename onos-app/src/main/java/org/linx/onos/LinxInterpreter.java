@@ -179,7 +179,13 @@ public class LinxInterpreter extends AbstractHandlerBehaviour implements PiPipel
         return new DefaultInboundPacket(from, eth, ByteBuffer.wrap(data));
     }
 
-    /** Reads a metadata value of any length (canonical or padded) as an unsigned number. */
+    /**
+     * Reads a metadata value of any length (canonical or padded) as an unsigned number.
+     *
+     * @param value metadata value
+     * @return its value
+     * @throws PiInterpreterException if it is longer than 8 bytes
+     */
     static long unsigned(ImmutableByteSequence value) throws PiInterpreterException {
         byte[] b = value.asArray();
         long v = 0;

@@ -63,8 +63,8 @@ public class LinxPipeliner extends AbstractHandlerBehaviour implements Pipeliner
     private final GroupListener groupListener = this::groupEvent;
 
     @Override
-    public void init(DeviceId deviceId, PipelinerContext context) {
-        this.deviceId = deviceId;
+    public void init(DeviceId device, PipelinerContext context) {
+        this.deviceId = device;
         this.flowRuleService = context.directory().get(FlowRuleService.class);
         this.groupService = context.directory().get(GroupService.class);
         this.store = context.store();
@@ -74,7 +74,7 @@ public class LinxPipeliner extends AbstractHandlerBehaviour implements Pipeliner
                 .actionProfiles(LINX_INGRESS_LBR_SELECTOR)
                 .orElseThrow(() -> new IllegalStateException("P4Info has no lbr_selector"))
                 .maxGroupSize();
-        this.translator = new ObjectiveTranslator(deviceId, linxApp, maxGroupSize);
+        this.translator = new ObjectiveTranslator(device, linxApp, maxGroupSize);
         groupService.addListener(groupListener);
     }
 

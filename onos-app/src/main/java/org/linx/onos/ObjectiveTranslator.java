@@ -159,6 +159,10 @@ final class ObjectiveTranslator {
      * configured port is classified, so a PERMIT on admission criteria is already
      * true and needs no entry. DENY, and PERMITs that ask for treatment, are not
      * supported.
+     *
+     * @param obj filtering objective
+     * @return an empty translation
+     * @throws LinxException UNSUPPORTED, saying why
      */
     Translation filter(FilteringObjective obj) throws LinxException {
         if (obj.type() != FilteringObjective.Type.PERMIT) {
@@ -190,7 +194,13 @@ final class ObjectiveTranslator {
 
     // ----------------------------------------------------------------- forwarding
 
-    /** Translates a forwarding objective (ADD or REMOVE: the same entries). */
+    /**
+     * Translates a forwarding objective (ADD or REMOVE: the same entries).
+     *
+     * @param obj forwarding objective
+     * @return its pdr or non_ip entries, and the shared FAR they select
+     * @throws LinxException UNSUPPORTED or BADPARAMS, saying why
+     */
     Translation forward(ForwardingObjective obj) throws LinxException {
         if (obj.flag() == ForwardingObjective.Flag.EGRESS) {
             throw new LinxException(ObjectiveError.UNSUPPORTED, "linx has no egress stage");
@@ -377,7 +387,13 @@ final class ObjectiveTranslator {
         b.matchRange(src ? HDR_L4_SPORT : HDR_L4_DPORT, low, high);
     }
 
-    /** The shared FAR id for an action a forwarding objective carries itself. */
+    /**
+     * Returns the shared FAR id for an action a forwarding objective carries itself.
+     *
+     * @param action FAR action
+     * @return FAR id in the reserved range
+     * @throws LinxException BADPARAMS for a tunnel id beyond the reserved range
+     */
     static long sharedFarId(PiAction action) throws LinxException {
         if (action.equals(LinxActions.DROP)) {
             return FAR_DROP;
@@ -410,7 +426,13 @@ final class ObjectiveTranslator {
 
     // ----------------------------------------------------------------------- next
 
-    /** Translates a next objective for ADD or REMOVE (the same entries either way). */
+    /**
+     * Translates a next objective for ADD or REMOVE (the same entries either way).
+     *
+     * @param obj next objective
+     * @return its FAR, and for HASHED its lbr entry and lbr_selector group
+     * @throws LinxException UNSUPPORTED or BADPARAMS, saying why
+     */
     Translation next(NextObjective obj) throws LinxException {
         long id = nextFarId(obj.id());
         List<NextTreatment> treatments = new ArrayList<>(obj.nextTreatments());
@@ -474,7 +496,12 @@ final class ObjectiveTranslator {
         return new Translation(List.of(lbr, far), List.of(), List.of(group));
     }
 
-    /** The group key ONOS's group translator needs to make an lbr_selector group. */
+    /**
+     * Returns the group key ONOS's group translator needs to make an lbr_selector group.
+     *
+     * @param nextId next objective id, also the group id
+     * @return PI group key
+     */
     static PiGroupKey groupKey(int nextId) {
         return new PiGroupKey(LINX_INGRESS_LBR, LINX_INGRESS_LBR_SELECTOR, nextId);
     }
@@ -524,7 +551,12 @@ final class ObjectiveTranslator {
         return t.toShort() & 0xFFFF;
     }
 
-    /** Which objective kinds the pipeliner supports, for messages. */
+    /**
+     * Describes an objective for log messages.
+     *
+     * @param obj objective
+     * @return kind, id, operation and application
+     */
     static String describe(Objective obj) {
         return obj.getClass().getSimpleName() + " " + obj.id() + " (" + obj.op() + ") from " + obj.appId().name();
     }

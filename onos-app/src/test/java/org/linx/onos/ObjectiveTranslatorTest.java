@@ -189,7 +189,8 @@ public class ObjectiveTranslatorTest {
 
     @Test
     public void simpleNextObjectivesAreFars() throws LinxException {
-        assertEquals(List.of("table LinxIngress.far match far_id=0x00000009 action LinxIngress.encap(tunnel_id=0x00000002)"),
+        assertEquals(List.of("table LinxIngress.far match far_id=0x00000009"
+                        + " action LinxIngress.encap(tunnel_id=0x00000002)"),
                 text.translation(translator.next(next(9, NextObjective.Type.SIMPLE).addTreatment(tunnel(2)).add())));
         assertEquals(List.of("table LinxIngress.far match far_id=0x0000000a action LinxIngress.forward(port=0x0002)"),
                 text.translation(translator.next(next(10, NextObjective.Type.SIMPLE)

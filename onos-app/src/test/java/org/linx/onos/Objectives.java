@@ -47,7 +47,12 @@ final class Objectives {
         return DefaultTrafficTreatment.builder().setOutput(port).build();
     }
 
-    /** What PacketManager.requestPackets sends for a packet request (CONTROL priority 40000). */
+    /**
+     * Returns what PacketManager.requestPackets sends for a packet request (CONTROL priority 40000).
+     *
+     * @param selector packets to request
+     * @return the forwarding objective
+     */
     static ForwardingObjective packetRequest(TrafficSelector selector) {
         return DefaultForwardingObjective.builder()
                 .withSelector(selector)
@@ -80,7 +85,11 @@ final class Objectives {
         return b.add();
     }
 
-    /** The TCP selector of an "interactive traffic from branch 1" policy. */
+    /**
+     * Returns the TCP selector of an "interactive traffic from branch 1" policy.
+     *
+     * @return selector
+     */
     static TrafficSelector branchTcp() {
         return ipv4().matchInPort(PortNumber.portNumber(1))
                 .matchIPSrc(IpPrefix.valueOf("10.1.0.0/16"))
