@@ -195,7 +195,7 @@ func (o *onosNode) mustWrite(ups ...*p4v1.Update) {
 	o.t.Helper()
 	for i, w := range o.write(ups...) {
 		if w != onosSuccess {
-			o.t.Errorf("%s: update %d: %s", o.name, i, w)
+			o.t.Errorf("%s: update %d (%v): %s", o.name, i, ups[i], w)
 		}
 	}
 }
@@ -567,11 +567,7 @@ func replayONOS(t *testing.T, h *harness, deviceConfig []byte) {
 		punted = udpFrame(t, testenv.Link(t, h.ns, "lan0").Attrs().HardwareAddr, "10.1.0.2", "10.9.9.9")
 		h.sendFrame(1, punted)
 	}
-	pin := onos1.s.recv().GetPacket()
-	if pin == nil || !bytes.Equal(pin.Payload, punted) || len(pin.Metadata) != 1 || pin.Metadata[0].MetadataId != p4info.IDMetaIngressPort ||
-		!bytes.Equal(append(make([]byte, 2-len(pin.Metadata[0].Value)), pin.Metadata[0].Value...), pad(1, 2)) {
-		t.Errorf("packet-in %v", pin)
-	}
+	wantPacketIn(t, onos1, punted, 1)
 	for i, p := range testPorts {
 		want := lldp(uint16(p.id))
 		if h.mem != nil {
