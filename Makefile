@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 PKGS := ./...
 ONOS_CONSTANTS := onos-app/src/main/java/org/linx/onos/LinxConstants.java
-GENERATED := dataplane/linx_bpfel.go dataplane/linx_bpfel.o p4info/p4info.txt \
+GENERATED := dataplane/xdp/linx_bpfel.go dataplane/xdp/linx_bpfel.o dataplane/dropreason_gen.go p4info/p4info.txt \
 	onos-app/src/main/resources/p4info.txt $(ONOS_CONSTANTS)
 
 .PHONY: help generate build test check bench demo lab clean
@@ -12,7 +12,7 @@ help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 generate: ## regenerate committed code (BPF objects and bindings, p4info.txt, the ONOS app's copy and constants)
-	$(GO) generate ./dataplane ./p4info
+	$(GO) generate ./dataplane/... ./p4info
 	@# The ONOS app ships the committed P4Info verbatim and names it through generated constants.
 	cmp -s p4info/p4info.txt onos-app/src/main/resources/p4info.txt || cp p4info/p4info.txt onos-app/src/main/resources/p4info.txt
 	$(GO) run ./onos-app/constgen -p4info p4info/p4info.txt -o $(ONOS_CONSTANTS)
@@ -25,8 +25,11 @@ test: ## run every test (privileged tests need root; LINX_REQUIRE_PRIV=1 makes t
 	@# integration/p4rtclient is its own module (a third-party P4Runtime client that needs older protos)
 	cd integration/p4rtclient && $(GO) test -count=1 -timeout 10m ./...
 
-check: ## vet, gofmt, and prove generated code is fresh
+check: ## vet, gofmt, cross-build the operator CLI, and prove generated code is fresh
 	$(GO) vet $(PKGS)
+	@# linxctl runs on an operator's laptop: nothing it imports may need Linux.
+	GOOS=darwin $(GO) build -o /dev/null ./cmd/linxctl
+	GOOS=windows $(GO) build -o /dev/null ./cmd/linxctl
 	cd integration/p4rtclient && $(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(MAKE) generate
@@ -34,7 +37,7 @@ check: ## vet, gofmt, and prove generated code is fresh
 	@test -z "$$(git status --porcelain --untracked-files=all -- dataplane/ p4info/ onos-app/src/main/ | grep '^??')" || { echo "generate left untracked files"; exit 1; }
 
 bench: ## data-path, classifier and P4Runtime benchmarks (root)
-	$(GO) test -run '^$$' -bench . -count 5 ./dataplane/ ./server/
+	$(GO) test -run '^$$' -bench . -count 5 ./dataplane/... ./server/
 
 demo: ## the two-site SD-WAN demo (root)
 	$(GO) run ./cmd/linx-demo

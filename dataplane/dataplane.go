@@ -1,8 +1,13 @@
-// Package dataplane drives linx's XDP pipeline: it loads the BPF programs, attaches
-// them to interfaces and turns typed rules (PDR, FAR, LBR, tunnels, tunnel
-// terminations) into BPF map entries. Nothing outside this package sees a raw map
-// key. The same interface has an in-memory implementation (package memdp) for
-// unprivileged tests of the layers above.
+// Package dataplane is the contract between linx's control plane and its data
+// paths: the typed rules (PDR, FAR, LBR, tunnels, tunnel terminations, non_ip
+// rules), the Dataplane interface that installs them, their validation and the
+// errors callers map to RPC codes. It has no kernel dependency, so the P4Runtime
+// server, translation and the operator CLI build anywhere.
+//
+// Two implementations: package xdp (the XDP pipeline of bpf/, loaded with
+// cilium/ebpf) and package memdp (in memory, for unprivileged tests of the layers
+// above). Package dataplanetest holds the suite both must pass. The enum values
+// here are those of bpf/linx.h; package xdp fails to compile if they drift.
 package dataplane
 
 import (
@@ -30,8 +35,8 @@ type (
 type Role uint8
 
 const (
-	RoleLAN = Role(linxRoleROLE_LAN)
-	RoleWAN = Role(linxRoleROLE_WAN)
+	RoleLAN = Role(1)
+	RoleWAN = Role(2)
 )
 
 func (r Role) String() string {
@@ -49,11 +54,11 @@ type Direction uint8
 
 const (
 	// DirUplink: arrived on a LAN port.
-	DirUplink = Direction(linxDirectionDIR_UPLINK)
+	DirUplink = Direction(1)
 	// DirDownlink: arrived on a WAN port inside a GRE overlay and was decapsulated.
-	DirDownlink = Direction(linxDirectionDIR_DOWNLINK)
+	DirDownlink = Direction(2)
 	// DirUnderlay: arrived on a WAN port outside any overlay (plain underlay traffic).
-	DirUnderlay = Direction(linxDirectionDIR_UNDERLAY)
+	DirUnderlay = Direction(3)
 )
 
 // XDPMode selects how programs are attached.
@@ -65,6 +70,13 @@ const (
 	// XDPGeneric attaches in the skb path: slow, only when asked for.
 	XDPGeneric
 )
+
+func (m XDPMode) String() string {
+	if m == XDPGeneric {
+		return "generic"
+	}
+	return "native"
+}
 
 // Ternary matches value v when v&Mask == Value. A zero Mask matches everything.
 type Ternary[T ~uint8 | ~uint16 | ~uint32] struct {
@@ -132,16 +144,26 @@ type PDR struct {
 	FAR      FARID
 }
 
+// PDRKey is what identifies a rule for its controller: P4Runtime's entry key
+// (match and priority). No two installed rules share one.
+type PDRKey struct {
+	Match    PDRMatch
+	Priority uint32
+}
+
+// Key returns the rule's identity.
+func (p PDR) Key() PDRKey { return PDRKey{p.Match, p.Priority} }
+
 // Action is what a FAR does with a packet.
 type Action uint8
 
 const (
-	ActDrop    = Action(linxFarActionFAR_DROP)    // discard (counted as a policy drop)
-	ActPass    = Action(linxFarActionFAR_PASS)    // hand to the kernel network stack
-	ActForward = Action(linxFarActionFAR_FORWARD) // send out Port unencapsulated
-	ActEncap   = Action(linxFarActionFAR_ENCAP)   // GRE-encapsulate onto Tunnel
-	ActBalance = Action(linxFarActionFAR_BALANCE) // pick a tunnel with load-balancing rule LBR
-	ActPunt    = Action(linxFarActionFAR_PUNT)    // send to the controller (PacketIn)
+	ActDrop    = Action(1) // discard (counted as a policy drop)
+	ActPass    = Action(2) // hand to the kernel network stack
+	ActForward = Action(3) // send out Port unencapsulated
+	ActEncap   = Action(4) // GRE-encapsulate onto Tunnel
+	ActBalance = Action(5) // pick a tunnel with load-balancing rule LBR
+	ActPunt    = Action(6) // send to the controller (PacketIn)
 )
 
 func (a Action) String() string {
@@ -175,12 +197,12 @@ type FAR struct {
 type NonIPAction uint8
 
 const (
-	NonIPPass = NonIPAction(linxNonIpActionNON_IP_PASS) // hand to the kernel (counted)
-	NonIPDrop = NonIPAction(linxNonIpActionNON_IP_DROP) // discard, counted as DropNonIPRule
-	NonIPPunt = NonIPAction(linxNonIpActionNON_IP_PUNT) // send to the controller (PacketIn) only
+	NonIPPass = NonIPAction(1) // hand to the kernel (counted)
+	NonIPDrop = NonIPAction(2) // discard, counted as DropNonIPRule
+	NonIPPunt = NonIPAction(3) // send to the controller (PacketIn) only
 	// NonIPCopyToController sends a copy to the controller and passes the frame
 	// to the kernel (ARP must still reach the gateway, which answers it).
-	NonIPCopyToController = NonIPAction(linxNonIpActionNON_IP_COPY)
+	NonIPCopyToController = NonIPAction(4)
 )
 
 func (a NonIPAction) String() string {

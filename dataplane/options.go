@@ -66,7 +66,7 @@ func (o Options) WithDefaults() Options {
 
 // LBRSlots is the size of each load-balancing rule's Maglev lookup table (a prime
 // well above the member count, so weights are honoured to within 1/LBRSlots). It
-// must equal LBR_SLOTS in bpf/linx.h; a test checks it.
+// must equal LBR_SLOTS in bpf/linx.h (package xdp does not compile otherwise).
 const LBRSlots = 1021
 
 // MaxLBRMembers bounds the members of one load-balancing rule.
@@ -76,5 +76,5 @@ const MaxLBRMembers = 16
 const MaxPuntBytes = 1536
 
 // MaxNonIPRules is the capacity of the non_ip table (MAX_NON_IP_RULES in
-// bpf/linx.h; Load checks they agree).
+// bpf/linx.h; package xdp checks they agree when it loads).
 const MaxNonIPRules = 64

@@ -192,3 +192,12 @@ func TestValidateIDs(t *testing.T) {
 	checkValid(t, "tunnel huge", ValidateTunnelID(0xffffffff, DefaultOptions.MaxTunnels), "tunnel id 4294967295")
 	checkValid(t, "no tunnels", ValidateTunnelID(0, 0), "tunnel id 0")
 }
+
+// members builds LBR members from (tunnel, weight) pairs.
+func members(pairs ...uint32) []LBRMember {
+	var m []LBRMember
+	for i := 0; i+1 < len(pairs); i += 2 {
+		m = append(m, LBRMember{Tunnel: TunnelID(pairs[i]), Weight: pairs[i+1]})
+	}
+	return m
+}

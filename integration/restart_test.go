@@ -23,8 +23,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/linx-sdwan/linx/cmd/linx-agent/config"
 	"github.com/linx-sdwan/linx/dataplane"
+	"github.com/linx-sdwan/linx/internal/config"
 	"github.com/linx-sdwan/linx/internal/lab"
 	"github.com/linx-sdwan/linx/internal/netlab"
 	"github.com/linx-sdwan/linx/internal/testenv"

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/linx-sdwan/linx/dataplane"
+	"github.com/linx-sdwan/linx/dataplane/xdp"
 	"github.com/linx-sdwan/linx/internal/testenv"
 	"github.com/linx-sdwan/linx/p4info"
 	"github.com/linx-sdwan/linx/translate"
@@ -34,7 +35,7 @@ type benchDevice struct {
 func newBenchDevice(b *testing.B, opts dataplane.Options) *benchDevice {
 	b.Helper()
 	testenv.RequireRoot(b)
-	dp, err := dataplane.Load(opts)
+	dp, err := xdp.Load(opts)
 	if err != nil {
 		b.Fatal(err)
 	}

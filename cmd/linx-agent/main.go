@@ -31,8 +31,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
-	"github.com/linx-sdwan/linx/cmd/linx-agent/config"
 	"github.com/linx-sdwan/linx/dataplane"
+	"github.com/linx-sdwan/linx/internal/config"
 	"github.com/linx-sdwan/linx/internal/linkwatch"
 	"github.com/linx-sdwan/linx/p4info"
 	"github.com/linx-sdwan/linx/server"
@@ -344,7 +344,7 @@ func run(c *config.Config, memory bool, log *zap.Logger) error {
 		DeviceID:  c.Device.ID,
 		Dataplane: dp,
 		Pipeline:  pipeline,
-		GNMI:      gnmisrv.Options{Logf: sugar.Warnf},
+		GNMI:      gnmisrv.Options{Links: linkwatch.NewLinks(nil), Logf: sugar.Warnf},
 		GRPC:      gopts,
 		Persist:   persistOf(state),
 	})

@@ -18,9 +18,10 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
-	"github.com/linx-sdwan/linx/cmd/linx-agent/config"
 	"github.com/linx-sdwan/linx/dataplane"
 	"github.com/linx-sdwan/linx/dataplane/memdp"
+	"github.com/linx-sdwan/linx/dataplane/xdp"
+	"github.com/linx-sdwan/linx/internal/config"
 	"github.com/linx-sdwan/linx/server"
 	"github.com/linx-sdwan/linx/server/p4rtsrv"
 	"github.com/linx-sdwan/linx/server/p4rtsrv/journal"
@@ -71,8 +72,8 @@ func loadDataplane(c *config.Config, memory bool, log *zap.Logger) (dataplane.Da
 			return nil, nil, fmt.Errorf("bpffs_dir: %w", err)
 		}
 	}
-	e, err := dataplane.Load(opts)
-	if errors.Is(err, dataplane.ErrIncompatiblePins) {
+	e, err := xdp.Load(opts)
+	if errors.Is(err, xdp.ErrIncompatiblePins) {
 		return nil, nil, fmt.Errorf("load data path: %w\n"+
 			"The pipeline running from %s cannot be taken over by this build or configuration (see docs/operations.md, \"Restart and upgrade\"): "+
 			"stop it with the previous build and leave_running_on_stop: false, or remove %s (its ports stop forwarding until this agent has started)", err, opts.PinDir, opts.PinDir)
@@ -100,7 +101,7 @@ func loadDataplane(c *config.Config, memory bool, log *zap.Logger) (dataplane.Da
 				zap.Bool("leave_running_on_stop", opts.LeaveRunning), zap.Bool("clean_stop", clean))
 			return
 		}
-		if err := dataplane.RemovePins(opts.PinDir); err != nil {
+		if err := xdp.RemovePins(opts.PinDir); err != nil {
 			log.Warn("removing the data path's pins", zap.String("bpffs_dir", opts.PinDir), zap.Error(err))
 		}
 	}
@@ -130,7 +131,7 @@ func checkBPFFS(dir string) error {
 // tookOver reports whether the data path took port id over from the previous
 // agent rather than attaching anew.
 func tookOver(dp dataplane.Dataplane, id dataplane.PortID) bool {
-	e, ok := dp.(*dataplane.EBPF)
+	e, ok := dp.(*xdp.Dataplane)
 	return ok && e.TookOver(id)
 }
 
@@ -138,7 +139,7 @@ func tookOver(dp dataplane.Dataplane, id dataplane.PortID) bool {
 // longer configured, and the rest of its pipeline. Failing that is not fatal:
 // what is left is logged, and the next clean stop removes it.
 func releaseStale(dp dataplane.Dataplane, log *zap.Logger) {
-	e, ok := dp.(*dataplane.EBPF)
+	e, ok := dp.(*xdp.Dataplane)
 	if !ok {
 		return
 	}
@@ -181,9 +182,9 @@ func takeoverCheckMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s: bpffs_dir is not set: nothing is pinned, every start attaches anew\n", file)
 		return exitOK
 	}
-	pinned, err := dataplane.CheckPins(c.DataplaneOptions())
+	pinned, err := xdp.CheckPins(c.DataplaneOptions())
 	switch {
-	case errors.Is(err, dataplane.ErrIncompatiblePins):
+	case errors.Is(err, xdp.ErrIncompatiblePins):
 		fmt.Fprintf(stdout, "%s: %v\nthis build cannot take the running data path over: stop the running agent with leave_running_on_stop: false, then start this one (traffic stops in between)\n", dir, err)
 		return exitFailure
 	case err != nil:

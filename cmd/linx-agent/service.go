@@ -14,8 +14,8 @@ import (
 	"golang.org/x/sys/unix"
 	"google.golang.org/grpc"
 
-	"github.com/linx-sdwan/linx/cmd/linx-agent/config"
 	"github.com/linx-sdwan/linx/dataplane"
+	"github.com/linx-sdwan/linx/internal/config"
 	"github.com/linx-sdwan/linx/internal/metrics"
 	"github.com/linx-sdwan/linx/internal/sdnotify"
 	"github.com/linx-sdwan/linx/server"

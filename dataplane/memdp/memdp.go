@@ -8,7 +8,6 @@
 package memdp
 
 import (
-	"container/heap"
 	"fmt"
 	"maps"
 	"slices"
@@ -45,8 +44,7 @@ type Dataplane struct {
 	pdrs       map[dataplane.PDRID]dataplane.PDR
 	pdrByKey   map[pdrKey]dataplane.PDRID
 	pdrCount   map[dataplane.PDRID]dataplane.Counter
-	freeIDs    idHeap          // ids below nextPDRID that are free, smallest first
-	nextPDRID  dataplane.PDRID // every id >= nextPDRID is free
+	ids        dataplane.PDRIDs
 	pdrDefault dataplane.FAR
 	defCount   dataplane.Counter
 
@@ -89,8 +87,7 @@ func (d *Dataplane) clearLocked() {
 	d.pdrs = map[dataplane.PDRID]dataplane.PDR{}
 	d.pdrByKey = map[pdrKey]dataplane.PDRID{}
 	d.pdrCount = map[dataplane.PDRID]dataplane.Counter{}
-	d.freeIDs = nil
-	d.nextPDRID = 1
+	d.ids.Reset(nil)
 	d.pdrDefault = dataplane.FAR{Action: dataplane.ActPass}
 	d.defCount = dataplane.Counter{}
 	d.fars = map[dataplane.FARID]dataplane.FAR{}
@@ -190,13 +187,7 @@ func (d *Dataplane) InsertPDR(p dataplane.PDR) (dataplane.PDRID, error) {
 	if len(d.pdrs) >= d.opts.MaxPDRs {
 		return 0, fmt.Errorf("%w: %d pdrs installed", dataplane.ErrFull, len(d.pdrs))
 	}
-	var id dataplane.PDRID
-	if len(d.freeIDs) > 0 {
-		id = heap.Pop(&d.freeIDs).(dataplane.PDRID)
-	} else {
-		id = d.nextPDRID
-		d.nextPDRID++
-	}
+	id := d.ids.Alloc()
 	d.pdrs[id] = p
 	d.pdrByKey[k] = id
 	d.pdrCount[id] = dataplane.Counter{}
@@ -243,7 +234,7 @@ func (d *Dataplane) DeletePDR(id dataplane.PDRID) error {
 	delete(d.pdrs, id)
 	delete(d.pdrByKey, pdrKey{p.Match, p.Priority})
 	delete(d.pdrCount, id)
-	heap.Push(&d.freeIDs, id)
+	d.ids.Release(id)
 	return nil
 }
 
@@ -516,18 +507,4 @@ func deleteEntry[K comparable, V any](m map[K]V, key K, table string) error {
 	}
 	delete(m, key)
 	return nil
-}
-
-// idHeap is a min-heap of free PDR ids.
-type idHeap []dataplane.PDRID
-
-func (h idHeap) Len() int           { return len(h) }
-func (h idHeap) Less(i, j int) bool { return h[i] < h[j] }
-func (h idHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *idHeap) Push(x any)        { *h = append(*h, x.(dataplane.PDRID)) }
-func (h *idHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
 }

@@ -92,26 +92,6 @@ func TestAttachDetach(t *testing.T) {
 	}
 }
 
-func TestPDRIDs(t *testing.T) {
-	d := New(dp.Options{})
-	for i := range 5 {
-		id, err := d.InsertPDR(pdr(uint32(i+1), 1))
-		wantErr(t, "insert", err, nil)
-		if id != dp.PDRID(i+1) {
-			t.Fatalf("insert %d got id %d", i, id)
-		}
-	}
-	wantErr(t, "delete 4", d.DeletePDR(4), nil)
-	wantErr(t, "delete 2", d.DeletePDR(2), nil)
-	for _, want := range []dp.PDRID{2, 4, 6} {
-		id, err := d.InsertPDR(pdr(uint32(100+want), 1))
-		wantErr(t, "insert", err, nil)
-		if id != want {
-			t.Fatalf("got id %d, want %d (smallest free)", id, want)
-		}
-	}
-}
-
 func TestPDRLifecycle(t *testing.T) {
 	d := New(dp.Options{MaxPDRs: 3})
 	m := dp.MatchAll()

@@ -18,19 +18,12 @@ func (d *Dataplane) Restore(s dataplane.RestoreState) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.clearLocked()
-	maxID := dataplane.PDRID(0)
 	for id, p := range s.PDRs {
 		d.pdrs[id] = p
 		d.pdrByKey[pdrKey{p.Match, p.Priority}] = id
 		d.pdrCount[id] = dataplane.Counter{}
-		maxID = max(maxID, id)
 	}
-	d.nextPDRID = maxID + 1
-	for id := dataplane.PDRID(1); id < maxID; id++ {
-		if _, ok := s.PDRs[id]; !ok {
-			d.freeIDs = append(d.freeIDs, id) // ascending: already a min-heap
-		}
-	}
+	d.ids.Reset(s.PDRs)
 	if s.Default != nil {
 		d.pdrDefault = *s.Default
 	}

@@ -20,7 +20,7 @@ import (
 
 	"github.com/vishvananda/netns"
 
-	"github.com/linx-sdwan/linx/cmd/linx-agent/config"
+	"github.com/linx-sdwan/linx/internal/config"
 	"github.com/linx-sdwan/linx/internal/netlab"
 )
 

@@ -28,6 +28,7 @@ import (
 	"sync"
 
 	"github.com/linx-sdwan/linx/dataplane"
+	"github.com/linx-sdwan/linx/dataplane/xdp"
 	"github.com/linx-sdwan/linx/internal/netlab"
 )
 
@@ -117,7 +118,7 @@ type Site struct {
 	Host *netlab.NS // host-<name>
 	GW   *netlab.NS // gw-<name>
 	// DP is the gateway's data path; nil until loaded.
-	DP *dataplane.EBPF
+	DP *xdp.Dataplane
 
 	HostAddr netip.Addr    // 10.X.0.2
 	LANAddr  netip.Addr    // 10.X.0.1, the host's default gateway
@@ -289,7 +290,7 @@ func configureGateway(s *Site) error {
 // there.
 func loadDataPath(s *Site, opts dataplane.Options, mode dataplane.XDPMode) error {
 	return s.GW.Do(func() error {
-		dp, err := dataplane.Load(opts)
+		dp, err := xdp.Load(opts)
 		if err != nil {
 			return fmt.Errorf("gw-%s: %w", s.Name, err)
 		}

@@ -80,7 +80,8 @@ type PortSource interface {
 // Options tune the service. Zero fields take the defaults.
 type Options struct {
 	// Links reports link state (admin-status, oper-status, last-change).
-	// Default: NewNetlinkLinks(nil), the kernel in the caller's network namespace.
+	// The agent passes linkwatch.NewLinks (the kernel's view over netlink); without
+	// one every port's oper-status is unknown.
 	Links LinkStater
 	// ChangeInterval is how often ON_CHANGE (and TARGET_DEFINED non-counter)
 	// subscriptions re-read the state to detect changes. Default 1 s.
@@ -105,7 +106,7 @@ const (
 
 func (o Options) withDefaults() Options {
 	if o.Links == nil {
-		o.Links = NewNetlinkLinks(nil)
+		o.Links = noLinks{}
 	}
 	if o.ChangeInterval <= 0 {
 		o.ChangeInterval = DefaultChangeInterval

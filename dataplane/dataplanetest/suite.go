@@ -1,0 +1,368 @@
+// Package dataplanetest is the contract suite every dataplane.Dataplane
+// implementation passes: the XDP pipeline (package xdp, as root) and the
+// in-memory twin (package memdp). It checks what the layers above rely on
+// without looking at packets: rule ids, validation and its messages, the
+// error each refusal wraps, capacities, counters starting at zero, Clear. The
+// implementations' own tests check the rest (packets for xdp, read-backs and
+// hooks for memdp), so the two cannot drift apart on what the contract says.
+package dataplanetest
+
+import (
+	"errors"
+	"net/netip"
+	"slices"
+	"testing"
+
+	"github.com/linx-sdwan/linx/dataplane"
+)
+
+// New returns a fresh, empty data path sized by o (zero fields: defaults),
+// closed when the test ends. It may skip the test (no privileges).
+type New func(t *testing.T, o dataplane.Options) dataplane.Dataplane
+
+// Run runs the whole suite against the data paths newDP makes, one fresh data
+// path per subtest.
+func Run(t *testing.T, newDP New) {
+	for _, tc := range []struct {
+		name string
+		fn   func(*testing.T, New)
+	}{
+		{"PDRIDs", testPDRIDs},
+		{"PDRLifecycle", testPDRLifecycle},
+		{"PDRBatch", testPDRBatch},
+		{"PDRCounters", testPDRCounters},
+		{"PDRDefault", testPDRDefault},
+		{"FARs", testFARs},
+		{"LBRs", testLBRs},
+		{"Tunnels", testTunnels},
+		{"TunnelTerms", testTunnelTerms},
+		{"NonIPRules", testNonIPRules},
+		{"Messages", testMessages},
+		{"Clear", testClear},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDP) })
+	}
+}
+
+var (
+	addr   = netip.MustParseAddr
+	tunnel = dataplane.Tunnel{Port: 2, Src: addr("198.51.100.1"), Dst: addr("203.0.113.9"), Key: 7}
+	term   = dataplane.TunnelTerm{Remote: addr("203.0.113.9"), Local: addr("198.51.100.1"), Key: 7}
+)
+
+func pdr(prio uint32, far dataplane.FARID) dataplane.PDR {
+	return dataplane.PDR{Match: dataplane.MatchAll(), Priority: prio, FAR: far}
+}
+
+func wantErr(t *testing.T, what string, err, want error) {
+	t.Helper()
+	switch {
+	case want == nil && err != nil:
+		t.Fatalf("%s: unexpected error %v", what, err)
+	case want != nil && !errors.Is(err, want):
+		t.Fatalf("%s: error %v, want %v", what, err, want)
+	}
+}
+
+func insert(t *testing.T, d dataplane.Dataplane, p dataplane.PDR) dataplane.PDRID {
+	t.Helper()
+	id, err := d.InsertPDR(p)
+	wantErr(t, "insert pdr", err, nil)
+	return id
+}
+
+// testPDRIDs: ids start at 1, and an insert takes the smallest free one, so a
+// controller (and a restart replaying its writes) sees the same ids on both.
+func testPDRIDs(t *testing.T, newDP New) {
+	d := newDP(t, dataplane.Options{MaxPDRs: 16})
+	for i := range 5 {
+		if id := insert(t, d, pdr(uint32(i+1), 1)); id != dataplane.PDRID(i+1) {
+			t.Fatalf("insert %d got id %d", i, id)
+		}
+	}
+	wantErr(t, "delete 4", d.DeletePDR(4), nil)
+	wantErr(t, "delete 2", d.DeletePDR(2), nil)
+	for _, want := range []dataplane.PDRID{2, 4, 6} {
+		if id := insert(t, d, pdr(uint32(100+want), 1)); id != want {
+			t.Fatalf("got id %d, want %d (smallest free)", id, want)
+		}
+	}
+	wantErr(t, "delete 3", d.DeletePDR(3), nil)
+	wantErr(t, "delete 1", d.DeletePDR(1), nil)
+	ids, err := d.InsertPDRs([]dataplane.PDR{pdr(201, 1), pdr(202, 1), pdr(203, 1)})
+	wantErr(t, "batch", err, nil)
+	if !slices.Equal(ids, []dataplane.PDRID{1, 3, 7}) {
+		t.Fatalf("batch ids %v, want [1 3 7] (smallest free, in order)", ids)
+	}
+}
+
+func testPDRLifecycle(t *testing.T, newDP New) {
+	d := newDP(t, dataplane.Options{MaxPDRs: 3})
+	m := dataplane.MatchAll()
+	m.Proto = dataplane.Exact[uint8](17)
+	m.DstPort = dataplane.OnePort(53)
+	a := dataplane.PDR{Match: m, Priority: 10, FAR: 99} // FAR 99 does not exist: allowed
+	id := insert(t, d, a)
+
+	_, err := d.InsertPDR(a)
+	wantErr(t, "same match and priority", err, dataplane.ErrExists)
+	b := a
+	b.FAR = 5
+	_, err = d.InsertPDR(b)
+	wantErr(t, "same match and priority, other FAR", err, dataplane.ErrExists)
+	b.Priority = 11
+	insert(t, d, b) // same match, other priority
+
+	_, err = d.InsertPDR(dataplane.PDR{Match: m})
+	wantErr(t, "priority 0", err, dataplane.ErrInvalid)
+	bad := a
+	bad.Match.Src = dataplane.Ternary[uint32]{Value: 1}
+	_, err = d.InsertPDR(bad)
+	wantErr(t, "value outside mask", err, dataplane.ErrInvalid)
+
+	insert(t, d, pdr(1, 1))
+	_, err = d.InsertPDR(pdr(2, 1))
+	wantErr(t, "beyond MaxPDRs", err, dataplane.ErrFull)
+
+	wantErr(t, "modify", d.ModifyPDR(id, 42), nil)
+	wantErr(t, "modify unknown", d.ModifyPDR(77, 1), dataplane.ErrNotFound)
+	wantErr(t, "modify 0", d.ModifyPDR(0, 1), dataplane.ErrNotFound)
+
+	wantErr(t, "delete", d.DeletePDR(id), nil)
+	wantErr(t, "delete again", d.DeletePDR(id), dataplane.ErrNotFound)
+	wantErr(t, "delete unknown", d.DeletePDR(1000), dataplane.ErrNotFound)
+	// The identity is free again, and so is a slot.
+	if id2 := insert(t, d, a); id2 != id {
+		t.Fatalf("reinsert got id %d, want reused %d", id2, id)
+	}
+}
+
+// testPDRBatch: a batch is all or nothing.
+func testPDRBatch(t *testing.T, newDP New) {
+	d := newDP(t, dataplane.Options{MaxPDRs: 4})
+	var ps []dataplane.PDR
+	for i := range 5 {
+		ps = append(ps, pdr(uint32(i+1), 1))
+	}
+	_, err := d.InsertPDRs(ps)
+	wantErr(t, "5 PDRs into 4", err, dataplane.ErrFull)
+	_, err = d.PDRCounter(1)
+	wantErr(t, "a refused batch left pdr 1 behind", err, dataplane.ErrNotFound)
+
+	dup := []dataplane.PDR{pdr(1, 1), pdr(2, 1), pdr(1, 2)}
+	_, err = d.InsertPDRs(dup)
+	wantErr(t, "batch with a duplicate", err, dataplane.ErrExists)
+	invalid := []dataplane.PDR{pdr(1, 1), {Match: dataplane.MatchAll()}}
+	_, err = d.InsertPDRs(invalid)
+	wantErr(t, "batch with an invalid rule", err, dataplane.ErrInvalid)
+	_, err = d.PDRCounter(1)
+	wantErr(t, "refused batches left pdr 1 behind", err, dataplane.ErrNotFound)
+
+	ids, err := d.InsertPDRs(ps[:4])
+	wantErr(t, "4 PDRs", err, nil)
+	if !slices.Equal(ids, []dataplane.PDRID{1, 2, 3, 4}) {
+		t.Fatalf("ids %v", ids)
+	}
+	_, err = d.InsertPDR(ps[0])
+	if !errors.Is(err, dataplane.ErrExists) && !errors.Is(err, dataplane.ErrFull) {
+		t.Fatalf("fifth PDR into a full table: %v", err)
+	}
+}
+
+func testPDRCounters(t *testing.T, newDP New) {
+	d := newDP(t, dataplane.Options{})
+	id := insert(t, d, pdr(1, 1))
+	c, err := d.PDRCounter(id)
+	wantErr(t, "counter", err, nil)
+	if c != (dataplane.Counter{}) {
+		t.Fatalf("fresh counter %+v", c)
+	}
+	wantErr(t, "reset", d.ResetPDRCounter(id), nil)
+	wantErr(t, "reset unknown", d.ResetPDRCounter(id+1), dataplane.ErrNotFound)
+	_, err = d.PDRCounter(id + 1)
+	wantErr(t, "counter unknown", err, dataplane.ErrNotFound)
+	wantErr(t, "delete", d.DeletePDR(id), nil)
+	_, err = d.PDRCounter(id)
+	wantErr(t, "counter of deleted", err, dataplane.ErrNotFound)
+	if c, err := d.PDRDefaultCounter(); err != nil || c != (dataplane.Counter{}) {
+		t.Fatalf("default counter of a fresh data path: %+v %v", c, err)
+	}
+	drops, err := d.DropCounters()
+	wantErr(t, "drop counters", err, nil)
+	if len(drops) != 0 {
+		t.Fatalf("drops of a fresh data path: %v", drops)
+	}
+}
+
+func testPDRDefault(t *testing.T, newDP New) {
+	d := newDP(t, dataplane.Options{MaxPorts: 4})
+	wantErr(t, "set drop", d.SetPDRDefault(dataplane.FAR{Action: dataplane.ActDrop}), nil)
+	wantErr(t, "port beyond MaxPorts", d.SetPDRDefault(dataplane.FAR{Action: dataplane.ActForward, Port: 4}), dataplane.ErrInvalid)
+	wantErr(t, "no action", d.SetPDRDefault(dataplane.FAR{}), dataplane.ErrInvalid)
+}
+
+func testFARs(t *testing.T, newDP New) {
+	d := newDP(t, dataplane.Options{MaxFARs: 2, MaxPorts: 4, MaxTunnels: 8})
+	wantErr(t, "set 1", d.SetFAR(1, dataplane.FAR{Action: dataplane.ActForward, Port: 3}), nil)
+	wantErr(t, "set 2", d.SetFAR(2, dataplane.FAR{Action: dataplane.ActEncap, Tunnel: 7}), nil)
+	wantErr(t, "third", d.SetFAR(3, dataplane.FAR{Action: dataplane.ActDrop}), dataplane.ErrFull)
+	wantErr(t, "replace while full", d.SetFAR(1, dataplane.FAR{Action: dataplane.ActBalance, LBR: 9}), nil)
+	wantErr(t, "bad port", d.SetFAR(1, dataplane.FAR{Action: dataplane.ActForward, Port: 4}), dataplane.ErrInvalid)
+	wantErr(t, "bad tunnel", d.SetFAR(1, dataplane.FAR{Action: dataplane.ActEncap, Tunnel: 8}), dataplane.ErrInvalid)
+	wantErr(t, "bad action", d.SetFAR(1, dataplane.FAR{Action: 77}), dataplane.ErrInvalid)
+
+	// No referential integrity: a FAR used by a rule may go.
+	insert(t, d, pdr(1, 2))
+	wantErr(t, "delete used FAR", d.DeleteFAR(2), nil)
+	wantErr(t, "delete again", d.DeleteFAR(2), dataplane.ErrNotFound)
+	wantErr(t, "room again", d.SetFAR(3, dataplane.FAR{Action: dataplane.ActPunt}), nil)
+}
+
+func testLBRs(t *testing.T, newDP New) {
+	d := newDP(t, dataplane.Options{MaxLBRs: 1, MaxTunnels: 16})
+	// Members may name tunnels that do not exist (yet).
+	wantErr(t, "set", d.SetLBR(10, []dataplane.LBRMember{{Tunnel: 3, Weight: 2}, {Tunnel: 1, Weight: 1}}), nil)
+	wantErr(t, "full", d.SetLBR(11, []dataplane.LBRMember{{Tunnel: 1, Weight: 1}}), dataplane.ErrFull)
+	wantErr(t, "replace", d.SetLBR(10, []dataplane.LBRMember{{Tunnel: 5, Weight: 1}}), nil)
+	wantErr(t, "no members", d.SetLBR(10, nil), dataplane.ErrInvalid)
+	wantErr(t, "duplicate member", d.SetLBR(10, []dataplane.LBRMember{{Tunnel: 1, Weight: 1}, {Tunnel: 1, Weight: 2}}), dataplane.ErrInvalid)
+	wantErr(t, "tunnel id too big", d.SetLBR(10, []dataplane.LBRMember{{Tunnel: 16, Weight: 1}}), dataplane.ErrInvalid)
+	wantErr(t, "zero weight", d.SetLBR(10, []dataplane.LBRMember{{Tunnel: 1, Weight: 0}}), dataplane.ErrInvalid)
+	wantErr(t, "delete unknown", d.DeleteLBR(11), dataplane.ErrNotFound)
+	wantErr(t, "delete", d.DeleteLBR(10), nil)
+	wantErr(t, "delete again", d.DeleteLBR(10), dataplane.ErrNotFound)
+}
+
+func testTunnels(t *testing.T, newDP New) {
+	d := newDP(t, dataplane.Options{MaxTunnels: 4, MaxPorts: 4})
+	wantErr(t, "set", d.SetTunnel(3, tunnel), nil)
+	wantErr(t, "id MaxTunnels", d.SetTunnel(4, tunnel), dataplane.ErrInvalid)
+	bad := tunnel
+	bad.Dst = addr("224.0.0.1")
+	wantErr(t, "multicast dst", d.SetTunnel(1, bad), dataplane.ErrInvalid)
+	bad = tunnel
+	bad.Port = 4
+	wantErr(t, "port", d.SetTunnel(1, bad), dataplane.ErrInvalid)
+
+	c, err := d.TunnelCounter(3)
+	wantErr(t, "counter", err, nil)
+	if c != (dataplane.TunnelCounters{}) {
+		t.Fatalf("fresh counters %+v", c)
+	}
+	_, err = d.TunnelCounter(2)
+	wantErr(t, "counter of unknown", err, dataplane.ErrNotFound)
+	down := tunnel
+	down.Down = true
+	wantErr(t, "replace", d.SetTunnel(3, down), nil)
+	wantErr(t, "delete", d.DeleteTunnel(3), nil)
+	wantErr(t, "delete again", d.DeleteTunnel(3), dataplane.ErrNotFound)
+	_, err = d.TunnelCounter(3)
+	wantErr(t, "counter of deleted", err, dataplane.ErrNotFound)
+}
+
+func testTunnelTerms(t *testing.T, newDP New) {
+	d := newDP(t, dataplane.Options{MaxTerms: 1, MaxTunnels: 8})
+	wantErr(t, "set", d.SetTunnelTerm(term, 1), nil)
+	wantErr(t, "replace", d.SetTunnelTerm(term, 2), nil)
+	other := term
+	other.Key = 8
+	wantErr(t, "full", d.SetTunnelTerm(other, 2), dataplane.ErrFull)
+	wantErr(t, "tunnel id", d.SetTunnelTerm(term, 8), dataplane.ErrInvalid)
+	wantErr(t, "ipv6", d.SetTunnelTerm(dataplane.TunnelTerm{Remote: addr("2001:db8::1"), Local: term.Local}, 1), dataplane.ErrInvalid)
+	wantErr(t, "zero term", d.SetTunnelTerm(dataplane.TunnelTerm{}, 1), dataplane.ErrInvalid)
+	wantErr(t, "delete other", d.DeleteTunnelTerm(other), dataplane.ErrNotFound)
+	wantErr(t, "delete", d.DeleteTunnelTerm(term), nil)
+	wantErr(t, "delete again", d.DeleteTunnelTerm(term), dataplane.ErrNotFound)
+	wantErr(t, "room again", d.SetTunnelTerm(other, 2), nil)
+}
+
+func testNonIPRules(t *testing.T, newDP New) {
+	d := newDP(t, dataplane.Options{})
+	const lldp, arp = 0x88cc, 0x0806
+	wantErr(t, "set", d.SetNonIPRule(lldp, dataplane.NonIPPunt), nil)
+	c, err := d.NonIPCounter(lldp)
+	wantErr(t, "counter", err, nil)
+	if c != (dataplane.Counter{}) {
+		t.Fatalf("fresh counter %+v", c)
+	}
+	wantErr(t, "replace", d.SetNonIPRule(lldp, dataplane.NonIPDrop), nil)
+	for _, et := range []uint16{dataplane.EtherTypeIPv4, dataplane.EtherTypeDot1Q, dataplane.EtherTypeDot1AD} {
+		wantErr(t, "reserved EtherType", d.SetNonIPRule(et, dataplane.NonIPDrop), dataplane.ErrInvalid)
+	}
+	wantErr(t, "bad action", d.SetNonIPRule(arp, 0), dataplane.ErrInvalid)
+	_, err = d.NonIPCounter(arp)
+	wantErr(t, "counter of unknown", err, dataplane.ErrNotFound)
+	wantErr(t, "delete unknown", d.DeleteNonIPRule(arp), dataplane.ErrNotFound)
+	wantErr(t, "delete", d.DeleteNonIPRule(lldp), nil)
+	wantErr(t, "delete again", d.DeleteNonIPRule(lldp), dataplane.ErrNotFound)
+	for i := range dataplane.MaxNonIPRules {
+		wantErr(t, "fill", d.SetNonIPRule(uint16(0x9000+i), dataplane.NonIPPass), nil)
+	}
+	wantErr(t, "full", d.SetNonIPRule(lldp, dataplane.NonIPPass), dataplane.ErrFull)
+}
+
+// testMessages: both data paths say the same thing about the same bad input,
+// so what an operator reads in a P4Runtime error does not depend on which
+// one runs.
+func testMessages(t *testing.T, newDP New) {
+	d := newDP(t, dataplane.Options{MaxPorts: 8, MaxTunnels: 8})
+	bad := tunnel
+	bad.Dst = addr("224.0.0.1")
+	for _, tc := range []struct {
+		what string
+		err  error
+		want string
+	}{
+		{"priority 0", func() error { _, err := d.InsertPDR(dataplane.PDR{Match: dataplane.MatchAll()}); return err }(),
+			"invalid entry: pdr priority must be > 0"},
+		{"far port", d.SetFAR(1, dataplane.FAR{Action: dataplane.ActForward, Port: 8}),
+			"invalid entry: far forward port 8 out of range 1..7"},
+		{"far tunnel", d.SetFAR(1, dataplane.FAR{Action: dataplane.ActEncap, Tunnel: 8}),
+			"invalid entry: far encap tunnel id 8 out of range 0..7"},
+		{"tunnel dst", d.SetTunnel(1, bad), "invalid entry: tunnel dst address 224.0.0.1 is multicast"},
+		{"tunnel id", d.SetTunnel(8, tunnel), "invalid entry: tunnel id 8 out of range 0..7"},
+		{"lbr weight", d.SetLBR(1, []dataplane.LBRMember{{Tunnel: 1}}), "invalid entry: lbr member tunnel 1 has weight 0"},
+		{"non_ip", d.SetNonIPRule(dataplane.EtherTypeIPv4, dataplane.NonIPDrop),
+			"invalid entry: non_ip rule for EtherType 0x0800: IPv4 is classified by the pdr table"},
+	} {
+		if tc.err == nil || tc.err.Error() != tc.want {
+			t.Errorf("%s: %v, want %q", tc.what, tc.err, tc.want)
+		}
+	}
+}
+
+// testClear: every rule and table goes, ids start over, counters from zero.
+func testClear(t *testing.T, newDP New) {
+	d := newDP(t, dataplane.Options{MaxPDRs: 4})
+	id1 := insert(t, d, pdr(1, 1))
+	insert(t, d, pdr(2, 1))
+	wantErr(t, "delete", d.DeletePDR(id1), nil)
+	wantErr(t, "default", d.SetPDRDefault(dataplane.FAR{Action: dataplane.ActDrop}), nil)
+	wantErr(t, "far", d.SetFAR(1, dataplane.FAR{Action: dataplane.ActDrop}), nil)
+	wantErr(t, "lbr", d.SetLBR(1, []dataplane.LBRMember{{Tunnel: 1, Weight: 1}}), nil)
+	wantErr(t, "tunnel", d.SetTunnel(1, tunnel), nil)
+	wantErr(t, "term", d.SetTunnelTerm(term, 1), nil)
+	wantErr(t, "non_ip", d.SetNonIPRule(0x88cc, dataplane.NonIPPunt), nil)
+
+	wantErr(t, "clear", d.Clear(), nil)
+	wantErr(t, "far gone", d.DeleteFAR(1), dataplane.ErrNotFound)
+	wantErr(t, "lbr gone", d.DeleteLBR(1), dataplane.ErrNotFound)
+	wantErr(t, "tunnel gone", d.DeleteTunnel(1), dataplane.ErrNotFound)
+	wantErr(t, "term gone", d.DeleteTunnelTerm(term), dataplane.ErrNotFound)
+	wantErr(t, "non_ip gone", d.DeleteNonIPRule(0x88cc), dataplane.ErrNotFound)
+	ids, err := d.InsertPDRs([]dataplane.PDR{pdr(1, 1), pdr(2, 1), pdr(3, 1), pdr(4, 1)})
+	wantErr(t, "a cleared table has room for MaxPDRs", err, nil)
+	if ids[0] != 1 {
+		t.Fatalf("ids after Clear %v, want from 1", ids)
+	}
+	if c, _ := d.PDRCounter(ids[0]); c != (dataplane.Counter{}) {
+		t.Fatalf("counter after Clear %+v", c)
+	}
+	if c, _ := d.PDRDefaultCounter(); c != (dataplane.Counter{}) {
+		t.Fatalf("default counter after Clear %+v", c)
+	}
+	wantErr(t, "tunnel again", d.SetTunnel(1, tunnel), nil)
+	if c, _ := d.TunnelCounter(1); c != (dataplane.TunnelCounters{}) {
+		t.Fatalf("tunnel counters survived Clear: %+v", c)
+	}
+}

@@ -1,6 +1,0 @@
-package dataplane
-
-// The BPF object and its Go bindings are generated and committed, so building linx
-// needs no clang. `make generate` reruns this; `make check` fails if the committed
-// files are stale. Every C type the Go side touches is exported with -type.
-//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -I/usr/include/x86_64-linux-gnu" -target bpfel -type drop_reason -type stage -type role -type direction -type far_action -type tunnel_flags -type non_ip_action -type non_ip_rule -type pdr_key -type pdr_tuple -type pdr_tuples -type pdr_entry -type pdr_rule -type flow_result -type far -type lbr -type tunnel -type term_key -type port_info -type counter -type port_stats -type tunnel_stats -type punt_record linx ../bpf/linx.c

@@ -1,0 +1,498 @@
+package xdp
+
+import (
+	"cmp"
+	"container/heap"
+	"fmt"
+	"slices"
+
+	"github.com/linx-sdwan/linx/dataplane"
+)
+
+// The classifier is a tuple-space search (Srinivasan et al., SIGCOMM '99), the
+// algorithm behind Open vSwitch's megaflow classifier: rules are grouped by mask
+// shape ("tuple"); each tuple is one exact-match hash table over masked fields, so
+// a packet costs one hash lookup per tuple, however many rules there are. Port
+// ranges become prefix masks (a range expands to at most 30 prefixes per port).
+// Tuples are visited in decreasing order of their best priority and the search
+// stops once no remaining tuple can beat the match found (priority-sorted TSS).
+//
+// This file is pure bookkeeping: it decides which map writes an update needs and
+// in which order, so that every packet sees each rule either wholly installed or
+// not at all. The order for a batch of inserts and deletes is:
+//
+//  1. entries (phase A): each affected masked key gets {best-after, best-before}
+//     ordered by priority; since a rule is live only once its pdr_rules entry
+//     exists, packets keep seeing the old winner until the commit;
+//     the tuple list is published with new tuples and raised priorities;
+//  2. commit: pdr_rules writes for inserts, then deletes (one write per rule);
+//  3. entries (phase C): keys get their true best two rules, emptied keys and
+//     tuples are removed.
+
+// fields are the classifier's packet fields in host byte order; as a mask, a set
+// bit means "compared".
+type fields struct {
+	src, dst     uint32
+	sport, dport uint16
+	inPort       uint16
+	proto        uint8
+	dscpDir      uint8 // dscp << 2 | direction
+}
+
+func (f fields) and(m fields) fields {
+	return fields{f.src & m.src, f.dst & m.dst, f.sport & m.sport, f.dport & m.dport,
+		f.inPort & m.inPort, f.proto & m.proto, f.dscpDir & m.dscpDir}
+}
+
+type entryKey struct {
+	tuple uint32
+	val   fields
+}
+
+type ruleRef struct {
+	id   dataplane.PDRID
+	prio uint32
+}
+
+// before orders rules best first: higher priority, then lower id.
+func (a ruleRef) before(b ruleRef) bool {
+	return a.prio > b.prio || (a.prio == b.prio && a.id < b.id)
+}
+
+type entry struct {
+	rules []ruleRef          // best first
+	kv    [2]dataplane.PDRID // what the kernel holds
+}
+
+func (e *entry) top2() [2]dataplane.PDRID {
+	var v [2]dataplane.PDRID
+	for i := 0; i < 2 && i < len(e.rules); i++ {
+		v[i] = e.rules[i].id
+	}
+	return v
+}
+
+type tuple struct {
+	id    uint32
+	mask  fields
+	refs  int            // entries×rules under this tuple
+	prios map[uint32]int // priority → refs
+	heap  prioHeap       // distinct priorities, lazily pruned
+	max   uint32
+}
+
+func (t *tuple) add(prio uint32) {
+	t.refs++
+	if t.prios[prio]++; t.prios[prio] == 1 {
+		heap.Push(&t.heap, prio)
+	}
+	t.max = max(t.max, prio)
+}
+
+func (t *tuple) remove(prio uint32) {
+	t.refs--
+	if t.prios[prio]--; t.prios[prio] == 0 {
+		delete(t.prios, prio)
+		// Pop priorities that no rule holds any more; the top is the new max.
+		for t.heap.Len() > 0 {
+			if _, live := t.prios[t.heap[0]]; live {
+				break
+			}
+			heap.Pop(&t.heap)
+		}
+		t.max = 0
+		if t.heap.Len() > 0 {
+			t.max = t.heap[0]
+		}
+	}
+}
+
+// prioHeap is a max-heap of priorities (container/heap).
+type prioHeap []uint32
+
+func (h prioHeap) Len() int           { return len(h) }
+func (h prioHeap) Less(i, j int) bool { return h[i] > h[j] }
+func (h prioHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *prioHeap) Push(x any)        { *h = append(*h, x.(uint32)) }
+func (h *prioHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+type rule struct {
+	pdr  dataplane.PDR
+	keys []entryKey
+}
+
+// tupleRow is one row of the tuple list written to the kernel.
+type tupleRow struct {
+	id      uint32
+	mask    fields
+	maxPrio uint32
+}
+
+type entryWrite struct {
+	key entryKey
+	val [2]dataplane.PDRID
+}
+
+// plan is the ordered list of map operations for one update.
+type plan struct {
+	writesA  []entryWrite
+	tuplesA  []tupleRow        // nil: unchanged
+	commit   []dataplane.PDRID // rules to make live, with their PDRs in classifier.rules
+	retire   []dataplane.PDRID // rules to make dead
+	writesC  []entryWrite
+	deletesC []entryKey
+	tuplesC  []tupleRow // nil: unchanged
+}
+
+type classifier struct {
+	maxTuples  int
+	maxEntries int
+	tuples     map[fields]*tuple
+	entries    map[entryKey]*entry
+	rules      map[dataplane.PDRID]*rule
+	published  []tupleRow
+}
+
+func newClassifier(maxTuples, maxEntries int) *classifier {
+	return &classifier{
+		maxTuples:  maxTuples,
+		maxEntries: maxEntries,
+		tuples:     map[fields]*tuple{},
+		entries:    map[entryKey]*entry{},
+		rules:      map[dataplane.PDRID]*rule{},
+	}
+}
+
+// prefixes16 splits lo..hi into aligned prefix blocks (value, mask).
+func prefixes16(lo, hi uint16) [][2]uint16 {
+	var out [][2]uint16
+	l, h := uint32(lo), uint32(hi)
+	for l <= h {
+		step := uint32(1 << 16)
+		if l != 0 {
+			step = l & -l
+		}
+		for step > h-l+1 {
+			step >>= 1
+		}
+		out = append(out, [2]uint16{uint16(l), uint16(^(step - 1))})
+		l += step
+	}
+	return out
+}
+
+// expand turns a match into (mask, masked value) pairs, one per port-prefix pair.
+func expand(m dataplane.PDRMatch) [][2]fields {
+	base := fields{
+		src: m.Src.Value, dst: m.Dst.Value,
+		inPort: m.InPort.Value, proto: m.Proto.Value,
+		dscpDir: m.DSCP.Value<<2 | m.Direction.Value,
+	}
+	mask := fields{
+		src: m.Src.Mask, dst: m.Dst.Mask,
+		inPort: m.InPort.Mask, proto: m.Proto.Mask,
+		dscpDir: m.DSCP.Mask<<2 | m.Direction.Mask&3,
+	}
+	var out [][2]fields
+	for _, sp := range prefixes16(m.SrcPort.Lo, m.SrcPort.Hi) {
+		for _, dp := range prefixes16(m.DstPort.Lo, m.DstPort.Hi) {
+			mk, v := mask, base
+			mk.sport, v.sport = sp[1], sp[0]
+			mk.dport, v.dport = dp[1], dp[0]
+			out = append(out, [2]fields{mk, v.and(mk)})
+		}
+	}
+	return out
+}
+
+// expansion returns how many entries a match needs.
+func expansion(m dataplane.PDRMatch) int {
+	return len(prefixes16(m.SrcPort.Lo, m.SrcPort.Hi)) * len(prefixes16(m.DstPort.Lo, m.DstPort.Hi))
+}
+
+type touched struct {
+	before [2]dataplane.PDRID // best two before the update
+	bestB  ruleRef            // best rule before (id 0: none)
+}
+
+// update plans inserting ins (ids already chosen) and deleting del. On error the
+// classifier is unchanged.
+func (c *classifier) update(ins map[dataplane.PDRID]dataplane.PDR, del []dataplane.PDRID) (*plan, error) {
+	// Capacity first, so that a refused update changes nothing.
+	newEntries, newTuples := 0, map[fields]bool{}
+	for _, p := range ins {
+		for _, mv := range expand(p.Match) {
+			if _, ok := c.tuples[mv[0]]; !ok {
+				newTuples[mv[0]] = true
+			}
+			newEntries++ // upper bound: shared keys need no new entry
+		}
+	}
+	if len(c.tuples)+len(newTuples) > c.maxTuples {
+		return nil, fmt.Errorf("%w: more than %d distinct PDR mask shapes", dataplane.ErrFull, c.maxTuples)
+	}
+	if len(c.entries)+newEntries > c.maxEntries {
+		// Count exactly before refusing: shared keys take no space.
+		exact := 0
+		seen := map[entryKey]bool{}
+		placeholder := map[fields]uint32{} // one id per new tuple, so keys shared in it count once
+		for _, p := range ins {
+			for _, mv := range expand(p.Match) {
+				var id uint32
+				if t, ok := c.tuples[mv[0]]; ok {
+					id = t.id
+				} else if id, ok = placeholder[mv[0]]; !ok {
+					id = ^uint32(0) - uint32(len(placeholder)) // distinct from real tuple ids
+					placeholder[mv[0]] = id
+				}
+				k := entryKey{id, mv[1]}
+				if _, ok := c.entries[k]; !ok && !seen[k] {
+					seen[k] = true
+					exact++
+				}
+			}
+		}
+		if len(c.entries)+exact > c.maxEntries {
+			return nil, fmt.Errorf("%w: PDR entries exhausted (%d in use, %d needed)", dataplane.ErrFull, len(c.entries), exact)
+		}
+	}
+
+	touch := make(map[entryKey]*touched, 2*(len(ins)+len(del)))
+	mark := func(k entryKey, e *entry) {
+		if _, ok := touch[k]; ok {
+			return
+		}
+		t := &touched{}
+		if e != nil {
+			t.before = e.top2()
+			if len(e.rules) > 0 {
+				t.bestB = e.rules[0]
+			}
+		}
+		touch[k] = t
+	}
+	oldMax := map[*tuple]uint32{}
+	noteTuple := func(t *tuple) {
+		if _, ok := oldMax[t]; !ok {
+			oldMax[t] = t.max
+		}
+	}
+
+	p := &plan{}
+	for _, id := range del {
+		if _, ok := c.rules[id]; !ok {
+			return nil, fmt.Errorf("%w: pdr %d", dataplane.ErrNotFound, id)
+		}
+	}
+	// Retire the lowest priority first: a packet then sees its old winner until that
+	// is retired and the new one after, never another rule of the batch being
+	// deleted (retiring a higher rule first would expose a lower deleted one).
+	del = slices.Clone(del)
+	slices.SortStableFunc(del, func(a, b dataplane.PDRID) int {
+		return cmp.Compare(c.rules[a].pdr.Priority, c.rules[b].pdr.Priority)
+	})
+	for _, id := range del {
+		r := c.rules[id]
+		ref := ruleRef{id, r.pdr.Priority}
+		for _, k := range r.keys {
+			e := c.entries[k]
+			mark(k, e)
+			i := slices.IndexFunc(e.rules, func(x ruleRef) bool { return x.id == id })
+			e.rules = slices.Delete(e.rules, i, i+1)
+			t := c.tupleByID(k.tuple)
+			noteTuple(t)
+			t.remove(ref.prio)
+		}
+		delete(c.rules, id)
+		p.retire = append(p.retire, id)
+	}
+	ids := make([]dataplane.PDRID, 0, len(ins))
+	for id := range ins {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		pdr := ins[id]
+		r := &rule{pdr: pdr}
+		ref := ruleRef{id, pdr.Priority}
+		for _, mv := range expand(pdr.Match) {
+			t := c.tuples[mv[0]]
+			if t == nil {
+				t = &tuple{id: c.freeTupleID(), mask: mv[0], prios: map[uint32]int{}}
+				c.tuples[mv[0]] = t
+			}
+			noteTuple(t)
+			t.add(ref.prio)
+			k := entryKey{t.id, mv[1]}
+			e := c.entries[k]
+			mark(k, e)
+			if e == nil {
+				e = &entry{}
+				c.entries[k] = e
+			}
+			i, _ := slices.BinarySearchFunc(e.rules, ref, func(a, b ruleRef) int {
+				if a.before(b) {
+					return -1
+				}
+				return 1
+			})
+			e.rules = slices.Insert(e.rules, i, ref)
+			r.keys = append(r.keys, k)
+		}
+		c.rules[id] = r
+		p.commit = append(p.commit, id)
+	}
+
+	// Phase A: every affected key keeps its old winner live until the commit.
+	keys := make([]entryKey, 0, len(touch))
+	for k := range touch {
+		keys = append(keys, k)
+	}
+	if len(keys) <= 64 {
+		slices.SortFunc(keys, compareKeys) // stable plans for small updates; order is irrelevant
+	}
+	for _, k := range keys {
+		t := touch[k]
+		e := c.entries[k]
+		var bestA ruleRef
+		if len(e.rules) > 0 {
+			bestA = e.rules[0]
+		}
+		var v [2]dataplane.PDRID
+		switch {
+		case bestA.id == t.bestB.id:
+			v = e.top2()
+		case bestA.id == 0:
+			v = [2]dataplane.PDRID{t.bestB.id}
+		case t.bestB.id == 0:
+			v = [2]dataplane.PDRID{bestA.id}
+		case bestA.before(t.bestB):
+			v = [2]dataplane.PDRID{bestA.id, t.bestB.id}
+		default:
+			v = [2]dataplane.PDRID{t.bestB.id, bestA.id}
+		}
+		if v != e.kv {
+			p.writesA = append(p.writesA, entryWrite{k, v})
+			e.kv = v
+		}
+	}
+	rowsA := c.rows(oldMax, true)
+	if !slices.Equal(rowsA, c.published) {
+		p.tuplesA = rowsA
+		c.published = rowsA
+	}
+
+	// Phase C: the true state.
+	for _, k := range keys {
+		e := c.entries[k]
+		if len(e.rules) == 0 {
+			p.deletesC = append(p.deletesC, k)
+			delete(c.entries, k)
+			continue
+		}
+		if v := e.top2(); v != e.kv {
+			p.writesC = append(p.writesC, entryWrite{k, v})
+			e.kv = v
+		}
+	}
+	for t := range oldMax {
+		if t.refs == 0 {
+			delete(c.tuples, t.mask)
+		}
+	}
+	rowsC := c.rows(nil, false)
+	if !slices.Equal(rowsC, c.published) {
+		p.tuplesC = rowsC
+		c.published = rowsC
+	}
+	return p, nil
+}
+
+// rows is the tuple list, best first. With keepOld, tuples keep the larger of
+// their old and new best priority and empty tuples stay listed.
+func (c *classifier) rows(oldMax map[*tuple]uint32, keepOld bool) []tupleRow {
+	rows := make([]tupleRow, 0, len(c.tuples))
+	for _, t := range c.tuples {
+		m := t.max
+		if keepOld {
+			m = max(m, oldMax[t])
+		} else if t.refs == 0 {
+			continue
+		}
+		if m == 0 {
+			continue
+		}
+		rows = append(rows, tupleRow{t.id, t.mask, m})
+	}
+	slices.SortFunc(rows, func(a, b tupleRow) int {
+		if c := cmp.Compare(b.maxPrio, a.maxPrio); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	return rows
+}
+
+func (c *classifier) tupleByID(id uint32) *tuple {
+	for _, t := range c.tuples {
+		if t.id == id {
+			return t
+		}
+	}
+	panic(fmt.Sprintf("classifier: tuple %d missing", id))
+}
+
+func (c *classifier) freeTupleID() uint32 {
+	used := make([]bool, c.maxTuples+1)
+	for _, t := range c.tuples {
+		if int(t.id) < len(used) {
+			used[t.id] = true
+		}
+	}
+	for i := range used {
+		if !used[i] {
+			return uint32(i)
+		}
+	}
+	panic("classifier: no free tuple id despite capacity check")
+}
+
+// lookup classifies a packet the way the data path does (for tests and memdp).
+func (c *classifier) lookup(pkt fields) (dataplane.PDRID, bool) {
+	var best ruleRef
+	for _, row := range c.published {
+		if row.maxPrio <= best.prio {
+			break
+		}
+		e, ok := c.entries[entryKey{row.id, pkt.and(row.mask)}]
+		if !ok {
+			continue
+		}
+		for _, id := range e.kv {
+			if id == 0 {
+				break
+			}
+			r, ok := c.rules[id]
+			if !ok {
+				continue
+			}
+			if r.pdr.Priority > best.prio {
+				best = ruleRef{id, r.pdr.Priority}
+			}
+			break
+		}
+	}
+	return best.id, best.id != 0
+}
+
+func compareKeys(a, b entryKey) int {
+	return cmp.Or(cmp.Compare(a.tuple, b.tuple), cmp.Compare(a.val.src, b.val.src),
+		cmp.Compare(a.val.dst, b.val.dst), cmp.Compare(a.val.sport, b.val.sport),
+		cmp.Compare(a.val.dport, b.val.dport), cmp.Compare(a.val.inPort, b.val.inPort),
+		cmp.Compare(a.val.proto, b.val.proto), cmp.Compare(a.val.dscpDir, b.val.dscpDir))
+}

@@ -1,0 +1,67 @@
+package xdp
+
+// Conversions from the contract's types to the C layout bpf2go generated: the
+// one place a Go rule becomes a map key or value.
+
+import (
+	"math/bits"
+
+	"github.com/linx-sdwan/linx/dataplane"
+)
+
+// kernelKey converts to the C layout: addresses and ports in network order.
+func kernelKey(k entryKey) linxPdrKey {
+	return linxPdrKey{
+		Tuple: k.tuple, Src: hton32(k.val.src), Dst: hton32(k.val.dst),
+		Sport: hton16(k.val.sport), Dport: hton16(k.val.dport),
+		InPort: k.val.inPort, Proto: k.val.proto, DscpDir: k.val.dscpDir,
+	}
+}
+
+// hton32 returns the integer whose in-memory (little-endian) bytes are v in
+// network order. linx's BPF objects are built for little-endian targets only.
+func hton32(v uint32) uint32 { return bits.ReverseBytes32(v) }
+
+func hton16(v uint16) uint16 { return bits.ReverseBytes16(v) }
+
+func kernelFAR(f dataplane.FAR) linxFar {
+	k := linxFar{Action: uint8(f.Action), Port: uint16(f.Port)}
+	switch f.Action {
+	case dataplane.ActEncap:
+		k.Arg = uint32(f.Tunnel)
+	case dataplane.ActBalance:
+		k.Arg = uint32(f.LBR)
+	}
+	return k
+}
+
+// kernelLBR builds a load-balancing rule's map value: members and Maglev table.
+func kernelLBR(members []dataplane.LBRMember) *linxLbr {
+	var v linxLbr
+	v.N_members = uint32(len(members))
+	for i, m := range members {
+		v.Members[i] = uint32(m.Tunnel)
+	}
+	for i, t := range maglevTable(members, dataplane.LBRSlots) {
+		v.Slots[i] = uint32(t)
+	}
+	return &v
+}
+
+func kernelTunnel(t dataplane.Tunnel) linxTunnel {
+	v := linxTunnel{Src: hton32(dataplane.IPv4(t.Src)), Dst: hton32(dataplane.IPv4(t.Dst)), Key: hton32(t.Key), Port: uint16(t.Port), Dscp: t.DSCP}
+	if t.Key != 0 {
+		v.Flags |= uint8(linxTunnelFlagsTUNNEL_F_KEY)
+	}
+	if t.Down {
+		v.Flags |= uint8(linxTunnelFlagsTUNNEL_F_DOWN)
+	}
+	if t.SetDSCP {
+		v.Flags |= uint8(linxTunnelFlagsTUNNEL_F_SET_DSCP)
+	}
+	return v
+}
+
+func kernelTerm(t dataplane.TunnelTerm) linxTermKey {
+	return linxTermKey{Remote: hton32(dataplane.IPv4(t.Remote)), Local: hton32(dataplane.IPv4(t.Local)), Key: hton32(t.Key)}
+}

@@ -1,0 +1,227 @@
+// Package xdp is linx's data path in the kernel: it loads the XDP pipeline of
+// bpf/ (bpf2go bindings, generated and committed), attaches it to ports and
+// turns the contract's typed rules (package dataplane) into BPF map entries.
+// It is the only Go code that touches BPF; nothing outside it sees a raw map key.
+//
+// Files by concern: load.go (load and close), ports.go, pdr.go and
+// classifier.go (rules and tuple-space planning), tables.go (FARs, LBRs,
+// tunnels, terminations, non_ip), maglev.go, counters.go, packetio.go (punts,
+// PacketOut), kernel.go (conversions to the C layout), abi.go (the contract's
+// enums equal the C ones, checked at compile time), pin.go and restore.go
+// (hitless restart).
+package xdp
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"golang.org/x/sys/unix"
+
+	"github.com/linx-sdwan/linx/dataplane"
+)
+
+// Dataplane is the data path in the kernel: the XDP pipeline of bpf/linx.c. Load it with
+// Load, attach it to ports, then program it. All methods are safe for concurrent
+// use; one mutex serialises updates (the kernel maps are the shared state and the
+// classifier's bookkeeping must follow them exactly).
+type Dataplane struct {
+	mu    sync.Mutex
+	opts  dataplane.Options
+	objs  linxObjects
+	links map[dataplane.PortID]link.Link
+	ports map[dataplane.PortID]dataplane.PortInfo
+
+	cls     *classifier
+	gen     uint32 // classifier generation: flow-cache entries of older ones are stale
+	slot    uint32 // live slot of pdr_tuple_list
+	ids     dataplane.PDRIDs
+	ident   map[dataplane.PDRKey]dataplane.PDRID // match+priority → rule: P4Runtime's entry key
+	fars    map[dataplane.FARID]dataplane.FAR
+	lbrs    map[dataplane.LBRID][]dataplane.LBRMember
+	tunnels map[dataplane.TunnelID]dataplane.Tunnel
+	terms   map[dataplane.TunnelTerm]dataplane.TunnelID
+	locals  map[netipAddr4]int
+	nonIP   map[uint16]dataplane.NonIPAction // by EtherType, host order
+
+	punts    chan dataplane.Punt
+	ring     *ringbuf.Reader
+	packetFD int
+	closed   bool
+	wg       sync.WaitGroup
+
+	// Hitless restart (pin.go).
+	stagesPin string   // this Load's pinned stage array
+	oldStages []string // stage arrays of earlier loads, removed by ReleaseStale
+	restored  bool     // Restore ran
+	takenOver map[dataplane.PortID]bool
+}
+
+type netipAddr4 = uint32
+
+var _ dataplane.Dataplane = (*Dataplane)(nil)
+
+// Load loads the pipeline into the kernel with tables sized by opts. Nothing is
+// attached yet.
+func Load(opts dataplane.Options) (*Dataplane, error) {
+	opts = opts.WithDefaults()
+	spec, err := sizedSpec(opts)
+	if err != nil {
+		return nil, err
+	}
+	var copts ebpf.CollectionOptions
+	if opts.LeaveRunning && opts.PinDir == "" {
+		return nil, fmt.Errorf("%w: LeaveRunning needs a PinDir", dataplane.ErrInvalid)
+	}
+	if opts.PinDir != "" {
+		if err := os.MkdirAll(opts.PinDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create pin directory: %w", err)
+		}
+		if err := checkPins(opts.PinDir, spec); err != nil {
+			return nil, err
+		}
+		for name, m := range spec.Maps {
+			if pinnedMap(name) {
+				m.Pinning = ebpf.PinByName
+			}
+		}
+		copts.Maps.PinPath = opts.PinDir
+	}
+	d := &Dataplane{
+		opts:    opts,
+		links:   map[dataplane.PortID]link.Link{},
+		ports:   map[dataplane.PortID]dataplane.PortInfo{},
+		cls:     newClassifier(int(len(linxPdrTuples{}.T)), opts.MaxPDRs*entriesPerPDR),
+		ident:   map[dataplane.PDRKey]dataplane.PDRID{},
+		fars:    map[dataplane.FARID]dataplane.FAR{},
+		lbrs:    map[dataplane.LBRID][]dataplane.LBRMember{},
+		tunnels: map[dataplane.TunnelID]dataplane.Tunnel{},
+		terms:   map[dataplane.TunnelTerm]dataplane.TunnelID{},
+		locals:  map[uint32]int{},
+		nonIP:   map[uint16]dataplane.NonIPAction{},
+		punts:   make(chan dataplane.Punt, 256),
+	}
+	if err := spec.LoadAndAssign(&d.objs, &copts); err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("load pipeline: %+v", ve)
+		}
+		if errors.Is(err, ebpf.ErrMapIncompatible) {
+			return nil, fmt.Errorf("%w: %v", ErrIncompatiblePins, err)
+		}
+		return nil, fmt.Errorf("load pipeline: %w", err)
+	}
+	stages := map[linxStage]*ebpf.Program{
+		linxStageSTAGE_CLASSIFY: d.objs.LinxClassify,
+		linxStageSTAGE_FORWARD:  d.objs.LinxForward,
+		linxStageSTAGE_BALANCE:  d.objs.LinxBalance,
+		linxStageSTAGE_ENCAP:    d.objs.LinxEncap,
+	}
+	for s, p := range stages {
+		if err := d.objs.Stages.Put(s, p); err != nil {
+			d.objs.Close()
+			return nil, fmt.Errorf("install stage %d: %w", s, err)
+		}
+	}
+	if opts.PinDir != "" {
+		if err := d.pinStages(); err != nil {
+			d.objs.Close()
+			return nil, err
+		}
+	}
+	if err := d.objs.PdrTupleSlot.Lookup(uint32(0), &d.slot); err != nil {
+		d.objs.Close()
+		return nil, fmt.Errorf("read tuple slot: %w", err)
+	}
+	if err := d.objs.PdrGen.Lookup(uint32(0), &d.gen); err != nil {
+		d.objs.Close()
+		return nil, fmt.Errorf("read classifier generation: %w", err)
+	}
+	// A pinned default (a running pipeline's) stays until Restore says otherwise.
+	var miss linxFar
+	if err := d.objs.PdrMiss.Lookup(uint32(0), &miss); err != nil {
+		if err := d.writeMiss(dataplane.FAR{Action: dataplane.ActPass}); err != nil {
+			d.objs.Close()
+			return nil, err
+		}
+	}
+	if d.ring, err = ringbuf.NewReader(d.objs.Punts); err != nil {
+		d.objs.Close()
+		return nil, fmt.Errorf("open punt ring: %w", err)
+	}
+	if d.packetFD, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0); err != nil {
+		d.ring.Close()
+		d.objs.Close()
+		return nil, fmt.Errorf("open packet socket for PacketOut: %w", err)
+	}
+	d.wg.Add(1)
+	go d.readPunts()
+	return d, nil
+}
+
+// sizedSpec is the pipeline's collection spec with the table sizes of opts,
+// whose defaults the caller has filled in.
+func sizedSpec(opts dataplane.Options) (*ebpf.CollectionSpec, error) {
+	spec, err := loadLinx()
+	if err != nil {
+		return nil, fmt.Errorf("load pipeline spec: %w", err)
+	}
+	sizes := map[string]int{
+		linxMapPorts: opts.MaxPorts, linxMapPortIfindex: opts.MaxPorts, linxMapTxPorts: opts.MaxPorts,
+		linxMapPortDown:     opts.MaxPorts,
+		linxMapPortCounters: opts.MaxPorts,
+		linxMapPdrEntries:   opts.MaxPDRs * entriesPerPDR, linxMapPdrRules: opts.MaxPDRs,
+		linxMapPdrCounters: opts.MaxPDRs + 1,
+		linxMapFars:        opts.MaxFARs, linxMapLbrs: opts.MaxLBRs,
+		linxMapTunnels: opts.MaxTunnels, linxMapTunnelCounters: opts.MaxTunnels,
+		linxMapTunnelTerms: opts.MaxTerms, linxMapTunnelLocals: opts.MaxTerms,
+		linxMapFlowCache: opts.FlowCacheSize,
+	}
+	if opts.FlowCacheSize < 0 {
+		sizes[linxMapFlowCache] = 1
+		if err := spec.Variables["flow_cache_off"].Set(uint8(1)); err != nil {
+			return nil, fmt.Errorf("disable flow cache: %w", err)
+		}
+	}
+	for name, n := range sizes {
+		spec.Maps[name].MaxEntries = uint32(n)
+	}
+	if n := spec.Maps[linxMapNonIpRules].MaxEntries; n != dataplane.MaxNonIPRules {
+		return nil, fmt.Errorf("MAX_NON_IP_RULES is %d in C, %d in Go", n, dataplane.MaxNonIPRules)
+	}
+	return spec, nil
+}
+
+// entriesPerPDR is the average number of classifier entries budgeted per rule
+// (port ranges expand into prefixes).
+const entriesPerPDR = 4
+
+// Close detaches every port and releases the pipeline. Pinned maps stay pinned
+// (RemovePins removes them). With Options.LeaveRunning the ports stay attached
+// instead: their pinned links keep the pipeline forwarding after the process is
+// gone, for the next Load to take over.
+func (d *Dataplane) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	var errs []error
+	for id := range d.ports {
+		if d.opts.LeaveRunning {
+			errs = append(errs, d.links[id].Close()) // pinned: stays attached
+			continue
+		}
+		errs = append(errs, d.detachLocked(id))
+	}
+	d.mu.Unlock()
+	errs = append(errs, d.ring.Close())
+	d.wg.Wait()
+	errs = append(errs, unix.Close(d.packetFD), d.objs.Close())
+	return errors.Join(errs...)
+}

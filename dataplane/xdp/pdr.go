@@ -1,0 +1,241 @@
+package xdp
+
+// PDRs: installing, modifying and deleting rules through the classifier's plans,
+// in the map order that keeps every update atomic for packets.
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/linx-sdwan/linx/dataplane"
+)
+
+// InsertPDR installs one rule.
+func (d *Dataplane) InsertPDR(p dataplane.PDR) (dataplane.PDRID, error) {
+	if err := p.Validate(); err != nil {
+		return 0, err
+	}
+	ids, err := d.InsertPDRs([]dataplane.PDR{p})
+	if err != nil {
+		return 0, err
+	}
+	return ids[0], nil
+}
+
+// InsertPDRs installs rules in one batch: each rule becomes live atomically (the
+// batch as a whole does not). Either every rule is installed or none.
+func (d *Dataplane) InsertPDRs(ps []dataplane.PDR) ([]dataplane.PDRID, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i, p := range ps {
+		if err := p.Validate(); err != nil {
+			return nil, fmt.Errorf("pdr %d of batch: %w", i, err)
+		}
+	}
+	if len(d.cls.rules)+len(ps) > d.opts.MaxPDRs {
+		return nil, fmt.Errorf("%w: %d PDRs installed, capacity %d", dataplane.ErrFull, len(d.cls.rules), d.opts.MaxPDRs)
+	}
+	batch := make(map[dataplane.PDRKey]bool, len(ps))
+	ins := make(map[dataplane.PDRID]dataplane.PDR, len(ps))
+	ids := make([]dataplane.PDRID, len(ps))
+	for i, p := range ps {
+		k := p.Key()
+		if _, ok := d.ident[k]; ok || batch[k] {
+			d.ids.Release(ids[:i]...)
+			return nil, fmt.Errorf("%w: pdr with this match and priority %d", dataplane.ErrExists, p.Priority)
+		}
+		batch[k] = true
+		ids[i] = d.ids.Alloc()
+		ins[ids[i]] = p
+	}
+	pl, err := d.cls.update(ins, nil)
+	if err != nil {
+		d.ids.Release(ids...)
+		return nil, err
+	}
+	if err := d.resetPDRCounters(ids); err != nil {
+		d.cls.update(nil, ids) // forget the plan: nothing reached the classifier maps
+		d.ids.Release(ids...)
+		return nil, err
+	}
+	if err := d.apply(pl); err != nil {
+		// Undo what reached the kernel; the rules never became live unless the
+		// commit itself failed part-way.
+		if undo, uerr := d.cls.update(nil, ids); uerr == nil {
+			d.apply(undo)
+		}
+		d.ids.Release(ids...)
+		return nil, err
+	}
+	for i, p := range ps {
+		d.ident[p.Key()] = ids[i]
+	}
+	return ids, nil
+}
+
+// ModifyPDR points a rule at another FAR with one atomic map write.
+func (d *Dataplane) ModifyPDR(id dataplane.PDRID, far dataplane.FARID) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r, ok := d.cls.rules[id]
+	if !ok {
+		return fmt.Errorf("%w: pdr %d", dataplane.ErrNotFound, id)
+	}
+	if err := d.objs.PdrRules.Put(uint32(id), linxPdrRule{FarId: uint32(far), Priority: r.pdr.Priority}); err != nil {
+		return fmt.Errorf("modify pdr %d: %w", id, err)
+	}
+	r.pdr.FAR = far
+	return d.bumpGen()
+}
+
+// DeletePDR removes a rule; it stops matching with one map write.
+func (d *Dataplane) DeletePDR(id dataplane.PDRID) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r, ok := d.cls.rules[id]
+	if !ok {
+		return fmt.Errorf("%w: pdr %d", dataplane.ErrNotFound, id)
+	}
+	k := r.pdr.Key()
+	pl, err := d.cls.update(nil, []dataplane.PDRID{id})
+	if err != nil {
+		return err
+	}
+	delete(d.ident, k)
+	d.ids.Release(id)
+	return d.apply(pl)
+}
+
+// apply performs a plan's map operations in their safe order.
+func (d *Dataplane) apply(p *plan) error {
+	if err := d.writeEntries(p.writesA); err != nil {
+		return err
+	}
+	if p.tuplesA != nil {
+		if err := d.writeTuples(p.tuplesA); err != nil {
+			return err
+		}
+	}
+	if len(p.commit) > 0 {
+		keys := make([]uint32, len(p.commit))
+		vals := make([]linxPdrRule, len(p.commit))
+		for i, id := range p.commit {
+			r := d.cls.rules[id]
+			keys[i] = uint32(id)
+			vals[i] = linxPdrRule{FarId: uint32(r.pdr.FAR), Priority: r.pdr.Priority}
+		}
+		if err := batchPut(d.objs.PdrRules, keys, vals); err != nil {
+			return fmt.Errorf("commit pdrs: %w", err)
+		}
+	}
+	for _, id := range p.retire {
+		if err := d.objs.PdrRules.Delete(uint32(id)); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("retire pdr %d: %w", id, err)
+		}
+	}
+	if len(p.commit)+len(p.retire) > 0 {
+		if err := d.bumpGen(); err != nil {
+			return err
+		}
+	}
+	if err := d.writeEntries(p.writesC); err != nil {
+		return err
+	}
+	for _, k := range p.deletesC {
+		if err := d.objs.PdrEntries.Delete(kernelKey(k)); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("delete pdr entry: %w", err)
+		}
+	}
+	if p.tuplesC != nil {
+		return d.writeTuples(p.tuplesC)
+	}
+	return nil
+}
+
+// bumpGen invalidates every flow-cache entry: called once the rule change that
+// makes them stale is committed. Packets then classify afresh.
+func (d *Dataplane) bumpGen() error {
+	if err := d.objs.PdrGen.Put(uint32(0), d.gen+1); err != nil {
+		return fmt.Errorf("bump classifier generation: %w", err)
+	}
+	d.gen++
+	return nil
+}
+
+func (d *Dataplane) writeEntries(ws []entryWrite) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	keys := make([]linxPdrKey, len(ws))
+	vals := make([]linxPdrEntry, len(ws))
+	for i, w := range ws {
+		keys[i] = kernelKey(w.key)
+		vals[i] = linxPdrEntry{Rule: [2]uint32{uint32(w.val[0]), uint32(w.val[1])}}
+	}
+	if err := batchPut(d.objs.PdrEntries, keys, vals); err != nil {
+		if errors.Is(err, unix.E2BIG) || errors.Is(err, unix.ENOSPC) {
+			return fmt.Errorf("%w: pdr entries: %v", dataplane.ErrFull, err)
+		}
+		return fmt.Errorf("write pdr entries: %w", err)
+	}
+	return nil
+}
+
+// batchPut writes keys/values with one syscall per 4096 entries, falling back to
+// single updates where the kernel has no batch support for the map type.
+func batchPut[K, V any](m *ebpf.Map, keys []K, vals []V) error {
+	if len(keys) == 1 {
+		return m.Put(keys[0], vals[0])
+	}
+	for i := 0; i < len(keys); i += 4096 {
+		j := min(i+4096, len(keys))
+		if _, err := m.BatchUpdate(keys[i:j], vals[i:j], nil); err != nil {
+			if !errors.Is(err, ebpf.ErrNotSupported) {
+				return err
+			}
+			for k := i; k < j; k++ {
+				if err := m.Put(keys[k], vals[k]); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (d *Dataplane) writeTuples(rows []tupleRow) error {
+	var t linxPdrTuples
+	t.N = uint32(len(rows))
+	for i, r := range rows {
+		t.T[i] = linxPdrTuple{Mask: kernelKey(entryKey{r.id, r.mask}), MaxPrio: r.maxPrio}
+	}
+	next := (d.slot + 1) % uint32(d.objs.PdrTupleList.MaxEntries())
+	if err := d.objs.PdrTupleList.Put(next, &t); err != nil {
+		return fmt.Errorf("write pdr tuples: %w", err)
+	}
+	if err := d.objs.PdrTupleSlot.Put(uint32(0), next); err != nil {
+		return fmt.Errorf("publish pdr tuples: %w", err)
+	}
+	d.slot = next
+	return nil
+}
+
+// SetPDRDefault sets the FAR of packets matching no PDR.
+func (d *Dataplane) SetPDRDefault(f dataplane.FAR) error {
+	if err := f.Validate(d.opts.MaxPorts, d.opts.MaxTunnels); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.writeMiss(f)
+}
+
+func (d *Dataplane) writeMiss(f dataplane.FAR) error {
+	if err := d.objs.PdrMiss.Put(uint32(0), kernelFAR(f)); err != nil {
+		return fmt.Errorf("set pdr default: %w", err)
+	}
+	return nil
+}
