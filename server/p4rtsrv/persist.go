@@ -217,7 +217,7 @@ func (s *Server) replayUpdate(u *p4v1.Update, pdrs *[]dataplane.PDRID) error {
 			return fmt.Errorf("table entry: %w", err)
 		}
 		st := &stored{entry: ent}
-		if ent.Table == p4info.IDTablePDR {
+		if b, ok := bindings[ent.Table]; ok && b.ruleIDs {
 			if len(*pdrs) == 0 {
 				return errors.New("pdr entry without its data-path id")
 			}
@@ -273,62 +273,6 @@ func (s *Server) restore() error {
 	s.restored = Restored{Records: len(recs), Configured: s.config != nil, Cookie: s.config.GetCookie().GetCookie(),
 		Entries: len(s.st.entries), Members: len(s.st.members), Groups: len(s.st.groups), PDRs: len(rs.PDRs)}
 	return s.compactLocked()
-}
-
-// restoreState is what the data path holds for the stored entries.
-func (s *Server) restoreState() (dataplane.RestoreState, error) {
-	rs := dataplane.RestoreState{
-		PDRs: map[dataplane.PDRID]dataplane.PDR{}, FARs: map[dataplane.FARID]dataplane.FAR{},
-		LBRs: map[dataplane.LBRID][]dataplane.LBRMember{}, Tunnels: map[dataplane.TunnelID]dataplane.Tunnel{},
-		Terms: map[dataplane.TunnelTerm]dataplane.TunnelID{}, NonIP: map[uint16]dataplane.NonIPAction{},
-	}
-	for _, st := range s.st.entries {
-		e := st.entry
-		// non_ip's pass, drop and punt are FARActions too: by table first.
-		if e.Table == p4info.IDTableNonIP {
-			et, a, ok := e.NonIPRule()
-			if !ok {
-				return rs, fmt.Errorf("non_ip entry %v with action %T", e.Key, e.Action)
-			}
-			rs.NonIP[et] = a
-			s.st.nonIPOffsets[et] = dataplane.Counter{}
-			continue
-		}
-		switch a := e.Action.(type) {
-		case translate.SetFAR:
-			p, ok := e.PDR()
-			if !ok || st.pdr == 0 {
-				return rs, fmt.Errorf("pdr entry %v without a rule", e.Key)
-			}
-			rs.PDRs[st.pdr] = p
-			s.st.directOffsets[st.pdr] = dataplane.Counter{}
-		case translate.FARAction:
-			rs.FARs[e.FAR] = a.FAR
-		case translate.SetGRE:
-			rs.Tunnels[e.Tunnel] = a.Tunnel
-		case translate.Decap:
-			rs.Terms[e.Term] = a.Tunnel
-		default:
-			if e.Table != p4info.IDTableLBR {
-				return rs, fmt.Errorf("entry of table 0x%08x with action %T", e.Table, a)
-			}
-			members, err := s.lbrMembers(e.Action)
-			if err != nil {
-				return rs, fmt.Errorf("lbr %d: %w", e.LBR, err)
-			}
-			if len(members) > 0 {
-				rs.LBRs[e.LBR] = members
-			}
-		}
-	}
-	if d, ok := s.st.defaults[p4info.IDTablePDR]; ok {
-		a, ok := d.Action.(translate.FARAction)
-		if !ok {
-			return rs, fmt.Errorf("pdr default entry with action %T", d.Action)
-		}
-		rs.Default = &a.FAR
-	}
-	return rs, nil
 }
 
 // snapshot encodes the whole state as records.

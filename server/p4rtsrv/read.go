@@ -236,7 +236,7 @@ func (s *Server) encode(st *stored, withCounter bool) (*p4v1.TableEntry, error) 
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "encode stored entry: %v", err)
 	}
-	if withCounter && (e.Table == p4info.IDTablePDR || e.Table == p4info.IDTableNonIP) {
+	if b := bindings[e.Table]; withCounter && b != nil && b.direct != nil {
 		c, err := s.directCount(st)
 		if err != nil {
 			return nil, err
@@ -246,15 +246,6 @@ func (s *Server) encode(st *stored, withCounter bool) (*p4v1.TableEntry, error) 
 		}
 	}
 	return te, nil
-}
-
-// defaultCount is the direct counter of a table's default entry: pdr counts its
-// misses; non_ip does not (frames without a rule pass uncounted), so it reads 0.
-func (s *Server) defaultCount(table uint32) (dataplane.Counter, error) {
-	if table == p4info.IDTablePDR {
-		return s.dp.PDRDefaultCounter()
-	}
-	return dataplane.Counter{}, nil
 }
 
 // defaultCounterData is counter_data of a table's default entry, nil for
@@ -429,13 +420,12 @@ func (s *Server) readDirect(de *p4v1.DirectCounterEntry) ([]*p4v1.Entity, error)
 	}
 	var sts []*stored
 	if len(te.Match) == 0 && !te.IsDefaultAction {
-		tabs := []uint32{p4info.IDTablePDR, p4info.IDTableNonIP}
-		switch te.TableId {
-		case 0:
-		case p4info.IDTablePDR, p4info.IDTableNonIP:
+		tabs := directTables()
+		if te.TableId != 0 {
+			if b := bindings[te.TableId]; b == nil || b.direct == nil {
+				return nil, status.Errorf(codes.InvalidArgument, "table 0x%08x has no direct counter", te.TableId)
+			}
 			tabs = []uint32{te.TableId}
-		default:
-			return nil, status.Errorf(codes.InvalidArgument, "table 0x%08x has no direct counter", te.TableId)
 		}
 		sts = s.sortedEntries(tabs)
 	} else {

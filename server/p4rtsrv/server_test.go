@@ -20,6 +20,7 @@ import (
 
 	"github.com/linx-sdwan/linx/dataplane"
 	"github.com/linx-sdwan/linx/dataplane/memdp"
+	"github.com/linx-sdwan/linx/dataplane/xdp"
 	"github.com/linx-sdwan/linx/internal/testenv"
 	"github.com/linx-sdwan/linx/p4info"
 	"github.com/linx-sdwan/linx/translate"
@@ -107,10 +108,10 @@ func newHarness(t *testing.T, kind string, o dataplane.Options, with ...func(*Op
 		}
 		testenv.DisableIPv6(t, h.ns) // no router solicitations through the pipeline
 		// Load in the namespace: PacketOut's socket belongs to the namespace it is made in.
-		var dp *dataplane.EBPF
+		var dp *xdp.Dataplane
 		err := h.ns.Do(func() error {
 			var err error
-			if dp, err = dataplane.Load(o); err != nil {
+			if dp, err = xdp.Load(o); err != nil {
 				return err
 			}
 			for _, p := range testPorts {

@@ -11,10 +11,13 @@ import (
 
 // stored is a table entry as the controller wrote it (canonical, without
 // counter_data) and the data-path rule it became (pdr entries: the rule's id;
-// non_ip entries are named by their eth_type).
+// the other tables' rules are named by their keys).
 type stored struct {
 	entry translate.Entry
 	pdr   dataplane.PDRID // pdr entries
+	// offset is what a counter MODIFY set on the entry's direct counter: it
+	// reads the data path's count minus offset.
+	offset dataplane.Counter
 }
 
 // counterCell names one cell of an indirect counter.
@@ -31,10 +34,9 @@ type store struct {
 	members  map[uint32]translate.Member
 	groups   map[uint32]translate.Group
 
-	// Counter MODIFY sets a value: reads return data path − offset.
+	// Counter MODIFY sets a value: reads return data path − offset (direct
+	// counters keep theirs in stored.offset).
 	counterOffsets map[counterCell]dataplane.Counter
-	directOffsets  map[dataplane.PDRID]dataplane.Counter
-	nonIPOffsets   map[uint16]dataplane.Counter // non_ip_counter, by eth_type
 }
 
 func (s *Server) resetStore() {
@@ -44,8 +46,6 @@ func (s *Server) resetStore() {
 		members:        map[uint32]translate.Member{},
 		groups:         map[uint32]translate.Group{},
 		counterOffsets: map[counterCell]dataplane.Counter{},
-		directOffsets:  map[dataplane.PDRID]dataplane.Counter{},
-		nonIPOffsets:   map[uint16]dataplane.Counter{},
 	}
 }
 

@@ -2,13 +2,11 @@ package p4rtsrv
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/protoadapt"
 
 	"github.com/linx-sdwan/linx/dataplane"
@@ -132,7 +130,7 @@ func (s *Server) writeTableEntry(op p4v1.Update_Type, te *p4v1.TableEntry) error
 		if e.Action == nil {
 			e.Action = old.entry.Action
 		}
-		st := &stored{entry: e, pdr: old.pdr}
+		st := &stored{entry: e}
 		if err := s.install(st, old); err != nil {
 			return err
 		}
@@ -144,17 +142,6 @@ func (s *Server) writeTableEntry(op p4v1.Update_Type, te *p4v1.TableEntry) error
 		if err := s.uninstall(old); err != nil {
 			return err
 		}
-		delete(s.st.directOffsets, old.pdr)
-		if e.Table == p4info.IDTableNonIP {
-			delete(s.st.nonIPOffsets, e.EthType)
-		}
-		if e.Table == p4info.IDTableTunnels {
-			// The data path restarts a tunnel's counters when the id is used
-			// again: a value set on the old tunnel must not offset the new one.
-			for _, c := range []uint32{p4info.IDCounterTunnelTX, p4info.IDCounterTunnelRX} {
-				delete(s.st.counterOffsets, counterCell{c, int64(e.Tunnel)})
-			}
-		}
 		delete(s.st.entries, e.Key)
 	default:
 		return status.Errorf(codes.InvalidArgument, "update type %v", op)
@@ -163,96 +150,6 @@ func (s *Server) writeTableEntry(op p4v1.Update_Type, te *p4v1.TableEntry) error
 		return s.setDirect(s.st.entries[e.Key], *e.Counter)
 	}
 	return nil
-}
-
-// install writes st to the data path, replacing old (nil for an insert).
-func (s *Server) install(st *stored, old *stored) error {
-	e := st.entry
-	switch e.Table {
-	case p4info.IDTablePDR:
-		p, ok := e.PDR()
-		if !ok {
-			return status.Error(codes.InvalidArgument, "pdr entries take set_far")
-		}
-		if old != nil {
-			return s.dp.ModifyPDR(old.pdr, p.FAR)
-		}
-		id, err := s.dp.InsertPDR(p)
-		if err != nil {
-			return err
-		}
-		st.pdr = id
-		s.st.directOffsets[id] = dataplane.Counter{}
-		return nil
-	case p4info.IDTableFAR:
-		a, ok := e.Action.(translate.FARAction)
-		if !ok {
-			return status.Errorf(codes.InvalidArgument, "far entries take a forwarding action, not %T", e.Action)
-		}
-		return s.dp.SetFAR(e.FAR, a.FAR)
-	case p4info.IDTableTunnels:
-		a, ok := e.Action.(translate.SetGRE)
-		if !ok {
-			return status.Errorf(codes.InvalidArgument, "tunnels entries take set_gre, not %T", e.Action)
-		}
-		return s.dp.SetTunnel(e.Tunnel, a.Tunnel)
-	case p4info.IDTableTunnelTerm:
-		a, ok := e.Action.(translate.Decap)
-		if !ok {
-			return status.Errorf(codes.InvalidArgument, "tunnel_term entries take decap, not %T", e.Action)
-		}
-		return s.dp.SetTunnelTerm(e.Term, a.Tunnel)
-	case p4info.IDTableLBR:
-		members, err := s.lbrMembers(e.Action)
-		if err != nil {
-			return err
-		}
-		return s.setLBR(e.LBR, members)
-	case p4info.IDTableNonIP:
-		et, a, ok := e.NonIPRule()
-		if !ok {
-			return status.Errorf(codes.InvalidArgument, "non_ip entries take pass, drop, punt or copy_to_controller, not %T", e.Action)
-		}
-		if err := s.dp.SetNonIPRule(et, a); err != nil {
-			return err
-		}
-		if old == nil {
-			s.st.nonIPOffsets[et] = dataplane.Counter{} // the data path starts a new rule at zero
-		}
-		return nil
-	}
-	return status.Errorf(codes.Unimplemented, "table 0x%08x", e.Table)
-}
-
-func (s *Server) uninstall(st *stored) error {
-	e := st.entry
-	switch e.Table {
-	case p4info.IDTablePDR:
-		return s.dp.DeletePDR(st.pdr)
-	case p4info.IDTableFAR:
-		return s.dp.DeleteFAR(e.FAR)
-	case p4info.IDTableTunnels:
-		return s.dp.DeleteTunnel(e.Tunnel)
-	case p4info.IDTableTunnelTerm:
-		return s.dp.DeleteTunnelTerm(e.Term)
-	case p4info.IDTableLBR:
-		return s.setLBR(e.LBR, nil)
-	case p4info.IDTableNonIP:
-		return s.dp.DeleteNonIPRule(e.EthType)
-	}
-	return status.Errorf(codes.Unimplemented, "table 0x%08x", e.Table)
-}
-
-// setLBR installs members as LBR id; with none, the LBR leaves the data path (its
-// packets drop as no_lbr) while the entry stays.
-func (s *Server) setLBR(id dataplane.LBRID, members []dataplane.LBRMember) error {
-	if len(members) == 0 {
-		if err := s.dp.DeleteLBR(id); err != nil && !errors.Is(err, dataplane.ErrNotFound) {
-			return err
-		}
-		return nil
-	}
-	return s.dp.SetLBR(id, members)
 }
 
 // lbrMembers resolves an lbr entry's action to weighted tunnels. Members that
@@ -311,7 +208,11 @@ func (s *Server) writeDefault(op p4v1.Update_Type, e translate.Entry) error {
 	if op != p4v1.Update_MODIFY {
 		return status.Errorf(codes.InvalidArgument, "a default entry can only be modified, not %v", op)
 	}
-	if e.Table != p4info.IDTablePDR {
+	b, err := bindingOf(e.Table)
+	if err != nil {
+		return err
+	}
+	if b.setDefault == nil {
 		return status.Error(codes.PermissionDenied, "this table's default action is constant")
 	}
 	reset := e.Action == nil
@@ -322,11 +223,7 @@ func (s *Server) writeDefault(op p4v1.Update_Type, e translate.Entry) error {
 		}
 		e.Action = init.Action
 	}
-	a, ok := e.Action.(translate.FARAction)
-	if !ok {
-		return status.Errorf(codes.InvalidArgument, "pdr default takes pass or drop, not %T", e.Action)
-	}
-	if err := s.dp.SetPDRDefault(a.FAR); err != nil {
+	if err := b.setDefault(s, e); err != nil {
 		return err
 	}
 	if reset && e.ControllerMetadata == 0 && e.Metadata == nil {
@@ -394,7 +291,6 @@ func (s *Server) insertPDRs(us []*p4v1.Update, errs []error) {
 	}
 	for j, i := range idx {
 		s.st.entries[entries[i].Key] = &stored{entry: entries[i], pdr: ids[j]}
-		s.st.directOffsets[ids[j]] = dataplane.Counter{}
 	}
 }
 
@@ -563,40 +459,3 @@ func (s *Server) writeDirectCounter(op p4v1.Update_Type, de *p4v1.DirectCounterE
 	}
 	return s.setDirect(st, *data)
 }
-
-func (s *Server) setDirect(st *stored, v dataplane.Counter) error {
-	if st == nil {
-		return nil
-	}
-	switch st.entry.Table {
-	case p4info.IDTablePDR:
-		cur, err := s.dp.PDRCounter(st.pdr)
-		if err != nil {
-			return err
-		}
-		s.st.directOffsets[st.pdr] = sub(cur, v)
-	case p4info.IDTableNonIP:
-		cur, err := s.dp.NonIPCounter(st.entry.EthType)
-		if err != nil {
-			return err
-		}
-		s.st.nonIPOffsets[st.entry.EthType] = sub(cur, v)
-	}
-	return nil
-}
-
-// directCount is what an entry's direct counter reads: the data path's count
-// minus the offset a counter MODIFY set. Only pdr and non_ip have one.
-func (s *Server) directCount(st *stored) (dataplane.Counter, error) {
-	switch st.entry.Table {
-	case p4info.IDTablePDR:
-		c, err := s.dp.PDRCounter(st.pdr)
-		return sub(c, s.st.directOffsets[st.pdr]), err
-	case p4info.IDTableNonIP:
-		c, err := s.dp.NonIPCounter(st.entry.EthType)
-		return sub(c, s.st.nonIPOffsets[st.entry.EthType]), err
-	}
-	return dataplane.Counter{}, status.Errorf(codes.Internal, "table 0x%08x has no direct counter", st.entry.Table)
-}
-
-var _ = proto.Clone
