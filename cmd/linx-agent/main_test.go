@@ -22,7 +22,7 @@ import (
 	"github.com/linx-sdwan/linx/internal/testenv"
 )
 
-const testdata = "config/testdata"
+const testdata = "../../internal/config/testdata"
 
 // agentBinary is the linx-agent built from this tree.
 func agentBinary(t *testing.T) string {
@@ -168,14 +168,17 @@ func start(t *testing.T, args ...string) (addr string, log *syncBuffer) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// exited is closed once the agent is gone, waitErr then says how: both the
+	// start-up loop and the cleanup may wait for it.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("linx-agent exited with %v on SIGTERM\n%s", err, log)
+		case <-exited:
+			if waitErr != nil && !t.Failed() { // an agent that never started has nothing to say about SIGTERM
+				t.Errorf("linx-agent exited with %v on SIGTERM\n%s", waitErr, log)
 			}
 		case <-time.After(10 * time.Second):
 			t.Errorf("linx-agent (pid %d) did not stop on SIGTERM; killing it", cmd.Process.Pid)
@@ -186,8 +189,8 @@ func start(t *testing.T, args ...string) (addr string, log *syncBuffer) {
 	end := time.Now().Add(20 * time.Second)
 	for !strings.Contains(log.String(), "serving P4Runtime") {
 		select {
-		case err := <-exited:
-			t.Fatalf("linx-agent exited: %v\n%s", err, log)
+		case <-exited:
+			t.Fatalf("linx-agent exited: %v\n%s", waitErr, log)
 		default:
 		}
 		if time.Now().After(end) {
