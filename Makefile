@@ -4,7 +4,8 @@ GO ?= go
 PKGS := ./...
 ONOS_CONSTANTS := onos-app/src/main/java/org/linx/onos/LinxConstants.java
 GENERATED := dataplane/xdp/linx_bpfel.go dataplane/xdp/linx_bpfel.o dataplane/dropreason_gen.go p4info/p4info.txt \
-	onos-app/src/main/resources/p4info.txt $(ONOS_CONSTANTS)
+	onos-app/src/main/resources/p4info.txt $(ONOS_CONSTANTS) \
+	bench/fwd/fwd_bpfel.go bench/fwd/fwd_bpfel.o
 
 .PHONY: help generate build test check bench demo lab clean
 
@@ -12,7 +13,7 @@ help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 generate: ## regenerate committed code (BPF objects and bindings, p4info.txt, the ONOS app's copy and constants)
-	$(GO) generate ./dataplane/... ./p4info
+	$(GO) generate ./dataplane/... ./p4info ./bench/fwd
 	@# The ONOS app ships the committed P4Info verbatim and names it through generated constants.
 	cmp -s p4info/p4info.txt onos-app/src/main/resources/p4info.txt || cp p4info/p4info.txt onos-app/src/main/resources/p4info.txt
 	$(GO) run ./onos-app/constgen -p4info p4info/p4info.txt -o $(ONOS_CONSTANTS)
@@ -34,10 +35,11 @@ check: ## vet, gofmt, cross-build the operator CLI, and prove generated code is 
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(MAKE) generate
 	@git diff --exit-code --stat -- $(GENERATED) || { echo "generated files are stale: run 'make generate' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain --untracked-files=all -- dataplane/ p4info/ onos-app/src/main/ | grep '^??')" || { echo "generate left untracked files"; exit 1; }
+	@test -z "$$(git status --porcelain --untracked-files=all -- dataplane/ p4info/ onos-app/src/main/ bench/ | grep '^??')" || { echo "generate left untracked files"; exit 1; }
 
-bench: ## data-path, classifier and P4Runtime benchmarks (root)
+bench: ## data-path, classifier and P4Runtime benchmarks, and live forwarding (root; docs/benchmarks.md)
 	$(GO) test -run '^$$' -bench . -count 5 ./dataplane/... ./server/
+	$(GO) test -run '^$$' -bench 'Forward$$' -benchtime 1x -v ./bench/fwd/ -fwd.rounds 9
 
 demo: ## the two-site SD-WAN demo (root)
 	$(GO) run ./cmd/linx-demo
