@@ -46,6 +46,20 @@ static __always_inline void count_port_tx(__u32 port, __u64 bytes)
 		count(&s->tx, bytes);
 }
 
+/* be16_len converts a big-endian 16-bit length field of the packet (IPv4 total
+ * length, UDP length) to a host-order value whose bounds, [0, 0xffff], every
+ * kernel's verifier knows. Older verifiers (6.1) forget all bounds of a byte swap
+ * (`be16` makes the register unknown), and then refuse to add the length to a
+ * packet pointer. The mask restores the bounds; the barrier keeps clang from
+ * dropping it as redundant. Use it for every length read from a header. */
+static __always_inline __u32 be16_len(__be16 v)
+{
+	__u32 x = bpf_ntohs(v);
+
+	barrier_var(x);
+	return x & 0xffff;
+}
+
 static __always_inline __u16 csum_fold(__u32 sum)
 {
 	sum = (sum & 0xffff) + (sum >> 16);

@@ -115,7 +115,7 @@ static __always_inline int parse_ipv4(struct xdp_md *ctx, __u32 off, struct pkt_
 	if (ip->ihl < 5)
 		return DROP_IP_IHL;
 	__u32 hlen = ip->ihl * 4;
-	__u32 tot = bpf_ntohs(ip->tot_len);
+	__u32 tot = be16_len(ip->tot_len);
 	if (tot < hlen || data + off + tot > data_end)
 		return DROP_IP_LEN;
 
@@ -151,7 +151,7 @@ static __always_inline int parse_ipv4(struct xdp_md *ctx, __u32 off, struct pkt_
 		struct udphdr *uh = l4p;
 		if ((void *)(uh + 1) > data_end)
 			return DROP_MALFORMED_L4;
-		__u32 ulen = bpf_ntohs(uh->len);
+		__u32 ulen = be16_len(uh->len);
 		if (ulen < sizeof(*uh) || hlen + ulen > tot)
 			return DROP_MALFORMED_L4;
 		m->key.sport = uh->source;
@@ -177,8 +177,13 @@ static __always_inline int try_decap(struct xdp_md *ctx, struct pkt_meta *m)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 off = m->l3_off;
-	struct iphdr *ip = data + off;
 
+	/* The outer header follows at most one VLAN tag. Saying so bounds off for the
+	 * verifier: 6.1 learns no packet range from a pointer whose variable offset
+	 * may reach 0xffff (the scratch slot holds a __u16). */
+	if (off > ETH_HLEN + 4)
+		return DROP_MALFORMED_IP;
+	struct iphdr *ip = data + off;
 	if ((void *)(ip + 1) > data_end)
 		return DROP_MALFORMED_IP;
 	__be32 local = ip->daddr;
@@ -256,8 +261,13 @@ static __always_inline int send_punt(struct xdp_md *ctx, __u16 port)
 	r->pad = 0;
 	r->len = len;
 	r->cap_len = cap;
+	/* Both bounds are range checks, so every verifier learns them: 6.1's learns
+	 * nothing from `cap == 0` and then rejects a helper size whose minimum may
+	 * be 0. A punted frame always holds the Ethernet header its caller parsed,
+	 * so `cap < ETH_HLEN` is the real minimum. The barrier keeps clang from
+	 * merging the checks with the clamp above. */
 	barrier_var(cap);
-	if (cap == 0 || cap > MAX_PUNT_BYTES || bpf_xdp_load_bytes(ctx, 0, r->data, cap)) {
+	if (cap < ETH_HLEN || cap > MAX_PUNT_BYTES || bpf_xdp_load_bytes(ctx, 0, r->data, cap)) {
 		bpf_ringbuf_discard(r, 0);
 		return DROP_MALFORMED_ETH;
 	}
