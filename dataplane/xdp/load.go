@@ -69,6 +69,9 @@ var _ dataplane.Dataplane = (*Dataplane)(nil)
 // attached yet.
 func Load(opts dataplane.Options) (*Dataplane, error) {
 	opts = opts.WithDefaults()
+	if err := CheckKernel(); err != nil {
+		return nil, err
+	}
 	spec, err := sizedSpec(opts)
 	if err != nil {
 		return nil, err
