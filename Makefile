@@ -7,7 +7,7 @@ GENERATED := dataplane/xdp/linx_bpfel.go dataplane/xdp/linx_bpfel.o dataplane/dr
 	onos-app/src/main/resources/p4info.txt $(ONOS_CONSTANTS) \
 	bench/fwd/fwd_bpfel.go bench/fwd/fwd_bpfel.o
 
-.PHONY: help generate build test check bench demo lab clean
+.PHONY: help generate build test test-kernels check bench demo lab clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -25,6 +25,9 @@ test: ## run every test (privileged tests need root; LINX_REQUIRE_PRIV=1 makes t
 	$(GO) test -count=1 -timeout 30m $(PKGS)
 	@# integration/p4rtclient is its own module (a third-party P4Runtime client that needs older protos)
 	cd integration/p4rtclient && $(GO) test -count=1 -timeout 10m ./...
+
+test-kernels: ## boot the data-path tests on Debian's 6.1 and 6.12 kernels in qemu (root; .ci/kernel-matrix)
+	.ci/kernel-matrix
 
 check: ## vet, gofmt, cross-build the operator CLI, and prove generated code is fresh
 	$(GO) vet $(PKGS)
