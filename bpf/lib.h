@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* lib.h — small helpers: counters, verdicts with reasons, checksums. */
+/* lib.h — small helpers: header fields with verifier-visible bounds, checksums. */
 #ifndef LINX_LIB_H
 #define LINX_LIB_H
 
@@ -8,43 +8,6 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "linx.h"
-#include "maps.h"
-
-static __always_inline void count(struct counter *c, __u64 bytes)
-{
-	if (c) {
-		c->packets++;
-		c->bytes += bytes;
-	}
-}
-
-static __always_inline __u64 frame_len(struct xdp_md *ctx)
-{
-	return ctx->data_end - ctx->data;
-}
-
-static __always_inline void count_drop(struct xdp_md *ctx, __u32 reason)
-{
-	struct counter *c = bpf_map_lookup_elem(&drop_counters, &reason);
-
-	count(c, frame_len(ctx));
-}
-
-/* drop counts the packet under reason and returns XDP_DROP. Never XDP_ABORTED: that
- * verdict is reserved for bugs. */
-static __always_inline int drop(struct xdp_md *ctx, __u32 reason)
-{
-	count_drop(ctx, reason);
-	return XDP_DROP;
-}
-
-static __always_inline void count_port_tx(__u32 port, __u64 bytes)
-{
-	struct port_stats *s = bpf_map_lookup_elem(&port_counters, &port);
-
-	if (s)
-		count(&s->tx, bytes);
-}
 
 /* be16_len converts a big-endian 16-bit length field of the packet (IPv4 total
  * length, UDP length) to a host-order value whose bounds, [0, 0xffff], every

@@ -7,6 +7,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "linx.h"
+#include "meta.h"
 
 /* ifindex → port_info. Written by Go on Attach; read by the parser. */
 struct {
@@ -209,6 +210,16 @@ struct {
 	__type(value, struct counter);
 	__uint(max_entries, DROP_REASON_MAX);
 } drop_counters SEC(".maps");
+
+/* 0 → struct pkt_meta: one packet's parse results, handed from stage to stage
+ * (per CPU: a packet runs to completion on one CPU). Written and read by the
+ * pipeline only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct pkt_meta);
+	__uint(max_entries, 1);
+} scratch SEC(".maps");
 
 /* Punted packets for the controller (struct punt_record). Read by Go. */
 struct {

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* encap.h — GRE encapsulation into the chosen overlay tunnel. */
+#ifndef LINX_ENCAP_H
+#define LINX_ENCAP_H
+
+#include "forward.h"
+#include "icmp.h"
+#include "gre.h"
+
+/* do_encap puts the packet into GRE overlay tunnel_id: outer Ethernet from the FIB,
+ * outer IPv4 (DF, TTL 64, DSCP copied unless the tunnel sets one), GRE with an
+ * optional key. */
+static __always_inline int do_encap(struct xdp_md *ctx, struct pkt_meta *m, __u32 tunnel_id)
+{
+	struct tunnel *t = bpf_map_lookup_elem(&tunnels, &tunnel_id);
+	if (!t)
+		return drop(ctx, DROP_NO_TUNNEL);
+	__u32 port = t->port;
+	if ((t->flags & TUNNEL_F_DOWN) || port_is_down(port))
+		return drop(ctx, DROP_TUNNEL_DOWN);
+	__u32 *ifx = bpf_map_lookup_elem(&port_ifindex, &port);
+	if (!ifx || !*ifx)
+		return drop(ctx, DROP_NO_PORT);
+
+	__u32 glen = (t->flags & TUNNEL_F_KEY) ? 8 : 4;
+	__u32 overhead = sizeof(struct iphdr) + glen;
+	__u32 outer_len = m->ip_len + overhead;
+	__u8 inner_tos = m->key.dscp_dir & 0xfc;
+	__u8 tos = (t->flags & TUNNEL_F_SET_DSCP) ? (t->dscp << 2) : inner_tos;
+	__be32 saddr = t->src, daddr = t->dst, key = t->key;
+	__u8 flags = t->flags;
+
+	struct bpf_fib_lookup p;
+	int rc = fib_for(ctx, &p, saddr, daddr, tos, outer_len, *ifx);
+	int pass = 0;
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_SUCCESS:
+		break;
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		pass = 1; /* encapsulate, then let the kernel resolve the neighbour */
+		break;
+	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		if (p.mtu_result <= overhead + 68)
+			return drop(ctx, DROP_TOO_BIG);
+		if (m->df)
+			return icmp_too_big(ctx, m, saddr, p.mtu_result - overhead);
+		return drop(ctx, DROP_TOO_BIG);
+	default:
+		return drop(ctx, DROP_NO_ROUTE);
+	}
+
+	/* The MSS limits what the far end sends back, over whichever overlay its
+	 * gateway picks: clamp for the largest overhead (GRE with a key), not this
+	 * tunnel's. */
+	if (m->key.proto == IPPROTO_TCP && (m->tcp_flags & 0x02) && m->l4_off) {
+		__u32 mtu = 0;
+		if (bpf_check_mtu(ctx, pass ? *ifx : p.ifindex, &mtu, 0, 0) >= 0 && mtu > MAX_OVERHEAD + 40 + 536)
+			clamp_mss(ctx, m, mtu - MAX_OVERHEAD - 40);
+	}
+	if (dec_ttl(ctx, m->l3_off))
+		return XDP_PASS;
+
+	/* Keep the original MACs for the kernel path (it must accept the frame). */
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *oeth = data;
+	if ((void *)(oeth + 1) > data_end)
+		return drop(ctx, DROP_MALFORMED_ETH);
+	__u8 dmac[ETH_ALEN], smac[ETH_ALEN];
+	if (pass) {
+		__builtin_memcpy(dmac, oeth->h_dest, ETH_ALEN);
+		__builtin_memcpy(smac, oeth->h_source, ETH_ALEN);
+	} else {
+		__builtin_memcpy(dmac, p.dmac, ETH_ALEN);
+		__builtin_memcpy(smac, p.smac, ETH_ALEN);
+	}
+
+	int grow = (int)(ETH_HLEN + overhead) - (int)m->l3_off;
+	if (bpf_xdp_adjust_head(ctx, -grow))
+		return drop(ctx, DROP_ADJUST);
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct gre_base *gh = (void *)(ip + 1);
+	__be32 *kp = (void *)(gh + 1);
+	if ((void *)(kp + 1) > data_end)
+		return drop(ctx, DROP_ADJUST);
+
+	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
+	eth->h_proto = bpf_htons(ETH_P_IP);
+
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tos = tos;
+	ip->tot_len = bpf_htons(outer_len);
+	ip->id = 0;
+	ip->frag_off = bpf_htons(IP_DF);
+	ip->ttl = GRE_TTL;
+	ip->protocol = IPPROTO_GRE;
+	ip->saddr = saddr;
+	ip->daddr = daddr;
+	ip->check = 0;
+	ip->check = ipv4_csum(ip);
+
+	gh->proto = bpf_htons(ETH_P_IP);
+	if (flags & TUNNEL_F_KEY) {
+		gh->flags = bpf_htons(GRE_F_KEY);
+		*kp = key;
+	} else {
+		gh->flags = 0;
+	}
+
+	struct tunnel_stats *ts = bpf_map_lookup_elem(&tunnel_counters, &tunnel_id);
+	if (ts)
+		count(&ts->tx, frame_len(ctx));
+	if (pass)
+		return XDP_PASS;
+	return redirect(ctx, p.ifindex);
+}
+
+#endif /* LINX_ENCAP_H */

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* meta.h — the parse results one packet carries from stage to stage. */
+#ifndef LINX_META_H
+#define LINX_META_H
+
+#include <linux/types.h>
+#include "linx.h"
+
+/* Parse results handed from stage to stage (per-CPU: a packet runs to completion
+ * on one CPU). */
+struct pkt_meta {
+	struct pdr_key key; /* classifier input, network order */
+	__u16 port;         /* ingress port id */
+	__u16 l3_off;       /* offset of the (inner) IPv4 header */
+	__u16 ip_len;       /* IPv4 total length */
+	__u16 l4_off;       /* offset of the L4 header, 0 if none (fragment/other) */
+	__u8 role;
+	__u8 tcp_flags;
+	__u8 df;
+	__u8 use_miss;      /* no PDR matched: far holds the default */
+	__u32 far_id;
+	__u32 tunnel_id;    /* chosen overlay, for the encap stage */
+	struct far far;
+};
+
+#endif /* LINX_META_H */

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* stage.h — moving between stages: the per-CPU scratch slot and tail calls.
+ * tail() is the only place that calls bpf_tail_call, and every caller returns its
+ * verdict at once (internal/bpfsrc's test enforces both): a missed tail call
+ * always drops with DROP_TAIL_CALL. */
+#ifndef LINX_STAGE_H
+#define LINX_STAGE_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "linx.h"
+#include "maps.h"
+#include "counters.h"
+
+/* A stage function returns NEXT_STAGE when its entry should tail-call the next
+ * stage, else the packet's verdict. */
+#define NEXT_STAGE (-1)
+
+static __always_inline struct pkt_meta *get_meta(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+static __always_inline int tail(struct xdp_md *ctx, __u32 stage)
+{
+	bpf_tail_call(ctx, &stages, stage);
+	return drop(ctx, DROP_TAIL_CALL);
+}
+
+#endif /* LINX_STAGE_H */
