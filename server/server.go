@@ -9,6 +9,7 @@ import (
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/linx-sdwan/linx/dataplane"
 	"github.com/linx-sdwan/linx/p4info"
@@ -42,12 +43,39 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("p4runtime service: %w", err)
 	}
-	g := grpc.NewServer(o.GRPC...)
+	g := grpc.NewServer(append(Limits(), o.GRPC...)...)
 	p4v1.RegisterP4RuntimeServer(g, p4rt)
 	gn := gnmisrv.New(o.Dataplane, o.GNMI)
 	gn.Register(g)
 	gnoisrv.New().Register(g)
 	return &Server{GRPC: g, P4RT: p4rt, GNMI: gn}, nil
+}
+
+// Per-connection limits of the gRPC server (Limits).
+const (
+	// MaxConcurrentStreams bounds the RPCs one connection has open at once;
+	// ONOS uses a handful (a StreamChannel, a gNMI subscription, Reads).
+	MaxConcurrentStreams = 128
+	// KeepaliveTime is how long a connection may be silent before the server
+	// pings it; KeepaliveTimeout how long the server then waits for the ack
+	// before closing it, so that a controller that vanished (power loss, a
+	// cut link) does not hold its streams open for ever.
+	KeepaliveTime    = 30 * time.Second
+	KeepaliveTimeout = 20 * time.Second
+	// KeepaliveMinTime is the shortest ping interval a client may use
+	// (grpc-go's default, 5 minutes, would disconnect clients that ping every
+	// minute, gnmic for one).
+	KeepaliveMinTime = 10 * time.Second
+)
+
+// Limits are the server options New applies before Options.GRPC (which may
+// override them): per-connection stream limit and keepalive.
+func Limits() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.MaxConcurrentStreams(MaxConcurrentStreams),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: KeepaliveTime, Timeout: KeepaliveTimeout}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: KeepaliveMinTime, PermitWithoutStream: true}),
+	}
 }
 
 // Serve accepts connections on lis until Stop.

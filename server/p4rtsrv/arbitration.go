@@ -2,6 +2,7 @@ package p4rtsrv
 
 import (
 	"sync"
+	"sync/atomic"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/genproto/googleapis/rpc/code"
@@ -50,15 +51,20 @@ type client struct {
 	election *electionID
 	joined   bool
 	out      chan *p4v1.StreamMessageResponse // drained by the stream's sender
+	dropped  *atomic.Uint64                   // counts messages lost to a full out; may be nil
 }
 
 // send queues a message for the client; a client that does not read its stream
-// loses messages rather than blocking the server.
+// loses messages (counted in dropped) rather than blocking the server: the punt
+// relay and the arbiter never wait on one client's network.
 func (c *client) send(m *p4v1.StreamMessageResponse) bool {
 	select {
 	case c.out <- m:
 		return true
 	default:
+		if c.dropped != nil {
+			c.dropped.Add(1)
+		}
 		return false
 	}
 }

@@ -21,22 +21,17 @@ const readChunk = 1000
 // Read answers from what Writes accepted, byte for byte, with counters from the
 // live data path. Wildcards: table_id 0 (every table), no match (every entry),
 // counter_id 0, no index; is_default_action selects the default entry.
+//
+// The answer is a snapshot: it is built (entities encoded, counters read) under
+// the read lock, which is released before the first Send, so a client that
+// does not consume its answer holds nothing but its own stream.
 func (s *Server) Read(req *p4v1.ReadRequest, stream p4v1.P4Runtime_ReadServer) error {
 	if req.DeviceId != s.deviceID {
 		return status.Errorf(codes.NotFound, "device id %d is not served here (this is device %d)", req.DeviceId, s.deviceID)
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if !s.configuredLocked() {
-		return status.Error(codes.FailedPrecondition, "no forwarding pipeline config: SetForwardingPipelineConfig first")
-	}
-	var out []*p4v1.Entity
-	for _, ent := range req.Entities {
-		got, err := s.read(ent)
-		if err != nil {
-			return rpcErr(err)
-		}
-		out = append(out, got...)
+	out, err := s.readSnapshot(req)
+	if err != nil {
+		return err
 	}
 	for len(out) > 0 {
 		n := min(len(out), readChunk)
@@ -46,6 +41,24 @@ func (s *Server) Read(req *p4v1.ReadRequest, stream p4v1.P4Runtime_ReadServer) e
 		out = out[n:]
 	}
 	return nil
+}
+
+// readSnapshot builds the whole answer of a Read under the read lock.
+func (s *Server) readSnapshot(req *p4v1.ReadRequest) ([]*p4v1.Entity, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.configuredLocked() {
+		return nil, status.Error(codes.FailedPrecondition, "no forwarding pipeline config: SetForwardingPipelineConfig first")
+	}
+	var out []*p4v1.Entity
+	for _, ent := range req.Entities {
+		got, err := s.read(ent)
+		if err != nil {
+			return nil, rpcErr(err)
+		}
+		out = append(out, got...)
+	}
+	return out, nil
 }
 
 func (s *Server) read(ent *p4v1.Entity) ([]*p4v1.Entity, error) {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	p4configv1 "github.com/p4lang/p4runtime/go/p4/config/v1"
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
@@ -59,6 +60,10 @@ type Server struct {
 
 	stopPunts chan struct{}
 	punts     sync.WaitGroup
+	// streamDropped counts StreamChannel messages (PacketIns, arbitration
+	// notifications, stream errors) lost because a client did not read its
+	// stream fast enough (streamQueue messages were waiting).
+	streamDropped atomic.Uint64
 
 	persist      Persist
 	compactEvery int
@@ -112,6 +117,15 @@ func (s *Server) Close() error {
 	return s.compactLocked()
 }
 
+// StreamDropped is the number of StreamChannel messages (PacketIns above all)
+// dropped since New because their client's queue was full: a controller that
+// stops reading its stream loses messages, it does not block the others.
+func (s *Server) StreamDropped() uint64 { return s.streamDropped.Load() }
+
+// streamQueue is how many messages wait for one StreamChannel client before
+// further ones are dropped.
+const streamQueue = 1024
+
 // Arbitration describes the controllers per role.
 func (s *Server) Arbitration() []State { return s.arb.state() }
 
@@ -123,7 +137,7 @@ func (s *Server) Capabilities(context.Context, *p4v1.CapabilitiesRequest) (*p4v1
 // StreamChannel runs one controller session: arbitration, PacketOut in, PacketIn
 // and arbitration notifications out.
 func (s *Server) StreamChannel(stream p4v1.P4Runtime_StreamChannelServer) error {
-	c := &client{out: make(chan *p4v1.StreamMessageResponse, 1024)}
+	c := &client{out: make(chan *p4v1.StreamMessageResponse, streamQueue), dropped: &s.streamDropped}
 	defer s.arb.leave(c)
 
 	ctx := stream.Context()

@@ -71,6 +71,7 @@ type harness struct {
 	tr   *translate.Translator
 	info *p4info.Index
 	c    p4v1.P4RuntimeClient
+	addr string // the server's address, for tests that dial their own clients
 
 	// streamEnds receives what each StreamChannel handler returned.
 	streamEnds chan error
@@ -166,6 +167,7 @@ func newHarness(t *testing.T, kind string, o dataplane.Options, with ...func(*Op
 	}
 	t.Cleanup(func() { conn.Close(); g.Stop(); <-served; srv.Close() })
 	h.c = p4v1.NewP4RuntimeClient(conn)
+	h.addr = lis.Addr().String()
 	return h
 }
 
