@@ -3,14 +3,21 @@ package p4rtsrv
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/linx-sdwan/linx/dataplane"
+	"github.com/linx-sdwan/linx/p4info"
 )
 
 // notBlocked is how long an operation may take before the test concludes it is
@@ -134,4 +141,102 @@ func TestStalledStreamBlocksNobody(t *testing.T) {
 			t.Error("the stalled client's overflow was not counted as dropped")
 		}
 	})
+}
+
+// allocated returns the bytes the process allocated while f ran.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestReadDuplicatesAnsweredOnce: a Read naming the same wildcard hundreds of
+// times returns each entry once, in chunks, and costs about what naming it
+// once costs (it used to cost 300 times that: a 40 KB request could exhaust
+// the agent's memory).
+func TestReadDuplicatesAnsweredOnce(t *testing.T) {
+	const fars = 2000
+	o := testOptions
+	o.MaxFARs = fars
+	memOnly(t, o, func(t *testing.T, h *harness) {
+		h.primary(10)
+		for first := uint32(1); first <= fars; first += 1000 {
+			var ups []*p4v1.Update
+			for id := first; id < first+1000; id++ {
+				ups = append(ups, insert(farForward(id, 2)))
+			}
+			h.mustWrite(10, ups...)
+		}
+		all := tableEntity(&p4v1.TableEntry{TableId: farForward(1, 1).TableId})
+		many := make([]*p4v1.Entity, 300)
+		for i := range many {
+			many[i] = all
+		}
+
+		var got []*p4v1.Entity
+		one := allocated(func() { got = h.mustRead(all) })
+		if len(got) != fars {
+			t.Fatalf("one wildcard: %d entities, want %d", len(got), fars)
+		}
+		// Count the responses: the answer comes in bounded chunks.
+		rs, err := h.c.Read(context.Background(), &p4v1.ReadRequest{DeviceId: 1, Entities: many})
+		must(t, err)
+		responses, entities := 0, 0
+		dup := allocated(func() {
+			for {
+				r, err := rs.Recv()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				must(t, err)
+				responses++
+				entities += len(r.Entities)
+				if len(r.Entities) > readChunk {
+					t.Errorf("a response of %d entities, more than %d", len(r.Entities), readChunk)
+				}
+			}
+		})
+		if entities != fars {
+			t.Errorf("300 times the same wildcard: %d entities, want each of the %d once", entities, fars)
+		}
+		if responses < fars/readChunk {
+			t.Errorf("%d entities in %d responses: not chunked", entities, responses)
+		}
+		if dup > 2*one+1<<20 {
+			t.Errorf("300 times the same wildcard allocated %d bytes, once %d: memory grows with duplicates", dup, one)
+		}
+	})
+}
+
+// TestReadCap: an answer larger than the cap is RESOURCE_EXHAUSTED, not
+// built; the default cap holds everything the device can hold.
+func TestReadCap(t *testing.T) {
+	h := newHarness(t, kindMem, testOptions, func(o *Options) { o.MaxReadEntities = 100 })
+	h.primary(10)
+	var ups []*p4v1.Update
+	for id := uint32(1); id <= 60; id++ {
+		ups = append(ups, insert(farForward(id, 2)))
+	}
+	h.mustWrite(10, ups...)
+	if got := h.readTable(&p4v1.TableEntry{}); len(got) != 60 {
+		t.Fatalf("read of 60 entries under a cap of 100: %d", len(got))
+	}
+	// Two overlapping queries, each answered in full: 120 > 100.
+	_, err := h.read(tableEntity(&p4v1.TableEntry{}), tableEntity(&p4v1.TableEntry{TableId: farForward(1, 1).TableId}))
+	wantCode(t, err, codes.ResourceExhausted, "120 entities under a cap of 100")
+	if err != nil && !strings.Contains(status.Convert(err).Message(), "100") {
+		t.Errorf("the message does not name the cap: %v", err)
+	}
+
+	// Everything at once, on a full device, stays under the default cap.
+	info := p4info.MustNewIndex(p4info.New(sizesFor(testOptions)))
+	want := 0
+	for _, tab := range info.Tables() {
+		want += int(tab.Size())
+	}
+	if got := MaxReadEntities(info); got < want {
+		t.Errorf("default cap %d is below the sum of table sizes %d", got, want)
+	}
 }

@@ -9,22 +9,51 @@ import (
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/linx-sdwan/linx/dataplane"
 	"github.com/linx-sdwan/linx/p4info"
 	"github.com/linx-sdwan/linx/translate"
 )
 
-// readChunk bounds the entities per ReadResponse message.
-const readChunk = 1000
+// Read answers are streamed in ReadResponses of at most readChunk entities and
+// about readChunkBytes each (a message holds at least one entity).
+const (
+	readChunk      = 1000
+	readChunkBytes = 1 << 20
+)
+
+// MaxReadEntities is the default cap on the entities one Read returns: what
+// the device can hold, once — every table full (plus its default entry and,
+// with a direct counter, a counter entry per entry), every counter cell, every
+// action-profile member and group. A Read whose answer would exceed it (queries
+// that overlap, each answered in full) is RESOURCE_EXHAUSTED.
+func MaxReadEntities(x *p4info.Index) int {
+	n := int64(0)
+	for _, t := range x.Tables() {
+		n += t.Size() + 1
+		if t.DirectCounter() != nil {
+			n += t.Size() + 1
+		}
+	}
+	for _, c := range x.Counters() {
+		n += c.Size()
+	}
+	for _, p := range x.ActionProfiles() {
+		n += 2 * p.Size()
+	}
+	return int(n)
+}
 
 // Read answers from what Writes accepted, byte for byte, with counters from the
 // live data path. Wildcards: table_id 0 (every table), no match (every entry),
-// counter_id 0, no index; is_default_action selects the default entry.
+// counter_id 0, no index; is_default_action selects the default entry. An
+// entity named more than once in a request is answered once.
 //
 // The answer is a snapshot: it is built (entities encoded, counters read) under
 // the read lock, which is released before the first Send, so a client that
-// does not consume its answer holds nothing but its own stream.
+// does not consume its answer holds nothing but its own stream. Its size is
+// bounded by the cap (Options.MaxReadEntities), so is the memory of a Read.
 func (s *Server) Read(req *p4v1.ReadRequest, stream p4v1.P4Runtime_ReadServer) error {
 	if req.DeviceId != s.deviceID {
 		return status.Errorf(codes.NotFound, "device id %d is not served here (this is device %d)", req.DeviceId, s.deviceID)
@@ -34,7 +63,11 @@ func (s *Server) Read(req *p4v1.ReadRequest, stream p4v1.P4Runtime_ReadServer) e
 		return err
 	}
 	for len(out) > 0 {
-		n := min(len(out), readChunk)
+		n, size := 0, 0
+		for n < len(out) && n < readChunk && (n == 0 || size+proto.Size(out[n]) <= readChunkBytes) {
+			size += proto.Size(out[n])
+			n++
+		}
 		if err := stream.Send(&p4v1.ReadResponse{Entities: out[:n]}); err != nil {
 			return err
 		}
@@ -45,18 +78,33 @@ func (s *Server) Read(req *p4v1.ReadRequest, stream p4v1.P4Runtime_ReadServer) e
 
 // readSnapshot builds the whole answer of a Read under the read lock.
 func (s *Server) readSnapshot(req *p4v1.ReadRequest) ([]*p4v1.Entity, error) {
+	seen := make(map[string]bool, len(req.Entities))
+	queries := make([]*p4v1.Entity, 0, len(req.Entities))
+	for _, ent := range req.Entities {
+		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(ent)
+		if err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "read entity: %v", err)
+		}
+		if !seen[string(b)] {
+			seen[string(b)] = true
+			queries = append(queries, ent)
+		}
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if !s.configuredLocked() {
 		return nil, status.Error(codes.FailedPrecondition, "no forwarding pipeline config: SetForwardingPipelineConfig first")
 	}
 	var out []*p4v1.Entity
-	for _, ent := range req.Entities {
+	for _, ent := range queries {
 		got, err := s.read(ent)
 		if err != nil {
 			return nil, rpcErr(err)
 		}
 		out = append(out, got...)
+		if len(out) > s.maxRead {
+			return nil, status.Errorf(codes.ResourceExhausted, "the answer exceeds %d entities, the most one Read returns (what the device holds, once): split the request", s.maxRead)
+		}
 	}
 	return out, nil
 }

@@ -36,6 +36,9 @@ type Options struct {
 	// across restarts (persist.go): New restores what it holds, into the server
 	// and into the data path (dataplane.Restorer), before serving anything.
 	Persist Persist
+	// MaxReadEntities caps the entities one Read returns (default: the
+	// function MaxReadEntities of Pipeline).
+	MaxReadEntities int
 	// CompactEvery is how many records Persist's journal takes before a
 	// snapshot replaces it (default DefaultCompactEvery).
 	CompactEvery int
@@ -50,6 +53,7 @@ type Server struct {
 	pipeline *p4info.Index
 	tr       *translate.Translator
 	arb      *arbiter
+	maxRead  int // Options.MaxReadEntities
 
 	// mu orders Writes, Reads and pipeline changes: writes exclusive, reads shared
 	// (the spec's "as if one completed before the other began").
@@ -85,6 +89,9 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{deviceID: o.DeviceID, dp: o.Dataplane, pipeline: o.Pipeline, tr: tr, arb: newArbiter(o.DeviceID),
 		stopPunts: make(chan struct{}), persist: o.Persist, compactEvery: o.CompactEvery}
+	if s.maxRead = o.MaxReadEntities; s.maxRead <= 0 {
+		s.maxRead = MaxReadEntities(o.Pipeline)
+	}
 	if s.compactEvery <= 0 {
 		s.compactEvery = DefaultCompactEvery
 	}
