@@ -32,6 +32,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/linx-sdwan/linx/dataplane"
+	"github.com/linx-sdwan/linx/dataplane/xdp"
 	"github.com/linx-sdwan/linx/internal/config"
 	"github.com/linx-sdwan/linx/internal/linkwatch"
 	"github.com/linx-sdwan/linx/p4info"
@@ -63,22 +64,44 @@ func agentMain(args []string, stdout, stderr io.Writer) int {
 // validateMain is "linx-agent validate -c FILE": it loads and validates the file,
 // prints "FILE: ok" or every problem on a line of its own, and runs nothing.
 func validateMain(args []string, stdout, stderr io.Writer) int {
-	var skipIfs *bool
-	c, file, code := loadChecked("validate", "[-skip-interfaces]", "configuration file to check", args, stderr,
+	var skipIfs, skipHost *bool
+	c, file, code := loadChecked("validate", "[-skip-host]", "configuration file to check", args, stderr,
 		func(fs *flag.FlagSet) {
-			skipIfs = fs.Bool("skip-interfaces", false, "do not check that the interfaces exist (checking a file on another host)")
+			skipHost = fs.Bool("skip-host", false, "check the file only, not this host (a file meant for another host): no interfaces, file systems or pins")
+			skipIfs = fs.Bool("skip-interfaces", false, "the same as -skip-host")
 		},
 		func() config.ValidateOptions {
-			if *skipIfs {
+			if *skipIfs || *skipHost {
 				return config.ValidateOptions{}
 			}
-			return config.ValidateOptions{LookupInterface: config.NetlinkLookup}
+			return hostChecks()
 		})
 	if c == nil {
 		return code
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", file)
 	return exitOK
+}
+
+// hostChecks are the checks of this host the agent's start makes (with the XDP
+// data path): the interfaces exist, bpffs_dir is on a bpf filesystem and what
+// is pinned there can be taken over, state_dir can be written. `validate` makes
+// them too, so that what it accepts, the agent starts.
+func hostChecks() config.ValidateOptions {
+	return config.ValidateOptions{LookupInterface: config.NetlinkLookup, Host: true, Pins: checkPins}
+}
+
+// checkPins reports a data path pinned under bpffs_dir that this build, with
+// this configuration, cannot take over: the agent would refuse to start.
+func checkPins(c *config.Config) error {
+	_, err := xdp.CheckPins(c.DataplaneOptions())
+	if errors.Is(err, xdp.ErrIncompatiblePins) {
+		return fmt.Errorf("%w: stop the running agent with leave_running_on_stop: false, or remove %s (see docs/operations.md, \"Restart and upgrade\")", err, c.BPFFSDir)
+	}
+	if err != nil {
+		return fmt.Errorf("check what is pinned: %w", err)
+	}
+	return nil
 }
 
 // loadChecked parses the flags of subcommand name (-c FILE plus what addFlags
@@ -166,7 +189,7 @@ func runMain(args []string, stderr io.Writer) int {
 	)
 	fs.Var(&ports, "port", "attach a port: name=port:role[:native|generic] (repeatable; replaces the file's interfaces)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: linx-agent [-c FILE] [flags]\n       linx-agent validate -c FILE [-skip-interfaces]")
+		fmt.Fprintln(stderr, "usage: linx-agent [-c FILE] [flags]\n       linx-agent validate -c FILE [-skip-host]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -226,7 +249,7 @@ func runMain(args []string, stderr io.Writer) int {
 	})
 	var vo config.ValidateOptions
 	if !*memory {
-		vo.LookupInterface = config.NetlinkLookup
+		vo = hostChecks()
 	}
 	if err := c.Validate(vo); err != nil {
 		printProblems(stderr, *file, err)

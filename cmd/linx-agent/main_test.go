@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -273,4 +274,42 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// TestValidateIsTheStartPath: what the agent's start refuses (bpffs_dir not on
+// a bpf filesystem, state_dir a file, metrics on the gRPC address once
+// resolved), validate refuses too, with the same key and line; -skip-host
+// checks the file alone.
+func TestValidateIsTheStartPath(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "state")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "agent.yaml")
+	yaml := "grpc:\n  insecure: true\n  listen: 127.0.0.1:19559\n" +
+		"bpffs_dir: " + dir + "/pins\nstate_dir: " + file + "\nmetrics:\n  listen: localhost:019559\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		cfg + ": bpffs_dir (line 4): " + dir + "/pins is not on a bpf filesystem",
+		cfg + ": state_dir (line 5): " + file + " is a file, not a directory",
+		cfg + `: metrics.listen (line 7): "localhost:019559" overlaps grpc.listen (line 3) "127.0.0.1:19559"`,
+	}
+	for _, args := range [][]string{{"validate", "-c", cfg}, {"-c", cfg}} {
+		code, _, stderr := agent(t, args...)
+		if code != 1 {
+			t.Errorf("%v: exit code %d, want 1\n%s", args, code, stderr)
+		}
+		for _, w := range want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("%v: stderr lacks %q:\n%s", args, w, stderr)
+			}
+		}
+	}
+	code, _, stderr := agent(t, "validate", "-skip-host", "-c", cfg)
+	if code != 1 || strings.Contains(stderr, "bpffs_dir") || strings.Contains(stderr, "state_dir") || !strings.Contains(stderr, want[2]) {
+		t.Errorf("-skip-host: exit %d, want 1 with the metrics problem only:\n%s", code, stderr)
+	}
 }

@@ -12,11 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"go.uber.org/zap"
-	"golang.org/x/sys/unix"
 
 	"github.com/linx-sdwan/linx/dataplane"
 	"github.com/linx-sdwan/linx/dataplane/memdp"
@@ -68,7 +65,7 @@ func loadDataplane(c *config.Config, memory bool, log *zap.Logger) (dataplane.Da
 	}
 	opts.LeaveRunning = c.LeaveRunningOnStop
 	if opts.PinDir != "" {
-		if err := checkBPFFS(opts.PinDir); err != nil {
+		if err := config.CheckBPFFS(opts.PinDir); err != nil {
 			return nil, nil, fmt.Errorf("bpffs_dir: %w", err)
 		}
 	}
@@ -106,26 +103,6 @@ func loadDataplane(c *config.Config, memory bool, log *zap.Logger) (dataplane.Da
 		}
 	}
 	return e, stop, nil
-}
-
-// checkBPFFS makes sure dir is (or would be created) on a bpffs mount: pins
-// anywhere else fail, and a bpffs that is not the one the next start sees
-// (e.g. one mounted inside `ip netns exec`) would lose the data path.
-func checkBPFFS(dir string) error {
-	for d := dir; ; d = filepath.Dir(d) {
-		var st unix.Statfs_t
-		err := unix.Statfs(d, &st)
-		if errors.Is(err, os.ErrNotExist) && d != "/" {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if st.Type != unix.BPF_FS_MAGIC {
-			return fmt.Errorf("%s is not on a bpf filesystem (mount one: mount -t bpf bpf /sys/fs/bpf)", dir)
-		}
-		return nil
-	}
 }
 
 // tookOver reports whether the data path took port id over from the previous

@@ -10,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -79,18 +81,41 @@ func Parse(data []byte) (*Config, error) {
 // with Origin "line 5". yaml.v3 reports the line where the enclosing construct
 // starts, counted from 0, rather than the line of the problem; the line
 // reported here is the first line at which the document's beginning fails to
-// parse with the same message, which is where the problem is.
+// parse with the same message, which is where the problem is. It is found by
+// bisection (a prefix that fails goes on failing as lines are added), so the
+// cost is O(n log n) in the size of the file, not quadratic. A tab in the
+// indentation, which YAML forbids, is named as such.
 func syntaxProblem(data []byte, err error) Problem {
 	msg := yamlMessage(err)
-	if lines := bytes.SplitAfter(data, []byte("\n")); len(lines) <= 5000 {
-		var prefix []byte
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	ends := make([]int, len(lines)) // ends[i]: the length of lines 0..i
+	for i, l := range lines {
+		ends[i] = len(l)
+		if i > 0 {
+			ends[i] += ends[i-1]
+		}
+	}
+	fails := func(i int) bool {
+		var n yaml.Node
+		err := yaml.Unmarshal(data[:ends[i]], &n)
+		return err != nil && yamlMessage(err) == msg
+	}
+	at := sort.Search(len(lines), fails) // the first failing prefix
+	if strings.Contains(msg, "cannot start any token") {
+		// The tab nearest before the failure (or anywhere) is the culprit.
+		tab := -1
 		for i, l := range lines {
-			prefix = append(prefix, l...)
-			var n yaml.Node
-			if err := yaml.Unmarshal(prefix, &n); err != nil && yamlMessage(err) == msg {
-				return Problem{Origin: "line " + strconv.Itoa(i+1), Msg: "YAML syntax: " + msg}
+			if indent := l[:len(l)-len(bytes.TrimLeft(l, " \t"))]; bytes.IndexByte(indent, '\t') >= 0 && (tab < 0 || i <= at) {
+				tab = i
 			}
 		}
+		if tab >= 0 {
+			n := strconv.Itoa(tab + 1)
+			return Problem{Origin: "line " + n, Msg: "YAML syntax: line " + n + " is indented with a tab: YAML indents with spaces only (" + msg + ")"}
+		}
+	}
+	if at < len(lines) {
+		return Problem{Origin: "line " + strconv.Itoa(at+1), Msg: "YAML syntax: " + msg}
 	}
 	return Problem{Msg: "YAML syntax: " + msg}
 }
@@ -204,6 +229,9 @@ func (w *walker) value(path string, n *yaml.Node, v reflect.Value) {
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		if _, ok := w.scalar(path, n, "an integer"); ok {
+			if w.leadingZero(path, n) {
+				return
+			}
 			var i int64
 			if n.Tag != "!!int" || n.Decode(&i) != nil || v.OverflowInt(i) {
 				w.fail(path, n, "%s is not an integer", describe(n))
@@ -213,6 +241,9 @@ func (w *walker) value(path string, n *yaml.Node, v reflect.Value) {
 		}
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		if _, ok := w.scalar(path, n, "a non-negative integer"); ok {
+			if w.leadingZero(path, n) {
+				return
+			}
 			var u uint64
 			if n.Tag != "!!int" || n.Decode(&u) != nil || v.OverflowUint(u) {
 				w.fail(path, n, "%s is not a non-negative integer", describe(n))
@@ -223,6 +254,32 @@ func (w *walker) value(path string, n *yaml.Node, v reflect.Value) {
 	default:
 		panic(fmt.Sprintf("config: no decoding for %s (%s)", v.Type(), path))
 	}
+}
+
+// leadingZeroRE matches decimal-looking integers with a leading zero, which
+// YAML 1.1 (and yaml.v3) reads as octal: 010 is 8.
+var leadingZeroRE = regexp.MustCompile(`^[-+]?0[0-9_]+$`)
+
+// leadingZero refuses a plain integer with a leading zero, saying how YAML
+// reads it, rather than letting "port: 010" become 8.
+func (w *walker) leadingZero(path string, n *yaml.Node) bool {
+	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 || !leadingZeroRE.MatchString(n.Value) {
+		return false
+	}
+	digits := strings.TrimLeft(strings.TrimLeft(strings.ReplaceAll(n.Value, "_", ""), "+-"), "0")
+	if digits == "" {
+		digits = "0"
+	}
+	sign := ""
+	if strings.HasPrefix(n.Value, "-") {
+		sign = "-"
+	}
+	if oct, err := strconv.ParseInt(digits, 8, 64); err == nil {
+		w.fail(path, n, "%s has a leading zero, which YAML reads as octal %s%d: write %s%s (or %s0o%s if octal is meant)", n.Value, sign, oct, sign, digits, sign, digits)
+	} else {
+		w.fail(path, n, "%s has a leading zero (YAML reads such numbers as octal): write %s%s", n.Value, sign, digits)
+	}
+	return true
 }
 
 // scalar returns the text of a scalar node, or records that want was wanted.
@@ -252,8 +309,14 @@ func (w *walker) mapping(path string, n *yaml.Node, v reflect.Value) {
 		known = append(known, name)
 	}
 	seen := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := n.Content[i], n.Content[i+1]
+	for _, kv := range w.pairs(path, n) {
+		k, val := kv[0], kv[1]
+		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+			continue // merged: its keys are among the pairs
+		}
+		if kv[2] != nil && seen[k.Value] != nil {
+			continue // a merged key the mapping sets itself (or an earlier merge set)
+		}
 		key := k.Value
 		p := key
 		if path != "" {
@@ -284,6 +347,43 @@ func (w *walker) mapping(path string, n *yaml.Node, v reflect.Value) {
 		w.origin[p] = line(k)
 		w.value(p, val, v.Field(fi))
 	}
+}
+
+// pairs returns the key/value pairs of mapping n: its own, then those its
+// merge keys (<<: *anchor, <<: [*a, *b]) bring in, which the mapping's own keys
+// and earlier merges override (the third element is non-nil for merged
+// pairs). Keys of a merged mapping are checked like the mapping's own, at the
+// lines where the anchor's mapping has them.
+func (w *walker) pairs(path string, n *yaml.Node) [][3]*yaml.Node {
+	var own, merged [][3]*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		own = append(own, [3]*yaml.Node{k, val, nil})
+		if k.Kind != yaml.ScalarNode || k.Tag != "!!merge" {
+			continue
+		}
+		sources := []*yaml.Node{val}
+		if val.Kind == yaml.SequenceNode {
+			sources = val.Content
+		}
+		for _, src := range sources {
+			if src.Kind == yaml.AliasNode {
+				src = src.Alias
+			}
+			if src.Kind != yaml.MappingNode {
+				p := "<<"
+				if path != "" {
+					p = path + ".<<"
+				}
+				w.fail(p, k, "a merge key takes a mapping or a list of mappings, got %s", describe(src))
+				continue
+			}
+			for _, kv := range w.pairs(path, src) {
+				merged = append(merged, [3]*yaml.Node{kv[0], kv[1], k})
+			}
+		}
+	}
+	return append(own, merged...)
 }
 
 // describe names a node's kind and value for messages: `"abc"`, "a list".

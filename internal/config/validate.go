@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -37,6 +38,14 @@ type ValidateOptions struct {
 	LookupInterface func(name string) error
 	// Now is the time certificates must be valid at. Zero: time.Now().
 	Now time.Time
+	// Host checks this host's file systems as the agent's start does:
+	// bpffs_dir on a bpf filesystem (CheckBPFFS), state_dir a directory this
+	// process can write or create (CheckStateDir). The agent and `linx-agent
+	// validate` set it, except for the in-memory data path.
+	Host bool
+	// Pins, with Host, checks what is pinned under bpffs_dir: an error when the
+	// agent could not take it over. The agent uses xdp.CheckPins.
+	Pins func(c *Config) error
 }
 
 // Validate checks the configuration as a whole: ranges, formats, uniqueness,
@@ -53,8 +62,20 @@ func (c *Config) Validate(o ValidateOptions) error {
 	v.tunnelAddresses()
 	v.tables()
 	v.grpc()
-	v.dir("bpffs_dir", c.BPFFSDir, true)
-	v.dir("state_dir", c.StateDir, false)
+	if v.dir("bpffs_dir", c.BPFFSDir, true) && c.BPFFSDir != "" && o.Host {
+		if err := CheckBPFFS(c.BPFFSDir); err != nil {
+			v.fail("bpffs_dir", "%v", err)
+		} else if o.Pins != nil {
+			if err := o.Pins(c); err != nil {
+				v.fail("bpffs_dir", "%v", err)
+			}
+		}
+	}
+	if v.dir("state_dir", c.StateDir, false) && o.Host {
+		if err := CheckStateDir(c.StateDir); err != nil {
+			v.fail("state_dir", "%v", err)
+		}
+	}
 	if c.LeaveRunningOnStop && c.BPFFSDir == "" {
 		v.fail("leave_running_on_stop", "true needs bpffs_dir: without pinning, the data path cannot outlive the agent")
 	}
@@ -383,35 +404,76 @@ func (v *validator) listen(path, addr string, optional bool) {
 }
 
 // dir checks a directory key: an absolute, clean path (empty when optional).
-func (v *validator) dir(path, d string, optional bool) {
+// It reports whether the value is fine.
+func (v *validator) dir(path, d string, optional bool) bool {
 	switch {
 	case d == "" && optional:
+		return true
 	case d == "":
 		v.fail(path, "missing: set an absolute directory")
 	case !filepath.IsAbs(d):
 		v.fail(path, "%q is not an absolute path", d)
 	case filepath.Clean(d) != d:
 		v.fail(path, "%q is not a clean path (did you mean %q?)", d, filepath.Clean(d))
+	default:
+		return !v.related(path)
 	}
+	return false
 }
 
 func (v *validator) metrics() {
 	v.listen("metrics.listen", v.c.Metrics.Listen, true)
 	m, g := v.c.Metrics.Listen, v.c.GRPC.Listen
-	if m == "" || g == "" {
+	if m == "" || g == "" || v.related("metrics.listen") || v.related("grpc.listen") {
 		return
 	}
-	_, mp, err1 := net.SplitHostPort(m)
-	gh, gp, err2 := net.SplitHostPort(g)
-	mh, _, _ := net.SplitHostPort(m)
-	if err1 == nil && err2 == nil && mp == gp && (mh == gh || mh == "" || gh == "" || isAny(mh) || isAny(gh)) {
-		v.fail("metrics.listen", "%q overlaps %s %q", m, v.at("grpc.listen"), g)
+	mh, mp, ok1 := endpoint(m)
+	gh, gp, ok2 := endpoint(g)
+	if !ok1 || !ok2 || mp != gp {
+		return
+	}
+	clash := mh == nil || gh == nil // every address
+	for _, a := range mh {
+		clash = clash || slices.Contains(gh, a)
+	}
+	if clash {
+		v.fail("metrics.listen", "%q overlaps %s %q: both bind port %d of the same address, and the second bind would fail", m, v.at("grpc.listen"), g, mp)
 	}
 }
 
-func isAny(host string) bool {
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.IsUnspecified()
+// endpoint resolves a listen address as net.Listen does: the port as a
+// number ("09559" is 9559), the host as the addresses it binds (nil for
+// every address: an empty or unspecified host; localhost resolved).
+func endpoint(addr string) (hosts []netip.Addr, port uint64, ok bool) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, 0, false
+	}
+	if port, err = strconv.ParseUint(p, 10, 16); err != nil {
+		return nil, 0, false
+	}
+	if host == "" {
+		return nil, port, true
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		if a.Unmap().IsUnspecified() {
+			return nil, port, true
+		}
+		return []netip.Addr{a.Unmap()}, port, true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil || len(addrs) == 0 {
+		if host != "localhost" {
+			return nil, 0, false
+		}
+		addrs = []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.IPv6Loopback()}
+	}
+	for i := range addrs {
+		addrs[i] = addrs[i].Unmap()
+	}
+	return addrs, port, true
 }
 
 func (v *validator) log() {
