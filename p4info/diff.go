@@ -46,7 +46,8 @@ func (x *Index) Compatible(p *p4configv1.P4Info) error {
 // Diff ignores what does not change behaviour: pkg_info, aliases, documentation,
 // annotations, the order of objects and fields, and capacities (table, counter and
 // action profile sizes and max_group_size), which the agent sets from its own
-// configuration and enforces with RESOURCE_EXHAUSTED / OUT_OF_RANGE at run time.
+// configuration and enforces with RESOURCE_EXHAUSTED / OUT_OF_RANGE at run time;
+// Exceeds tells when got declares more of them than x.
 //
 // Messages read like "table LinxIngress.pdr: match field 3 (src_addr): bitwidth 32,
 // got 16": the expected value first, then what got has.
@@ -234,4 +235,36 @@ func tableNames(ts []*Table) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// Exceeds lists, one string per capacity, where got declares more than x (the
+// pipeline as the data path was sized): table, counter and action profile
+// sizes and max_group_size, as "table LinxIngress.pdr: size 100000, the data
+// path holds 1000". Objects are paired by name; those Diff reports as missing
+// are left to it. A P4Runtime server refuses such a P4Info: it would promise
+// entries and counter cells the data path does not have.
+func (x *Index) Exceeds(got *Index) []string {
+	var out []string
+	over := func(kind, name, what string, want, have int64) {
+		if have > want {
+			out = append(out, fmt.Sprintf("%s %s: %s %d, the data path holds %d", kind, name, what, have, want))
+		}
+	}
+	for _, w := range x.tables.list {
+		if g, ok := got.tables.byName[w.name]; ok {
+			over("table", w.name, "size", w.size, g.size)
+		}
+	}
+	for _, w := range x.counters.list {
+		if g, ok := got.counters.byName[w.name]; ok {
+			over("counter", w.name, "size", w.size, g.size)
+		}
+	}
+	for _, w := range x.profiles.list {
+		if g, ok := got.profiles.byName[w.name]; ok {
+			over("action profile", w.name, "size", w.size, g.size)
+			over("action profile", w.name, "max_group_size", int64(w.maxGroupSize), int64(g.maxGroupSize))
+		}
+	}
+	return out
 }

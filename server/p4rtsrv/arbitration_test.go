@@ -181,7 +181,7 @@ func TestArbitrationDeviceAndUnsetID(t *testing.T) {
 		wantArb(t, z.arbitration(), "", codes.OK, zero)
 		wantArb(t, n.arbitration(), "", codes.AlreadyExists, zero)
 		_, err = h.c.SetForwardingPipelineConfig(t.Context(), &p4v1.SetForwardingPipelineConfigRequest{DeviceId: 1, ElectionId: zero,
-			Action: p4v1.SetForwardingPipelineConfigRequest_VERIFY_AND_COMMIT, Config: &p4v1.ForwardingPipelineConfig{P4Info: p4info.New(p4info.Sizes{})}})
+			Action: p4v1.SetForwardingPipelineConfigRequest_VERIFY_AND_COMMIT, Config: &p4v1.ForwardingPipelineConfig{P4Info: h.info.P4Info()}})
 		wantCode(t, err, codes.OK, "commit by the {0,0} primary")
 		_, err = h.c.Write(t.Context(), &p4v1.WriteRequest{DeviceId: 1, ElectionId: zero, Updates: []*p4v1.Update{insert(farForward(1, 1))}})
 		wantCode(t, err, codes.OK, "write by the {0,0} primary")
@@ -198,7 +198,7 @@ func TestWriteWithoutController(t *testing.T) {
 	forEachDP(t, testOptions, func(t *testing.T, h *harness) {
 		wantCode(t, h.write(1, insert(farForward(1, 1))), codes.PermissionDenied, "write with no controller")
 		_, err := h.c.SetForwardingPipelineConfig(t.Context(), &p4v1.SetForwardingPipelineConfigRequest{DeviceId: 1, ElectionId: eid(1),
-			Action: p4v1.SetForwardingPipelineConfigRequest_VERIFY, Config: &p4v1.ForwardingPipelineConfig{P4Info: p4info.New(p4info.Sizes{})}})
+			Action: p4v1.SetForwardingPipelineConfigRequest_VERIFY, Config: &p4v1.ForwardingPipelineConfig{P4Info: h.info.P4Info()}})
 		wantCode(t, err, codes.PermissionDenied, "set config with no controller")
 		_, err = h.c.Write(t.Context(), &p4v1.WriteRequest{DeviceId: 2, ElectionId: eid(1)})
 		wantCode(t, err, codes.NotFound, "write to an unknown device")

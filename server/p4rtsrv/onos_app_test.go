@@ -266,6 +266,7 @@ func TestONOSAppContract(t *testing.T) {
 	forEachDP(t, testOptions, func(t *testing.T, h *harness) {
 		info := &p4configv1.P4Info{}
 		must(t, prototext.Unmarshal(p4info.FileText(), info))
+		h.fitSizes(info)
 		cases := loadContract(t, info)
 
 		onos := &onosNode{t: t, h: h, name: "onos"}

@@ -389,6 +389,7 @@ func replayONOS(t *testing.T, h *harness, deviceConfig []byte) {
 	// sends that message (PipeconfHelper.getP4Info).
 	info := &p4configv1.P4Info{}
 	must(t, prototext.Unmarshal(p4info.FileText(), info))
+	h.fitSizes(info)
 
 	onos1 := &onosNode{t: t, h: h, name: "onos-1"}
 	onos2 := &onosNode{t: t, h: h, name: "onos-2"}
@@ -649,4 +650,26 @@ func waitSent(dp *memdp.Dataplane, port dataplane.PortID, frame []byte) bool {
 		}
 	}
 	return false
+}
+
+// fitSizes sets the capacities of info (the committed p4info.txt, sized for the
+// default data path) to those of the harness's small data path: what a
+// pipeconf built for this device declares. The agent refuses a P4Info that
+// declares more than its data path holds (TestP4InfoSizes).
+func (h *harness) fitSizes(info *p4configv1.P4Info) {
+	for _, t := range info.Tables {
+		if got, ok := h.info.TableByName(t.Preamble.Name); ok {
+			t.Size = got.Size()
+		}
+	}
+	for _, c := range info.Counters {
+		if got, ok := h.info.CounterByName(c.Preamble.Name); ok {
+			c.Size = got.Size()
+		}
+	}
+	for _, p := range info.ActionProfiles {
+		if got, ok := h.info.ActionProfileByName(p.Preamble.Name); ok {
+			p.Size, p.MaxGroupSize = got.Size(), int32(got.MaxGroupSize())
+		}
+	}
 }

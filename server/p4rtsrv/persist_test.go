@@ -111,7 +111,7 @@ func TestPersistRestart(t *testing.T) {
 	// Failed updates leave no trace in the state.
 	wantUpdates(t, h.write(20, insert(pdrHost("10.3.0.1", 50, 4)), insert(farPlain(6, p4info.IDActionPass))), codes.AlreadyExists, codes.OK)
 	// A config saved, not committed, is kept too.
-	saved := &p4v1.ForwardingPipelineConfig{P4Info: p4info.New(p4info.DefaultSizes), Cookie: &p4v1.ForwardingPipelineConfig_Cookie{Cookie: 99}}
+	saved := &p4v1.ForwardingPipelineConfig{P4Info: h.info.P4Info(), Cookie: &p4v1.ForwardingPipelineConfig_Cookie{Cookie: 99}}
 	must(t, h.setConfig(20, p4v1.SetForwardingPipelineConfigRequest_VERIFY_AND_SAVE, saved))
 
 	before := h.everything()

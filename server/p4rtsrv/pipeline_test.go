@@ -48,7 +48,7 @@ func config(info *p4configv1.P4Info, dev []byte, c uint64) *p4v1.ForwardingPipel
 // GetForwardingPipelineConfig response types.
 func TestPipelineConfig(t *testing.T) {
 	forEachDP(t, testOptions, func(t *testing.T, h *harness) {
-		linx := p4info.New(p4info.DefaultSizes)
+		linx := h.info.P4Info() // the data path's sizes
 		all := []p4v1.GetForwardingPipelineConfigRequest_ResponseType{getAll, getCookie, getP4InfoCookie, getDevConfigCookie}
 
 		// Before any config, Get succeeds with config unset (what ONOS reads as
@@ -73,7 +73,9 @@ func TestPipelineConfig(t *testing.T) {
 
 		// VERIFY checks and changes nothing.
 		wantCode(t, h.setConfig(20, verify, config(linx, nil, 1)), codes.OK, "VERIFY linx")
-		wantCode(t, h.setConfig(20, verify, config(p4info.New(p4info.Sizes{PDRs: 10, Ports: 8}), nil, 1)), codes.OK, "VERIFY linx with other sizes")
+		smaller := sizesFor(testOptions)
+		smaller.PDRs, smaller.Ports = 10, 8
+		wantCode(t, h.setConfig(20, verify, config(p4info.New(smaller), nil, 1)), codes.OK, "VERIFY linx with other sizes")
 		wantCode(t, h.setConfig(20, verify, nil), codes.InvalidArgument, "VERIFY without config")
 		wantCode(t, h.setConfig(20, verifyAndCommit, &p4v1.ForwardingPipelineConfig{}), codes.InvalidArgument, "VERIFY_AND_COMMIT without p4info")
 		if cfg, _ := h.getConfig(getAll); cfg != nil {
@@ -169,7 +171,7 @@ func TestPipelineConfig(t *testing.T) {
 func TestVerifyAndSaveFirst(t *testing.T) {
 	forEachDP(t, testOptions, func(t *testing.T, h *harness) {
 		h.controller(20)
-		wantCode(t, h.setConfig(20, verifyAndSave, config(p4info.New(p4info.DefaultSizes), nil, 7)), codes.OK, "VERIFY_AND_SAVE")
+		wantCode(t, h.setConfig(20, verifyAndSave, config(h.info.P4Info(), nil, 7)), codes.OK, "VERIFY_AND_SAVE")
 		if cfg, err := h.getConfig(getCookie); err != nil || cfg != nil {
 			t.Errorf("Get before COMMIT: %v (%v), want config unset", cfg, err)
 		}
@@ -228,6 +230,51 @@ func TestCommitClearsState(t *testing.T) {
 		write()
 		if h.mem != nil && len(h.mem.PDRs()) != 2 {
 			t.Errorf("data path after rewriting: %v", h.mem.PDRs())
+		}
+	})
+}
+
+// TestP4InfoSizes: a P4Info that declares more than the data path holds is
+// refused, naming each capacity with both sizes, and stores nothing; the
+// P4Info served is one whose capacities the data path has (a wildcard counter
+// read returns every cell it declares).
+func TestP4InfoSizes(t *testing.T) {
+	memOnly(t, testOptions, func(t *testing.T, h *harness) {
+		h.controller(20)
+		big := p4info.New(p4info.DefaultSizes)
+		for _, a := range []setAction{verify, verifyAndSave, verifyAndCommit} {
+			err := h.setConfig(20, a, config(big, nil, 1))
+			wantCode(t, err, codes.ResourceExhausted, "default sizes on a small data path, "+a.String())
+			msg := status.Convert(err).Message()
+			for _, s := range []string{"table LinxIngress.pdr: size 100000, the data path holds 64",
+				"counter LinxIngress.port_rx_counter: size 512, the data path holds 16",
+				"action profile LinxIngress.lbr_selector: size 16384, the data path holds 128"} {
+				if !strings.Contains(msg, s) {
+					t.Errorf("%v: message %q does not say %q", a, msg, s)
+				}
+			}
+		}
+		if cfg, _ := h.getConfig(getAll); cfg != nil {
+			t.Errorf("a refused config was stored: %v", cfg)
+		}
+		// One table one entry too big is enough.
+		over := sizesFor(testOptions)
+		over.FARs++
+		err := h.setConfig(20, verify, config(p4info.New(over), nil, 1))
+		wantCode(t, err, codes.ResourceExhausted, "far one too big")
+		if msg := status.Convert(err).Message(); !strings.Contains(msg, "table LinxIngress.far: size 65, the data path holds 64") {
+			t.Errorf("message %q does not name the far table", msg)
+		}
+
+		must(t, h.setConfig(20, verifyAndCommit, config(h.info.P4Info(), nil, 1)))
+		served, err := h.getConfig(getP4InfoCookie)
+		must(t, err)
+		for _, c := range served.P4Info.Counters {
+			got, err := h.read(counterEntity(&p4v1.CounterEntry{CounterId: c.Preamble.Id}))
+			must(t, err)
+			if int64(len(got)) != c.Size {
+				t.Errorf("counter %s: the served P4Info declares %d cells, a wildcard read returns %d", c.Preamble.Name, c.Size, len(got))
+			}
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -217,6 +218,17 @@ func (s *Server) SetForwardingPipelineConfig(_ context.Context, req *p4v1.SetFor
 		}
 		if err := s.pipeline.Compatible(req.Config.P4Info); err != nil {
 			return status.Errorf(codes.InvalidArgument, "this device runs the linx pipeline only: %v", err)
+		}
+		// Capacities may be smaller than the data path's (the controller then
+		// keeps within its own), never larger: the P4Info served back would
+		// promise entries and counter cells that are not there.
+		got, err := p4info.NewIndex(req.Config.P4Info)
+		if err != nil {
+			return status.Errorf(codes.InvalidArgument, "p4info: %v", err)
+		}
+		if over := s.pipeline.Exceeds(got); len(over) > 0 {
+			return status.Errorf(codes.ResourceExhausted, "the P4Info declares more than this device's data path holds (sized by the agent's tables configuration): %s",
+				strings.Join(over, "; "))
 		}
 		return nil
 	}

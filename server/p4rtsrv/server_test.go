@@ -391,7 +391,7 @@ func (h *harness) commit(low uint64) {
 	h.t.Helper()
 	_, err := h.c.SetForwardingPipelineConfig(context.Background(), &p4v1.SetForwardingPipelineConfigRequest{
 		DeviceId: 1, ElectionId: eid(low), Action: p4v1.SetForwardingPipelineConfigRequest_VERIFY_AND_COMMIT,
-		Config: &p4v1.ForwardingPipelineConfig{P4Info: p4info.New(p4info.DefaultSizes), Cookie: &p4v1.ForwardingPipelineConfig_Cookie{Cookie: cookie}},
+		Config: &p4v1.ForwardingPipelineConfig{P4Info: h.info.P4Info(), Cookie: &p4v1.ForwardingPipelineConfig_Cookie{Cookie: cookie}},
 	})
 	if err != nil {
 		h.t.Fatalf("commit: %v", err)
