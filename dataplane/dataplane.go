@@ -330,7 +330,10 @@ type Dataplane interface {
 	// DropCounters returns packets and bytes dropped per reason.
 	DropCounters() (map[DropReason]Counter, error)
 
-	// Transmit sends a frame out of a port as is (PacketOut).
+	// Transmit sends a frame out of a port as is (PacketOut). A frame shorter
+	// than an Ethernet header, or longer than the port takes (its MTU plus the
+	// Ethernet header; the message names the limit), is ErrInvalid; a port
+	// that is not attached ErrNotFound.
 	Transmit(id PortID, frame []byte) error
 	// Punts delivers packets punted to the controller until Close.
 	Punts() <-chan Punt

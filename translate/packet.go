@@ -40,8 +40,9 @@ func decodeMetadata(h *p4info.ControllerHeader, md []*p4v1.PacketMetadata) (map[
 }
 
 // DecodePacketOut returns the egress port of a PacketOut (metadata egress_port);
-// the frame is p.Payload, sent as is. Whether the port exists is the data path's
-// business.
+// the frame is p.Payload, sent as is. A missing egress_port, or 0 (no P4 port
+// has that number: what a client that leaves the field unset sends), is
+// INVALID_ARGUMENT; whether another port exists is the data path's business.
 func (t *Translator) DecodePacketOut(p *p4v1.PacketOut) (dataplane.PortID, error) {
 	h := t.idx.PacketOut()
 	if h == nil {
@@ -51,7 +52,12 @@ func (t *Translator) DecodePacketOut(p *p4v1.PacketOut) (dataplane.PortID, error
 	if err != nil {
 		return 0, err
 	}
-	return dataplane.PortID(vals[p4info.IDMetaEgressPort]), nil
+	port := vals[p4info.IDMetaEgressPort]
+	if port == 0 {
+		return 0, invalidf("%s: metadata %d (%s) is 0, which is no port: set it to the P4 port number to send on (1 or more)",
+			h.Name(), p4info.IDMetaEgressPort, p4info.MetaEgressPort)
+	}
+	return dataplane.PortID(port), nil
 }
 
 // EncodePacketIn returns the PacketIn of a punted packet: its frame as payload and

@@ -451,6 +451,11 @@ func (d *Dataplane) DropCounters() (map[dataplane.DropReason]dataplane.Counter, 
 // minFrame is the shortest frame Transmit accepts: an Ethernet header.
 const minFrame = 14
 
+// MTU is the MTU of the ports the in-memory data path pretends to have:
+// Transmit refuses frames longer than MTU + an Ethernet header, as the kernel
+// does (a veth's default MTU).
+const MTU = 1500
+
 // Transmit records a copy of frame as sent out of port id.
 func (d *Dataplane) Transmit(id dataplane.PortID, frame []byte) error {
 	if len(frame) < minFrame {
@@ -460,6 +465,10 @@ func (d *Dataplane) Transmit(id dataplane.PortID, frame []byte) error {
 	defer d.mu.Unlock()
 	if _, ok := d.ports[id]; !ok {
 		return fmt.Errorf("%w: port %d is not attached", dataplane.ErrNotFound, id)
+	}
+	if len(frame) > MTU+minFrame {
+		return fmt.Errorf("%w: frame of %d bytes is longer than port %d takes: %d bytes (MTU %d + %d-byte Ethernet header)",
+			dataplane.ErrInvalid, len(frame), id, MTU+minFrame, MTU, minFrame)
 	}
 	d.sent = append(d.sent, Sent{Port: id, Frame: slices.Clone(frame)})
 	return nil

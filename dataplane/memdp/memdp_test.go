@@ -366,6 +366,7 @@ func TestTransmit(t *testing.T) {
 	wantErr(t, "transmit again", d.Transmit(2, frame), nil)
 	wantErr(t, "unknown port", d.Transmit(3, frame), dp.ErrNotFound)
 	wantErr(t, "short frame", d.Transmit(2, frame[:13]), dp.ErrInvalid)
+	wantErr(t, "frame longer than the MTU", d.Transmit(2, make([]byte, MTU+15)), dp.ErrInvalid)
 	sent := d.Transmitted()
 	if len(sent) != 2 || sent[0].Port != 2 || sent[0].Frame[0] != 0xaa || sent[1].Frame[0] != 0xbb || len(sent[1].Frame) != 60 {
 		t.Fatalf("Transmitted() = %+v", sent)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,6 +156,12 @@ func TestTransmit(t *testing.T) {
 	}
 	if err := r.dp.Transmit(9, frame); !errors.Is(err, dataplane.ErrNotFound) {
 		t.Errorf("transmit on unknown port: %v", err)
+	}
+	// Longer than the veth's MTU (1500) + Ethernet header: the caller's
+	// mistake, with the limit named.
+	big := append(bytes.Clone(frame), make([]byte, 1515-len(frame))...)
+	if err := r.dp.Transmit(portWAN0, big); !errors.Is(err, dataplane.ErrInvalid) || !strings.Contains(err.Error(), "1514 bytes (MTU 1500") {
+		t.Errorf("transmit of 1515 bytes: %v, want ErrInvalid naming 1514 bytes", err)
 	}
 }
 

@@ -4,6 +4,7 @@ package xdp
 // an AF_PACKET socket.
 
 import (
+	"errors"
 	"fmt"
 	"unsafe"
 
@@ -52,7 +53,19 @@ func (d *Dataplane) Transmit(id dataplane.PortID, frame []byte) error {
 	sa := &unix.SockaddrLinklayer{Ifindex: p.Ifindex, Halen: 6}
 	copy(sa.Addr[:], frame[:6])
 	if err := unix.Sendto(d.packetFD, frame, 0, sa); err != nil {
+		if errors.Is(err, unix.EMSGSIZE) {
+			// A client's mistake, not the data path's: name the limit. The
+			// packet socket lives in the ports' namespace, so ask through it.
+			limit := "its MTU"
+			if ifr, e := unix.NewIfreq(p.Name); e == nil && unix.IoctlIfreq(d.packetFD, unix.SIOCGIFMTU, ifr) == nil {
+				limit = fmt.Sprintf("%d bytes (MTU %d + %d-byte Ethernet header)", ifr.Uint32()+ethHeader, ifr.Uint32(), ethHeader)
+			}
+			return fmt.Errorf("%w: frame of %d bytes is longer than port %d (%s) takes: %s", dataplane.ErrInvalid, len(frame), id, p.Name, limit)
+		}
 		return fmt.Errorf("transmit on port %d (%s): %w", id, p.Name, err)
 	}
 	return nil
 }
+
+// ethHeader is the length of an Ethernet header without VLAN tag.
+const ethHeader = 14

@@ -3,6 +3,7 @@ package p4rtsrv
 import (
 	"bytes"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -383,4 +384,46 @@ func udpFrame(t *testing.T, dstMAC net.HardwareAddr, src, dst string) []byte {
 	buf := gopacket.NewSerializeBuffer()
 	must(t, gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, udp, gopacket.Payload(bytes.Repeat([]byte{7}, 32))))
 	return bytes.Clone(buf.Bytes())
+}
+
+// TestPacketOutErrors: the spec's codes for a client's bad PacketOut, with
+// messages that say what to fix: egress_port missing or 0 is INVALID_ARGUMENT
+// (it was NOT_FOUND "port 0"), a payload longer than the port takes is
+// INVALID_ARGUMENT naming the limit (it was INTERNAL).
+func TestPacketOutErrors(t *testing.T) {
+	forEachDP(t, testOptions, func(t *testing.T, h *harness) {
+		a := h.primary(20)
+		frame := func(n int) []byte {
+			f := bytes.Repeat([]byte{7}, n)
+			copy(f, []byte{0x02, 0, 0, 0, 0, 0x99, 0x02, 0, 0, 0, 0, 0x98, 0x88, 0xb5})
+			return f
+		}
+		port := func(v []byte) *p4v1.PacketMetadata {
+			return &p4v1.PacketMetadata{MetadataId: p4info.IDMetaEgressPort, Value: v}
+		}
+		for _, c := range []struct {
+			name string
+			p    *p4v1.PacketOut
+			code codes.Code
+			says string
+		}{
+			{"no metadata", &p4v1.PacketOut{Payload: frame(60)}, codes.InvalidArgument, "egress_port) missing"},
+			{"egress_port 0", &p4v1.PacketOut{Payload: frame(60), Metadata: []*p4v1.PacketMetadata{port([]byte{0})}}, codes.InvalidArgument, "egress_port) is 0, which is no port"},
+			{"oversize", &p4v1.PacketOut{Payload: frame(9000), Metadata: []*p4v1.PacketMetadata{port(u(2))}}, codes.InvalidArgument, "frame of 9000 bytes is longer than port 2"},
+		} {
+			a.packetOut(c.p)
+			e := a.recv().GetError()
+			if codes.Code(e.GetCanonicalCode()) != c.code || !strings.Contains(e.GetMessage(), c.says) {
+				t.Errorf("%s: stream error %v %q, want %v saying %q", c.name, codes.Code(e.GetCanonicalCode()), e.GetMessage(), c.code, c.says)
+			}
+		}
+		// The limit is named.
+		a.packetOut(&p4v1.PacketOut{Payload: frame(1515), Metadata: []*p4v1.PacketMetadata{port(u(2))}})
+		if e := a.recv().GetError(); !strings.Contains(e.GetMessage(), "1514 bytes (MTU 1500 + 14-byte Ethernet header)") {
+			t.Errorf("one byte too long: %q does not name the limit", e.GetMessage())
+		}
+		// The largest frame the port takes goes.
+		a.packetOut(&p4v1.PacketOut{Payload: frame(1514), Metadata: []*p4v1.PacketMetadata{port(u(2))}})
+		a.quiet(100 * time.Millisecond)
+	})
 }
