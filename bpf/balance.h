@@ -5,19 +5,7 @@
 #define LINX_BALANCE_H
 
 #include "forward.h"
-
-/* flow_hash mixes the 5-tuple so one flow always lands on one overlay. Fragments
- * hash on addresses and protocol only (ports are 0 for all of them). */
-static __always_inline __u32 flow_hash(struct pdr_key *k)
-{
-	__u64 h = ((__u64)k->src << 32 | k->dst) * 0x9E3779B97F4A7C15ULL;
-
-	h ^= ((__u64)k->sport << 24 | (__u64)k->dport << 8 | k->proto) * 0xC2B2AE3D27D4EB4FULL;
-	h ^= h >> 29;
-	h *= 0xBF58476D1CE4E5B9ULL;
-	h ^= h >> 32;
-	return (__u32)h;
-}
+#include "classify.h"
 
 static __always_inline int tunnel_up(__u32 id)
 {
@@ -32,7 +20,7 @@ static __always_inline int tunnel_up(__u32 id)
  * returns 0, or returns a drop reason. */
 static __always_inline int pick_tunnel(struct pkt_meta *m, struct lbr *l)
 {
-	__u32 h = flow_hash(&m->key);
+	__u32 h = m->hash;
 	__u32 slot = h % LBR_SLOTS;
 #pragma unroll
 	for (int i = 0; i < LBR_PROBES; i++) {

@@ -15,6 +15,36 @@
  * flow cache (for measurements and for workloads of one-packet flows). */
 const volatile __u8 flow_cache_off = 0;
 
+/* Set by the loader: flow_cache's number of sets minus one (a power of two minus
+ * one). */
+const volatile __u32 flow_cache_mask = 0;
+
+/* flow_hash mixes the 5-tuple so one flow always lands on one overlay (Maglev) and
+ * in one flow-cache set. Fragments hash on addresses and protocol only (ports are
+ * 0 for all of them). Maglev's choice depends on it: changing it moves flows. */
+static __always_inline __u32 flow_hash(struct pdr_key *k)
+{
+	__u64 h = ((__u64)k->src << 32 | k->dst) * 0x9E3779B97F4A7C15ULL;
+
+	h ^= ((__u64)k->sport << 24 | (__u64)k->dport << 8 | k->proto) * 0xC2B2AE3D27D4EB4FULL;
+	h ^= h >> 29;
+	h *= 0xBF58476D1CE4E5B9ULL;
+	h ^= h >> 32;
+	return (__u32)h;
+}
+
+/* pdr_key_eq compares two packet keys as five 32-bit words (the key has no
+ * padding: 4 + 4 + 4 + 2 + 2 + 2 + 1 + 1 bytes). */
+static __always_inline int pdr_key_eq(const struct pdr_key *a, const struct pdr_key *b)
+{
+	__u32 x[5], y[5];
+
+	__builtin_memcpy(x, a, sizeof(x));
+	__builtin_memcpy(y, b, sizeof(y));
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+}
+_Static_assert(sizeof(struct pdr_key) == 20, "pdr_key is compared as five words");
+
 /* tss_lookup finds the highest-priority PDR by tuple-space search: one hash lookup
  * per distinct mask shape, shapes visited in decreasing best priority, so the cost
  * depends on the number of shapes (≤ MAX_TUPLES), never on the number of rules. */
@@ -83,17 +113,30 @@ static __always_inline int classify(struct xdp_md *ctx)
 	__u32 *genp = bpf_map_lookup_elem(&pdr_gen, &zero);
 	__u32 gen = genp ? *genp : 0;
 
+	__u32 h = flow_hash(&m->key);
+	m->hash = h;
+
 	struct flow_result res;
-	struct flow_result *cached = NULL;
-	if (!flow_cache_off)
-		cached = bpf_map_lookup_elem(&flow_cache, &m->key);
-	if (cached && cached->gen == gen) {
-		res = *cached;
+	struct flow_set *set = NULL;
+	if (!flow_cache_off) {
+		__u32 idx = h & flow_cache_mask;
+		set = bpf_map_lookup_elem(&flow_cache, &idx);
+	}
+	if (set && set->way[0].res.gen == gen && pdr_key_eq(&set->way[0].key, &m->key)) {
+		res = set->way[0].res;
+	} else if (set && set->way[1].res.gen == gen && pdr_key_eq(&set->way[1].key, &m->key)) {
+		res = set->way[1].res;
 	} else {
 		tss_lookup(&m->key, &res);
 		res.gen = gen;
-		if (!flow_cache_off)
-			bpf_map_update_elem(&flow_cache, &m->key, &res, BPF_ANY);
+		if (set) {
+			/* The new entry takes way 0; way 0's moves to way 1 unless it is this
+			 * flow's stale answer. */
+			if (!pdr_key_eq(&set->way[0].key, &m->key))
+				set->way[1] = set->way[0];
+			set->way[0].key = m->key;
+			set->way[0].res = res;
+		}
 	}
 
 	__u32 rule = res.rule;

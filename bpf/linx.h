@@ -141,12 +141,25 @@ struct pdr_entry {
 	__u32 rule[2];
 };
 
-/* A flow-cache entry: the classifier's answer for one exact packet key, valid while
- * gen equals the classifier generation (bumped by Go after every rule change). */
+/* The classifier's answer for one exact packet key. */
 struct flow_result {
 	__u32 rule; /* 0: no PDR matched */
 	__u32 far_id;
 	__u32 gen;
+};
+
+/* A flow-cache entry: the packet key it answers for and the answer, valid while gen
+ * equals the classifier generation (bumped by Go after every rule change). An
+ * entry whose key.in_port is 0 is empty: port ids start at 1. */
+struct flow_entry {
+	struct pdr_key key;
+	struct flow_result res;
+};
+
+/* One set of the 2-way set-associative flow cache: way[0] is the newer entry.
+ * 64 bytes, one cache line. */
+struct flow_set {
+	struct flow_entry way[2];
 };
 
 struct pdr_rule {

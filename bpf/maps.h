@@ -90,14 +90,17 @@ struct {
 	__uint(max_entries, 100000);
 } pdr_rules SEC(".maps");
 
-/* exact packet key → classifier answer, per CPU, least recently used evicted. A hit
- * costs one lookup however many tuples there are. Written by the classifier; Go
- * only sizes it. */
+/* hash of the packet key & flow_cache_mask → one 2-way set of (key, answer), per
+ * CPU. A lookup is an inlined array access and a key compare; a store on a miss
+ * is a plain write over the older way (no search, no eviction, no allocation), so
+ * more flows than entries cost a tuple-space search each, never more. Written by
+ * the classifier; Go only sizes it (FlowCacheSize entries, a power of two, in
+ * sets of two). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
-	__type(key, struct pdr_key);
-	__type(value, struct flow_result);
-	__uint(max_entries, 65536);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct flow_set);
+	__uint(max_entries, 32768);
 } flow_cache SEC(".maps");
 
 /* 0 → classifier generation. Go increments it after every committed rule change,

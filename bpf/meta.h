@@ -20,6 +20,7 @@ struct pkt_meta {
 	__u8 use_miss;      /* no PDR matched: far holds the default */
 	__u32 far_id;
 	__u32 tunnel_id;    /* chosen overlay, for the encap stage */
+	__u32 hash;         /* flow_hash(&key), set by the classifier */
 	struct far far;
 };
 

@@ -10,7 +10,9 @@ type Options struct {
 	MaxTerms   int // tunnel terminations
 	MaxPorts   int // port ids must be < MaxPorts (they index counters)
 
-	// FlowCacheSize is the number of flows per CPU whose classification is cached;
+	// FlowCacheSize is the number of flows per CPU whose classification is cached
+	// (rounded up to a power of two; the cache is 2-way set-associative, so
+	// flows beyond it, or colliding, cost a tuple search each, nothing more);
 	// negative disables the cache (every packet is classified by tuple search).
 	FlowCacheSize int
 

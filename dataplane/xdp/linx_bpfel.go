@@ -81,11 +81,22 @@ const (
 	linxFarActionFAR_PUNT    linxFarAction = 6
 )
 
+type linxFlowEntry struct {
+	_   structs.HostLayout
+	Key linxPdrKey
+	Res linxFlowResult
+}
+
 type linxFlowResult struct {
 	_     structs.HostLayout
 	Rule  uint32
 	FarId uint32
 	Gen   uint32
+}
+
+type linxFlowSet struct {
+	_   structs.HostLayout
+	Way [2]linxFlowEntry
 }
 
 type linxLbr struct {
@@ -169,6 +180,7 @@ type linxPktMeta struct {
 	UseMiss  uint8
 	FarId    uint32
 	TunnelId uint32
+	Hash     uint32
 	Far      linxFar
 }
 
@@ -278,6 +290,7 @@ const (
 	linxProgLinxForward   = "linx_forward"
 	linxProgLinxPass      = "linx_pass"
 	linxProgLinxXdp       = "linx_xdp"
+	linxVarFlowCacheMask  = "flow_cache_mask"
 	linxVarFlowCacheOff   = "flow_cache_off"
 )
 
@@ -367,7 +380,8 @@ type linxMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type linxVariableSpecs struct {
-	FlowCacheOff *ebpf.VariableSpec `ebpf:"flow_cache_off"`
+	FlowCacheMask *ebpf.VariableSpec `ebpf:"flow_cache_mask"`
+	FlowCacheOff  *ebpf.VariableSpec `ebpf:"flow_cache_off"`
 }
 
 // linxObjects contains all objects after they have been loaded into the kernel.
@@ -453,7 +467,8 @@ func (m *linxMaps) Close() error {
 //
 // It can be passed to loadLinxObjects or ebpf.CollectionSpec.LoadAndAssign.
 type linxVariables struct {
-	FlowCacheOff *ebpf.Variable `ebpf:"flow_cache_off"`
+	FlowCacheMask *ebpf.Variable `ebpf:"flow_cache_mask"`
+	FlowCacheOff  *ebpf.Variable `ebpf:"flow_cache_off"`
 }
 
 // linxPrograms contains all programs after they have been loaded into the kernel.

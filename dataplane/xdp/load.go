@@ -182,13 +182,15 @@ func sizedSpec(opts dataplane.Options) (*ebpf.CollectionSpec, error) {
 		linxMapFars:        opts.MaxFARs, linxMapLbrs: opts.MaxLBRs,
 		linxMapTunnels: opts.MaxTunnels, linxMapTunnelCounters: opts.MaxTunnels,
 		linxMapTunnelTerms: opts.MaxTerms, linxMapTunnelLocals: opts.MaxTerms,
-		linxMapFlowCache: opts.FlowCacheSize,
+		linxMapFlowCache: flowCacheSets(opts.FlowCacheSize),
 	}
 	if opts.FlowCacheSize < 0 {
-		sizes[linxMapFlowCache] = 1
 		if err := spec.Variables["flow_cache_off"].Set(uint8(1)); err != nil {
 			return nil, fmt.Errorf("disable flow cache: %w", err)
 		}
+	}
+	if err := spec.Variables["flow_cache_mask"].Set(uint32(flowCacheSets(opts.FlowCacheSize) - 1)); err != nil {
+		return nil, fmt.Errorf("size flow cache: %w", err)
 	}
 	for name, n := range sizes {
 		spec.Maps[name].MaxEntries = uint32(n)
@@ -197,6 +199,20 @@ func sizedSpec(opts dataplane.Options) (*ebpf.CollectionSpec, error) {
 		return nil, fmt.Errorf("MAX_NON_IP_RULES is %d in C, %d in Go", n, dataplane.MaxNonIPRules)
 	}
 	return spec, nil
+}
+
+// flowCacheSets is the number of 2-way sets of the flow cache for size entries
+// per CPU: size rounded up to a power of two (at least 2), halved. Negative
+// (off): one set, never used.
+func flowCacheSets(size int) int {
+	if size < 0 {
+		return 1
+	}
+	n := 2
+	for n < size && n < 1<<30 {
+		n <<= 1
+	}
+	return n / 2
 }
 
 // entriesPerPDR is the average number of classifier entries budgeted per rule
