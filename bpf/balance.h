@@ -11,7 +11,7 @@ static __always_inline int tunnel_up(__u32 id)
 {
 	struct tunnel *t = bpf_map_lookup_elem(&tunnels, &id);
 
-	return t && !(t->flags & TUNNEL_F_DOWN) && !port_is_down(t->port);
+	return t && (t->flags & (TUNNEL_F_PRESENT | TUNNEL_F_DOWN)) == TUNNEL_F_PRESENT && !port_is_down(t->port);
 }
 
 /* pick_tunnel picks a tunnel from LBR l: the flow's Maglev slot, else the next

@@ -13,7 +13,7 @@
 static __always_inline int do_encap(struct xdp_md *ctx, struct pkt_meta *m, __u32 tunnel_id)
 {
 	struct tunnel *t = bpf_map_lookup_elem(&tunnels, &tunnel_id);
-	if (!t)
+	if (!t || !(t->flags & TUNNEL_F_PRESENT))
 		return drop(ctx, DROP_NO_TUNNEL);
 	__u32 port = t->port;
 	if ((t->flags & TUNNEL_F_DOWN) || port_is_down(port))
@@ -117,6 +117,8 @@ static __always_inline int do_encap(struct xdp_md *ctx, struct pkt_meta *m, __u3
 		count(&ts->tx, frame_len(ctx));
 	if (pass)
 		return XDP_PASS;
+	if (p.ifindex == *ifx)
+		return redirect_port(ctx, port, p.ifindex);
 	return redirect(ctx, p.ifindex);
 }
 

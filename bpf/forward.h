@@ -32,16 +32,34 @@ static __always_inline int port_is_down(__u32 port)
 	return down && *down;
 }
 
-/* redirect sends the frame out of ifindex if linx runs there (the devmap holds only
- * linx ports, so the peer's XDP or GRO takes the frame). */
+/* port_of returns the linx port on ifindex, NULL if there is none: an array
+ * access for small ifindexes, a hash lookup for the others. */
+static __always_inline struct port_info *port_of(__u32 ifindex)
+{
+	if (ifindex < PORT_IFINDEX_DIRECT) {
+		struct port_info *pi = bpf_map_lookup_elem(&port_by_ifindex, &ifindex);
+		return pi && pi->port ? pi : NULL;
+	}
+	return bpf_map_lookup_elem(&ports, &ifindex);
+}
+
+/* redirect_port sends the frame out of linx port `port`, whose interface is
+ * ifindex (the devmap holds only linx ports, so the peer's XDP or GRO takes the
+ * frame). */
+static __always_inline int redirect_port(struct xdp_md *ctx, __u32 port, __u32 ifindex)
+{
+	count_port_tx(port, frame_len(ctx));
+	return bpf_redirect_map(&tx_ports, ifindex, XDP_DROP);
+}
+
+/* redirect sends the frame out of ifindex if linx runs there. */
 static __always_inline int redirect(struct xdp_md *ctx, __u32 ifindex)
 {
-	struct port_info *out = bpf_map_lookup_elem(&ports, &ifindex);
+	struct port_info *out = port_of(ifindex);
 
 	if (!out)
 		return drop(ctx, DROP_EGRESS_NOT_LINX);
-	count_port_tx(out->port, frame_len(ctx));
-	return bpf_redirect_map(&tx_ports, ifindex, XDP_DROP);
+	return redirect_port(ctx, out->port, ifindex);
 }
 
 /* dec_ttl decrements the IPv4 TTL like a router. Returns -1 when the packet must go
@@ -101,6 +119,8 @@ static __always_inline int do_forward(struct xdp_md *ctx, struct pkt_meta *m, __
 	__builtin_memcpy(eth->h_dest, p.dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, p.smac, ETH_ALEN);
 	eth->h_proto = bpf_htons(ETH_P_IP);
+	if (p.ifindex == ifindex)
+		return redirect_port(ctx, port, ifindex);
 	return redirect(ctx, p.ifindex);
 }
 

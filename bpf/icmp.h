@@ -145,7 +145,7 @@ static __always_inline int icmp_too_big(struct xdp_md *ctx, struct pkt_meta *m, 
 	count(c, frame_len(ctx));
 	/* A redirect, not XDP_TX: veth flushes XDP_TX frames to a peer only when the
 	 * peer runs XDP itself, redirects also to a peer with GRO on. */
-	return redirect(ctx, ctx->ingress_ifindex);
+	return redirect_port(ctx, m->port, ctx->ingress_ifindex);
 }
 
 #endif /* LINX_ICMP_H */

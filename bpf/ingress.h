@@ -9,6 +9,7 @@
 #include "gre.h"
 #include "punt.h"
 #include "stage.h"
+#include "forward.h"
 
 /* ingress fills the packet's meta; NEXT_STAGE hands it to the classifier. */
 static __always_inline int ingress(struct xdp_md *ctx)
@@ -16,7 +17,7 @@ static __always_inline int ingress(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 ifindex = ctx->ingress_ifindex;
-	struct port_info *pi = bpf_map_lookup_elem(&ports, &ifindex);
+	struct port_info *pi = port_of(ifindex);
 	struct pkt_meta *m = get_meta();
 	int rc;
 

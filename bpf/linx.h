@@ -29,6 +29,7 @@
 #define TUPLE_SLOTS 4       /* pdr_tuple_list ring (see maps.h) */
 #define LBR_PROBES 4       /* Maglev slots tried before the member-list fallback */
 #define GRE_TTL 64
+#define PORT_IFINDEX_DIRECT 4096 /* ifindexes below this find their port in an ARRAY */
 
 /* Why a packet was dropped. Index of drop_stats; documented in docs/datapath.md. */
 enum drop_reason {
@@ -105,6 +106,7 @@ enum tunnel_flags {
 	TUNNEL_F_KEY = 1,      /* emit a GRE key */
 	TUNNEL_F_DOWN = 2,     /* skip in LBRs, drop in encap FARs */
 	TUNNEL_F_SET_DSCP = 4, /* outer DSCP from the tunnel, not the inner header */
+	TUNNEL_F_PRESENT = 8,  /* the tunnels slot holds a tunnel (a zero slot: none) */
 };
 
 /* The classifier's view of a packet; also the key of pdr_entries once masked by a

@@ -9,7 +9,18 @@
 #include "linx.h"
 #include "meta.h"
 
-/* ifindex → port_info. Written by Go on Attach; read by the parser. */
+/* ifindex → port_info (port 0: no linx port), for ifindexes below
+ * PORT_IFINDEX_DIRECT: an inlined array access instead of a hash lookup. Written
+ * by Go on Attach; read by the parser. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct port_info);
+	__uint(max_entries, PORT_IFINDEX_DIRECT);
+} port_by_ifindex SEC(".maps");
+
+/* ifindex → port_info for ifindexes from PORT_IFINDEX_DIRECT up. Written by Go on
+ * Attach; read by the parser and the redirect of a FIB-chosen egress. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, __u32);
@@ -145,9 +156,10 @@ struct {
 	__uint(max_entries, 1024);
 } lbrs SEC(".maps");
 
-/* tunnel id → GRE overlay. Written by Go; read by encap and the load balancer. */
+/* tunnel id → GRE overlay (flags without TUNNEL_F_PRESENT: no tunnel). Written
+ * by Go (a delete writes zeroes); read by encap and the load balancer. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, struct tunnel);
 	__uint(max_entries, 4096);

@@ -111,7 +111,7 @@ func benchClassify(b *testing.B, flowCache int) {
 			// namespace's loopback: make that a LAN port.
 			var lo int
 			ns.Do(func() error { lo = testenv.Link(b, ns, "lo").Attrs().Index; return nil })
-			if err := dp.objs.Ports.Put(uint32(lo), linxPortInfo{Port: 1, Role: uint8(dataplane.RoleLAN)}); err != nil {
+			if err := dp.putPort(uint32(lo), linxPortInfo{Port: 1, Role: uint8(dataplane.RoleLAN)}); err != nil {
 				b.Fatal(err)
 			}
 			if err := dp.SetFAR(1, dataplane.FAR{Action: dataplane.ActDrop}); err != nil {

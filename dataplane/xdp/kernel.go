@@ -49,7 +49,8 @@ func kernelLBR(members []dataplane.LBRMember) *linxLbr {
 }
 
 func kernelTunnel(t dataplane.Tunnel) linxTunnel {
-	v := linxTunnel{Src: hton32(dataplane.IPv4(t.Src)), Dst: hton32(dataplane.IPv4(t.Dst)), Key: hton32(t.Key), Port: uint16(t.Port), Dscp: t.DSCP}
+	v := linxTunnel{Src: hton32(dataplane.IPv4(t.Src)), Dst: hton32(dataplane.IPv4(t.Dst)), Key: hton32(t.Key), Port: uint16(t.Port), Dscp: t.DSCP,
+		Flags: uint8(linxTunnelFlagsTUNNEL_F_PRESENT)}
 	if t.Key != 0 {
 		v.Flags |= uint8(linxTunnelFlagsTUNNEL_F_KEY)
 	}

@@ -246,6 +246,7 @@ const (
 	linxTunnelFlagsTUNNEL_F_KEY      linxTunnelFlags = 1
 	linxTunnelFlagsTUNNEL_F_DOWN     linxTunnelFlags = 2
 	linxTunnelFlagsTUNNEL_F_SET_DSCP linxTunnelFlags = 4
+	linxTunnelFlagsTUNNEL_F_PRESENT  linxTunnelFlags = 8
 )
 
 type linxTunnelStats struct {
@@ -272,6 +273,7 @@ const (
 	linxMapPdrRules       = "pdr_rules"
 	linxMapPdrTupleList   = "pdr_tuple_list"
 	linxMapPdrTupleSlot   = "pdr_tuple_slot"
+	linxMapPortByIfindex  = "port_by_ifindex"
 	linxMapPortCounters   = "port_counters"
 	linxMapPortDown       = "port_down"
 	linxMapPortIfindex    = "port_ifindex"
@@ -362,6 +364,7 @@ type linxMapSpecs struct {
 	PdrRules       *ebpf.MapSpec `ebpf:"pdr_rules"`
 	PdrTupleList   *ebpf.MapSpec `ebpf:"pdr_tuple_list"`
 	PdrTupleSlot   *ebpf.MapSpec `ebpf:"pdr_tuple_slot"`
+	PortByIfindex  *ebpf.MapSpec `ebpf:"port_by_ifindex"`
 	PortCounters   *ebpf.MapSpec `ebpf:"port_counters"`
 	PortDown       *ebpf.MapSpec `ebpf:"port_down"`
 	PortIfindex    *ebpf.MapSpec `ebpf:"port_ifindex"`
@@ -418,6 +421,7 @@ type linxMaps struct {
 	PdrRules       *ebpf.Map `ebpf:"pdr_rules"`
 	PdrTupleList   *ebpf.Map `ebpf:"pdr_tuple_list"`
 	PdrTupleSlot   *ebpf.Map `ebpf:"pdr_tuple_slot"`
+	PortByIfindex  *ebpf.Map `ebpf:"port_by_ifindex"`
 	PortCounters   *ebpf.Map `ebpf:"port_counters"`
 	PortDown       *ebpf.Map `ebpf:"port_down"`
 	PortIfindex    *ebpf.Map `ebpf:"port_ifindex"`
@@ -448,6 +452,7 @@ func (m *linxMaps) Close() error {
 		m.PdrRules,
 		m.PdrTupleList,
 		m.PdrTupleSlot,
+		m.PortByIfindex,
 		m.PortCounters,
 		m.PortDown,
 		m.PortIfindex,

@@ -195,6 +195,9 @@ func sizedSpec(opts dataplane.Options) (*ebpf.CollectionSpec, error) {
 	for name, n := range sizes {
 		spec.Maps[name].MaxEntries = uint32(n)
 	}
+	if n := spec.Maps[linxMapPortByIfindex].MaxEntries; n != portIfindexDirect {
+		return nil, fmt.Errorf("PORT_IFINDEX_DIRECT is %d in C, %d in Go", n, portIfindexDirect)
+	}
 	if n := spec.Maps[linxMapNonIpRules].MaxEntries; n != dataplane.MaxNonIPRules {
 		return nil, fmt.Errorf("MAX_NON_IP_RULES is %d in C, %d in Go", n, dataplane.MaxNonIPRules)
 	}

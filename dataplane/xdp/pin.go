@@ -47,7 +47,7 @@ var ErrIncompatiblePins = errors.New("pinned data path is incompatible with this
 // pinLayoutVersion is part of the layout fingerprint: bump it when the meaning of
 // a pinned map's contents changes without its C layout changing, so that a new
 // build refuses to take over maps an old one wrote.
-const pinLayoutVersion = 2
+const pinLayoutVersion = 3
 
 const (
 	pinLinksDir     = "links"
@@ -276,8 +276,13 @@ func (d *Dataplane) ReleaseStale() ([]string, error) {
 			drop = append(drop, key)
 		}
 	}
+	for k := uint32(1); k < portIfindexDirect; k++ {
+		if !ifindexes[k] && d.objs.PortByIfindex.Lookup(k, &info) == nil && info.Port != 0 {
+			drop = append(drop, k)
+		}
+	}
 	for _, k := range drop {
-		d.objs.Ports.Delete(k)
+		d.deletePort(k)
 		d.objs.TxPorts.Delete(k)
 	}
 	for id := 1; id < d.opts.MaxPorts; id++ {

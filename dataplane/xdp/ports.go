@@ -48,15 +48,15 @@ func (d *Dataplane) Attach(ifname string, id dataplane.PortID, role dataplane.Ro
 		}
 	}
 	key := uint32(ifindex)
-	if err := d.objs.Ports.Put(key, linxPortInfo{Port: uint16(id), Role: uint8(role)}); err != nil {
+	if err := d.putPort(key, linxPortInfo{Port: uint16(id), Role: uint8(role)}); err != nil {
 		return fmt.Errorf("register port %d: %w", id, err)
 	}
 	if err := d.objs.TxPorts.Put(key, key); err != nil {
-		d.objs.Ports.Delete(key)
+		d.deletePort(key)
 		return fmt.Errorf("register port %d as redirect target: %w", id, err)
 	}
 	if err := d.objs.PortIfindex.Put(uint32(id), key); err != nil {
-		d.objs.Ports.Delete(key)
+		d.deletePort(key)
 		d.objs.TxPorts.Delete(key)
 		return fmt.Errorf("register port %d ifindex: %w", id, err)
 	}
@@ -82,7 +82,7 @@ func (d *Dataplane) Attach(ifname string, id dataplane.PortID, role dataplane.Ro
 			}
 		}
 		if err != nil {
-			d.objs.Ports.Delete(key)
+			d.deletePort(key)
 			d.objs.TxPorts.Delete(key)
 			d.objs.PortIfindex.Put(uint32(id), uint32(0))
 			return fmt.Errorf("attach XDP to %s (mode %v): %w", ifname, mode, err)
@@ -96,6 +96,27 @@ func (d *Dataplane) Attach(ifname string, id dataplane.PortID, role dataplane.Ro
 	d.ports[id] = dataplane.PortInfo{ID: id, Name: ifname, Ifindex: ifindex, Role: role, Mode: mode}
 	return nil
 }
+
+// putPort registers the port on ifindex for the parser: in the port_by_ifindex
+// array when the ifindex is small enough, else in the ports hash.
+func (d *Dataplane) putPort(ifindex uint32, info linxPortInfo) error {
+	if ifindex < portIfindexDirect {
+		return d.objs.PortByIfindex.Put(ifindex, info)
+	}
+	return d.objs.Ports.Put(ifindex, info)
+}
+
+// deletePort forgets the port on ifindex.
+func (d *Dataplane) deletePort(ifindex uint32) error {
+	if ifindex < portIfindexDirect {
+		return d.objs.PortByIfindex.Put(ifindex, linxPortInfo{})
+	}
+	return d.objs.Ports.Delete(ifindex)
+}
+
+// portIfindexDirect is PORT_IFINDEX_DIRECT of bpf/linx.h: the size of
+// port_by_ifindex (load checks they agree).
+const portIfindexDirect = 4096
 
 func writeSysctl(path, val string) error {
 	if err := os.WriteFile(filepath.Join("/proc/sys", path), []byte(val), 0o644); err != nil {
@@ -128,7 +149,7 @@ func (d *Dataplane) detachLocked(id dataplane.PortID) error {
 	key := uint32(p.Ifindex)
 	d.objs.PortIfindex.Put(uint32(id), uint32(0))
 	d.objs.TxPorts.Delete(key)
-	d.objs.Ports.Delete(key)
+	d.deletePort(key)
 	delete(d.links, id)
 	delete(d.ports, id)
 	return errors.Join(errs...)

@@ -59,7 +59,7 @@ func (d *Dataplane) Restore(s dataplane.RestoreState) error {
 func (d *Dataplane) restoreObjects(s dataplane.RestoreState) error {
 	for _, id := range sortedKeys(s.Tunnels) {
 		var v linxTunnel
-		exists := d.objs.Tunnels.Lookup(uint32(id), &v) == nil
+		exists := d.objs.Tunnels.Lookup(uint32(id), &v) == nil && v.Flags&uint8(linxTunnelFlagsTUNNEL_F_PRESENT) != 0
 		if !exists {
 			if err := d.zeroTunnelCounter(id); err != nil {
 				return err
@@ -266,11 +266,15 @@ func (d *Dataplane) removeExtraObjects(s dataplane.RestoreState) error {
 			del(d.objs.Lbrs, id, fmt.Sprintf("stale lbr %d", id))
 		}
 	}
-	tunnels, err := mapKeys[uint32](d.objs.Tunnels, d.opts.MaxTunnels)
-	errs = append(errs, err)
-	for _, id := range tunnels {
-		if _, ok := s.Tunnels[dataplane.TunnelID(id)]; !ok {
-			del(d.objs.Tunnels, id, fmt.Sprintf("stale tunnel %d", id))
+	for id := uint32(0); id < uint32(d.opts.MaxTunnels); id++ {
+		if _, ok := s.Tunnels[dataplane.TunnelID(id)]; ok {
+			continue
+		}
+		var v linxTunnel
+		if d.objs.Tunnels.Lookup(id, &v) == nil && v.Flags&uint8(linxTunnelFlagsTUNNEL_F_PRESENT) != 0 {
+			if err := d.objs.Tunnels.Put(id, linxTunnel{}); err != nil {
+				errs = append(errs, fmt.Errorf("delete stale tunnel %d: %w", id, err))
+			}
 			errs = append(errs, d.zeroTunnelCounter(dataplane.TunnelID(id)))
 		}
 	}

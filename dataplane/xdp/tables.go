@@ -109,7 +109,7 @@ func (d *Dataplane) DeleteTunnel(id dataplane.TunnelID) error {
 	if _, ok := d.tunnels[id]; !ok {
 		return fmt.Errorf("%w: tunnel %d", dataplane.ErrNotFound, id)
 	}
-	if err := d.objs.Tunnels.Delete(uint32(id)); err != nil {
+	if err := d.objs.Tunnels.Put(uint32(id), linxTunnel{}); err != nil {
 		return fmt.Errorf("delete tunnel %d: %w", id, err)
 	}
 	delete(d.tunnels, id)
@@ -259,7 +259,7 @@ func (d *Dataplane) Clear() error {
 		errs = append(errs, d.objs.Lbrs.Delete(uint32(id)))
 	}
 	for id := range d.tunnels {
-		errs = append(errs, d.objs.Tunnels.Delete(uint32(id)), d.zeroTunnelCounter(id))
+		errs = append(errs, d.objs.Tunnels.Put(uint32(id), linxTunnel{}), d.zeroTunnelCounter(id))
 	}
 	for t := range d.terms {
 		errs = append(errs, d.objs.TunnelTerms.Delete(kernelTerm(t)))
