@@ -5,7 +5,6 @@
 #define LINX_BALANCE_H
 
 #include "forward.h"
-#include "classify.h"
 
 static __always_inline int tunnel_up(__u32 id)
 {
@@ -14,13 +13,12 @@ static __always_inline int tunnel_up(__u32 id)
 	return t && (t->flags & (TUNNEL_F_PRESENT | TUNNEL_F_DOWN)) == TUNNEL_F_PRESENT && !port_is_down(t->port);
 }
 
-/* pick_tunnel picks a tunnel from LBR l: the flow's Maglev slot, else the next
- * slots, else the first live member after a hash-chosen start. Members that are
- * down are skipped; flows on live members never move. Sets m->tunnel_id and
- * returns 0, or returns a drop reason. */
-static __always_inline int pick_tunnel(struct pkt_meta *m, struct lbr *l)
+/* pick_tunnel picks a tunnel from LBR l for the flow of hash h: its Maglev slot,
+ * else the next slots, else the first live member after a hash-chosen start.
+ * Members that are down are skipped; flows on live members never move. Sets *tid
+ * and returns 0, or returns a drop reason. */
+static __always_inline int pick_tunnel(__u32 h, struct lbr *l, __u32 *tid_out)
 {
-	__u32 h = m->hash;
 	__u32 slot = h % LBR_SLOTS;
 #pragma unroll
 	for (int i = 0; i < LBR_PROBES; i++) {
@@ -30,7 +28,7 @@ static __always_inline int pick_tunnel(struct pkt_meta *m, struct lbr *l)
 			break;
 		__u32 tid = l->slots[s];
 		if (tunnel_up(tid)) {
-			m->tunnel_id = tid;
+			*tid_out = tid;
 			return 0;
 		}
 	}
@@ -47,7 +45,7 @@ static __always_inline int pick_tunnel(struct pkt_meta *m, struct lbr *l)
 			break;
 		__u32 tid = l->members[idx];
 		if (tunnel_up(tid)) {
-			m->tunnel_id = tid;
+			*tid_out = tid;
 			return 0;
 		}
 	}

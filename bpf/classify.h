@@ -10,6 +10,7 @@
 #include "meta.h"
 #include "counters.h"
 #include "stage.h"
+#include "balance.h"
 
 /* Set by the loader: classify every packet by tuple-space search, bypassing the
  * flow cache (for measurements and for workloads of one-packet flows). */
@@ -100,6 +101,53 @@ static __always_inline void tss_lookup(struct pdr_key *pk, struct flow_result *r
 	}
 }
 
+/* resolve completes a tuple-search answer with what its FAR does: the action, the
+ * egress port, the tunnel (an LBR's Maglev choice for this flow), or the reason to
+ * drop. */
+static __always_inline void resolve(struct flow_result *res, __u32 hash)
+{
+	__u32 zero = 0;
+	struct far f = { .action = FAR_PASS };
+	struct far *fp;
+
+	if (res->rule) {
+		__u32 id = res->far_id;
+		fp = bpf_map_lookup_elem(&fars, &id);
+		if (!fp) {
+			res->action = FAR_DROP;
+			res->reason = DROP_NO_FAR;
+			return;
+		}
+		f = *fp;
+	} else {
+		fp = bpf_map_lookup_elem(&pdr_miss, &zero);
+		if (fp)
+			f = *fp;
+	}
+	res->action = f.action;
+	res->reason = DROP_POLICY;
+	res->port = f.port;
+	res->tunnel = f.arg;
+	if (f.action != FAR_BALANCE)
+		return;
+	__u32 lid = f.arg;
+	struct lbr *l = bpf_map_lookup_elem(&lbrs, &lid);
+	if (!l) {
+		res->action = FAR_DROP;
+		res->reason = DROP_NO_LBR;
+		return;
+	}
+	__u32 tid = 0;
+	int rc = pick_tunnel(hash, l, &tid);
+	if (rc) {
+		res->action = FAR_DROP;
+		res->reason = rc;
+		return;
+	}
+	res->action = FAR_ENCAP;
+	res->tunnel = tid;
+}
+
 /* classify selects the packet's PDR: from the per-CPU flow cache when the
  * classifier has not changed since the flow was last seen, else by tuple-space
  * search (whose answer is then cached). */
@@ -128,6 +176,7 @@ static __always_inline int classify(struct xdp_md *ctx)
 		res = set->way[1].res;
 	} else {
 		tss_lookup(&m->key, &res);
+		resolve(&res, h);
 		res.gen = gen;
 		if (set) {
 			/* The new entry takes way 0; way 0's moves to way 1 unless it is this
@@ -142,15 +191,17 @@ static __always_inline int classify(struct xdp_md *ctx)
 	__u32 rule = res.rule;
 	struct counter *c = bpf_map_lookup_elem(&pdr_counters, &rule);
 	count(c, frame_len(ctx));
-	if (rule) {
-		m->far_id = res.far_id;
-	} else {
-		struct far *f = bpf_map_lookup_elem(&pdr_miss, &zero);
-		m->use_miss = 1;
-		if (f)
-			m->far = *f;
-		else
-			m->far.action = FAR_PASS;
+	m->far_id = res.far_id;
+	m->far.action = res.action;
+	m->far.port = res.port;
+	m->tunnel_id = res.tunnel;
+	switch (res.action) {
+	case FAR_DROP:
+		return drop(ctx, res.reason);
+	case FAR_PASS:
+		return XDP_PASS;
+	case FAR_ENCAP:
+		return NEXT_ENCAP;
 	}
 	return NEXT_STAGE;
 }

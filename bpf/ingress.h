@@ -32,7 +32,6 @@ static __always_inline int ingress(struct xdp_md *ctx)
 
 	m->port = port;
 	m->role = pi->role;
-	m->use_miss = 0;
 	m->key.tuple = 0;
 	m->key.in_port = port;
 

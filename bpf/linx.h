@@ -69,7 +69,6 @@ enum drop_reason {
 enum stage {
 	STAGE_CLASSIFY = 0,
 	STAGE_FORWARD,
-	STAGE_BALANCE,
 	STAGE_ENCAP,
 	STAGE_MAX,
 };
@@ -143,11 +142,19 @@ struct pdr_entry {
 	__u32 rule[2];
 };
 
-/* The classifier's answer for one exact packet key. */
+/* The classifier's answer for one exact packet key, resolved as far as later
+ * stages need it: the FAR's action (an LBR's already turned into its Maglev
+ * tunnel choice, which is flow-sticky anyway), so that a flow-cache hit costs no
+ * FAR, LBR or tunnel lookup. Valid while gen is the generation Go bumps after any
+ * change of PDRs, FARs, LBRs, tunnels or port state. */
 struct flow_result {
 	__u32 rule; /* 0: no PDR matched */
 	__u32 far_id;
 	__u32 gen;
+	__u8 action; /* enum far_action; never FAR_BALANCE (resolved to FAR_ENCAP) */
+	__u8 reason; /* FAR_DROP: the drop reason */
+	__u16 port;  /* FAR_FORWARD: egress port */
+	__u32 tunnel; /* FAR_ENCAP: the overlay */
 };
 
 /* A flow-cache entry: the packet key it answers for and the answer, valid while gen
@@ -158,8 +165,7 @@ struct flow_entry {
 	struct flow_result res;
 };
 
-/* One set of the 2-way set-associative flow cache: way[0] is the newer entry.
- * 64 bytes, one cache line. */
+/* One set of the 2-way set-associative flow cache: way[0] is the newer entry. */
 struct flow_set {
 	struct flow_entry way[2];
 };

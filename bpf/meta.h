@@ -17,11 +17,11 @@ struct pkt_meta {
 	__u8 role;
 	__u8 tcp_flags;
 	__u8 df;
-	__u8 use_miss;      /* no PDR matched: far holds the default */
+	__u8 pad;
 	__u32 far_id;
 	__u32 tunnel_id;    /* chosen overlay, for the encap stage */
 	__u32 hash;         /* flow_hash(&key), set by the classifier */
-	struct far far;
+	struct far far;     /* the resolved action (action, port) */
 };
 
 #endif /* LINX_META_H */

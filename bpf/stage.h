@@ -15,6 +15,8 @@
 /* A stage function returns NEXT_STAGE when its entry should tail-call the next
  * stage, else the packet's verdict. */
 #define NEXT_STAGE (-1)
+/* ... or NEXT_ENCAP when it should tail-call the encapsulation stage. */
+#define NEXT_ENCAP (-2)
 
 static __always_inline struct pkt_meta *get_meta(void)
 {

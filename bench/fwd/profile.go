@@ -19,7 +19,7 @@ var stagePlan = map[Path][]struct {
 	slot uint32
 	name string
 }{
-	PathUplink:   {{0, "linx_classify"}, {1, "linx_forward"}, {2, "linx_balance"}, {3, "linx_encap"}},
+	PathUplink:   {{0, "linx_classify"}, {2, "linx_encap"}},
 	PathDownlink: {{0, "linx_classify"}, {1, "linx_forward"}},
 }
 

@@ -88,10 +88,14 @@ type linxFlowEntry struct {
 }
 
 type linxFlowResult struct {
-	_     structs.HostLayout
-	Rule  uint32
-	FarId uint32
-	Gen   uint32
+	_      structs.HostLayout
+	Rule   uint32
+	FarId  uint32
+	Gen    uint32
+	Action uint8
+	Reason uint8
+	Port   uint16
+	Tunnel uint32
 }
 
 type linxFlowSet struct {
@@ -177,7 +181,7 @@ type linxPktMeta struct {
 	Role     uint8
 	TcpFlags uint8
 	Df       uint8
-	UseMiss  uint8
+	Pad      uint8
 	FarId    uint32
 	TunnelId uint32
 	Hash     uint32
@@ -218,9 +222,8 @@ type linxStage uint32
 const (
 	linxStageSTAGE_CLASSIFY linxStage = 0
 	linxStageSTAGE_FORWARD  linxStage = 1
-	linxStageSTAGE_BALANCE  linxStage = 2
-	linxStageSTAGE_ENCAP    linxStage = 3
-	linxStageSTAGE_MAX      linxStage = 4
+	linxStageSTAGE_ENCAP    linxStage = 2
+	linxStageSTAGE_MAX      linxStage = 3
 )
 
 type linxTermKey struct {
@@ -286,7 +289,6 @@ const (
 	linxMapTunnelTerms    = "tunnel_terms"
 	linxMapTunnels        = "tunnels"
 	linxMapTxPorts        = "tx_ports"
-	linxProgLinxBalance   = "linx_balance"
 	linxProgLinxClassify  = "linx_classify"
 	linxProgLinxEncap     = "linx_encap"
 	linxProgLinxForward   = "linx_forward"
@@ -338,7 +340,6 @@ type linxSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type linxProgramSpecs struct {
-	LinxBalance  *ebpf.ProgramSpec `ebpf:"linx_balance"`
 	LinxClassify *ebpf.ProgramSpec `ebpf:"linx_classify"`
 	LinxEncap    *ebpf.ProgramSpec `ebpf:"linx_encap"`
 	LinxForward  *ebpf.ProgramSpec `ebpf:"linx_forward"`
@@ -480,7 +481,6 @@ type linxVariables struct {
 //
 // It can be passed to loadLinxObjects or ebpf.CollectionSpec.LoadAndAssign.
 type linxPrograms struct {
-	LinxBalance  *ebpf.Program `ebpf:"linx_balance"`
 	LinxClassify *ebpf.Program `ebpf:"linx_classify"`
 	LinxEncap    *ebpf.Program `ebpf:"linx_encap"`
 	LinxForward  *ebpf.Program `ebpf:"linx_forward"`
@@ -490,7 +490,6 @@ type linxPrograms struct {
 
 func (p *linxPrograms) Close() error {
 	return _LinxClose(
-		p.LinxBalance,
 		p.LinxClassify,
 		p.LinxEncap,
 		p.LinxForward,

@@ -121,7 +121,6 @@ func Load(opts dataplane.Options) (*Dataplane, error) {
 	stages := map[linxStage]*ebpf.Program{
 		linxStageSTAGE_CLASSIFY: d.objs.LinxClassify,
 		linxStageSTAGE_FORWARD:  d.objs.LinxForward,
-		linxStageSTAGE_BALANCE:  d.objs.LinxBalance,
 		linxStageSTAGE_ENCAP:    d.objs.LinxEncap,
 	}
 	for s, p := range stages {

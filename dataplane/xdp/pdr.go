@@ -155,8 +155,9 @@ func (d *Dataplane) apply(p *plan) error {
 	return nil
 }
 
-// bumpGen invalidates every flow-cache entry: called once the rule change that
-// makes them stale is committed. Packets then classify afresh.
+// bumpGen invalidates every flow-cache entry: called once the change that makes
+// them stale (a rule, or anything an entry's resolved action depends on) is
+// written. Packets then classify and resolve afresh.
 func (d *Dataplane) bumpGen() error {
 	if err := d.objs.PdrGen.Put(uint32(0), d.gen+1); err != nil {
 		return fmt.Errorf("bump classifier generation: %w", err)
@@ -230,7 +231,10 @@ func (d *Dataplane) SetPDRDefault(f dataplane.FAR) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.writeMiss(f)
+	if err := d.writeMiss(f); err != nil {
+		return err
+	}
+	return d.bumpGen()
 }
 
 func (d *Dataplane) writeMiss(f dataplane.FAR) error {

@@ -94,7 +94,7 @@ func (d *Dataplane) Attach(ifname string, id dataplane.PortID, role dataplane.Ro
 	}
 	d.takenOver[id] = tookOver
 	d.ports[id] = dataplane.PortInfo{ID: id, Name: ifname, Ifindex: ifindex, Role: role, Mode: mode}
-	return nil
+	return d.bumpGen()
 }
 
 // putPort registers the port on ifindex for the parser: in the port_by_ifindex
@@ -152,6 +152,7 @@ func (d *Dataplane) detachLocked(id dataplane.PortID) error {
 	d.deletePort(key)
 	delete(d.links, id)
 	delete(d.ports, id)
+	errs = append(errs, d.bumpGen())
 	return errors.Join(errs...)
 }
 
@@ -178,8 +179,10 @@ func (d *Dataplane) SetPortUp(id dataplane.PortID, up bool) error {
 	if !up {
 		v = 1
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if err := d.objs.PortDown.Put(uint32(id), v); err != nil {
 		return fmt.Errorf("set port %d %s: %w", id, map[bool]string{true: "up", false: "down"}[up], err)
 	}
-	return nil
+	return d.bumpGen() // load balancing chose tunnels by port state
 }

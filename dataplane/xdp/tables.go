@@ -26,10 +26,14 @@ func (d *Dataplane) SetFAR(id dataplane.FARID, f dataplane.FAR) error {
 		return fmt.Errorf("write far %d: %w", id, err)
 	}
 	d.fars[id] = f
-	return nil
+	return d.bumpGen()
 }
 
 // DeleteFAR removes a FAR; PDRs still naming it drop with DROP_NO_FAR.
+//
+// Every change of a FAR, an LBR, a tunnel, the default or a port's state bumps
+// the generation after its map write: flow-cache entries hold the resolved
+// action (an LBR's tunnel choice included), so every flow resolves afresh.
 func (d *Dataplane) DeleteFAR(id dataplane.FARID) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -40,7 +44,7 @@ func (d *Dataplane) DeleteFAR(id dataplane.FARID) error {
 		return fmt.Errorf("delete far %d: %w", id, err)
 	}
 	delete(d.fars, id)
-	return nil
+	return d.bumpGen()
 }
 
 // SetLBR inserts or replaces a load-balancing rule: its Maglev table is built here
@@ -58,7 +62,7 @@ func (d *Dataplane) SetLBR(id dataplane.LBRID, members []dataplane.LBRMember) er
 		return fmt.Errorf("write lbr %d: %w", id, err)
 	}
 	d.lbrs[id] = append([]dataplane.LBRMember(nil), members...)
-	return nil
+	return d.bumpGen()
 }
 
 // DeleteLBR removes a load-balancing rule.
@@ -72,7 +76,7 @@ func (d *Dataplane) DeleteLBR(id dataplane.LBRID) error {
 		return fmt.Errorf("delete lbr %d: %w", id, err)
 	}
 	delete(d.lbrs, id)
-	return nil
+	return d.bumpGen()
 }
 
 // SetTunnel inserts or replaces a GRE overlay (marking it down or up included).
@@ -99,7 +103,7 @@ func (d *Dataplane) SetTunnel(id dataplane.TunnelID, t dataplane.Tunnel) error {
 		return fmt.Errorf("write tunnel %d: %w", id, err)
 	}
 	d.tunnels[id] = t
-	return nil
+	return d.bumpGen()
 }
 
 // DeleteTunnel removes an overlay; FARs and LBRs naming it drop or skip it.
@@ -114,7 +118,7 @@ func (d *Dataplane) DeleteTunnel(id dataplane.TunnelID) error {
 	}
 	delete(d.tunnels, id)
 	d.zeroTunnelCounter(id)
-	return nil
+	return d.bumpGen()
 }
 
 // SetTunnelTerm makes GRE from term.Remote to term.Local (with term.Key) decapsulate
@@ -276,7 +280,7 @@ func (d *Dataplane) Clear() error {
 	clear(d.tunnels)
 	clear(d.terms)
 	clear(d.locals)
-	errs = append(errs, d.writeMiss(dataplane.FAR{Action: dataplane.ActPass}), d.resetPDRCounter(0))
+	errs = append(errs, d.writeMiss(dataplane.FAR{Action: dataplane.ActPass}), d.resetPDRCounter(0), d.bumpGen())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("clear data path: %w", err)
 	}
