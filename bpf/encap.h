@@ -7,7 +7,8 @@
 #include "icmp.h"
 #include "gre.h"
 
-/* do_encap puts the packet into GRE overlay tunnel_id: outer Ethernet from the FIB,
+/* do_encap puts the packet into GRE overlay tunnel_id: outer Ethernet from the
+ * tunnel's next hop (tunnel_nexthops, kept by the agent; the FIB until it has one),
  * outer IPv4 (DF, TTL 64, DSCP copied unless the tunnel sets one), GRE with an
  * optional key. */
 static __always_inline int do_encap(struct xdp_md *ctx, struct pkt_meta *m, __u32 tunnel_id)
@@ -30,31 +31,60 @@ static __always_inline int do_encap(struct xdp_md *ctx, struct pkt_meta *m, __u3
 	__be32 saddr = t->src, daddr = t->dst, key = t->key;
 	__u8 flags = t->flags;
 
-	struct bpf_fib_lookup p;
-	int rc = fib_for(ctx, &p, saddr, daddr, tos, outer_len, *ifx);
+	/* The next hop the agent keeps per tunnel; the FIB only while it has none. */
+	struct tunnel_nh *nh = bpf_map_lookup_elem(&tunnel_nexthops, &tunnel_id);
+	__u8 state = nh ? nh->state : NH_UNKNOWN;
+	__u32 out_ifindex = *ifx;
+	__u32 mtu = 0;
+	__u8 dmac[ETH_ALEN], smac[ETH_ALEN];
 	int pass = 0;
-	switch (rc) {
-	case BPF_FIB_LKUP_RET_SUCCESS:
-		break;
-	case BPF_FIB_LKUP_RET_NO_NEIGH:
-		pass = 1; /* encapsulate, then let the kernel resolve the neighbour */
-		break;
-	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
-		if (p.mtu_result <= overhead + 68)
+	if (state == NH_OK && nh->ifindex == out_ifindex) {
+		mtu = nh->mtu;
+		if (outer_len > mtu) {
+			if (mtu <= overhead + 68)
+				return drop(ctx, DROP_TOO_BIG);
+			if (m->df)
+				return icmp_too_big(ctx, m, saddr, mtu - overhead);
 			return drop(ctx, DROP_TOO_BIG);
-		if (m->df)
-			return icmp_too_big(ctx, m, saddr, p.mtu_result - overhead);
-		return drop(ctx, DROP_TOO_BIG);
-	default:
+		}
+		__builtin_memcpy(dmac, nh->dmac, ETH_ALEN);
+		__builtin_memcpy(smac, nh->smac, ETH_ALEN);
+	} else if (state == NH_NO_NEIGH) {
+		pass = 1; /* encapsulate, then let the kernel resolve the neighbour */
+	} else if (state == NH_NO_ROUTE) {
 		return drop(ctx, DROP_NO_ROUTE);
+	} else {
+		struct bpf_fib_lookup p;
+		int rc = fib_for(ctx, &p, saddr, daddr, tos, outer_len, out_ifindex);
+		switch (rc) {
+		case BPF_FIB_LKUP_RET_SUCCESS:
+			break;
+		case BPF_FIB_LKUP_RET_NO_NEIGH:
+			pass = 1;
+			break;
+		case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+			if (p.mtu_result <= overhead + 68)
+				return drop(ctx, DROP_TOO_BIG);
+			if (m->df)
+				return icmp_too_big(ctx, m, saddr, p.mtu_result - overhead);
+			return drop(ctx, DROP_TOO_BIG);
+		default:
+			return drop(ctx, DROP_NO_ROUTE);
+		}
+		if (!pass) {
+			out_ifindex = p.ifindex;
+			__builtin_memcpy(dmac, p.dmac, ETH_ALEN);
+			__builtin_memcpy(smac, p.smac, ETH_ALEN);
+		}
 	}
 
 	/* The MSS limits what the far end sends back, over whichever overlay its
 	 * gateway picks: clamp for the largest overhead (GRE with a key), not this
 	 * tunnel's. */
 	if (m->key.proto == IPPROTO_TCP && (m->tcp_flags & 0x02) && m->l4_off) {
-		__u32 mtu = 0;
-		if (bpf_check_mtu(ctx, pass ? *ifx : p.ifindex, &mtu, 0, 0) >= 0 && mtu > MAX_OVERHEAD + 40 + 536)
+		if (!mtu && bpf_check_mtu(ctx, out_ifindex, &mtu, 0, 0) < 0)
+			mtu = 0;
+		if (mtu > MAX_OVERHEAD + 40 + 536)
 			clamp_mss(ctx, m, mtu - MAX_OVERHEAD - 40);
 	}
 	if (dec_ttl(ctx, m->l3_off))
@@ -66,13 +96,9 @@ static __always_inline int do_encap(struct xdp_md *ctx, struct pkt_meta *m, __u3
 	struct ethhdr *oeth = data;
 	if ((void *)(oeth + 1) > data_end)
 		return drop(ctx, DROP_MALFORMED_ETH);
-	__u8 dmac[ETH_ALEN], smac[ETH_ALEN];
 	if (pass) {
 		__builtin_memcpy(dmac, oeth->h_dest, ETH_ALEN);
 		__builtin_memcpy(smac, oeth->h_source, ETH_ALEN);
-	} else {
-		__builtin_memcpy(dmac, p.dmac, ETH_ALEN);
-		__builtin_memcpy(smac, p.smac, ETH_ALEN);
 	}
 
 	int grow = (int)(ETH_HLEN + overhead) - (int)m->l3_off;
@@ -117,9 +143,9 @@ static __always_inline int do_encap(struct xdp_md *ctx, struct pkt_meta *m, __u3
 		count(&ts->tx, frame_len(ctx));
 	if (pass)
 		return XDP_PASS;
-	if (p.ifindex == *ifx)
-		return redirect_port(ctx, port, p.ifindex);
-	return redirect(ctx, p.ifindex);
+	if (out_ifindex == *ifx)
+		return redirect_port(ctx, port, out_ifindex);
+	return redirect(ctx, out_ifindex);
 }
 
 #endif /* LINX_ENCAP_H */

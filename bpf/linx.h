@@ -197,6 +197,25 @@ struct tunnel {
 	__u8 dscp;
 };
 
+/* Whether a tunnel's underlay next hop is known (tunnel_nh.state). */
+enum nh_state {
+	NH_UNKNOWN = 0,  /* the agent has not resolved it: ask the FIB per packet */
+	NH_OK = 1,       /* route and neighbour known: ifindex, MACs, MTU valid */
+	NH_NO_NEIGH = 2, /* route known, neighbour not (yet): the kernel resolves it */
+	NH_NO_ROUTE = 3, /* no usable route */
+};
+
+/* A tunnel's underlay next hop as the agent resolved it from the kernel's routes
+ * and neighbours (netlink), so encapsulation needs no FIB lookup per packet. */
+struct tunnel_nh {
+	__u32 ifindex; /* egress interface (the tunnel's port) */
+	__u16 mtu;     /* route MTU, else the interface's */
+	__u8 state;    /* enum nh_state */
+	__u8 pad;
+	__u8 dmac[6];
+	__u8 smac[6];
+};
+
 struct term_key {
 	__be32 remote;
 	__be32 local;

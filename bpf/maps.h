@@ -165,6 +165,16 @@ struct {
 	__uint(max_entries, 4096);
 } tunnels SEC(".maps");
 
+/* tunnel id → underlay next hop (route, neighbour, MTU), kept current by the
+ * agent from netlink route/neighbour/link/address events. Written by Go; read by
+ * encap. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct tunnel_nh);
+	__uint(max_entries, 4096);
+} tunnel_nexthops SEC(".maps");
+
 /* tunnel id → tx/rx per CPU. Written by encap/decap; read by Go. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -252,6 +262,7 @@ struct linx_abi {
 	enum far_action far_action;
 	enum tunnel_flags tunnel_flags;
 	enum non_ip_action non_ip_action;
+	enum nh_state nh_state;
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -118,7 +118,17 @@ type linxLinxAbi struct {
 	FarAction   linxFarAction
 	TunnelFlags linxTunnelFlags
 	NonIpAction linxNonIpAction
+	NhState     linxNhState
 }
+
+type linxNhState uint32
+
+const (
+	linxNhStateNH_UNKNOWN  linxNhState = 0
+	linxNhStateNH_OK       linxNhState = 1
+	linxNhStateNH_NO_NEIGH linxNhState = 2
+	linxNhStateNH_NO_ROUTE linxNhState = 3
+)
 
 type linxNonIpAction uint32
 
@@ -252,6 +262,16 @@ const (
 	linxTunnelFlagsTUNNEL_F_PRESENT  linxTunnelFlags = 8
 )
 
+type linxTunnelNh struct {
+	_       structs.HostLayout
+	Ifindex uint32
+	Mtu     uint16
+	State   uint8
+	Pad     uint8
+	Dmac    [6]uint8
+	Smac    [6]uint8
+}
+
 type linxTunnelStats struct {
 	_  structs.HostLayout
 	Tx linxCounter
@@ -286,6 +306,7 @@ const (
 	linxMapStages         = "stages"
 	linxMapTunnelCounters = "tunnel_counters"
 	linxMapTunnelLocals   = "tunnel_locals"
+	linxMapTunnelNexthops = "tunnel_nexthops"
 	linxMapTunnelTerms    = "tunnel_terms"
 	linxMapTunnels        = "tunnels"
 	linxMapTxPorts        = "tx_ports"
@@ -375,6 +396,7 @@ type linxMapSpecs struct {
 	Stages         *ebpf.MapSpec `ebpf:"stages"`
 	TunnelCounters *ebpf.MapSpec `ebpf:"tunnel_counters"`
 	TunnelLocals   *ebpf.MapSpec `ebpf:"tunnel_locals"`
+	TunnelNexthops *ebpf.MapSpec `ebpf:"tunnel_nexthops"`
 	TunnelTerms    *ebpf.MapSpec `ebpf:"tunnel_terms"`
 	Tunnels        *ebpf.MapSpec `ebpf:"tunnels"`
 	TxPorts        *ebpf.MapSpec `ebpf:"tx_ports"`
@@ -432,6 +454,7 @@ type linxMaps struct {
 	Stages         *ebpf.Map `ebpf:"stages"`
 	TunnelCounters *ebpf.Map `ebpf:"tunnel_counters"`
 	TunnelLocals   *ebpf.Map `ebpf:"tunnel_locals"`
+	TunnelNexthops *ebpf.Map `ebpf:"tunnel_nexthops"`
 	TunnelTerms    *ebpf.Map `ebpf:"tunnel_terms"`
 	Tunnels        *ebpf.Map `ebpf:"tunnels"`
 	TxPorts        *ebpf.Map `ebpf:"tx_ports"`
@@ -463,6 +486,7 @@ func (m *linxMaps) Close() error {
 		m.Stages,
 		m.TunnelCounters,
 		m.TunnelLocals,
+		m.TunnelNexthops,
 		m.TunnelTerms,
 		m.Tunnels,
 		m.TxPorts,

@@ -55,6 +55,8 @@ type Dataplane struct {
 	wg       sync.WaitGroup
 
 	// Hitless restart (pin.go).
+	nh *nexthops // tunnels' underlay next hops (nexthop.go)
+
 	stagesPin string   // this Load's pinned stage array
 	oldStages []string // stage arrays of earlier loads, removed by ReleaseStale
 	restored  bool     // Restore ran
@@ -160,6 +162,12 @@ func Load(opts dataplane.Options) (*Dataplane, error) {
 		d.objs.Close()
 		return nil, fmt.Errorf("open packet socket for PacketOut: %w", err)
 	}
+	if err := d.startNexthops(); err != nil {
+		unix.Close(d.packetFD)
+		d.ring.Close()
+		d.objs.Close()
+		return nil, err
+	}
 	d.wg.Add(1)
 	go d.readPunts()
 	return d, nil
@@ -241,8 +249,12 @@ func (d *Dataplane) Close() error {
 		errs = append(errs, d.detachLocked(id))
 	}
 	d.mu.Unlock()
+	d.stopNexthops()
 	errs = append(errs, d.ring.Close())
 	d.wg.Wait()
+	if d.nh != nil {
+		d.nh.close()
+	}
 	errs = append(errs, unix.Close(d.packetFD), d.objs.Close())
 	return errors.Join(errs...)
 }

@@ -94,6 +94,9 @@ func (d *Dataplane) Attach(ifname string, id dataplane.PortID, role dataplane.Ro
 	}
 	d.takenOver[id] = tookOver
 	d.ports[id] = dataplane.PortInfo{ID: id, Name: ifname, Ifindex: ifindex, Role: role, Mode: mode}
+	if err := d.refreshNexthops(); err != nil {
+		return err
+	}
 	return d.bumpGen()
 }
 
@@ -152,7 +155,7 @@ func (d *Dataplane) detachLocked(id dataplane.PortID) error {
 	d.deletePort(key)
 	delete(d.links, id)
 	delete(d.ports, id)
-	errs = append(errs, d.bumpGen())
+	errs = append(errs, d.refreshNexthops(), d.bumpGen())
 	return errors.Join(errs...)
 }
 

@@ -40,6 +40,9 @@ func (d *Dataplane) Restore(s dataplane.RestoreState) error {
 	if err := d.restoreObjects(s); err != nil {
 		return fmt.Errorf("restore data path: %w", err)
 	}
+	if err := d.refreshNexthops(); err != nil {
+		return fmt.Errorf("restore data path: %w", err)
+	}
 	if err := d.restorePDRs(s.PDRs); err != nil {
 		return fmt.Errorf("restore data path: %w", err)
 	}
@@ -275,7 +278,7 @@ func (d *Dataplane) removeExtraObjects(s dataplane.RestoreState) error {
 			if err := d.objs.Tunnels.Put(id, linxTunnel{}); err != nil {
 				errs = append(errs, fmt.Errorf("delete stale tunnel %d: %w", id, err))
 			}
-			errs = append(errs, d.zeroTunnelCounter(dataplane.TunnelID(id)))
+			errs = append(errs, d.zeroTunnelCounter(dataplane.TunnelID(id)), d.forgetNexthop(dataplane.TunnelID(id)))
 		}
 	}
 	// Rules first, then counters, including counters left without a rule.

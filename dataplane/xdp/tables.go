@@ -103,6 +103,9 @@ func (d *Dataplane) SetTunnel(id dataplane.TunnelID, t dataplane.Tunnel) error {
 		return fmt.Errorf("write tunnel %d: %w", id, err)
 	}
 	d.tunnels[id] = t
+	if err := d.resolveTunnel(id); err != nil {
+		return err
+	}
 	return d.bumpGen()
 }
 
@@ -118,6 +121,9 @@ func (d *Dataplane) DeleteTunnel(id dataplane.TunnelID) error {
 	}
 	delete(d.tunnels, id)
 	d.zeroTunnelCounter(id)
+	if err := d.forgetNexthop(id); err != nil {
+		return err
+	}
 	return d.bumpGen()
 }
 
@@ -263,7 +269,7 @@ func (d *Dataplane) Clear() error {
 		errs = append(errs, d.objs.Lbrs.Delete(uint32(id)))
 	}
 	for id := range d.tunnels {
-		errs = append(errs, d.objs.Tunnels.Put(uint32(id), linxTunnel{}), d.zeroTunnelCounter(id))
+		errs = append(errs, d.objs.Tunnels.Put(uint32(id), linxTunnel{}), d.zeroTunnelCounter(id), d.forgetNexthop(id))
 	}
 	for t := range d.terms {
 		errs = append(errs, d.objs.TunnelTerms.Delete(kernelTerm(t)))

@@ -1,0 +1,236 @@
+package xdp
+
+// Underlay next hops: each tunnel's route and neighbour, resolved here from the
+// kernel over netlink and written into tunnel_nexthops, so that encapsulation
+// needs no bpf_fib_lookup per packet. The kernel stays in charge: its routes
+// and neighbours are the truth, a subscription to their changes (and to links'
+// and addresses') re-resolves every tunnel, and a tunnel whose neighbour is not
+// known is marked NH_NO_NEIGH, so its packets go to the kernel, which resolves
+// it (ARP); the neighbour's appearance then comes back as an event.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+
+	"github.com/linx-sdwan/linx/dataplane"
+)
+
+// nudValid are the neighbour states in which the kernel itself would use the
+// neighbour's address (NUD_VALID of include/net/neighbour.h), as bpf_fib_lookup
+// does.
+const nudValid = netlink.NUD_PERMANENT | netlink.NUD_NOARP | netlink.NUD_REACHABLE |
+	netlink.NUD_PROBE | netlink.NUD_STALE | netlink.NUD_DELAY
+
+// nexthops follows the kernel's routes and neighbours in the namespace Load ran
+// in.
+type nexthops struct {
+	ns   netns.NsHandle
+	h    *netlink.Handle
+	done chan struct{}
+	kick chan struct{} // an event arrived: re-resolve
+	nh   map[dataplane.TunnelID]linxTunnelNh
+}
+
+// startNexthops subscribes to the routes, neighbours, links and addresses of
+// the calling thread's network namespace and starts re-resolving tunnels on
+// their changes.
+func (d *Dataplane) startNexthops() error {
+	ns, err := netns.Get()
+	if err != nil {
+		return fmt.Errorf("open network namespace for next hops: %w", err)
+	}
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		ns.Close()
+		return fmt.Errorf("netlink handle for next hops: %w", err)
+	}
+	n := &nexthops{ns: ns, h: h, done: make(chan struct{}), kick: make(chan struct{}, 1),
+		nh: map[dataplane.TunnelID]linxTunnelNh{}}
+	kick := func() {
+		select {
+		case n.kick <- struct{}{}:
+		default: // a refresh is already due
+		}
+	}
+	onErr := func(error) { kick() } // a lost event: resolve everything again
+	routes := make(chan netlink.RouteUpdate, 64)
+	neighs := make(chan netlink.NeighUpdate, 256)
+	links := make(chan netlink.LinkUpdate, 64)
+	addrs := make(chan netlink.AddrUpdate, 64)
+	errs := []error{
+		netlink.RouteSubscribeWithOptions(routes, n.done, netlink.RouteSubscribeOptions{Namespace: &ns, ErrorCallback: onErr}),
+		netlink.NeighSubscribeWithOptions(neighs, n.done, netlink.NeighSubscribeOptions{Namespace: &ns, ErrorCallback: onErr}),
+		netlink.LinkSubscribeWithOptions(links, n.done, netlink.LinkSubscribeOptions{Namespace: &ns, ErrorCallback: onErr}),
+		netlink.AddrSubscribeWithOptions(addrs, n.done, netlink.AddrSubscribeOptions{Namespace: &ns, ErrorCallback: onErr}),
+	}
+	if err := errors.Join(errs...); err != nil {
+		close(n.done)
+		h.Close()
+		ns.Close()
+		return fmt.Errorf("subscribe to routes and neighbours: %w", err)
+	}
+	d.nh = n
+	d.wg.Add(2)
+	go func() { // drain the subscriptions into one pending refresh
+		defer d.wg.Done()
+		for {
+			select {
+			case <-n.done:
+				return
+			case _, ok := <-routes:
+				if !ok {
+					routes = nil
+				}
+			case _, ok := <-neighs:
+				if !ok {
+					neighs = nil
+				}
+			case _, ok := <-links:
+				if !ok {
+					links = nil
+				}
+			case _, ok := <-addrs:
+				if !ok {
+					addrs = nil
+				}
+			}
+			kick()
+		}
+	}()
+	go func() {
+		defer d.wg.Done()
+		for {
+			select {
+			case <-n.done:
+				return
+			case <-n.kick:
+			}
+			d.mu.Lock()
+			if !d.closed {
+				d.refreshNexthops()
+			}
+			d.mu.Unlock()
+		}
+	}()
+	return nil
+}
+
+// stopNexthops ends the subscriptions (Close).
+func (d *Dataplane) stopNexthops() {
+	if d.nh == nil {
+		return
+	}
+	close(d.nh.done)
+}
+
+func (n *nexthops) close() {
+	n.h.Close()
+	n.ns.Close()
+}
+
+// refreshNexthops re-resolves every tunnel and writes the next hops that
+// changed. d.mu is held.
+func (d *Dataplane) refreshNexthops() error {
+	var errs []error
+	for id := range d.tunnels {
+		errs = append(errs, d.resolveTunnel(id))
+	}
+	return errors.Join(errs...)
+}
+
+// resolveTunnel resolves tunnel id's next hop and writes it if it changed.
+// d.mu is held.
+func (d *Dataplane) resolveTunnel(id dataplane.TunnelID) error {
+	if d.nh == nil {
+		return nil
+	}
+	t, ok := d.tunnels[id]
+	v := linxTunnelNh{}
+	if ok {
+		v = d.nh.lookup(t, d.ports[t.Port])
+	}
+	if old, known := d.nh.nh[id]; known && old == v {
+		return nil
+	}
+	if err := d.objs.TunnelNexthops.Put(uint32(id), v); err != nil {
+		return fmt.Errorf("write next hop of tunnel %d: %w", id, err)
+	}
+	if ok {
+		d.nh.nh[id] = v
+	} else {
+		delete(d.nh.nh, id)
+	}
+	return nil
+}
+
+// forgetNexthop clears tunnel id's next hop (the tunnel is gone). d.mu is held.
+func (d *Dataplane) forgetNexthop(id dataplane.TunnelID) error {
+	if d.nh == nil {
+		return nil
+	}
+	delete(d.nh.nh, id)
+	if err := d.objs.TunnelNexthops.Put(uint32(id), linxTunnelNh{}); err != nil {
+		return fmt.Errorf("clear next hop of tunnel %d: %w", id, err)
+	}
+	return nil
+}
+
+// lookup asks the kernel for the route from t.Src to t.Dst leaving by the
+// tunnel's port, and for the neighbour that route goes through.
+func (n *nexthops) lookup(t dataplane.Tunnel, p dataplane.PortInfo) linxTunnelNh {
+	if p.Ifindex == 0 {
+		return linxTunnelNh{} // not attached: encap drops with no_port
+	}
+	v := linxTunnelNh{Ifindex: uint32(p.Ifindex), State: uint8(linxNhStateNH_NO_ROUTE)}
+	dst := net.IP(t.Dst.AsSlice())
+	// Without an output interface: given one, the kernel answers "on link" when
+	// no route matches, where the FIB lookup of the data path finds none.
+	routes, err := n.h.RouteGetWithOptions(dst, &netlink.RouteGetOptions{SrcAddr: net.IP(t.Src.AsSlice())})
+	if err != nil || len(routes) == 0 {
+		return v
+	}
+	r := routes[0]
+	if r.Type != 0 && r.Type != unix.RTN_UNICAST {
+		return v
+	}
+	if r.LinkIndex != p.Ifindex {
+		// The best route leaves by another interface (several routes or a
+		// multipath one): leave the choice to the FIB lookup with the port as
+		// output interface, per packet, as without next hops.
+		return linxTunnelNh{}
+	}
+	l, err := n.h.LinkByIndex(p.Ifindex)
+	if err != nil {
+		return v
+	}
+	mtu := l.Attrs().MTU
+	if r.MTU > 0 && r.MTU < mtu {
+		mtu = r.MTU
+	}
+	v.Mtu = uint16(min(mtu, 0xffff))
+	copy(v.Smac[:], l.Attrs().HardwareAddr)
+	via := dst
+	if r.Gw != nil {
+		via = r.Gw
+	}
+	v.State = uint8(linxNhStateNH_NO_NEIGH)
+	neighs, err := n.h.NeighList(p.Ifindex, netlink.FAMILY_V4)
+	if err != nil {
+		return v
+	}
+	for _, nb := range neighs {
+		if nb.IP.Equal(via) && nb.State&nudValid != 0 && len(nb.HardwareAddr) == 6 &&
+			!bytes.Equal(nb.HardwareAddr, make([]byte, 6)) {
+			copy(v.Dmac[:], nb.HardwareAddr)
+			v.State = uint8(linxNhStateNH_OK)
+			break
+		}
+	}
+	return v
+}
