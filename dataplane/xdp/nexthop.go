@@ -15,7 +15,6 @@ import (
 	"net"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/linx-sdwan/linx/dataplane"
@@ -30,7 +29,6 @@ const nudValid = netlink.NUD_PERMANENT | netlink.NUD_NOARP | netlink.NUD_REACHAB
 // nexthops follows the kernel's routes and neighbours in the namespace Load ran
 // in.
 type nexthops struct {
-	ns   netns.NsHandle
 	h    *netlink.Handle
 	done chan struct{}
 	kick chan struct{} // an event arrived: re-resolve
@@ -38,19 +36,15 @@ type nexthops struct {
 }
 
 // startNexthops subscribes to the routes, neighbours, links and addresses of
-// the calling thread's network namespace and starts re-resolving tunnels on
-// their changes.
+// the calling thread's network namespace (Load's: the sockets are made here and
+// stay in it, so no setns and no CAP_SYS_ADMIN is needed) and starts
+// re-resolving tunnels on their changes.
 func (d *Dataplane) startNexthops() error {
-	ns, err := netns.Get()
+	h, err := netlink.NewHandle()
 	if err != nil {
-		return fmt.Errorf("open network namespace for next hops: %w", err)
-	}
-	h, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		ns.Close()
 		return fmt.Errorf("netlink handle for next hops: %w", err)
 	}
-	n := &nexthops{ns: ns, h: h, done: make(chan struct{}), kick: make(chan struct{}, 1),
+	n := &nexthops{h: h, done: make(chan struct{}), kick: make(chan struct{}, 1),
 		nh: map[dataplane.TunnelID]linxTunnelNh{}}
 	kick := func() {
 		select {
@@ -64,15 +58,14 @@ func (d *Dataplane) startNexthops() error {
 	links := make(chan netlink.LinkUpdate, 64)
 	addrs := make(chan netlink.AddrUpdate, 64)
 	errs := []error{
-		netlink.RouteSubscribeWithOptions(routes, n.done, netlink.RouteSubscribeOptions{Namespace: &ns, ErrorCallback: onErr}),
-		netlink.NeighSubscribeWithOptions(neighs, n.done, netlink.NeighSubscribeOptions{Namespace: &ns, ErrorCallback: onErr}),
-		netlink.LinkSubscribeWithOptions(links, n.done, netlink.LinkSubscribeOptions{Namespace: &ns, ErrorCallback: onErr}),
-		netlink.AddrSubscribeWithOptions(addrs, n.done, netlink.AddrSubscribeOptions{Namespace: &ns, ErrorCallback: onErr}),
+		netlink.RouteSubscribeWithOptions(routes, n.done, netlink.RouteSubscribeOptions{ErrorCallback: onErr}),
+		netlink.NeighSubscribeWithOptions(neighs, n.done, netlink.NeighSubscribeOptions{ErrorCallback: onErr}),
+		netlink.LinkSubscribeWithOptions(links, n.done, netlink.LinkSubscribeOptions{ErrorCallback: onErr}),
+		netlink.AddrSubscribeWithOptions(addrs, n.done, netlink.AddrSubscribeOptions{ErrorCallback: onErr}),
 	}
 	if err := errors.Join(errs...); err != nil {
 		close(n.done)
 		h.Close()
-		ns.Close()
 		return fmt.Errorf("subscribe to routes and neighbours: %w", err)
 	}
 	d.nh = n
@@ -131,7 +124,6 @@ func (d *Dataplane) stopNexthops() {
 
 func (n *nexthops) close() {
 	n.h.Close()
-	n.ns.Close()
 }
 
 // refreshNexthops re-resolves every tunnel and writes the next hops that
