@@ -36,9 +36,13 @@ static __always_inline void clamp_mss(struct xdp_md *ctx, struct pkt_meta *m, __
 	struct tcphdr *th = data + l4;
 	if ((void *)(th + 1) > data_end)
 		return;
-	__u32 olen = th->doff * 4 - sizeof(*th);
-	if (olen < 4 || olen > 40)
+	/* Options length from doff in 6..15, so that every copy of it (the compiler
+	 * may spill it before the helper call) is within [4, 40]: a difference that
+	 * could be negative loses its bounds on 6.1 once spilled and reloaded. */
+	__u32 doff = th->doff;
+	if (doff < 6 || doff > 15)
 		return;
+	__u32 olen = (doff - 5) * 4;
 	if (bpf_xdp_load_bytes(ctx, l4 + sizeof(*th), opts, olen))
 		return;
 
