@@ -65,6 +65,7 @@ func agentMain(args []string, stdout, stderr io.Writer) int {
 // prints "FILE: ok" or every problem on a line of its own, and runs nothing.
 func validateMain(args []string, stdout, stderr io.Writer) int {
 	var skipIfs, skipHost *bool
+	var warnings []config.Problem
 	c, file, code := loadChecked("validate", "[-skip-host]", "configuration file to check", args, stderr,
 		func(fs *flag.FlagSet) {
 			skipHost = fs.Bool("skip-host", false, "check the file only, not this host (a file meant for another host): no interfaces, file systems or pins")
@@ -74,8 +75,13 @@ func validateMain(args []string, stdout, stderr io.Writer) int {
 			if *skipIfs || *skipHost {
 				return config.ValidateOptions{}
 			}
-			return hostChecks()
+			o := hostChecks()
+			o.Warn = func(p config.Problem) { warnings = append(warnings, p) }
+			return o
 		})
+	for _, w := range warnings { // with the problems or not: the agent would meet them
+		fmt.Fprintf(stderr, "%s: warning: %v\n", file, w)
+	}
 	if c == nil {
 		return code
 	}
@@ -88,7 +94,7 @@ func validateMain(args []string, stdout, stderr io.Writer) int {
 // is pinned there can be taken over, state_dir can be written. `validate` makes
 // them too, so that what it accepts, the agent starts.
 func hostChecks() config.ValidateOptions {
-	return config.ValidateOptions{LookupInterface: config.NetlinkLookup, Host: true, Pins: checkPins}
+	return config.ValidateOptions{LookupInterface: config.NetlinkLookup, Host: true, Pins: checkPins, Port: checkPort}
 }
 
 // checkPins reports a data path pinned under bpffs_dir that this build, with
@@ -350,17 +356,25 @@ func run(c *config.Config, memory bool, log *zap.Logger) error {
 	}
 	cleanStop := false
 	defer func() { stopDP(cleanStop) }()
+	if !memory {
+		if err := enableForwarding(c, log); err != nil { // ports.go
+			return err
+		}
+	}
 	for _, it := range c.Interfaces {
 		role, _ := it.Role.Dataplane() // valid: Validate checked
 		mode, _ := it.XDPMode.Dataplane()
 		if err := dp.Attach(it.Name, dataplane.PortID(it.Port), role, mode); err != nil {
-			return fmt.Errorf("attach %s: %w", it.Name, err)
+			return attachError(it.Name, err)
 		}
 		log.Info("port attached", zap.String("interface", it.Name), zap.Int("port", it.Port),
 			zap.String("role", string(it.Role)), zap.String("xdp_mode", string(it.XDPMode)),
 			zap.Bool("taken_over", tookOver(dp, dataplane.PortID(it.Port))))
 	}
 	releaseStale(dp, log)
+	if !memory {
+		warnVethPeers(c, log)
+	}
 	defer linkwatch.Start(dp, dp.Ports(), log.Sugar().Infof)() // ports follow their links' state; stops before dp.Close
 	sugar := log.Sugar()
 	srv, err := server.New(server.Options{

@@ -46,6 +46,13 @@ type ValidateOptions struct {
 	// Pins, with Host, checks what is pinned under bpffs_dir: an error when the
 	// agent could not take it over. The agent uses xdp.CheckPins.
 	Pins func(c *Config) error
+	// Port, when the interface exists, checks what the agent's start would
+	// find on it: errors are problems (the agent would refuse to start),
+	// warnings go to Warn (the agent would fix them, or work with traffic lost).
+	Port func(c *Config, it Interface) (errs, warnings []string)
+	// Warn receives what is not wrong with the file but deserves a word. Nil
+	// drops warnings.
+	Warn func(Problem)
 }
 
 // Validate checks the configuration as a whole: ranges, formats, uniqueness,
@@ -165,6 +172,16 @@ func (v *validator) interfaces() {
 				if v.o.LookupInterface != nil {
 					if err := v.o.LookupInterface(it.Name); err != nil {
 						v.fail(p+".name", "%v", err)
+					} else if v.o.Port != nil {
+						errs, warns := v.o.Port(v.c, it)
+						for _, e := range errs {
+							v.fail(p+".name", "%s", e)
+						}
+						for _, w := range warns {
+							if v.o.Warn != nil {
+								v.o.Warn(Problem{Path: p + ".name", Origin: v.c.originOrParent(p + ".name"), Msg: w})
+							}
+						}
 					}
 				}
 			}

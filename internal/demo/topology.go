@@ -187,16 +187,16 @@ func (d *demo) wireSite(s *site) error {
 		return err
 	}
 	// The gateway: the peer's WAN /24s through the router, each over the
-	// link of the same number. Forwarding on (the kernel forwards what XDP
-	// hands it while a neighbour is unresolved) and no reverse-path filter
-	// (decapsulated packets come from the remote site, which the kernel has
-	// no route to).
+	// link of the same number. No reverse-path filter (decapsulated packets
+	// come from the remote site, which the kernel has no route to).
+	// Forwarding stays off as in any new namespace: the agent turns it on
+	// for its ports (docs/operations.md, "Forwarding"), which the demo proves.
 	for i := range 2 {
 		if err := netlab.AddRoute(s.gw, s.peer.wanPrefix(i).String(), s.hop[i].String()); err != nil {
 			return err
 		}
 	}
-	sysctls := [][2]string{{"net/ipv4/ip_forward", "1"}}
+	var sysctls [][2]string
 	for _, c := range []string{"all", "default", ifLAN, ifWAN1, ifWAN2} {
 		sysctls = append(sysctls, [2]string{"net/ipv4/conf/" + c + "/rp_filter", "0"})
 	}
