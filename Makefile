@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 PKGS := ./...
+REVISION := $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo +dirty)
 ONOS_CONSTANTS := onos-app/src/main/java/org/linx/onos/LinxConstants.java
 GENERATED := dataplane/xdp/linx_bpfel.go dataplane/xdp/linx_bpfel.o dataplane/dropreason_gen.go p4info/p4info.txt \
 	onos-app/src/main/resources/p4info.txt $(ONOS_CONSTANTS) \
@@ -19,7 +20,9 @@ generate: ## regenerate committed code (BPF objects and bindings, p4info.txt, th
 	$(GO) run ./onos-app/constgen -p4info p4info/p4info.txt -o $(ONOS_CONSTANTS)
 
 build: ## build every binary into bin/
-	$(GO) build -o bin/ ./cmd/...
+	@# The binaries carry the revision they were built from (linx-agent -version): Go stamps it
+	@# where .git is a directory (-buildvcs=auto), the -X where it is not (a git worktree).
+	$(GO) build -buildvcs=auto -ldflags "-X main.revision=$(REVISION)" -o bin/ ./cmd/...
 
 test: ## run every test (privileged tests need root; LINX_REQUIRE_PRIV=1 makes them fail instead of skip)
 	$(GO) test -count=1 -timeout 30m $(PKGS)

@@ -24,6 +24,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -58,7 +59,7 @@ func agentMain(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "takeover-check" {
 		return takeoverCheckMain(args[1:], stdout, stderr) // restart.go
 	}
-	return runMain(args, stderr)
+	return runMain(args, stdout, stderr)
 }
 
 // validateMain is "linx-agent validate -c FILE": it loads and validates the file,
@@ -179,7 +180,7 @@ func (p *portFlags) Set(v string) error {
 // runMain is "linx-agent [-c FILE] [flags]": it builds the configuration
 // (defaults, file, flags), validates it and runs the agent until SIGINT or
 // SIGTERM.
-func runMain(args []string, stderr io.Writer) int {
+func runMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("linx-agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -191,11 +192,15 @@ func runMain(args []string, stderr io.Writer) int {
 		logFmt   = fs.String("log-format", config.DefaultLogFormat, "json or console (overrides log.format)")
 		metricsL = fs.String("metrics-listen", "", "Prometheus /metrics, /healthz and /readyz address; empty: none (overrides metrics.listen)")
 		memory   = fs.Bool("memory-dataplane", false, "use the in-memory data path (development and tests; forwards nothing, checks no interface)")
+		version  = fs.Bool("version", false, "print the version and exit")
 		ports    portFlags
 	)
 	fs.Var(&ports, "port", "attach a port: name=port:role[:native|generic] (repeatable; replaces the file's interfaces)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: linx-agent [-c FILE] [flags]\n       linx-agent validate -c FILE [-skip-host]")
+		fmt.Fprintln(stderr, "usage: linx-agent [-c FILE] [flags]\n"+
+			"       linx-agent validate -c FILE [-skip-host]   check a configuration file and this host, run nothing\n"+
+			"       linx-agent takeover-check -c FILE          can this build take over the running data path?\n"+
+			"       linx-agent -version")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -203,6 +208,10 @@ func runMain(args []string, stderr io.Writer) int {
 			return exitOK
 		}
 		return exitUsage
+	}
+	if *version {
+		fmt.Fprintln(stdout, versionString(debug.ReadBuildInfo()))
+		return exitOK
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "linx-agent: unexpected argument %q\n", fs.Arg(0))

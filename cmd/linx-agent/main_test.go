@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -153,6 +155,14 @@ func TestRunRejects(t *testing.T) {
 	}
 	if code, _, stderr := agent(t, "-port", "lan"); code != 2 || !strings.Contains(stderr, `invalid value "lan" for flag -port: want name=port:role[:generic], got "lan"`) {
 		t.Errorf("bad -port: exit %d, stderr %s", code, stderr)
+	}
+	// The range of -port is the configuration's (tables.ports), not 16 bits.
+	if code, _, stderr := agent(t, "-insecure", "-memory-dataplane", "-port", "lan=600:lan"); code != 1 ||
+		stderr != "linx-agent: interfaces[0].port (flag -port): 600 is outside 1..511 (tables.ports is 512)\n" {
+		t.Errorf("-port lan=600: exit %d, stderr %q", code, stderr)
+	}
+	if code, _, stderr := agent(t, "-port", "lan=x:lan"); code != 2 || !strings.Contains(stderr, `invalid value "lan=x:lan" for flag -port: lan: port "x" is not a number`) {
+		t.Errorf("-port lan=x: exit %d, stderr %s", code, stderr)
 	}
 }
 
@@ -311,5 +321,52 @@ func TestValidateIsTheStartPath(t *testing.T) {
 	code, _, stderr := agent(t, "validate", "-skip-host", "-c", cfg)
 	if code != 1 || strings.Contains(stderr, "bpffs_dir") || strings.Contains(stderr, "state_dir") || !strings.Contains(stderr, want[2]) {
 		t.Errorf("-skip-host: exit %d, want 1 with the metrics problem only:\n%s", code, stderr)
+	}
+}
+
+// TestVersion: -version (and --version) prints the build's version and exits
+// 0; the revision comes from Go's VCS stamp, or from `make build`'s -X where
+// Go cannot stamp (a git worktree).
+func TestVersion(t *testing.T) {
+	want := regexp.MustCompile(`^linx-agent \S+ revision \S+.* go1\.\d+`)
+	for _, arg := range []string{"-version", "--version"} {
+		code, stdout, stderr := agent(t, arg)
+		if code != 0 || !want.MatchString(stdout) || stderr != "" {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want exit 0 and %s", arg, code, stdout, stderr, want)
+		}
+	}
+	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.2.3"}, Settings: []debug.BuildSetting{
+		{Key: "vcs.revision", Value: "0123abcd"}, {Key: "vcs.time", Value: "2026-12-03T10:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}
+	if got, w := versionString(bi, true), "linx-agent v1.2.3 revision 0123abcd+dirty 2026-12-03T10:00:00Z go1.26.8"; got != w {
+		t.Errorf("stamped: %q, want %q", got, w)
+	}
+
+	// What make build does.
+	git, err := exec.LookPath("git")
+	if err != nil {
+		testenv.SkipOrFail(t, "no git to compare the revision with: %v", err)
+	}
+	head, err := exec.Command(git, "rev-parse", "HEAD").Output()
+	if err != nil {
+		testenv.SkipOrFail(t, "not a git checkout: %v", err)
+	}
+	rev := strings.TrimSpace(string(head))
+	bin := filepath.Join(t.TempDir(), "linx-agent")
+	if out, err := exec.Command("go", "build", "-ldflags", "-X main.revision="+rev, "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil || !strings.Contains(string(out), " revision "+rev) {
+		t.Errorf("--version of a build like make's: %q (%v), want revision %s", out, err, rev)
+	}
+}
+
+// TestHelp: the usage names every subcommand.
+func TestHelp(t *testing.T) {
+	code, _, stderr := agent(t, "--help")
+	for _, s := range []string{"linx-agent validate -c FILE", "linx-agent takeover-check -c FILE", "-version"} {
+		if code != 0 || !strings.Contains(stderr, s) {
+			t.Errorf("--help: exit %d, usage lacks %q:\n%s", code, s, stderr)
+		}
 	}
 }

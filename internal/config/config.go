@@ -264,11 +264,13 @@ func ParseInterface(v string) (Interface, error) {
 	if len(parts) < 2 || len(parts) > 3 {
 		return Interface{}, fmt.Errorf("%s, got %q", want, v)
 	}
-	port, err := strconv.ParseUint(parts[0], 10, 16)
-	if err != nil || port == 0 {
-		return Interface{}, fmt.Errorf("%s: port %q is not a number in 1..65535", name, parts[0])
+	// The range (1..tables.ports-1) is Validate's to check: the flag is parsed
+	// before the file that may set tables.ports.
+	port, err := strconv.Atoi(parts[0])
+	if err != nil {
+		return Interface{}, fmt.Errorf("%s: port %q is not a number", name, parts[0])
 	}
-	it := Interface{Name: name, Port: int(port), Role: Role(parts[1]), XDPMode: XDPNative}
+	it := Interface{Name: name, Port: port, Role: Role(parts[1]), XDPMode: XDPNative}
 	if _, ok := it.Role.Dataplane(); !ok {
 		return Interface{}, fmt.Errorf("%s: role %q is not lan or wan", name, parts[1])
 	}
