@@ -18,7 +18,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -32,6 +35,9 @@ import (
 const runTimeout = 2 * time.Minute
 
 func main() {
+	if code, done := parseArgs(os.Args[1:], os.Stderr); done {
+		os.Exit(code)
+	}
 	if p := netlab.PrivProblem(); p != "" {
 		fmt.Fprintf(os.Stderr, "linx-demo needs root with CAP_NET_ADMIN, CAP_SYS_ADMIN and CAP_NET_RAW: %s\n", p)
 		os.Exit(2)
@@ -51,4 +57,32 @@ func main() {
 		stop()
 		os.Exit(1)
 	}
+}
+
+// parseArgs handles the command line: linx-demo takes no flags and no
+// arguments, so -h prints the usage and anything else is refused, in both
+// cases before anything is started. done says to exit with code.
+func parseArgs(args []string, stderr io.Writer) (code int, done bool) {
+	fs := flag.NewFlagSet("linx-demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `usage: linx-demo
+
+Runs linx's two-site SD-WAN demonstration (make demo) in network namespaces:
+two gateways with the real linx-agent, programmed with linxctl, traffic, load
+balancing and a WAN link failure, every claim checked; then tears it all down.
+Needs root and the go tool; run it from inside the repository. No flags.`)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, true
+		}
+		return 2, true
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "linx-demo: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return 2, true
+	}
+	return 0, false
 }
