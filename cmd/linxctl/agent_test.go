@@ -36,13 +36,13 @@ type agent struct {
 
 // startAgent starts linx-agent -insecure -memory-dataplane on a free loopback
 // port and stops that process (by its PID) when the test ends.
-func startAgent(t *testing.T, deviceID uint64) *agent {
+func startAgent(t *testing.T, deviceID uint64, extra ...string) *agent {
 	t.Helper()
 	bin := testenv.LinxAgent(t)
 	for attempt := 0; ; attempt++ {
 		a := &agent{target: testenv.FreeLoopbackAddr(t), deviceID: deviceID, log: &bytes.Buffer{}}
-		cmd := exec.Command(bin, "-insecure", "-memory-dataplane", "-listen", a.target,
-			"-device-id", fmt.Sprint(deviceID), "-log-level", "warn")
+		cmd := exec.Command(bin, append([]string{"-insecure", "-memory-dataplane", "-listen", a.target,
+			"-device-id", fmt.Sprint(deviceID), "-log-level", "warn"}, extra...)...)
 		cmd.Stdout, cmd.Stderr = a.log, a.log
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -375,6 +375,7 @@ func (m *master) close() { m.st.close() }
 type update struct {
 	desc string
 	u    *p4v1.Update
+	refs []ref // what it refers to (refs.go)
 }
 
 // result is the outcome of one update.

@@ -384,7 +384,11 @@ func tableUpdate(op p4v1.Update_Type, e translate.Entry, desc string) (update, e
 	if err != nil {
 		return update{}, fmt.Errorf("%s: %v", desc, err)
 	}
-	return update{desc: desc, u: &p4v1.Update{Type: op, Entity: &p4v1.Entity{Entity: &p4v1.Entity_TableEntry{TableEntry: te}}}}, nil
+	u := update{desc: desc, u: &p4v1.Update{Type: op, Entity: &p4v1.Entity{Entity: &p4v1.Entity_TableEntry{TableEntry: te}}}}
+	if op != p4v1.Update_DELETE {
+		u.refs = refsOf(e.Action)
+	}
+	return u, nil
 }
 
 // Update types, short.

@@ -104,7 +104,11 @@ func memberUpdate(op p4v1.Update_Type, id uint32, tunnel uint32) (update, error)
 		m = enc
 		desc += fmt.Sprintf(": encap tunnel=%d", tunnel)
 	}
-	return update{desc: desc, u: &p4v1.Update{Type: op, Entity: &p4v1.Entity{Entity: &p4v1.Entity_ActionProfileMember{ActionProfileMember: m}}}}, nil
+	u := update{desc: desc, u: &p4v1.Update{Type: op, Entity: &p4v1.Entity{Entity: &p4v1.Entity_ActionProfileMember{ActionProfileMember: m}}}}
+	if op != p4v1.Update_DELETE {
+		u.refs = []ref{{"tunnel", tunnel}}
+	}
+	return u, nil
 }
 
 func groupUpdate(op p4v1.Update_Type, lbr uint32, ms []lbrMember) (update, error) {

@@ -16,8 +16,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -60,7 +62,20 @@ type options struct {
 	cookie   string        // pipeline push
 	force    bool          // pipeline push
 
+	set map[string]bool // flags given on the command line
+
 	stdout, stderr io.Writer
+}
+
+// commandFlags are the flags that only some commands use: any other command
+// refuses them rather than ignore them.
+var commandFlags = map[string][]string{
+	"all":      {"show counters", "watch counters"},
+	"interval": {"watch counters"},
+	"count":    {"watch counters"},
+	"p4info":   {"pipeline push"},
+	"cookie":   {"pipeline push"},
+	"force":    {"pipeline push"},
 }
 
 // usageError is a command-line mistake (exit 2).
@@ -109,6 +124,12 @@ func parseArgs(args []string, o *options) ([]string, error) {
 			}
 			return nil, &usageError{err.Error()}
 		}
+		fs.Visit(func(f *flag.Flag) {
+			if o.set == nil {
+				o.set = map[string]bool{}
+			}
+			o.set[f.Name] = true
+		})
 		rest := fs.Args()
 		if len(rest) == 0 {
 			return words, nil
@@ -251,6 +272,12 @@ func dispatch(ctx context.Context, o *options, words []string) error {
 		}
 		if !c.write && o.electionID != "" && !o.master {
 			return usageErrorf("--election-id is used only with --master")
+		}
+		name := strings.Join(c.words, " ")
+		for _, f := range slices.Sorted(maps.Keys(o.set)) {
+			if only, ok := commandFlags[f]; ok && !slices.Contains(only, name) {
+				return usageErrorf("--%s applies to %s only, not to %s", f, strings.Join(only, " and "), name)
+			}
 		}
 		return c.run(ctx, o, words[len(c.words):])
 	}

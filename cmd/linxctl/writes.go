@@ -27,6 +27,7 @@ type session struct {
 	prefix  string // "line 3: " in apply
 	results []writeResult
 	failed  int
+	refs    []ref // of the applied updates
 }
 
 // writeResult is the outcome of one update, as printed (--json: an array of
@@ -60,6 +61,9 @@ func (s *session) send(ctx context.Context, us []update) (ok []bool, err error) 
 		wr := writeResult{Update: len(s.results) + 1, Desc: s.prefix + us[i].desc, Code: codeName(r.code), Message: r.msg}
 		s.results = append(s.results, wr)
 		ok[i] = r.code == codes.OK
+		if ok[i] {
+			s.refs = append(s.refs, us[i].refs...)
+		}
 		if !ok[i] {
 			s.failed++
 			if !s.o.json {
@@ -112,6 +116,7 @@ func withMaster(ctx context.Context, o *options, f func(s *session) error) error
 		if err := f(s); err != nil {
 			return err
 		}
+		s.warnDangling(ctx)
 		return s.finish()
 	})
 }
