@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -22,6 +23,7 @@ import (
 // they end.
 type GRPC struct {
 	requests *prometheus.CounterVec
+	updates  *prometheus.CounterVec // P4Runtime Write updates by code
 	duration *prometheus.HistogramVec
 	open     *prometheus.GaugeVec
 	methods  atomic.Pointer[map[string]bool] // nil: every method is its own label value
@@ -45,6 +47,10 @@ func NewGRPC() *GRPC {
 			Namespace: Namespace, Name: "grpc_requests_total",
 			Help: "gRPC calls completed, by full method name and status code.",
 		}, []string{"method", "code"}),
+		updates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "p4rt_write_updates_total",
+			Help: "Updates of P4Runtime Write requests, by the code of each update's outcome.",
+		}, []string{"code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "grpc_request_duration_seconds",
 			Help:    "Duration of unary and server-streaming gRPC calls, by full method name.",
@@ -76,6 +82,7 @@ func (g *GRPC) InitMethods(services map[string]grpc.ServiceInfo) {
 			}
 		}
 	}
+	g.updates.WithLabelValues(codes.OK.String())
 	g.methods.Store(&m)
 }
 
@@ -100,8 +107,50 @@ func (g *GRPC) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h
 	resp, err := h(ctx, req)
 	m := g.method(info.FullMethod)
 	g.duration.WithLabelValues(m).Observe(time.Since(start).Seconds())
-	g.requests.WithLabelValues(m, code(err).String()).Inc()
+	c := code(err)
+	if info.FullMethod == p4v1.P4Runtime_Write_FullMethodName {
+		c = g.countUpdates(req, err)
+	}
+	g.requests.WithLabelValues(m, c.String()).Inc()
 	return resp, err
+}
+
+// countUpdates counts each update of a P4Runtime Write by its outcome, and
+// returns the code to label the request with. A Write whose updates failed
+// ends with UNKNOWN and one p4.v1.Error per update (the P4Runtime spec): the
+// request is labelled with the code of its first failed update, so that
+// dashboards show AlreadyExists or NotFound, not Unknown. A Write refused as
+// a whole (not primary, malformed) counts no update and keeps its code.
+func (g *GRPC) countUpdates(req any, err error) codes.Code {
+	wr, _ := req.(*p4v1.WriteRequest)
+	if err == nil {
+		if n := len(wr.GetUpdates()); n > 0 {
+			g.updates.WithLabelValues(codes.OK.String()).Add(float64(n))
+		}
+		return codes.OK
+	}
+	st, _ := status.FromError(err)
+	if st.Code() != codes.Unknown {
+		return code(err)
+	}
+	var details []*p4v1.Error
+	for _, d := range st.Details() {
+		if pe, ok := d.(*p4v1.Error); ok {
+			details = append(details, pe)
+		}
+	}
+	if len(details) == 0 || len(details) != len(wr.GetUpdates()) {
+		return codes.Unknown
+	}
+	first := codes.Unknown
+	for _, d := range details {
+		c := codes.Code(d.GetCanonicalCode())
+		g.updates.WithLabelValues(c.String()).Inc()
+		if c != codes.OK && first == codes.Unknown {
+			first = c
+		}
+	}
+	return first
 }
 
 func (g *GRPC) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
@@ -133,6 +182,7 @@ func code(err error) codes.Code {
 // Describe sends the descriptors of the RPC metrics.
 func (g *GRPC) Describe(ch chan<- *prometheus.Desc) {
 	g.requests.Describe(ch)
+	g.updates.Describe(ch)
 	g.duration.Describe(ch)
 	g.open.Describe(ch)
 }
@@ -140,6 +190,7 @@ func (g *GRPC) Describe(ch chan<- *prometheus.Desc) {
 // Collect sends the RPC metrics.
 func (g *GRPC) Collect(ch chan<- prometheus.Metric) {
 	g.requests.Collect(ch)
+	g.updates.Collect(ch)
 	g.duration.Collect(ch)
 	g.open.Collect(ch)
 }

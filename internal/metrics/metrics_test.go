@@ -17,13 +17,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/linx-sdwan/linx/dataplane"
 	"github.com/linx-sdwan/linx/dataplane/memdp"
 	"github.com/linx-sdwan/linx/p4info"
 	"github.com/linx-sdwan/linx/server"
 	"github.com/linx-sdwan/linx/server/p4rtsrv"
+	"github.com/linx-sdwan/linx/translate"
 )
 
 func check(t *testing.T, err error) {
@@ -329,6 +332,54 @@ linx_p4rt_primary_info{election_id="5",role=""} 1
 `
 	check(t, testutil.GatherAndCompare(reg, strings.NewReader(want),
 		"linx_grpc_streams_open", "linx_p4rt_controllers", "linx_p4rt_primary", "linx_p4rt_primary_info"))
+
+	// Writes: counted by each update's code, and a request whose updates
+	// failed by its first failed update's code, not the Unknown that carries
+	// them.
+	eid := &p4v1.Uint128{Low: 5}
+	_, err = p4.SetForwardingPipelineConfig(ctx, &p4v1.SetForwardingPipelineConfigRequest{DeviceId: 1, ElectionId: eid,
+		Action: p4v1.SetForwardingPipelineConfigRequest_VERIFY_AND_COMMIT,
+		Config: &p4v1.ForwardingPipelineConfig{P4Info: p4info.New(p4info.DefaultSizes)}})
+	check(t, err)
+	tr, err := translate.New(p4info.MustNewIndex(p4info.New(p4info.DefaultSizes)))
+	check(t, err)
+	far := func(id dataplane.FARID) *p4v1.TableEntry {
+		te, err := tr.EncodeTableEntry(translate.Entry{Key: translate.Key{Table: p4info.IDTableFAR, FAR: id},
+			Action: translate.FARAction{FAR: dataplane.FAR{Action: dataplane.ActDrop}}})
+		check(t, err)
+		return te
+	}
+	upd := func(op p4v1.Update_Type, te *p4v1.TableEntry) *p4v1.Update {
+		return &p4v1.Update{Type: op, Entity: &p4v1.Entity{Entity: &p4v1.Entity_TableEntry{TableEntry: te}}}
+	}
+	write := func(us ...*p4v1.Update) error {
+		_, err := p4.Write(ctx, &p4v1.WriteRequest{DeviceId: 1, ElectionId: eid, Updates: us})
+		return err
+	}
+	check(t, write(upd(p4v1.Update_INSERT, far(1)), upd(p4v1.Update_INSERT, far(2))))
+	if err := write(upd(p4v1.Update_INSERT, far(3)), upd(p4v1.Update_INSERT, far(1)), upd(p4v1.Update_DELETE, far(99))); status.Code(err) != codes.Unknown {
+		t.Fatalf("Write with failed updates: %v, want UNKNOWN with details", err)
+	}
+	// Refused as a whole: no update counted, the request keeps its code.
+	if _, err := p4.Write(ctx, &p4v1.WriteRequest{DeviceId: 99, ElectionId: eid, Updates: []*p4v1.Update{upd(p4v1.Update_INSERT, far(4))}}); status.Code(err) != codes.NotFound {
+		t.Fatalf("Write to another device: %v, want NOT_FOUND", err)
+	}
+	wantW := `
+# HELP linx_p4rt_write_updates_total Updates of P4Runtime Write requests, by the code of each update's outcome.
+# TYPE linx_p4rt_write_updates_total counter
+linx_p4rt_write_updates_total{code="AlreadyExists"} 1
+linx_p4rt_write_updates_total{code="NotFound"} 1
+linx_p4rt_write_updates_total{code="OK"} 3
+`
+	check(t, testutil.GatherAndCompare(reg, strings.NewReader(wantW), "linx_p4rt_write_updates_total"))
+	for _, c := range []struct {
+		code string
+		n    float64
+	}{{"OK", 1}, {"AlreadyExists", 1}, {"NotFound", 1}, {"Unknown", 0}} {
+		if n := testutil.ToFloat64(g.requests.WithLabelValues("/p4.v1.P4Runtime/Write", c.code)); n != c.n {
+			t.Errorf("Write requests with code %s: %v, want %v", c.code, n, c.n)
+		}
+	}
 	check(t, st.CloseSend())
 	if _, err := st.Recv(); err != io.EOF {
 		t.Fatalf("StreamChannel after CloseSend: %v, want EOF", err)
