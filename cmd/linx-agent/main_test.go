@@ -370,3 +370,27 @@ func TestHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsStayInRepo: the documentation links only to what the repository
+// holds: no path out of it (../shared/… was a workspace of its authors), and
+// every relative Markdown link names a file that exists.
+func TestDocsStayInRepo(t *testing.T) {
+	files, err := filepath.Glob("../../docs/*.md")
+	check(t, err)
+	files = append(files, "../../README.md")
+	link := regexp.MustCompile(`\]\(([^)#:]+)(#[^)]*)?\)`)
+	for _, f := range files {
+		text := readFile(t, f)
+		if i := strings.Index(text, "../shared"); i >= 0 {
+			t.Errorf("%s refers to ../shared, outside the repository: %q", f, text[i:min(len(text), i+60)])
+		}
+		for _, m := range link.FindAllStringSubmatch(text, -1) {
+			target := filepath.Join(filepath.Dir(f), m[1])
+			if rel, err := filepath.Rel("../..", target); err != nil || strings.HasPrefix(rel, "..") {
+				t.Errorf("%s links to %s, outside the repository", f, m[1])
+			} else if _, err := os.Stat(target); err != nil {
+				t.Errorf("%s links to %s, which does not exist", f, m[1])
+			}
+		}
+	}
+}
