@@ -71,6 +71,7 @@ public final class LinxPipeconfLoader {
     public void deactivate() {
         pipeconfService.unregister(PIPECONF_ID);
         removeMergedDrivers();
+        LinxPipeliner.removeListeners();
         log.info("Unregistered pipeconf {}", PIPECONF_ID);
     }
 

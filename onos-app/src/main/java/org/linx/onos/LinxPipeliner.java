@@ -59,6 +59,27 @@ public class LinxPipeliner extends AbstractHandlerBehaviour implements Pipeliner
     private FlowObjectiveStore store;
     private ObjectiveTranslator translator;
 
+    /**
+     * The group listener of each device's current pipeliner. ONOS creates a new
+     * pipeliner every time it initialises a device's pipeline (reconnection,
+     * mastership change, driver update) and {@link Pipeliner} has no teardown, so
+     * each instance removes the listener of the one it replaces: at most one
+     * listener per device stays registered. {@link #removeListeners()} removes the
+     * rest when the app stops.
+     */
+    private static final Map<DeviceId, Registration> LISTENERS = new ConcurrentHashMap<>();
+
+    /** A listener and the service it is registered with. */
+    private static final class Registration {
+        final GroupService service;
+        final GroupListener listener;
+
+        Registration(GroupService service, GroupListener listener) {
+            this.service = service;
+            this.listener = listener;
+        }
+    }
+
     private final Map<GroupKey, CompletableFuture<Boolean>> pendingGroups = new ConcurrentHashMap<>();
     private final GroupListener groupListener = this::groupEvent;
 
@@ -75,7 +96,21 @@ public class LinxPipeliner extends AbstractHandlerBehaviour implements Pipeliner
                 .orElseThrow(() -> new IllegalStateException("P4Info has no lbr_selector"))
                 .maxGroupSize();
         this.translator = new ObjectiveTranslator(device, linxApp, maxGroupSize);
+        Registration previous = LISTENERS.put(device, new Registration(groupService, groupListener));
+        if (previous != null) {
+            previous.service.removeListener(previous.listener);
+        }
         groupService.addListener(groupListener);
+    }
+
+    /** Removes every pipeliner's group listener (the app is stopping). */
+    static void removeListeners() {
+        for (DeviceId device : new ArrayList<>(LISTENERS.keySet())) {
+            Registration r = LISTENERS.remove(device);
+            if (r != null) {
+                r.service.removeListener(r.listener);
+            }
+        }
     }
 
     @Override

@@ -4,6 +4,7 @@
 package org.linx.onos;
 
 import org.easymock.Capture;
+import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
 import org.onlab.osgi.ServiceDirectory;
@@ -96,6 +97,43 @@ public class LinxPipelinerTest {
         pipeliner.init(DEVICE, context);
         verify(groups);
         reset(groups);
+    }
+
+    /** Each test starts with no pipeliner registered (the registry is static). */
+    @After
+    public void tearDown() {
+        reset(groups);
+        groups.removeListener(anyObject(GroupListener.class));
+        expectLastCall().anyTimes();
+        replay(groups);
+        LinxPipeliner.removeListeners();
+    }
+
+    @Test
+    public void aNewPipelinerForTheDeviceRemovesTheOldOnesListener() {
+        GroupService groups2 = createMock(GroupService.class);
+        CoreService core = createMock(CoreService.class);
+        expect(core.registerApplication(LinxPipeconfLoader.APP_NAME)).andReturn(LINX_APP);
+        ServiceDirectory directory = createMock(ServiceDirectory.class);
+        expect(directory.get(FlowRuleService.class)).andReturn(flows).anyTimes();
+        expect(directory.get(GroupService.class)).andReturn(groups2).anyTimes();
+        expect(directory.get(CoreService.class)).andReturn(core).anyTimes();
+        PipelinerContext context = createMock(PipelinerContext.class);
+        expect(context.directory()).andReturn(directory).anyTimes();
+        expect(context.store()).andReturn(store).anyTimes();
+        Capture<GroupListener> second = newCapture();
+        groups2.addListener(capture(second));
+        groups.removeListener(listener.getValue()); // with the service it was added to
+        replay(core, directory, context, groups, groups2);
+        new LinxPipeliner().init(DEVICE, context);
+        verify(groups, groups2);
+        assertFalse("the new pipeliner registered the old listener", second.getValue() == listener.getValue());
+
+        reset(groups2);
+        groups2.removeListener(second.getValue());
+        replay(groups2);
+        LinxPipeliner.removeListeners();
+        verify(groups2);
     }
 
     private static List<String> ops(FlowRuleOperations ops) {
