@@ -34,9 +34,10 @@ func ForwardingKey(ifname string) string {
 }
 
 // Forwarding reports whether IPv4 forwarding is on for ifname. The data path's
-// route lookups (bpf_fib_lookup) check this flag of the port a packet leaves by,
-// and the kernel's forwarding path that of the port a packet came in on (what
-// the pipeline passes up while a neighbour is unresolved): every port needs it.
+// route lookups (bpf_fib_lookup: the forward action, encap while a tunnel's next
+// hop is unresolved) check this flag of the port a packet leaves by, and the
+// kernel's forwarding path that of the port a packet came in on (what the
+// pipeline passes up while a neighbour is unresolved): every port needs it.
 // The global net.ipv4.ip_forward is not consulted by either.
 func Forwarding(ifname string) (bool, error) {
 	b, err := os.ReadFile(forwardingPath(ifname))
