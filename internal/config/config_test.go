@@ -237,8 +237,10 @@ func TestParseInterface(t *testing.T) {
 		{in: "lan", err: `want name=port:role[:generic], got "lan"`},
 		{in: "=1:lan", err: `want name=port:role[:generic], got "=1:lan"`},
 		{in: "lan=1", err: `want name=port:role[:generic], got "lan=1"`},
-		{in: "lan=0:lan", err: `lan: port "0" is not a number in 1..65535`},
-		{in: "lan=70000:lan", err: `lan: port "70000" is not a number in 1..65535`},
+		// The range is Validate's (below): tables.ports may come later, from the file.
+		{in: "lan=0:lan", want: Interface{Name: "lan", Role: RoleLAN, Port: 0, XDPMode: XDPNative}},
+		{in: "lan=70000:lan", want: Interface{Name: "lan", Role: RoleLAN, Port: 70000, XDPMode: XDPNative}},
+		{in: "lan=x:lan", err: `lan: port "x" is not a number`},
 		{in: "lan=1:dmz", err: `lan: role "dmz" is not lan or wan`},
 		{in: "lan=1:lan:skb", err: `lan: xdp mode "skb" is not native or generic`},
 	} {
@@ -248,6 +250,20 @@ func TestParseInterface(t *testing.T) {
 			t.Errorf("ParseInterface(%q) = %v, want error %q", c.in, err, c.err)
 		case c.err == "" && (err != nil || got != c.want):
 			t.Errorf("ParseInterface(%q) = %+v, %v, want %+v", c.in, got, err, c.want)
+		}
+	}
+	// A -port outside 1..tables.ports-1 is refused with the real range.
+	for _, port := range []string{"0", "512", "70000"} {
+		it, err := ParseInterface("lan=" + port + ":lan")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := Default()
+		c.GRPC.Insecure = true
+		c.ReplaceInterfaces([]Interface{it}, "flag -port")
+		want := "interfaces[0].port (flag -port): " + port + " is outside 1..511 (tables.ports is 512)"
+		if err := c.Validate(ValidateOptions{}); err == nil || err.Error() != want {
+			t.Errorf("-port lan=%s:lan: %v, want %q", port, err, want)
 		}
 	}
 }
