@@ -117,6 +117,9 @@ func installPDRs(dp dataplane.Dataplane, traffic dataplane.PDRMatch, n int) erro
 	if err := dp.SetFAR(farNoise, dataplane.FAR{Action: dataplane.ActDrop}); err != nil {
 		return fmt.Errorf("noise far: %w", err)
 	}
+	if n <= 0 { // no rules at all: the caller installs them (write-to-forward)
+		return nil
+	}
 	rules := append(noiseRules(n-1, traffic), dataplane.PDR{Match: traffic, Priority: 1, FAR: farTraffic})
 	const batch = 10_000
 	for len(rules) > 0 {

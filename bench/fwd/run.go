@@ -16,6 +16,10 @@ type Result struct {
 	Received uint64        // frames the sink counted
 	GRE, UDP uint64        // of Received: IPv4/GRE and IPv4/UDP frames
 	Elapsed  time.Duration // the generator's run (wall clock)
+	// Drain is how long the sink kept counting after the generator returned
+	// (a forwarder on another CPU working through its queue); 0 when the
+	// sink had everything when the generator returned.
+	Drain time.Duration
 
 	// GatewayRuns and GatewayTime are the gateway program's run count and run
 	// time over the run, from BPF stats (zero when stats are off, or on the
@@ -40,6 +44,15 @@ func (r Result) GatewayNsPerPkt() float64 {
 	return float64(r.GatewayTime.Nanoseconds()) / float64(r.GatewayRuns)
 }
 
+// DeliveredMpps is Received over Elapsed + Drain: the rate of a forwarder
+// that finishes after the generator (user space); Mpps otherwise.
+func (r Result) DeliveredMpps() float64 {
+	if d := r.Elapsed + r.Drain; d > 0 {
+		return float64(r.Received) / d.Seconds() / 1e6
+	}
+	return 0
+}
+
 // Lost is how many frames the sink did not see; negative when it saw extra.
 func (r Result) Lost() int64 { return int64(r.Sent) - int64(r.Received) }
 
@@ -50,6 +63,7 @@ func (r *Result) Add(o Result) {
 	r.GRE += o.GRE
 	r.UDP += o.UDP
 	r.Elapsed += o.Elapsed
+	r.Drain += o.Drain
 	r.GatewayRuns += o.GatewayRuns
 	r.GatewayTime += o.GatewayTime
 }
@@ -64,7 +78,7 @@ func (r Result) Check(p Path) error {
 		return fmt.Errorf("sink counted %d of %d frames sent (lost %d)", r.Received, r.Sent, r.Lost())
 	}
 	want, kind := r.UDP, "UDP"
-	if p == PathUplink {
+	if p == PathUplink || p == PathUserspace {
 		want, kind = r.GRE, "GRE"
 	}
 	if want != r.Received {
@@ -75,7 +89,13 @@ func (r Result) Check(p Path) error {
 
 // Run sends frames frames (in live-frame batches of 64) and counts what reaches
 // the sink. A frame count that does not match is not an error here: Check it.
-func (t *Topology) Run(frames uint32) (Result, error) {
+func (t *Topology) Run(frames uint32) (Result, error) { return t.RunOn(frames, nil) }
+
+// RunOn is Run with the generator on the given CPUs, frames/len(cpus) frames
+// from each, in parallel (nil: one generator wherever the scheduler puts it).
+// Every CPU's frames land on its own queue of the gateway's veth (Case.Queues)
+// and are forwarded by that CPU.
+func (t *Topology) RunOn(frames uint32, cpus []int) (Result, error) {
 	var r Result
 	sent0, err := sumPerCPU(t.objs.GenSent, 0)
 	if err != nil {
@@ -89,40 +109,37 @@ func (t *Topology) Run(frames uint32) (Result, error) {
 	if err != nil {
 		return r, err
 	}
-	opts := &ebpf.RunOptions{
-		Data:      t.frame,
-		Repeat:    frames,
-		Flags:     unix.BPF_F_TEST_XDP_LIVE_FRAMES,
-		BatchSize: 64,
+	if r.Elapsed, err = t.generate(frames, cpus); err != nil {
+		return r, err
 	}
-	err = t.gen.Do(func() error {
-		start := time.Now()
-		_, err := t.objs.FwdGen.Run(opts)
-		r.Elapsed = time.Since(start)
-		return err
-	})
-	if err != nil {
-		return r, fmt.Errorf("generator run in %s: %w", t.gen, err)
-	}
+	genEnd := time.Now()
 	sent1, err := sumPerCPU(t.objs.GenSent, 0)
 	if err != nil {
 		return r, err
 	}
 	r.Sent = sent1 - sent0
 	// Nearly always done already: the veth hops run in the generator's softirq.
-	// The kernel may defer some of it to ksoftirqd under load, so wait until
-	// the sink has everything or stops counting.
+	// The kernel may defer some of it to ksoftirqd under load, and the
+	// user-space forwarder runs on its own CPU, so wait until the sink has
+	// everything or stops counting.
 	var sink1 [4]uint64
-	for end, last := time.Now().Add(pace), ^uint64(0); ; {
+	for end, last, quiet := time.Now().Add(pace), ^uint64(0), 0; ; {
 		if sink1, err = t.sinkCounts(); err != nil {
 			return r, err
 		}
 		n := sink1[0] - sink0[0]
-		if n >= r.Sent || n == last || time.Now().After(end) {
+		if n >= r.Sent || time.Now().After(end) {
 			break
 		}
-		last = n
-		time.Sleep(5 * time.Millisecond)
+		if n == last {
+			if quiet++; quiet >= 5 {
+				break
+			}
+		} else {
+			quiet, last = 0, n
+			r.Drain = time.Since(genEnd)
+		}
+		time.Sleep(time.Millisecond)
 	}
 	r.Received = sink1[0] - sink0[0]
 	r.GRE = sink1[fwdSinkKindSINK_GRE] - sink0[fwdSinkKindSINK_GRE]

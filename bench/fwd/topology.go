@@ -12,7 +12,9 @@ import (
 	"github.com/cilium/ebpf/link"
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+	"github.com/vishvananda/netlink"
 
+	"github.com/linx-sdwan/linx/bench/userspace"
 	"github.com/linx-sdwan/linx/dataplane"
 	"github.com/linx-sdwan/linx/internal/netlab"
 )
@@ -32,6 +34,14 @@ const (
 	// PathDownlink: linx, WAN → LAN: GRE from the peer, decap through a tunnel
 	// termination, classify, forward. The generator sends GRE.
 	PathDownlink Path = "downlink"
+	// PathKernelVXLAN: no XDP; the kernel forwards into a VXLAN tunnel over
+	// the WAN port (the kernel overlay available here: no kernel GRE). The
+	// sink sees UDP (VXLAN).
+	PathKernelVXLAN Path = "kernel-vxlan"
+	// PathUserspace: the user-space GRE forwarder of bench/userspace
+	// (AF_PACKET rings) in the gateway; the kernel itself does not forward
+	// (ip_forward 0). The sink sees GRE.
+	PathUserspace Path = "userspace"
 )
 
 // Case is one measured configuration.
@@ -42,6 +52,23 @@ type Case struct {
 	PDRs  int // rules installed in linx (uplink and downlink), the traffic's lowest
 	// FlowCache is linx's Options.FlowCacheSize (0: linx's default, <0: off).
 	FlowCache int
+	// Size is the LAN-side frame length in bytes without FCS (0: 64); the
+	// downlink's generator sends it GRE-encapsulated (28 bytes more).
+	Size int
+	// Queues is the number of TX/RX queues of every veth (0: one). With one
+	// queue per CPU, generators on several CPUs forward in parallel.
+	Queues int
+	// ForwarderCPUs pins the user-space forwarder's workers (PathUserspace),
+	// one worker per CPU listed; nil: one unpinned worker.
+	ForwarderCPUs []int
+}
+
+// FrameLen is c's LAN-side frame length.
+func (c Case) FrameLen() int {
+	if c.Size == 0 {
+		return frameLen
+	}
+	return c.Size
 }
 
 // DefaultFlows and DefaultPDRs are the issue-10 baseline workload.
@@ -77,7 +104,8 @@ type Topology struct {
 	cfg           fwdGenConfig
 	dp            dataplane.Dataplane
 	entry         *ebpf.Program // the gateway's XDP program; nil on the kernel path
-	closers       []io.Closer   // XDP links, closed before the namespaces go
+	closers       []io.Closer   // XDP links and the user-space forwarder, closed before the namespaces go
+	fwd           *userspace.Forwarder
 }
 
 // frameLen is the generated frame (without FCS) on the LAN side: a 64-byte
@@ -88,6 +116,9 @@ const frameLen = 64
 func Build(c Case, newNS NewNS) (t *Topology, err error) {
 	if c.Flows <= 0 || c.Flows > 1<<24 {
 		return nil, fmt.Errorf("case %s: flows %d outside 1..2^24", c.Name, c.Flows)
+	}
+	if n := c.FrameLen(); n < frameLen || n > MaxFrameLen {
+		return nil, fmt.Errorf("case %s: frame of %d bytes outside %d..%d", c.Name, n, frameLen, MaxFrameLen)
 	}
 	t = &Topology{Case: c}
 	defer func() {
@@ -119,18 +150,18 @@ func Build(c Case, newNS NewNS) (t *Topology, err error) {
 		return t, fmt.Errorf("load harness programs: %w", err)
 	}
 
-	g0, in0, err := netlab.Veth(t.gen, "g0", t.gw, "in0")
+	g0, in0, err := netlab.VethQueues(t.gen, "g0", t.gw, "in0", c.Queues)
 	if err != nil {
 		return t, err
 	}
-	_, s0, err := netlab.Veth(t.gw, "out0", t.sink, "s0")
+	_, s0, err := netlab.VethQueues(t.gw, "out0", t.sink, "s0", c.Queues)
 	if err != nil {
 		return t, err
 	}
 	outs := []string{"s0"}
 	var s1 net.HardwareAddr
 	if c.Path == PathUplink {
-		_, l1, err := netlab.Veth(t.gw, "out1", t.sink, "s1")
+		_, l1, err := netlab.VethQueues(t.gw, "out1", t.sink, "s1", c.Queues)
 		if err != nil {
 			return t, err
 		}
@@ -148,17 +179,17 @@ func Build(c Case, newNS NewNS) (t *Topology, err error) {
 	s0MAC := s0.Attrs().HardwareAddr
 
 	switch c.Path {
-	case PathBare, PathKernel, PathUplink:
+	case PathBare, PathKernel, PathUplink, PathKernelVXLAN, PathUserspace:
 		if err := setupUplinkAddrs(t.gw, s0MAC, s1); err != nil {
 			return t, err
 		}
-		t.frame, err = uplinkFrame(g0.Attrs().HardwareAddr, in0.Attrs().HardwareAddr)
+		t.frame, err = uplinkFrame(g0.Attrs().HardwareAddr, in0.Attrs().HardwareAddr, c.FrameLen())
 		t.cfg = fwdGenConfig{IpOff: 14, L4Off: 34}
 	case PathDownlink:
 		if err := setupDownlinkAddrs(t.gw, s0MAC); err != nil {
 			return t, err
 		}
-		t.frame, err = downlinkFrame(g0.Attrs().HardwareAddr, in0.Attrs().HardwareAddr)
+		t.frame, err = downlinkFrame(g0.Attrs().HardwareAddr, in0.Attrs().HardwareAddr, c.FrameLen())
 		t.cfg = fwdGenConfig{IpOff: 14 + 20 + 8, L4Off: 14 + 20 + 8 + 20}
 	default:
 		return t, fmt.Errorf("unknown path %q", c.Path)
@@ -180,6 +211,25 @@ func Build(c Case, newNS NewNS) (t *Topology, err error) {
 		if err := netlab.SetGRO(t.gw, "in0", true); err != nil {
 			return t, err
 		}
+	case PathKernelVXLAN:
+		if err := netlab.SetGRO(t.gw, "in0", true); err != nil {
+			return t, err
+		}
+		err = setupVXLAN(t.gw)
+	case PathUserspace:
+		// GRO so that the redirected frames are received at all; no kernel
+		// forwarding, so the kernel drops what the forwarder also reads.
+		if err := netlab.SetGRO(t.gw, "in0", true); err != nil {
+			return t, err
+		}
+		if err := netlab.SetSysctl(t.gw, "net/ipv4/ip_forward", "0"); err != nil {
+			return t, err
+		}
+		err = t.gw.Do(func() (err error) {
+			t.fwd, err = userspace.Start(userspace.Config{In: "in0", Out: "out0", SrcMAC: ifmac(t.gw, "out0"), DstMAC: s0MAC,
+				Src: wan0Addr, Dst: wan0Peer, Key: greKey0, CPUs: c.ForwarderCPUs})
+			return err
+		})
 	case PathUplink:
 		t.dp, err = loadGateway(t.gw, c.FlowCache, []gatewayPort{
 			{"in0", portLAN, dataplane.RoleLAN}, {"out0", portWAN0, dataplane.RoleWAN}, {"out1", portWAN1, dataplane.RoleWAN}})
@@ -202,16 +252,31 @@ func Build(c Case, newNS NewNS) (t *Topology, err error) {
 		}
 	}
 
+	// The generator attached to an idle veth of its own: BPF_PROG_TEST_RUN of
+	// an XDP program that is not attached anywhere adds it to the kernel's XDP
+	// dispatcher and removes it again around every call, each time waiting
+	// for an RCU grace period (milliseconds); attached, a call costs
+	// microseconds, so that short paced bursts are possible.
+	if _, _, err := netlab.Veth(t.gen, "gidle0", t.gen, "gidle1"); err != nil {
+		return t, err
+	}
+	if err := t.attach(t.gen, "gidle0", t.objs.FwdGen); err != nil {
+		return t, err
+	}
+
 	// The generator last: its redirect target is the veth into the gateway.
 	if err := t.gen.Do(func() error { return t.objs.GenTx.Put(uint32(0), uint32(ifindex(t.gen, "g0"))) }); err != nil {
 		return t, fmt.Errorf("generator redirect target: %w", err)
 	}
-	if len(t.frame) > len(t.cfg.Tmpl) || len(t.frame)%4 != 0 {
-		return t, fmt.Errorf("frame of %d bytes: want a multiple of 4, at most %d", len(t.frame), len(t.cfg.Tmpl))
+	// The template is the frame's headers (its first bytes, whole 4-byte
+	// words); the payload is never looked at, so it may be stale.
+	tmpl := min(len(t.frame), len(t.cfg.Tmpl)) &^ 3
+	if tmpl < int(t.cfg.L4Off)+8 {
+		return t, fmt.Errorf("frame of %d bytes: the template of %d bytes does not cover the headers", len(t.frame), tmpl)
 	}
-	t.cfg.Len = uint32(len(t.frame))
+	t.cfg.Len = uint32(tmpl)
 	t.cfg.Flows = uint32(c.Flows)
-	copy(t.cfg.Tmpl[:], t.frame)
+	copy(t.cfg.Tmpl[:], t.frame[:tmpl])
 	if err := t.objs.GenCfg.Put(uint32(0), &t.cfg); err != nil {
 		return t, fmt.Errorf("generator config: %w", err)
 	}
@@ -251,10 +316,55 @@ func setupDownlinkAddrs(gw *netlab.NS, s0 net.HardwareAddr) error {
 	return netlab.AddNeigh(gw, "out0", lanHost.String(), s0)
 }
 
-// uplinkFrame is a 64-byte UDP/IPv4 frame from the LAN to the remote site, with
+// setupVXLAN makes the kernel's overlay in the gateway: a VXLAN device over
+// out0 to the WAN peer (VNI greKey0, port 4789) and the remote site routed into
+// it through a static inner neighbour.
+func setupVXLAN(gw *netlab.NS) error {
+	out0 := ifindex(gw, "out0")
+	v := &netlink.Vxlan{LinkAttrs: netlink.LinkAttrs{Name: "vx0"}, VxlanId: greKey0, VtepDevIndex: out0,
+		SrcAddr: wan0Addr.AsSlice(), Group: wan0Peer.AsSlice(), Port: 4789, Learning: false}
+	if err := gw.Netlink().LinkAdd(v); err != nil {
+		return fmt.Errorf("create vxlan in %s: %w", gw, err)
+	}
+	if _, err := netlab.SetLinkUp(gw, "vx0"); err != nil {
+		return err
+	}
+	steps := []func() error{
+		func() error { return netlab.AddAddr(gw, "vx0", "10.3.0.1/24") },
+		func() error {
+			return netlab.AddNeigh(gw, "vx0", "10.3.0.2", net.HardwareAddr{0x02, 0, 0, 0, 0x03, 0x02})
+		},
+		func() error { return gw.Netlink().RouteDel(&netlink.Route{Dst: prefixNet(remoteHosts)}) },
+		func() error { return netlab.AddRoute(gw, remoteHosts.String(), "10.3.0.2") },
+	}
+	for _, s := range steps {
+		if err := s(); err != nil {
+			return fmt.Errorf("vxlan in %s: %w", gw, err)
+		}
+	}
+	return nil
+}
+
+func prefixNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), 32)}
+}
+
+func ifmac(ns *netlab.NS, ifname string) net.HardwareAddr {
+	l, err := netlab.Link(ns, ifname)
+	if err != nil {
+		return nil
+	}
+	return l.Attrs().HardwareAddr
+}
+
+// MaxFrameLen is the longest LAN-side frame: its packet, GRE- or
+// VXLAN-encapsulated, still fits the veths' 1500-byte MTU.
+const MaxFrameLen = 1450
+
+// uplinkFrame is a size-byte UDP/IPv4 frame from the LAN to the remote site, with
 // the UDP checksum 0 (none) so that the generator can vary ports freely.
-func uplinkFrame(src, dst net.HardwareAddr) ([]byte, error) {
-	payload := frameLen - 14 - 20 - 8
+func uplinkFrame(src, dst net.HardwareAddr, size int) ([]byte, error) {
+	payload := size - 14 - 20 - 8
 	ip, err := udpPacket(uplinkSrcBase, uplinkDst, payload)
 	if err != nil {
 		return nil, err
@@ -264,8 +374,8 @@ func uplinkFrame(src, dst net.HardwareAddr) ([]byte, error) {
 
 // downlinkFrame is what the peer gateway would send: the 64-byte LAN frame's
 // IPv4 packet in GRE (with key) in IPv4 from the peer to the WAN port.
-func downlinkFrame(src, dst net.HardwareAddr) ([]byte, error) {
-	inner, err := udpPacket(downlinkSrcBase, lanHost, frameLen-14-20-8)
+func downlinkFrame(src, dst net.HardwareAddr, size int) ([]byte, error) {
+	inner, err := udpPacket(downlinkSrcBase, lanHost, size-14-20-8)
 	if err != nil {
 		return nil, err
 	}
@@ -360,6 +470,10 @@ func (t *Topology) Close() error {
 		t.entry.Close()
 	}
 	t.entry = nil
+	if t.fwd != nil {
+		errs = append(errs, t.fwd.Stop())
+		t.fwd = nil
+	}
 	for _, c := range t.closers {
 		errs = append(errs, c.Close())
 	}
@@ -384,3 +498,6 @@ const pace = time.Second
 
 // xdpAttachedDrv is XDP_ATTACHED_DRV (linux/if_link.h): native mode.
 const xdpAttachedDrv = 1
+
+// Forwarder is the user-space forwarder of PathUserspace, nil otherwise.
+func (t *Topology) Forwarder() *userspace.Forwarder { return t.fwd }

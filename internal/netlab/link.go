@@ -22,6 +22,14 @@ const LinkWait = 5 * time.Second
 // returned links are re-read from their namespaces (index, MAC valid).
 // A kernel without veth yields an error wrapping unix.EOPNOTSUPP.
 func Veth(a *NS, aName string, b *NS, bName string) (aLink, bLink netlink.Link, err error) {
+	return VethQueues(a, aName, b, bName, 0)
+}
+
+// VethQueues is Veth with queues TX and RX queues on each end (0: the
+// kernel's default, one). XDP runs per RX queue, and a frame redirected into
+// a veth lands on the peer's queue of the sending CPU, so one queue per CPU
+// lets every CPU forward without sharing a ring.
+func VethQueues(a *NS, aName string, b *NS, bName string, queues int) (aLink, bLink netlink.Link, err error) {
 	if err := a.alive("veth"); err != nil {
 		return nil, nil, err
 	}
@@ -29,8 +37,11 @@ func Veth(a *NS, aName string, b *NS, bName string) (aLink, bLink netlink.Link, 
 		return nil, nil, err
 	}
 	v := &netlink.Veth{
-		LinkAttrs: netlink.LinkAttrs{Name: aName},
+		LinkAttrs: netlink.LinkAttrs{Name: aName, NumTxQueues: queues, NumRxQueues: queues},
 		PeerName:  bName,
+	}
+	if queues > 0 {
+		v.PeerNumTxQueues, v.PeerNumRxQueues = uint32(queues), uint32(queues)
 	}
 	if a != b {
 		v.PeerNamespace = netlink.NsFd(b.handle)

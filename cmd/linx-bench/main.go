@@ -1,0 +1,114 @@
+// Command linx-bench reproduces the paper's evaluation with baselines side by
+// side (`make bench`; root): data-path throughput, CPU load and loss against
+// bare XDP, kernel forwarding, kernel VXLAN and a user-space GRE forwarder,
+// and the control plane's latencies, install rate and memory. It writes
+// bench/results/latest.json, the generated section of docs/benchmarks.md and
+// the SVG plots in docs/img. BENCH_QUICK=1 (or -quick) runs fewer points.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/linx-sdwan/linx/bench/eval"
+	"github.com/linx-sdwan/linx/internal/netlab"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "agent" {
+		fs := flag.NewFlagSet("agent", flag.ExitOnError)
+		prof := fs.String("cpuprofile", "", "write a CPU profile of the agent here")
+		fs.Parse(os.Args[2:])
+		if err := eval.AgentMain(*prof); err != nil {
+			fmt.Fprintln(os.Stderr, "linx-bench agent:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	quick := flag.Bool("quick", os.Getenv("BENCH_QUICK") == "1", "fewer points (also BENCH_QUICK=1)")
+	tiny := flag.Bool("tiny", false, "a handful of points of every figure (the driver's CI test)")
+	out := flag.String("out", "bench/results/latest.json", "results file")
+	doc := flag.String("doc", "docs/benchmarks.md", "markdown whose generated section is rewritten (empty: none)")
+	img := flag.String("img", "docs/img", "directory of the SVG plots (empty: none)")
+	only := flag.String("only", "", "comma list of parts to run: datapath, control, w2f (default all)")
+	flag.Parse()
+	if err := run(*quick, *tiny, *out, *doc, *img, *only); err != nil {
+		fmt.Fprintln(os.Stderr, "linx-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(quick, tiny bool, out, doc, img, only string) error {
+	c := eval.Full()
+	if quick {
+		c = eval.Quick()
+	}
+	if tiny {
+		c = eval.Tiny()
+	}
+	c.Log = os.Stderr
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	r := &eval.Results{Meta: meta(c)}
+	newNS := func(hint string) (*netlab.NS, error) { return netlab.NewNS("linxbench-" + hint) }
+	want := func(p string) bool { return only == "" || strings.Contains(","+only+",", ","+p+",") }
+	if want("datapath") {
+		if err := eval.DataPath(c, newNS, r); err != nil {
+			return fmt.Errorf("data path: %w", err)
+		}
+	}
+	if want("control") {
+		if err := eval.Control(c, exe, newNS, r); err != nil {
+			return fmt.Errorf("control plane: %w", err)
+		}
+	}
+	if want("w2f") {
+		if err := eval.WriteToForward(c, newNS, r); err != nil {
+			return fmt.Errorf("write to forward: %w", err)
+		}
+	}
+	r.Meta.Seconds = time.Since(start).Seconds()
+	if err := eval.WriteJSON(r, out); err != nil {
+		return err
+	}
+	if img != "" {
+		if err := eval.WritePlots(r, img); err != nil {
+			return err
+		}
+	}
+	if doc != "" {
+		if err := eval.UpdateDoc(r, doc); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(os.Stderr, "linx-bench: %s written in %.0f s\n", out, r.Meta.Seconds)
+	return nil
+}
+
+func meta(c eval.Config) eval.Meta {
+	m := eval.Meta{Date: time.Now().UTC().Format("2006-01-02"), Go: runtime.Version(), CPUs: runtime.NumCPU(),
+		Quick: c.Quick, Rounds: c.Rounds, FramesPerRun: c.Frames}
+	if b, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
+		m.Commit = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return m
+}
