@@ -8,7 +8,7 @@ GENERATED := dataplane/xdp/linx_bpfel.go dataplane/xdp/linx_bpfel.o dataplane/dr
 	onos-app/src/main/resources/p4info.txt $(ONOS_CONSTANTS) \
 	bench/fwd/fwd_bpfel.go bench/fwd/fwd_bpfel.o
 
-.PHONY: help generate build test test-kernels check bench demo lab clean
+.PHONY: help generate build test test-kernels check bench bench-micro demo lab clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -43,7 +43,11 @@ check: ## vet, gofmt, cross-build the operator CLI, and prove generated code is 
 	@git diff --exit-code --stat -- $(GENERATED) || { echo "generated files are stale: run 'make generate' and commit"; exit 1; }
 	@test -z "$$(git status --porcelain --untracked-files=all -- dataplane/ p4info/ onos-app/src/main/ bench/ | grep '^??')" || { echo "generate left untracked files"; exit 1; }
 
-bench: ## data-path, classifier and P4Runtime benchmarks, and live forwarding (root; docs/benchmarks.md)
+bench: ## the paper's evaluation with baselines side by side (root; <= 15 min, BENCH_QUICK=1 <= 2 min): bench/results/latest.json, docs/benchmarks.md, docs/img/*.svg
+	$(GO) build -o bin/linx-bench ./cmd/linx-bench
+	./bin/linx-bench
+
+bench-micro: ## data-path, classifier and P4Runtime micro-benchmarks, and the live-forwarding benchmark of issue 10 (root)
 	$(GO) test -run '^$$' -bench . -count 5 ./dataplane/... ./server/
 	$(GO) test -run '^$$' -bench 'Forward$$' -benchtime 1x -v ./bench/fwd/ -fwd.rounds 9
 

@@ -33,8 +33,8 @@ type Config struct {
 
 // Full and Quick are the two sizes `make bench` knows.
 func Full() Config {
-	return Config{Rounds: 5, Frames: 262_144, Sizes: []int{64, 128, 256, 512, 1024, 1450},
-		Rates: []float64{0.25, 0.5, 1, 2, 4}, LoadDur: time.Second, Search: 7, TrialDur: 400 * time.Millisecond,
+	return Config{Rounds: 5, Frames: 131_072, Sizes: []int{64, 128, 256, 512, 1024, 1450},
+		Rates: []float64{0.25, 0.5, 1, 2, 4}, LoadDur: 500 * time.Millisecond, Search: 5, TrialDur: 200 * time.Millisecond,
 		Writes: 10_000, W2F: 1000, Installs: []int{1000, 10_000, 100_000}, InstallN: 3}
 }
 
@@ -75,7 +75,7 @@ func cores(name string) [][]int {
 
 func (c Config) logf(format string, a ...any) {
 	if c.Log != nil {
-		fmt.Fprintf(c.Log, format+"\n", a...)
+		fmt.Fprintf(c.Log, time.Now().Format("15:04:05 ")+format+"\n", a...)
 	}
 }
 

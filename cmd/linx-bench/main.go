@@ -12,7 +12,10 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"os/signal"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/linx-sdwan/linx/bench/eval"
@@ -58,7 +61,7 @@ func run(quick, tiny bool, out, doc, img, only string) error {
 	}
 	start := time.Now()
 	r := &eval.Results{Meta: meta(c)}
-	newNS := func(hint string) (*netlab.NS, error) { return netlab.NewNS("linxbench-" + hint) }
+	newNS := cleanupOnSignal()
 	want := func(p string) bool { return only == "" || strings.Contains(","+only+",", ","+p+",") }
 	if want("datapath") {
 		if err := eval.DataPath(c, newNS, r); err != nil {
@@ -91,6 +94,36 @@ func run(quick, tiny bool, out, doc, img, only string) error {
 	}
 	fmt.Fprintf(os.Stderr, "linx-bench: %s written in %.0f s\n", out, r.Meta.Seconds)
 	return nil
+}
+
+// cleanupOnSignal returns the namespace maker of the run: on SIGINT or
+// SIGTERM every namespace it made that still exists is removed before the
+// process exits (programs and maps go with the process).
+func cleanupOnSignal() func(string) (*netlab.NS, error) {
+	var (
+		mu  sync.Mutex
+		all []*netlab.NS
+	)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		mu.Lock()
+		for _, ns := range all {
+			ns.Destroy() // a no-op for one already destroyed
+		}
+		fmt.Fprintf(os.Stderr, "linx-bench: %v: namespaces removed\n", s)
+		os.Exit(1)
+	}()
+	return func(hint string) (*netlab.NS, error) {
+		ns, err := netlab.NewNS("linxbench-" + hint)
+		if err == nil {
+			mu.Lock()
+			all = append(all, ns)
+			mu.Unlock()
+		}
+		return ns, err
+	}
 }
 
 func meta(c eval.Config) eval.Meta {
