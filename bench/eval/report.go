@@ -51,8 +51,9 @@ func Plots(r *Results) map[string]string {
 			if cores == 2 {
 				label += "s"
 			}
-			mpps = append(mpps, Series{Name: label, X: x, Y: y, Dashed: cores == 2})
-			gbps = append(gbps, Series{Name: label, X: x, Y: g, Dashed: cores == 2})
+			col := caseColor(name)
+			mpps = append(mpps, Series{Name: label, X: x, Y: y, Dashed: cores == 2, Color: col})
+			gbps = append(gbps, Series{Name: label, X: x, Y: g, Dashed: cores == 2, Color: col})
 		}
 	}
 	out["fig3-mpps.svg"] = Plot{Title: "Fig. 3 analog: throughput vs frame size (veth, median of rounds)",
@@ -75,7 +76,7 @@ func Plots(r *Results) map[string]string {
 			if len(x) == 0 {
 				continue
 			}
-			load = append(load, Series{Name: fmt.Sprintf("%s, %d core(s)", name, cores), X: x, Y: y, Dashed: cores == 2})
+			load = append(load, Series{Name: fmt.Sprintf("%s, %d core(s)", name, cores), X: x, Y: y, Dashed: cores == 2, Color: caseColor(name)})
 		}
 	}
 	out["table1-cpu.svg"] = Plot{Title: "Table I analog: CPU busy vs offered rate (64 B; generator included)",
@@ -109,7 +110,7 @@ func Plots(r *Results) map[string]string {
 			for _, p := range pts {
 				x, y = append(x, p[0]), append(y, p[1])
 			}
-			loss = append(loss, Series{Name: name, X: x, Y: y})
+			loss = append(loss, Series{Name: name, X: x, Y: y, Color: caseColor(name)})
 		}
 	}
 	for _, name := range Cases {
@@ -119,7 +120,7 @@ func Plots(r *Results) map[string]string {
 				x, y = append(x, float64(z.Size)), append(y, z.Mpps)
 			}
 		}
-		zl = append(zl, Series{Name: name, X: x, Y: y})
+		zl = append(zl, Series{Name: name, X: x, Y: y, Color: caseColor(name)})
 	}
 	out["fig5-loss.svg"] = Plot{Title: "Fig. 5 analog: loss vs offered rate (smallest frame, 1 core)",
 		XLabel: "offered Mpps (achieved)", YLabel: "loss %", Series: loss,
@@ -143,6 +144,26 @@ func Plots(r *Results) map[string]string {
 			cdf("Write return → first packet", r.Samples.WriteToForward)},
 		VRefs: []Ref{{PaperP50Ms * 1e3, "paper p50 0.7 ms"}, {PaperP90Ms * 1e3, "paper p90 1.6 ms"}, {PaperMaxMs * 1e3, "paper max 2.6 ms"}}}.SVG()
 	return out
+}
+
+// caseColor gives a case the same colour in every plot.
+func caseColor(name string) string {
+	for i, c := range Cases {
+		if c == name {
+			return palette[i%len(palette)]
+		}
+	}
+	return palette[len(palette)-1]
+}
+
+// ReadJSON reads results written by WriteJSON.
+func ReadJSON(path string) (*Results, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	r := &Results{}
+	return r, json.Unmarshal(b, r)
 }
 
 func sum(xs []float64) float64 {

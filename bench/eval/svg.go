@@ -24,6 +24,7 @@ type Series struct {
 	X, Y   []float64
 	Dashed bool
 	NoDots bool
+	Color  string // empty: by position
 }
 
 // Ref is a labelled reference line.
@@ -138,6 +139,9 @@ func (p Plot) SVG() string {
 	// series
 	for i, s := range p.Series {
 		col := palette[i%len(palette)]
+		if s.Color != "" {
+			col = s.Color
+		}
 		var pts []string
 		for j := range s.X {
 			if math.IsNaN(s.Y[j]) || (p.LogX && s.X[j] <= 0) {

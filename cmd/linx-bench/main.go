@@ -39,7 +39,22 @@ func main() {
 	doc := flag.String("doc", "docs/benchmarks.md", "markdown whose generated section is rewritten (empty: none)")
 	img := flag.String("img", "docs/img", "directory of the SVG plots (empty: none)")
 	only := flag.String("only", "", "comma list of parts to run: datapath, control, w2f (default all)")
+	render := flag.Bool("render", false, "measure nothing: re-render the markdown and plots from -out")
 	flag.Parse()
+	if *render {
+		r, err := eval.ReadJSON(*out)
+		if err == nil {
+			err = eval.WritePlots(r, *img)
+		}
+		if err == nil {
+			err = eval.UpdateDoc(r, *doc)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "linx-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*quick, *tiny, *out, *doc, *img, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "linx-bench:", err)
 		os.Exit(1)

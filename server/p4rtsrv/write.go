@@ -250,12 +250,10 @@ func (s *Server) pdrInsertRun(us []*p4v1.Update) int {
 // insertPDRs inserts PDRs with one data-path batch; if the batch as a whole is
 // refused, it falls back to one by one so each update gets its own error.
 func (s *Server) insertPDRs(us []*p4v1.Update, errs []error) {
-	// Sized up front: a 100 000-entry batch otherwise rehashes its duplicate
-	// check and regrows its slices ~17 times each.
 	entries := make([]translate.Entry, len(us))
-	rules := make([]dataplane.PDR, 0, len(us))
-	idx := make([]int, 0, len(us))
-	batch := make(map[translate.Key]bool, len(us))
+	var rules []dataplane.PDR
+	var idx []int
+	batch := map[translate.Key]bool{}
 	for i, u := range us {
 		e, err := s.tr.DecodeTableEntry(u.GetEntity().GetTableEntry(), u.Type)
 		if err == nil {
@@ -291,13 +289,8 @@ func (s *Server) insertPDRs(us []*p4v1.Update, errs []error) {
 		}
 		return
 	}
-	if len(s.st.entries) == 0 { // a controller's replay into an empty device: one allocation, no regrowth
-		s.st.entries = make(map[translate.Key]*stored, len(idx))
-	}
-	stores := make([]stored, len(idx)) // one allocation for the batch's records
 	for j, i := range idx {
-		stores[j] = stored{entry: entries[i], pdr: ids[j]}
-		s.st.entries[entries[i].Key] = &stores[j]
+		s.st.entries[entries[i].Key] = &stored{entry: entries[i], pdr: ids[j]}
 	}
 }
 
