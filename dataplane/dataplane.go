@@ -247,6 +247,33 @@ type TunnelTerm struct {
 	Key           uint32
 }
 
+// TunnelInfo is an installed overlay as ListTunnels reports it.
+type TunnelInfo struct {
+	ID     TunnelID
+	Tunnel Tunnel
+	// Port is the overlay's logical port number, TunnelPort(MaxPorts, ID).
+	Port uint32
+}
+
+// TunnelPort is the logical port number of overlay id on a data path with
+// maxPorts ports (Options.MaxPorts): maxPorts + id. Physical ports are
+// 1..maxPorts-1, so the two ranges never meet, and a number names the same
+// overlay for as long as the sizes stay. gNMI reports each overlay as an
+// interface with this ifindex; with the default sizes (512 ports, 4096
+// tunnels) every logical port fits the 16 bits of a P4 port number, so an
+// action-profile member's watch_port can name one. Frames are never sent out
+// of a logical port (Transmit refuses it).
+func TunnelPort(maxPorts int, id TunnelID) uint32 { return uint32(maxPorts) + uint32(id) }
+
+// TunnelOfPort is the inverse of TunnelPort: the overlay a logical port
+// number names, or false for a number below maxPorts (a physical port).
+func TunnelOfPort(maxPorts int, port uint32) (TunnelID, bool) {
+	if port < uint32(maxPorts) {
+		return 0, false
+	}
+	return TunnelID(port - uint32(maxPorts)), true
+}
+
 // LBRMember is one weighted overlay of a load-balancing rule.
 type LBRMember struct {
 	Tunnel TunnelID
@@ -314,6 +341,9 @@ type Dataplane interface {
 	SetTunnel(id TunnelID, t Tunnel) error // insert or replace
 	DeleteTunnel(id TunnelID) error
 	TunnelCounter(id TunnelID) (TunnelCounters, error)
+	// ListTunnels lists the installed overlays by id, each with its logical port
+	// number (TunnelPort), from the implementation's own bookkeeping.
+	ListTunnels() []TunnelInfo
 
 	SetTunnelTerm(term TunnelTerm, id TunnelID) error // insert or replace
 	DeleteTunnelTerm(term TunnelTerm) error
@@ -332,8 +362,10 @@ type Dataplane interface {
 
 	// Transmit sends a frame out of a port as is (PacketOut). A frame shorter
 	// than an Ethernet header, or longer than the port takes (its MTU plus the
-	// Ethernet header; the message names the limit), is ErrInvalid; a port
-	// that is not attached ErrNotFound.
+	// Ethernet header; the message names the limit), is ErrInvalid; so is a
+	// port number outside 1..MaxPorts-1, which includes every overlay's logical
+	// port (TunnelPort): frames leave by physical ports only. A port that is
+	// not attached is ErrNotFound.
 	Transmit(id PortID, frame []byte) error
 	// Punts delivers packets punted to the controller until Close.
 	Punts() <-chan Punt

@@ -88,6 +88,22 @@ func (f FAR) Validate(maxPorts, maxTunnels int) error {
 // ValidatePortID checks that id is a usable port number: 1..maxPorts-1.
 func ValidatePortID(id PortID, maxPorts int) error { return checkPort("port", id, maxPorts) }
 
+// ValidateTransmitPort checks the port of a PacketOut (Dataplane.Transmit):
+// a physical port number, 1..maxPorts-1. A number from maxPorts up is an
+// overlay's logical port (TunnelPort), which takes no frames: the message says
+// so, since controllers that discover ports over gNMI (ONOS' LLDP and host
+// probes) send packet-outs to every port they know.
+func ValidateTransmitPort(id PortID, maxPorts int) error {
+	if t, ok := TunnelOfPort(maxPorts, uint32(id)); ok {
+		return fmt.Errorf("%w: port %d is the logical port of overlay %d (tunnel-%d): packet-out leaves by physical ports 1..%d only",
+			ErrInvalid, id, t, t, maxPorts-1)
+	}
+	if id == 0 {
+		return fmt.Errorf("%w: port 0 is no port (physical ports are 1..%d)", ErrInvalid, maxPorts-1)
+	}
+	return nil
+}
+
 // ValidateTunnelID checks that id is below maxTunnels (tunnel ids index counters).
 func ValidateTunnelID(id TunnelID, maxTunnels int) error {
 	return checkTunnelID("tunnel id", id, maxTunnels)

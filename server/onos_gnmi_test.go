@@ -3,12 +3,15 @@ package server
 import (
 	"context"
 	"net"
+	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/openconfig/gnmi/proto/gnmi"
 	"github.com/openconfig/gnoi/system"
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -18,6 +21,7 @@ import (
 	"github.com/linx-sdwan/linx/dataplane/memdp"
 	"github.com/linx-sdwan/linx/p4info"
 	"github.com/linx-sdwan/linx/server/gnmisrv"
+	"github.com/linx-sdwan/linx/translate"
 )
 
 // links is a LinkStater whose oper-status the test flips.
@@ -48,7 +52,9 @@ func elem(name string, kv ...string) *gnmi.PathElem {
 
 // TestONOSReplayGNMI replays what the stratum driver family of ONOS asks over gNMI
 // and gNOI (../shared/reference/onos-p4runtime.md §2.6), on the same port as
-// P4Runtime, and checks every field ONOS reads.
+// P4Runtime, and checks every field ONOS reads, for ports and for an overlay
+// written over P4Runtime (a logical port), and that the packet-outs ONOS then
+// sends to every port are refused on the logical one.
 func TestONOSReplayGNMI(t *testing.T) {
 	dp := memdp.New(dataplane.Options{})
 	for i, name := range []string{"lan0", "wan0", "wan1"} {
@@ -94,6 +100,12 @@ func TestONOSReplayGNMI(t *testing.T) {
 		t.Errorf("gNMI probe: %v, want InvalidArgument", err)
 	}
 
+	// An overlay written over P4Runtime, as ONOS writes a tunnels entry: over
+	// wan1 (port 3). gNMI reports it as the logical port tunnel-1.
+	p4 := newP4Session(ctx, t, conn)
+	p4.write(t, tunnelEntry(1, 3, "198.51.100.1", "203.0.113.9", 7))
+	const tunnelIfindex = 512 + 1 // dataplane.TunnelPort(MaxPorts, 1)
+
 	// Port discovery: one Get of every interface's state, name key "...".
 	resp, err := g.Get(ctx, &gnmi.GetRequest{Type: gnmi.GetRequest_ALL, Encoding: gnmi.Encoding_PROTO,
 		Path: []*gnmi.Path{gpath(elem("interfaces"), elem("interface", "name", "..."), elem("state"))}})
@@ -128,7 +140,7 @@ func TestONOSReplayGNMI(t *testing.T) {
 			}
 		}
 	}
-	want := map[string]uint64{"lan0": 1, "wan0": 2, "wan1": 3}
+	want := map[string]uint64{"lan0": 1, "wan0": 2, "wan1": 3, "tunnel-1": tunnelIfindex}
 	for name, id := range want {
 		p := ports[name]
 		if p == nil || !p.seen || p.ifindex != id || p.oper != "UP" {
@@ -166,6 +178,22 @@ func TestONOSReplayGNMI(t *testing.T) {
 		t.Errorf("counters %v do not match the data path's", leaves)
 	}
 
+	// ONOS' LLDP and host probes send packet-outs to every port it knows,
+	// the overlays' logical ports included: refused with INVALID_ARGUMENT on
+	// the stream, which stays up and still transmits on physical ports.
+	p4.packetOut(t, tunnelIfindex)
+	if e := p4.streamError(t); e.GetCanonicalCode() != int32(codes.InvalidArgument) ||
+		!strings.Contains(e.GetMessage(), "logical port of overlay 1") || e.GetPacketOut() == nil {
+		t.Errorf("packet-out on tunnel-1: stream error %v, want INVALID_ARGUMENT naming overlay 1", e)
+	}
+	p4.packetOut(t, 2)
+	for deadline := time.Now().Add(10 * time.Second); len(dp.Transmitted()) == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if sent := dp.Transmitted(); len(sent) != 1 || sent[0].Port != 2 {
+		t.Errorf("transmitted %v, want one frame on port 2", sent)
+	}
+
 	// Port state push: STREAM, updates_only, ON_CHANGE on every port's state.
 	sub, err := g.Subscribe(ctx)
 	if err != nil {
@@ -187,19 +215,117 @@ func TestONOSReplayGNMI(t *testing.T) {
 	lk.mu.Lock()
 	lk.down["wan1"] = true
 	lk.mu.Unlock()
-	for {
+	// wan1 goes down, and the overlay over it with it.
+	pending := map[string]string{"wan1": "DOWN", "tunnel-1": "LOWER_LAYER_DOWN"}
+	for len(pending) > 0 {
 		r, err := sub.Recv()
 		if err != nil {
-			t.Fatalf("no oper-status change pushed: %v", err)
+			t.Fatalf("no oper-status change pushed for %v: %v", pending, err)
 		}
 		for _, u := range r.GetUpdate().GetUpdate() {
 			p := u.Path
-			if len(p.Elem) == 4 && p.Elem[1].Key["name"] == "wan1" && p.Elem[3].Name == "oper-status" {
-				if v := u.Val.GetStringVal(); v != "DOWN" {
-					t.Fatalf("wan1 oper-status %q, want DOWN", v)
+			name := p.Elem[1].Key["name"]
+			if len(p.Elem) == 4 && p.Elem[3].Name == "oper-status" && pending[name] != "" {
+				if v := u.Val.GetStringVal(); v != pending[name] {
+					t.Fatalf("%s oper-status %q, want %s", name, v, pending[name])
 				}
-				return
+				delete(pending, name)
 			}
 		}
 	}
+}
+
+// p4Session is a primary P4Runtime client with the linx pipeline pushed, as
+// ONOS is once a device is available.
+type p4Session struct {
+	c      p4v1.P4RuntimeClient
+	ctx    context.Context
+	stream p4v1.P4Runtime_StreamChannelClient
+	errs   chan *p4v1.StreamError
+}
+
+const replayElection = 10
+
+func newP4Session(ctx context.Context, t *testing.T, conn *grpc.ClientConn) *p4Session {
+	t.Helper()
+	s := &p4Session{c: p4v1.NewP4RuntimeClient(conn), ctx: ctx, errs: make(chan *p4v1.StreamError, 10)}
+	var err error
+	if s.stream, err = s.c.StreamChannel(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.stream.Send(&p4v1.StreamMessageRequest{Update: &p4v1.StreamMessageRequest_Arbitration{
+		Arbitration: &p4v1.MasterArbitrationUpdate{DeviceId: 1, ElectionId: &p4v1.Uint128{Low: replayElection}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := s.stream.Recv(); err != nil || m.GetArbitration().GetStatus().GetCode() != 0 {
+		t.Fatalf("arbitration: %v %v", m, err)
+	}
+	go func() {
+		for {
+			m, err := s.stream.Recv()
+			if err != nil {
+				close(s.errs)
+				return
+			}
+			if e := m.GetError(); e != nil {
+				s.errs <- e
+			}
+		}
+	}()
+	if _, err := s.c.SetForwardingPipelineConfig(ctx, &p4v1.SetForwardingPipelineConfigRequest{
+		DeviceId: 1, ElectionId: &p4v1.Uint128{Low: replayElection}, Action: p4v1.SetForwardingPipelineConfigRequest_VERIFY_AND_COMMIT,
+		Config: &p4v1.ForwardingPipelineConfig{P4Info: p4info.New(p4info.DefaultSizes), Cookie: &p4v1.ForwardingPipelineConfig_Cookie{Cookie: 1}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (s *p4Session) write(t *testing.T, ups ...*p4v1.Update) {
+	t.Helper()
+	if _, err := s.c.Write(s.ctx, &p4v1.WriteRequest{DeviceId: 1, ElectionId: &p4v1.Uint128{Low: replayElection}, Updates: ups}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// packetOut sends an LLDP-sized frame out of port, its egress_port padded to
+// 16 bits as ONOS 2.7 encodes it.
+func (s *p4Session) packetOut(t *testing.T, port uint16) {
+	t.Helper()
+	frame := make([]byte, 60)
+	if err := s.stream.Send(&p4v1.StreamMessageRequest{Update: &p4v1.StreamMessageRequest_Packet{Packet: &p4v1.PacketOut{
+		Payload: frame, Metadata: []*p4v1.PacketMetadata{{MetadataId: p4info.IDMetaEgressPort, Value: []byte{byte(port >> 8), byte(port)}}},
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (s *p4Session) streamError(t *testing.T) *p4v1.StreamError {
+	t.Helper()
+	select {
+	case e, ok := <-s.errs:
+		if !ok {
+			t.Fatal("stream ended")
+		}
+		return e
+	case <-time.After(10 * time.Second):
+		t.Fatal("no stream error")
+	}
+	return nil
+}
+
+// tunnelEntry is the INSERT of a tunnels entry: set_gre(port, src, dst, key).
+func tunnelEntry(id uint32, port uint16, src, dst string, key uint32) *p4v1.Update {
+	addr := func(s string) []byte { a := netip.MustParseAddr(s).As4(); return a[:] }
+	return &p4v1.Update{Type: p4v1.Update_INSERT, Entity: &p4v1.Entity{Entity: &p4v1.Entity_TableEntry{TableEntry: &p4v1.TableEntry{
+		TableId: p4info.IDTableTunnels,
+		Match: []*p4v1.FieldMatch{{FieldId: p4info.IDFieldTunnelsTunnelID,
+			FieldMatchType: &p4v1.FieldMatch_Exact_{Exact: &p4v1.FieldMatch_Exact{Value: translate.EncodeUint(uint64(id))}}}},
+		Action: &p4v1.TableAction{Type: &p4v1.TableAction_Action{Action: &p4v1.Action{ActionId: p4info.IDActionSetGRE, Params: []*p4v1.Action_Param{
+			{ParamId: p4info.IDParamSetGREPort, Value: translate.EncodeUint(uint64(port))},
+			{ParamId: p4info.IDParamSetGRESrcAddr, Value: addr(src)},
+			{ParamId: p4info.IDParamSetGREDstAddr, Value: addr(dst)},
+			{ParamId: p4info.IDParamSetGREKey, Value: translate.EncodeUint(uint64(key))},
+		}}}},
+	}}}}
 }

@@ -2,15 +2,18 @@
 // implementation passes: the XDP pipeline (package xdp, as root) and the
 // in-memory twin (package memdp). It checks what the layers above rely on
 // without looking at packets: rule ids, validation and its messages, the
-// error each refusal wraps, capacities, counters starting at zero, Clear. The
+// error each refusal wraps, capacities, counters starting at zero, the overlays' listing and logical
+// ports, Clear. The
 // implementations' own tests check the rest (packets for xdp, read-backs and
 // hooks for memdp), so the two cannot drift apart on what the contract says.
 package dataplanetest
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/linx-sdwan/linx/dataplane"
@@ -251,13 +254,51 @@ func testTunnels(t *testing.T, newDP New) {
 	}
 	_, err = d.TunnelCounter(2)
 	wantErr(t, "counter of unknown", err, dataplane.ErrNotFound)
+	other := tunnel
+	other.Key = 0
+	wantErr(t, "set 0", d.SetTunnel(0, other), nil)
+	wantTunnels(t, d, []dataplane.TunnelInfo{{ID: 0, Tunnel: other, Port: 4}, {ID: 3, Tunnel: tunnel, Port: 7}})
 	down := tunnel
 	down.Down = true
 	wantErr(t, "replace", d.SetTunnel(3, down), nil)
+	wantTunnels(t, d, []dataplane.TunnelInfo{{ID: 0, Tunnel: other, Port: 4}, {ID: 3, Tunnel: down, Port: 7}})
 	wantErr(t, "delete", d.DeleteTunnel(3), nil)
 	wantErr(t, "delete again", d.DeleteTunnel(3), dataplane.ErrNotFound)
 	_, err = d.TunnelCounter(3)
 	wantErr(t, "counter of deleted", err, dataplane.ErrNotFound)
+	wantTunnels(t, d, []dataplane.TunnelInfo{{ID: 0, Tunnel: other, Port: 4}})
+	wantErr(t, "delete 0", d.DeleteTunnel(0), nil)
+	wantTunnels(t, d, []dataplane.TunnelInfo{})
+
+	// Logical ports take no packet-out, whether or not their overlay exists;
+	// the message names the overlay.
+	frame := make([]byte, 64)
+	for _, port := range []dataplane.PortID{4, 7, 0xffff} {
+		err := d.Transmit(port, frame)
+		wantErr(t, fmt.Sprintf("transmit on logical port %d", port), err, dataplane.ErrInvalid)
+		if want := fmt.Sprintf("overlay %d (tunnel-%d)", port-4, port-4); !strings.Contains(err.Error(), want) {
+			t.Errorf("transmit on logical port %d: %q does not name %q", port, err, want)
+		}
+	}
+	wantErr(t, "transmit on port 0", d.Transmit(0, frame), dataplane.ErrInvalid)
+	wantErr(t, "transmit on a detached physical port", d.Transmit(3, frame), dataplane.ErrNotFound)
+
+	if got := dataplane.TunnelPort(512, 97); got != 609 {
+		t.Errorf("TunnelPort(512, 97) = %d", got)
+	}
+	if id, ok := dataplane.TunnelOfPort(512, 609); !ok || id != 97 {
+		t.Errorf("TunnelOfPort(512, 609) = %d, %v", id, ok)
+	}
+	if _, ok := dataplane.TunnelOfPort(512, 511); ok {
+		t.Errorf("TunnelOfPort(512, 511) names an overlay")
+	}
+}
+
+func wantTunnels(t *testing.T, d dataplane.Dataplane, want []dataplane.TunnelInfo) {
+	t.Helper()
+	if got := d.ListTunnels(); !slices.Equal(got, want) {
+		t.Errorf("ListTunnels() = %+v, want %+v", got, want)
+	}
 }
 
 func testTunnelTerms(t *testing.T, newDP New) {

@@ -8,6 +8,7 @@
 package memdp
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -364,6 +365,19 @@ func (d *Dataplane) TunnelCounter(id dataplane.TunnelID) (dataplane.TunnelCounte
 	return d.tunCount[id], nil
 }
 
+// ListTunnels returns the installed tunnels sorted by id, with their logical
+// port numbers.
+func (d *Dataplane) ListTunnels() []dataplane.TunnelInfo {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]dataplane.TunnelInfo, 0, len(d.tunnels))
+	for id, t := range d.tunnels {
+		out = append(out, dataplane.TunnelInfo{ID: id, Tunnel: t, Port: dataplane.TunnelPort(d.opts.MaxPorts, id)})
+	}
+	slices.SortFunc(out, func(a, b dataplane.TunnelInfo) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
 // SetTunnelTerm inserts or replaces the termination term, decapsulating onto
 // tunnel id.
 func (d *Dataplane) SetTunnelTerm(term dataplane.TunnelTerm, id dataplane.TunnelID) error {
@@ -458,6 +472,9 @@ const MTU = 1500
 
 // Transmit records a copy of frame as sent out of port id.
 func (d *Dataplane) Transmit(id dataplane.PortID, frame []byte) error {
+	if err := dataplane.ValidateTransmitPort(id, d.opts.MaxPorts); err != nil {
+		return err
+	}
 	if len(frame) < minFrame {
 		return fmt.Errorf("%w: frame of %d bytes is shorter than an ethernet header", dataplane.ErrInvalid, len(frame))
 	}

@@ -41,6 +41,9 @@ func (d *Dataplane) Punts() <-chan dataplane.Punt { return d.punts }
 // Transmit sends frame out of port (PacketOut) through an AF_PACKET socket: it
 // leaves by the interface like any locally sent frame.
 func (d *Dataplane) Transmit(id dataplane.PortID, frame []byte) error {
+	if err := dataplane.ValidateTransmitPort(id, d.opts.MaxPorts); err != nil {
+		return err
+	}
 	d.mu.Lock()
 	p, ok := d.ports[id]
 	d.mu.Unlock()

@@ -4,8 +4,10 @@ package xdp
 // and Clear.
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/cilium/ebpf"
 
@@ -125,6 +127,19 @@ func (d *Dataplane) DeleteTunnel(id dataplane.TunnelID) error {
 		return err
 	}
 	return d.bumpGen()
+}
+
+// ListTunnels returns the installed overlays sorted by id, with their logical
+// port numbers, from the Go bookkeeping (no map is read).
+func (d *Dataplane) ListTunnels() []dataplane.TunnelInfo {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]dataplane.TunnelInfo, 0, len(d.tunnels))
+	for id, t := range d.tunnels {
+		out = append(out, dataplane.TunnelInfo{ID: id, Tunnel: t, Port: dataplane.TunnelPort(d.opts.MaxPorts, id)})
+	}
+	slices.SortFunc(out, func(a, b dataplane.TunnelInfo) int { return cmp.Compare(a.ID, b.ID) })
+	return out
 }
 
 // SetTunnelTerm makes GRE from term.Remote to term.Local (with term.Key) decapsulate

@@ -2,6 +2,7 @@ package gnmisrv
 
 import (
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/linx-sdwan/linx/dataplane"
@@ -19,9 +20,12 @@ func u32(u uint32) value           { return value{typ: tUint32, u: uint64(u)} }
 func u64(u uint64) value           { return value{typ: tUint64, u: u} }
 func (v value) equal(o value) bool { return v == o }
 
-// ifaceData is what one port looks like at one moment.
+// ifaceData is what one interface looks like at one moment: a port, or an
+// overlay reported as a logical port.
 type ifaceData struct {
-	port    dataplane.PortInfo
+	name    string
+	index   uint32 // the P4 port number, or the overlay's logical port number
+	ifType  string // iana-if-type identity
 	link    LinkState
 	linkErr error
 	ctr     dataplane.PortCounters
@@ -74,12 +78,14 @@ type leaf struct {
 	val   value
 }
 
-// take reads every attached port. Ports detached while being read are left out;
-// a port whose counters cannot be read has no counter leaves in this snapshot.
+// take reads every attached port, then every overlay. Ports detached and
+// overlays deleted while being read are left out; an interface whose counters
+// cannot be read has no counter leaves in this snapshot.
 func (s *Server) take() *snapshot {
 	snap := &snapshot{at: time.Now()}
+	portOper := map[dataplane.PortID]OperStatus{}
 	for _, p := range s.dp.Ports() {
-		d := ifaceData{port: p}
+		d := ifaceData{name: p.Name, index: uint32(p.ID), ifType: typeEthernet}
 		c, err := s.dp.PortCounter(p.ID)
 		switch {
 		case err == nil:
@@ -95,9 +101,96 @@ func (s *Server) take() *snapshot {
 		} else {
 			s.clearLog("link:" + p.Name)
 		}
+		portOper[p.ID] = d.oper()
 		snap.ifaces = append(snap.ifaces, d)
 	}
+	s.takeTunnels(snap, portOper)
 	return snap
+}
+
+// TunnelName is the interface name of overlay id in the gNMI tree.
+func TunnelName(id dataplane.TunnelID) string { return "tunnel-" + strconv.FormatUint(uint64(id), 10) }
+
+// tunnelOper is an overlay's oper-status: DOWN when marked down, UP when the
+// WAN port it leaves by is up, LOWER_LAYER_DOWN when that port is down or not
+// attached, UNKNOWN when the port's state is unknown.
+func tunnelOper(t dataplane.Tunnel, portOper map[dataplane.PortID]OperStatus) OperStatus {
+	if t.Down {
+		return OperDown
+	}
+	switch po, ok := portOper[t.Port]; {
+	case !ok:
+		return OperLowerLayerDown
+	case po == OperUp:
+		return OperUp
+	case po == OperUnknown:
+		return OperUnknown
+	}
+	return OperLowerLayerDown
+}
+
+// tunnelSeen is an overlay's oper-status as last observed, and since when.
+type tunnelSeen struct {
+	oper  OperStatus
+	since time.Time // zero: unchanged since first observed
+}
+
+// takeTunnels appends every overlay to snap as a logical port (TunnelName,
+// ifindex dataplane.TunnelPort): type tunnel, admin-status UP, oper-status
+// from tunnelOper, last-change when this server saw oper-status change (0
+// until it has), counters from the overlay's: in = decapsulated, out =
+// encapsulated.
+func (s *Server) takeTunnels(snap *snapshot, portOper map[dataplane.PortID]OperStatus) {
+	names := make(map[string]bool, len(snap.ifaces))
+	for _, d := range snap.ifaces {
+		names[d.name] = true
+	}
+	tunnels := s.dp.ListTunnels()
+	present := make(map[dataplane.TunnelID]bool, len(tunnels))
+	for _, t := range tunnels {
+		name := TunnelName(t.ID)
+		if names[name] {
+			s.logOnce("name:"+name, "gnmisrv: overlay %d is not reported: a port is named %s", t.ID, name)
+			continue
+		}
+		d := ifaceData{name: name, index: t.Port, ifType: typeTunnel}
+		c, err := s.dp.TunnelCounter(t.ID)
+		switch {
+		case err == nil:
+			d.ctr, d.ctrOK = dataplane.PortCounters{RX: c.RX, TX: c.TX}, true
+		case errors.Is(err, dataplane.ErrNotFound):
+			continue
+		default:
+			s.logOnce("counters:"+name, "gnmisrv: counters of overlay %d: %v", t.ID, err)
+		}
+		present[t.ID] = true
+		oper := tunnelOper(t.Tunnel, portOper)
+		d.link = LinkState{AdminUp: true, Oper: oper, LastChange: s.tunnelChange(t.ID, oper, snap.at)}
+		snap.ifaces = append(snap.ifaces, d)
+	}
+	s.tunMu.Lock()
+	for id := range s.tunSeen {
+		if !present[id] {
+			delete(s.tunSeen, id)
+		}
+	}
+	s.tunMu.Unlock()
+}
+
+// tunnelChange records overlay id's oper-status observed at and returns when
+// it last changed.
+func (s *Server) tunnelChange(id dataplane.TunnelID, oper OperStatus, at time.Time) time.Time {
+	s.tunMu.Lock()
+	defer s.tunMu.Unlock()
+	seen, ok := s.tunSeen[id]
+	switch {
+	case !ok:
+		seen = tunnelSeen{oper: oper}
+	case seen.oper != oper:
+		seen = tunnelSeen{oper: oper, since: at}
+	}
+	s.tunSeen[id] = seen
+	return seen.since
 }
 
 // leaves returns the snapshot's leaves that pat selects, interface by interface in
@@ -110,11 +203,11 @@ func (snap *snapshot) leaves(pat *pattern) []leaf {
 			if def.isCounter() && !d.ctrOK {
 				continue
 			}
-			p := leafPath(d.port.Name, def)
+			p := leafPath(d.name, def)
 			if !pat.match(p) {
 				continue
 			}
-			out = append(out, leaf{def: def, path: p, key: pathString(p), iface: d.port.Name, val: def.get(d)})
+			out = append(out, leaf{def: def, path: p, key: pathString(p), iface: d.name, val: def.get(d)})
 		}
 	}
 	return out

@@ -56,6 +56,7 @@ func TestGetPortDiscoveryONOS(t *testing.T) {
 	for _, port := range rigPorts {
 		base := "/interfaces/interface[name=" + port.name + "]/state/"
 		want[base+"name"] = port.name
+		want[base+"type"] = "iana-if-type:ethernetCsmacd"
 		want[base+"id"] = "u" + strconv.Itoa(int(port.id))
 		want[base+"ifindex"] = "u" + strconv.Itoa(int(port.id))
 		want[base+"admin-status"] = "UP"
@@ -278,7 +279,7 @@ func TestGetDataTypes(t *testing.T) {
 		t.Errorf("CONFIG: %v", got)
 	}
 	all, state, oper := get(gnmi.GetRequest_ALL), get(gnmi.GetRequest_STATE), get(gnmi.GetRequest_OPERATIONAL)
-	if len(all) != 1+6+14 || len(state) != 6+14 || len(oper) != 4+14 {
+	if len(all) != 1+7+14 || len(state) != 7+14 || len(oper) != 4+14 {
 		t.Errorf("ALL %d, STATE %d, OPERATIONAL %d leaves", len(all), len(state), len(oper))
 	}
 	if _, ok := oper[base+"state/name"]; ok {

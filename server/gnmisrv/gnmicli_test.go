@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,7 +108,7 @@ func TestGnmiCLI(t *testing.T) {
 				t.Errorf("%s = %q, want %q", k, got[k], v)
 			}
 		}
-		if len(got) != 3*(6+14) {
+		if len(got) != 3*(7+14) {
 			t.Errorf("%d leaves", len(got))
 		}
 	})
@@ -170,57 +171,8 @@ func TestGnmiCLI(t *testing.T) {
 
 	t.Run("subscribe stream", func(t *testing.T) {
 		// TARGET_DEFINED (gnmi_cli sets no mode): oper-status on change, counters
-		// sampled. Read lines until the change made after the sync shows up, then
-		// kill the client.
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, bin, append(addr, "-query", "/interfaces/interface[name=wan0]/state/oper-status,/interfaces/interface[name=wan0]/state/counters/in-octets", "-qt", "s", "-dt", "s")...)
-		cmd.Env = cliEnv(t)
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer func() {
-			cancel() // kills our gnmi_cli (exec.CommandContext: this process only)
-			_ = cmd.Wait()
-		}()
-		lines := make(chan string, 100)
-		go func() {
-			defer close(lines)
-			sc := bufio.NewScanner(stdout)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-			_, _ = io.Copy(io.Discard, stdout)
-		}()
-		// gnmi_cli's single-line display: path elements with key values as
-		// elements of their own, then the value.
-		waitLine := func(want string) {
-			t.Helper()
-			var last []string // the latest lines, for the failure message
-			timeout := time.After(10 * time.Second)
-			for {
-				select {
-				case l, ok := <-lines:
-					if !ok {
-						t.Fatalf("gnmi_cli exited before %q; last lines %q; stderr:\n%s", want, last, stderr.String())
-					}
-					if last = append(last, l); len(last) > 5 {
-						last = last[1:]
-					}
-					if l == want {
-						return
-					}
-				case <-timeout:
-					t.Fatalf("no %q within 10s; last lines %q; stderr:\n%s", want, last, stderr.String())
-				}
-			}
-		}
+		// sampled. Read lines until the change made after the sync shows up.
+		waitLine := streamCLI(t, bin, append(addr, "-query", "/interfaces/interface[name=wan0]/state/oper-status,/interfaces/interface[name=wan0]/state/counters/in-octets", "-qt", "s", "-dt", "s")...)
 		waitLine("interfaces/interface/wan0/state/oper-status, UP")
 		waitLine("interfaces/interface/wan0/state/counters/in-octets, 1500")
 		r.links.set("wan0", LinkState{AdminUp: true, Oper: OperDown, LastChange: t1})
@@ -228,4 +180,121 @@ func TestGnmiCLI(t *testing.T) {
 		r.addCount(t, 1, dataplane.PortCounters{RX: dataplane.Counter{Packets: 1, Bytes: 500}})
 		waitLine("interfaces/interface/wan0/state/counters/in-octets, 2000")
 	})
+}
+
+// streamCLI starts a streaming gnmi_cli subscription and returns a function
+// that waits (up to 10 s) for a given line of its single-line display: path
+// elements with key values as elements of their own, then the value. The
+// client is killed when the test ends.
+func streamCLI(t *testing.T, bin string, args ...string) (waitLine func(want string)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = cliEnv(t)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	stderr := &lockedBuilder{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel() // kills our gnmi_cli (exec.CommandContext: this process only)
+		_ = cmd.Wait()
+	})
+	lines := make(chan string, 100)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	return func(want string) {
+		t.Helper()
+		var last []string // the latest lines, for the failure message
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("gnmi_cli exited before %q; last lines %q; stderr:\n%s", want, last, stderr.String())
+				}
+				if last = append(last, l); len(last) > 5 {
+					last = last[1:]
+				}
+				if l == want {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("no %q within 10s; last lines %q; stderr:\n%s", want, last, stderr.String())
+			}
+		}
+	}
+}
+
+// lockedBuilder is a strings.Builder safe for the writer goroutine of
+// exec.Cmd and the test reading it.
+type lockedBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuilder) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuilder) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// The overlays as ONOS sees them over gNMI, through the reference client:
+// listed by port discovery as logical ports, their oper-status pushed when
+// one goes down, their counters moving with traffic.
+func TestGnmiCLITunnels(t *testing.T) {
+	bin := gnmiCLI(t)
+	opts := fastOptions()
+	opts.DefaultSampleInterval = 50 * time.Millisecond
+	r := newRig(t, opts)
+	r.setTunnel(t, 1, tun1)
+	r.setTunnel(t, 2, tun3)
+	addr := []string{"-address", r.addr, "-insecure", "-timeout", "10s"}
+
+	out := runCLI(t, bin, append(addr, "-get", "-proto", `path: <elem: <name: "interfaces"> elem: <name: "interface" key: <key: "name" value: "...">> elem: <name: "state">> type: ALL encoding: PROTO`)...)
+	var resp gnmi.GetResponse
+	if err := prototext.Unmarshal([]byte(out), &resp); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	got := updates(t, resp.GetNotification()...)
+	for k, v := range map[string]string{
+		"/interfaces/interface[name=tunnel-1]/state/ifindex":     tunnelPort(1),
+		"/interfaces/interface[name=tunnel-1]/state/type":        "iana-if-type:tunnel",
+		"/interfaces/interface[name=tunnel-1]/state/oper-status": "UP",
+		"/interfaces/interface[name=tunnel-2]/state/ifindex":     tunnelPort(2),
+		"/interfaces/interface[name=tunnel-2]/state/oper-status": "DOWN",
+		"/interfaces/interface[name=wan0]/state/ifindex":         "u1",
+	} {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+
+	waitLine := streamCLI(t, bin, append(addr, "-query", "/interfaces/interface[name=tunnel-1]/state/oper-status,/interfaces/interface[name=tunnel-1]/state/counters/out-octets", "-qt", "s", "-dt", "s")...)
+	waitLine("interfaces/interface/tunnel-1/state/oper-status, UP")
+	waitLine("interfaces/interface/tunnel-1/state/counters/out-octets, 0")
+	down := tun1
+	down.Down = true
+	r.setTunnel(t, 1, down)
+	waitLine("interfaces/interface/tunnel-1/state/oper-status, DOWN")
+	r.addTunnelCount(t, 1, dataplane.TunnelCounters{TX: dataplane.Counter{Packets: 2, Bytes: 1400}})
+	waitLine("interfaces/interface/tunnel-1/state/counters/out-octets, 1400")
 }

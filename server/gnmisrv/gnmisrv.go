@@ -1,12 +1,13 @@
 // Package gnmisrv is linx's gNMI service: the read-only slice of OpenConfig that
 // ONOS' stratum/gnmi drivers use for port discovery, port statistics and port
-// state, served from the data path's ports and counters and the kernel's link
-// state.
+// state, served from the data path's ports, overlays and counters and the
+// kernel's link state.
 //
 // Served paths (module openconfig-interfaces unless noted):
 //
 //	/interfaces/interface[name=IF]/name                 string  (the list key)
 //	/interfaces/interface[name=IF]/state/name           string
+//	/interfaces/interface[name=IF]/state/type           "iana-if-type:ethernetCsmacd" | "iana-if-type:tunnel"
 //	/interfaces/interface[name=IF]/state/id             uint32  openconfig-p4rt: the P4 port number
 //	/interfaces/interface[name=IF]/state/ifindex        uint32  the P4 port number (not the kernel ifindex)
 //	/interfaces/interface[name=IF]/state/admin-status   "UP" | "DOWN"
@@ -14,7 +15,16 @@
 //	/interfaces/interface[name=IF]/state/last-change    uint64  ns since the Unix epoch (0: unknown)
 //	/interfaces/interface[name=IF]/state/counters/C     uint64
 //
-// IF is the port's interface name. The counters C are exactly those ONOS reads:
+// IF is the port's interface name. Each overlay (tunnels table) is a logical
+// port too: IF = "tunnel-<id>" (TunnelName), type tunnel, id and ifindex its
+// logical port number dataplane.TunnelPort (MaxPorts + id, above every
+// physical port), admin-status UP, oper-status DOWN when the overlay is
+// marked down, LOWER_LAYER_DOWN when its WAN port is down or not attached,
+// UP when that port is up (UNKNOWN when its state is), last-change when this
+// server saw oper-status change, in-* counters what it decapsulated and out-*
+// what it encapsulated.
+//
+// The counters C are exactly those ONOS reads:
 // in-octets, in-unicast-pkts, in-broadcast-pkts, in-multicast-pkts,
 // in-unknown-protos, in-discards, in-errors, in-fcs-errors, out-octets,
 // out-unicast-pkts, out-broadcast-pkts, out-multicast-pkts, out-discards,
@@ -70,11 +80,13 @@ import (
 	"github.com/linx-sdwan/linx/dataplane"
 )
 
-// PortSource is what the service reads from the data path; dataplane.Dataplane
-// (and memdp) satisfy it.
+// PortSource is what the service reads from the data path: ports and
+// overlays with their counters; dataplane.Dataplane (and memdp) satisfy it.
 type PortSource interface {
 	Ports() []dataplane.PortInfo
 	PortCounter(id dataplane.PortID) (dataplane.PortCounters, error)
+	ListTunnels() []dataplane.TunnelInfo
+	TunnelCounter(id dataplane.TunnelID) (dataplane.TunnelCounters, error)
 }
 
 // Options tune the service. Zero fields take the defaults.
@@ -136,6 +148,9 @@ type Server struct {
 
 	logMu  sync.Mutex
 	logged map[string]bool
+
+	tunMu   sync.Mutex
+	tunSeen map[dataplane.TunnelID]tunnelSeen
 }
 
 var _ gnmi.GNMIServer = (*Server)(nil)
@@ -143,7 +158,8 @@ var _ gnmi.GNMIServer = (*Server)(nil)
 // New returns the gNMI service over dp.
 func New(dp PortSource, opts Options) *Server {
 	opts = opts.withDefaults()
-	return &Server{dp: dp, links: opts.Links, opts: opts, done: make(chan struct{}), logged: map[string]bool{}}
+	return &Server{dp: dp, links: opts.Links, opts: opts, done: make(chan struct{}), logged: map[string]bool{},
+		tunSeen: map[dataplane.TunnelID]tunnelSeen{}}
 }
 
 // Register registers the service on g (gnmi.RegisterGNMIServer).

@@ -10,11 +10,17 @@ import (
 )
 
 // The schema served: a read-only slice of openconfig-interfaces (plus the
-// openconfig-p4rt id leaf), one list entry per attached port:
+// openconfig-p4rt id leaf), one list entry per attached port and per overlay:
 //
 //	/interfaces/interface[name=IF]/name
-//	/interfaces/interface[name=IF]/state/{name,id,ifindex,admin-status,oper-status,last-change}
+//	/interfaces/interface[name=IF]/state/{name,type,id,ifindex,admin-status,oper-status,last-change}
 //	/interfaces/interface[name=IF]/state/counters/{in-octets,...}
+
+// iana-if-type identities of state/type.
+const (
+	typeEthernet = "iana-if-type:ethernetCsmacd"
+	typeTunnel   = "iana-if-type:tunnel"
+)
 
 const (
 	modInterfaces = "openconfig-interfaces"
@@ -105,17 +111,22 @@ var leafDefs = buildLeafDefs()
 func buildLeafDefs() []*leafDef {
 	defs := []*leafDef{
 		{rel: []string{"name"}, module: modInterfaces, typ: tString, class: classConfig,
-			get: func(d *ifaceData) value { return str(d.port.Name) }},
+			get: func(d *ifaceData) value { return str(d.name) }},
 		{rel: []string{"state", "name"}, module: modInterfaces, typ: tString, class: classState,
-			get: func(d *ifaceData) value { return str(d.port.Name) }},
+			get: func(d *ifaceData) value { return str(d.name) }},
+		// An identity of iana-if-type, module-qualified as RFC 7951 writes
+		// identityrefs: ethernetCsmacd for ports, tunnel for overlays.
+		{rel: []string{"state", "type"}, module: modInterfaces, typ: tString, class: classState,
+			get: func(d *ifaceData) value { return str(d.ifType) }},
 		// openconfig-p4rt: the P4Runtime port id. ONOS uses it instead of ifindex
 		// when GnmiControllerImpl.readPortId is set; both are the P4 port number.
 		{rel: []string{"state", "id"}, module: modP4RT, typ: tUint32, class: classState,
-			get: func(d *ifaceData) value { return u32(uint32(d.port.ID)) }},
+			get: func(d *ifaceData) value { return u32(d.index) }},
 		// ifindex is the P4 port number (unique, non-zero), not the kernel's
-		// ifindex: ONOS takes it as the port number.
+		// ifindex: ONOS takes it as the port number. An overlay's is its logical
+		// port number (dataplane.TunnelPort).
 		{rel: []string{"state", "ifindex"}, module: modInterfaces, typ: tUint32, class: classOperational,
-			get: func(d *ifaceData) value { return u32(uint32(d.port.ID)) }},
+			get: func(d *ifaceData) value { return u32(d.index) }},
 		{rel: []string{"state", "admin-status"}, module: modInterfaces, typ: tString, class: classOperational,
 			get: func(d *ifaceData) value { return str(adminStatus(d)) }},
 		{rel: []string{"state", "oper-status"}, module: modInterfaces, typ: tString, class: classOperational,

@@ -379,7 +379,7 @@ func (s *Server) sendGone(stream gnmi.GNMI_SubscribeServer, sub *subscription, s
 	}
 	present := make(map[string]bool, len(snap.ifaces))
 	for _, d := range snap.ifaces {
-		present[d.port.Name] = true
+		present[d.name] = true
 	}
 	n := &gnmi.Notification{Timestamp: snap.at.UnixNano(), Prefix: targetPrefix(st.pat.target)}
 	for name := range st.last {

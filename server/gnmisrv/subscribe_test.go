@@ -164,7 +164,7 @@ func TestSubscribeOnceJSON(t *testing.T) {
 	s := r.subscribe(t, l)
 	got := updates(t, s.untilSync()...)
 	// Leaves travel as typed scalars whatever the encoding.
-	if got["/interfaces/interface[name=wan0]/state/oper-status"] != "UP" || got["/interfaces/interface[name=wan0]/state/counters/in-octets"] != "u0" || len(got) != 6+14 {
+	if got["/interfaces/interface[name=wan0]/state/oper-status"] != "UP" || got["/interfaces/interface[name=wan0]/state/counters/in-octets"] != "u0" || len(got) != 7+14 {
 		t.Errorf("got %v", got)
 	}
 }
@@ -322,7 +322,7 @@ func TestSubscribeStreamTargetDefined(t *testing.T) {
 	opts.DefaultSampleInterval = 500 * time.Millisecond
 	r := newRig(t, opts)
 	s := r.subscribe(t, subList(gnmi.SubscriptionList_STREAM, sub("/interfaces/interface[name=lan0]/state", gnmi.SubscriptionMode_TARGET_DEFINED, 0)))
-	if got := updates(t, s.untilSync()...); len(got) != 6+14 {
+	if got := updates(t, s.untilSync()...); len(got) != 7+14 {
 		t.Fatalf("initial %v", got)
 	}
 	// The status change comes (every ChangeInterval) before the first sample of the
