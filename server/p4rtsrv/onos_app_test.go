@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,7 +27,14 @@ import (
 // ContractTest proves its pipeliner produces (as ONOS 2.7's translators encode
 // them), so the two sides of the contract are checked against one file.
 
-const contractFile = "../../onos-app/src/test/resources/contract.txt"
+// contractFiles: the objectives' writes (ContractTest), and the flow rules the
+// app's linx shell commands write (the entry shapes linxctl writes too:
+// tunnels, terminations, every FAR action, a PDR on every field, the PDR
+// default entry, non_ip).
+var contractFiles = []string{
+	"../../onos-app/src/test/resources/contract.txt",
+	"../../onos-app/src/test/resources/contract-cli.txt",
+}
 
 // contractCase is one objective and the P4Runtime entities ONOS writes for it.
 type contractCase struct {
@@ -59,6 +67,15 @@ func newContractNames(info *p4configv1.P4Info) *contractNames {
 }
 
 func loadContract(t *testing.T, info *p4configv1.P4Info) []*contractCase {
+	t.Helper()
+	var cases []*contractCase
+	for _, name := range contractFiles {
+		cases = append(cases, loadContractFile(t, info, name)...)
+	}
+	return cases
+}
+
+func loadContractFile(t *testing.T, info *p4configv1.P4Info, contractFile string) []*contractCase {
 	t.Helper()
 	f, err := os.Open(contractFile)
 	must(t, err)
@@ -125,7 +142,7 @@ func (n *contractNames) parse(c *contractCase, w []string) error {
 			g.Members = append(g.Members, &p4v1.ActionProfileGroup_Member{MemberId: mid, Weight: int32(weight)})
 		}
 		c.groups = append(c.groups, g)
-	case "table": // table T [priority N] [shared] match F=V... (action A(...) | group N)
+	case "table": // table T [priority N] [shared] [default] [match F=V...] (action A(...) | group N)
 		tab, ok := n.tables[w[1]]
 		if !ok {
 			return fmt.Errorf("unknown table %q", w[1])
@@ -133,8 +150,10 @@ func (n *contractNames) parse(c *contractCase, w []string) error {
 		te := &p4v1.TableEntry{TableId: tab.Preamble.Id}
 		shared := false
 		i := 2
-		for ; i < len(w) && w[i] != "match"; i++ {
+		for ; i < len(w) && w[i] != "match" && w[i] != "action"; i++ {
 			switch w[i] {
+			case "default": // the table's default entry: written with MODIFY
+				te.IsDefaultAction = true
 			case "priority":
 				p, err := strconv.ParseInt(w[i+1], 10, 32)
 				if err != nil {
@@ -148,7 +167,10 @@ func (n *contractNames) parse(c *contractCase, w []string) error {
 				return fmt.Errorf("unexpected %q", w[i])
 			}
 		}
-		for i++; i < len(w) && w[i] != "action" && w[i] != "group"; i++ {
+		if i < len(w) && w[i] == "match" {
+			i++
+		}
+		for ; i < len(w) && w[i] != "action" && w[i] != "group"; i++ {
 			fm, err := n.match(tab, w[i])
 			if err != nil {
 				return err
@@ -279,7 +301,11 @@ func TestONOSAppContract(t *testing.T) {
 		if !onos.pipelineIsSet() {
 			t.Fatal("the watchdog does not see the pipeline it pushed")
 		}
-		onos.readDefaultEntries(info)
+		store := newONOSStore()
+		for _, te := range onos.readDefaultEntries(info) {
+			e := onosDecode(t, h.info, te)
+			store.originals[e.table] = e
+		}
 
 		written := map[string]bool{} // shared FARs already on the device
 		var want []*p4v1.TableEntry
@@ -299,6 +325,12 @@ func TestONOSAppContract(t *testing.T) {
 					}
 					written[key] = true
 				}
+				store.installed(t, h.info, te)
+				if te.IsDefaultAction {
+					// ONOS modifies a default entry; it is read back with the defaults.
+					ups = append(ups, modify(te))
+					continue
+				}
 				ups = append(ups, insert(te))
 				want = append(want, te)
 			}
@@ -307,8 +339,12 @@ func TestONOSAppContract(t *testing.T) {
 			}
 		}
 
-		// The 30 s flow poll reads back exactly what was written.
-		entries, _ := onos.readFlows(info)
+		// The 30 s flow poll reads back exactly what was written, and ONOS's own
+		// comparison keeps every flow rule ADDED.
+		entries, defaults := onos.readFlows(info)
+		for _, p := range store.reconcile(t, h.info, append(slices.Clone(entries), defaults...)) {
+			t.Error(p)
+		}
 		got := map[string]bool{}
 		for _, te := range entries {
 			got[prototext.Format(onosFit(t, h.info, te))] = true
@@ -340,8 +376,15 @@ func TestONOSAppContract(t *testing.T) {
 			c := cases[i]
 			var ups []*p4v1.Update
 			for j, te := range c.entries {
-				if !c.shared[j] {
+				switch {
+				case c.shared[j]:
+				case te.IsDefaultAction:
+					// Removing a default-entry rule: MODIFY without action resets it.
+					ups = append(ups, modify(&p4v1.TableEntry{TableId: te.TableId, IsDefaultAction: true}))
+					store.removed(t, h.info, te)
+				default:
 					ups = append(ups, del(te))
+					store.removed(t, h.info, te)
 				}
 			}
 			if len(ups) > 0 {
@@ -352,7 +395,10 @@ func TestONOSAppContract(t *testing.T) {
 				onos.mustWrite(memberUpdates(p4v1.Update_DELETE, c.members)...)
 			}
 		}
-		entries, _ = onos.readFlows(info)
+		entries, defaults = onos.readFlows(info)
+		for _, p := range store.reconcile(t, h.info, append(slices.Clone(entries), defaults...)) {
+			t.Errorf("after removing every objective: %s", p)
+		}
 		if len(entries) != len(written) {
 			t.Errorf("after removing every objective %d entries remain, want the %d shared FARs: %v", len(entries), len(written), entries)
 		}
