@@ -11,6 +11,7 @@
 #include "counters.h"
 #include "stage.h"
 #include "balance.h"
+#include "forward.h"
 
 /* Set by the loader: classify every packet by tuple-space search, bypassing the
  * flow cache (for measurements and for workloads of one-packet flows). */
@@ -49,10 +50,10 @@ _Static_assert(sizeof(struct pdr_key) == 20, "pdr_key is compared as five words"
 /* tss_lookup finds the highest-priority PDR by tuple-space search: one hash lookup
  * per distinct mask shape, shapes visited in decreasing best priority, so the cost
  * depends on the number of shapes (≤ MAX_TUPLES), never on the number of rules. */
-static __always_inline void tss_lookup(struct pdr_key *pk, struct flow_result *res)
+static __always_inline void tss_lookup(struct pdr_key *pk, struct flow_result *res, __u32 *far_id)
 {
 	res->rule = 0;
-	res->far_id = 0;
+	*far_id = 0;
 	__u32 zero = 0;
 	__u32 *slotp = bpf_map_lookup_elem(&pdr_tuple_slot, &zero);
 	if (!slotp)
@@ -94,7 +95,7 @@ static __always_inline void tss_lookup(struct pdr_key *pk, struct flow_result *r
 			if (r->priority > best_prio) {
 				best_prio = r->priority;
 				res->rule = id;
-				res->far_id = r->far_id;
+				*far_id = r->far_id;
 			}
 			break;
 		}
@@ -104,15 +105,14 @@ static __always_inline void tss_lookup(struct pdr_key *pk, struct flow_result *r
 /* resolve completes a tuple-search answer with what its FAR does: the action, the
  * egress port, the tunnel (an LBR's Maglev choice for this flow), or the reason to
  * drop. */
-static __always_inline void resolve(struct flow_result *res, __u32 hash)
+static __always_inline void resolve(struct flow_result *res, __u32 far_id, __u32 hash)
 {
 	__u32 zero = 0;
 	struct far f = { .action = FAR_PASS };
 	struct far *fp;
 
 	if (res->rule) {
-		__u32 id = res->far_id;
-		fp = bpf_map_lookup_elem(&fars, &id);
+		fp = bpf_map_lookup_elem(&fars, &far_id);
 		if (!fp) {
 			res->action = FAR_DROP;
 			res->reason = DROP_NO_FAR;
@@ -148,9 +148,20 @@ static __always_inline void resolve(struct flow_result *res, __u32 hash)
 	res->tunnel = tid;
 }
 
+/* way_hit reports whether a flow-cache way answers for key: same key, same
+ * classifier generation and, for a forward action (whose L2 rewrite came from the
+ * FIB), same next-hop generation. */
+static __always_inline int way_hit(const struct flow_entry *w, const struct pdr_key *key, __u32 gen,
+				   __u32 nhgen)
+{
+	return w->res.gen == gen && (w->res.action != FAR_FORWARD || w->res.nh_gen == nhgen) &&
+	       pdr_key_eq(&w->key, key);
+}
+
 /* classify selects the packet's PDR: from the per-CPU flow cache when the
  * classifier has not changed since the flow was last seen, else by tuple-space
- * search (whose answer is then cached). */
+ * search (whose answer is then cached). A forward action with a cached L2
+ * rewrite is applied here; other forwards and punts go to linx_forward. */
 static __always_inline int classify(struct xdp_md *ctx)
 {
 	struct pkt_meta *m = get_meta();
@@ -158,26 +169,39 @@ static __always_inline int classify(struct xdp_md *ctx)
 
 	if (!m)
 		return drop(ctx, DROP_INTERNAL);
+	/* Both generations are read before anything they guard is: an answer
+	 * resolved from a FIB the agent then reports changed is stored stale. */
 	__u32 *genp = bpf_map_lookup_elem(&pdr_gen, &zero);
 	__u32 gen = genp ? *genp : 0;
+	__u32 *nhgenp = bpf_map_lookup_elem(&nh_gen, &zero);
+	__u32 nhgen = nhgenp ? *nhgenp : 0;
 
 	__u32 h = flow_hash(&m->key);
 	m->hash = h;
 
 	struct flow_result res;
 	struct flow_set *set = NULL;
+	int verdict = -1; /* the miss path's verdict for the packet, if it has one */
 	if (!flow_cache_off) {
 		__u32 idx = h & flow_cache_mask;
 		set = bpf_map_lookup_elem(&flow_cache, &idx);
 	}
-	if (set && set->way[0].res.gen == gen && pdr_key_eq(&set->way[0].key, &m->key)) {
+	if (set && way_hit(&set->way[0], &m->key, gen, nhgen)) {
 		res = set->way[0].res;
-	} else if (set && set->way[1].res.gen == gen && pdr_key_eq(&set->way[1].key, &m->key)) {
+	} else if (set && way_hit(&set->way[1], &m->key, gen, nhgen)) {
 		res = set->way[1].res;
 	} else {
-		tss_lookup(&m->key, &res);
-		resolve(&res, h);
+		__u32 far_id;
+		tss_lookup(&m->key, &res, &far_id);
+		resolve(&res, far_id, h);
 		res.gen = gen;
+		res.nh_gen = nhgen;
+		res.l2.port = 0;
+		/* A forward's L2 rewrite is cached only from a FIB answer that
+		 * forwards: no neighbour, too big, local or no route are asked again
+		 * per packet (linx_forward) until the next hops change. */
+		if (res.action == FAR_FORWARD)
+			verdict = fib_resolve(ctx, m, res.port, &res.l2);
 		if (set) {
 			/* The new entry takes way 0; way 0's moves to way 1 unless it is this
 			 * flow's stale answer. */
@@ -191,7 +215,6 @@ static __always_inline int classify(struct xdp_md *ctx)
 	__u32 rule = res.rule;
 	struct counter *c = bpf_map_lookup_elem(&pdr_counters, &rule);
 	count(c, frame_len(ctx));
-	m->far_id = res.far_id;
 	m->far.action = res.action;
 	m->far.port = res.port;
 	m->tunnel_id = res.tunnel;
@@ -202,6 +225,12 @@ static __always_inline int classify(struct xdp_md *ctx)
 		return XDP_PASS;
 	case FAR_ENCAP:
 		return NEXT_ENCAP;
+	case FAR_FORWARD:
+		if (verdict >= 0)
+			return verdict;
+		if (res.l2.port)
+			return forward_l2(ctx, m, &res.l2);
+		break;
 	}
 	return NEXT_STAGE;
 }

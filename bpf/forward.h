@@ -82,10 +82,14 @@ static __always_inline int dec_ttl(struct xdp_md *ctx, __u32 l3_off)
 	return 0;
 }
 
-/* do_forward sends the packet unencapsulated out of port, with MACs from the
- * kernel's FIB and neighbour table. Unknown neighbours, MTU problems and expiring
- * TTLs go to the kernel, which resolves or reports them. */
-static __always_inline int do_forward(struct xdp_md *ctx, struct pkt_meta *m, __u32 port)
+/* fib_resolve asks the kernel's FIB and neighbours how to send the packet
+ * unencapsulated out of port, and fills l2 with the answer: egress, its port,
+ * MACs and the route MTU. Returns -1 when resolved, else the packet's verdict:
+ * the kernel for an unknown neighbour, a too-big packet or local delivery (it
+ * resolves or reports them), a drop without a port or a route. An egress without
+ * linx leaves l2->port 0 (forward_l2 drops it). */
+static __always_inline int fib_resolve(struct xdp_md *ctx, struct pkt_meta *m, __u32 port,
+				       struct fwd_l2 *l2)
 {
 	__u32 *ifx = bpf_map_lookup_elem(&port_ifindex, &port);
 	if (!ifx || !*ifx)
@@ -93,7 +97,8 @@ static __always_inline int do_forward(struct xdp_md *ctx, struct pkt_meta *m, __
 	__u32 ifindex = *ifx;
 
 	struct bpf_fib_lookup p;
-	int rc = fib_for(ctx, &p, m->key.src, m->key.dst, m->key.dscp_dir & 0xfc, m->ip_len, ifindex);
+	__u8 tos = m->key.dscp_dir & 0xfc;
+	int rc = fib_for(ctx, &p, m->key.src, m->key.dst, tos, m->ip_len, ifindex);
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
 		break;
@@ -104,6 +109,28 @@ static __always_inline int do_forward(struct xdp_md *ctx, struct pkt_meta *m, __
 	default:
 		return drop(ctx, DROP_NO_ROUTE);
 	}
+	l2->ifindex = p.ifindex;
+	l2->port = port;
+	if (p.ifindex != ifindex) {
+		struct port_info *out = port_of(p.ifindex);
+		l2->port = out ? out->port : 0;
+	}
+	__builtin_memcpy(l2->dmac, p.dmac, ETH_ALEN);
+	__builtin_memcpy(l2->smac, p.smac, ETH_ALEN);
+	/* The route MTU, for later packets of the flow: the FIB reports it only to a
+	 * packet that exceeds it. */
+	rc = fib_for(ctx, &p, m->key.src, m->key.dst, tos, 0xffff, ifindex);
+	l2->mtu = rc == BPF_FIB_LKUP_RET_FRAG_NEEDED ? p.mtu_result : 0xffff;
+	return -1;
+}
+
+/* forward_l2 sends the packet out of l2's egress with l2's MACs: the TTL
+ * decremented, a VLAN tag stripped. A packet over the route MTU or with an
+ * expiring TTL goes to the kernel, which reports it. */
+static __always_inline int forward_l2(struct xdp_md *ctx, struct pkt_meta *m, const struct fwd_l2 *l2)
+{
+	if (m->ip_len > l2->mtu)
+		return XDP_PASS; /* the FIB would answer FRAG_NEEDED */
 	if (dec_ttl(ctx, m->l3_off))
 		return XDP_PASS;
 
@@ -116,12 +143,25 @@ static __always_inline int do_forward(struct xdp_md *ctx, struct pkt_meta *m, __
 	struct ethhdr *eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return drop(ctx, DROP_ADJUST);
-	__builtin_memcpy(eth->h_dest, p.dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, p.smac, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, l2->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, l2->smac, ETH_ALEN);
 	eth->h_proto = bpf_htons(ETH_P_IP);
-	if (p.ifindex == ifindex)
-		return redirect_port(ctx, port, ifindex);
-	return redirect(ctx, p.ifindex);
+	if (!l2->port)
+		return drop(ctx, DROP_EGRESS_NOT_LINX);
+	return redirect_port(ctx, l2->port, l2->ifindex);
+}
+
+/* do_forward sends the packet unencapsulated out of port, with MACs from the
+ * kernel's FIB and neighbour table, asked for this packet (a flow-cache hit
+ * carries the answer instead: see classify). */
+static __always_inline int do_forward(struct xdp_md *ctx, struct pkt_meta *m, __u32 port)
+{
+	struct fwd_l2 l2;
+	int rc = fib_resolve(ctx, m, port, &l2);
+
+	if (rc >= 0)
+		return rc;
+	return forward_l2(ctx, m, &l2);
 }
 
 #endif /* LINX_FORWARD_H */

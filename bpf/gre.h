@@ -20,9 +20,44 @@ struct gre_base {
 	__be16 proto;
 };
 
+/* gre_term reads the GRE header at offset g into the termination key (the key
+ * field) and its length. Returns 0, or the drop reason of a header this gateway
+ * does not decapsulate. */
+static __always_inline int gre_term(void *data, void *data_end, __u32 g, struct term_key *tk, __u32 *glenp)
+{
+	struct gre_base *gh = data + g;
+	if ((void *)(gh + 1) > data_end)
+		return DROP_MALFORMED_GRE;
+	__u16 flags = bpf_ntohs(gh->flags);
+	if (flags & (GRE_F_ROUTING | GRE_F_STRICT | GRE_F_RECUR | GRE_F_VERSION))
+		return DROP_GRE_FLAGS;
+	__u32 glen = 4;
+	if (flags & GRE_F_CSUM)
+		glen += 4;
+	if (flags & GRE_F_KEY) {
+		__be32 *kp = data + g + glen;
+		if ((void *)(kp + 1) > data_end)
+			return DROP_MALFORMED_GRE;
+		tk->key = *kp;
+		glen += 4;
+	}
+	if (flags & GRE_F_SEQ)
+		glen += 4; /* RFC 2890 sequence number: accepted, not enforced */
+	if (data + g + glen > data_end)
+		return DROP_MALFORMED_GRE;
+	if (gh->proto != bpf_htons(ETH_P_IP))
+		return DROP_GRE_PROTO;
+	*glenp = glen;
+	return 0;
+}
+
 /* try_decap strips outer Ethernet/IPv4/GRE from a GRE packet that a known peer sent
  * to a local tunnel address. Returns 0 (decapsulated, inner IPv4 at offset 14),
- * -1 (not for us: treat as underlay traffic) or a drop reason. */
+ * -1 (not for us: treat as underlay traffic) or a drop reason.
+ *
+ * The termination is looked up first: a hit implies a local tunnel address, so a
+ * peer's packet costs one lookup. Only on a miss does tunnel_locals tell GRE to
+ * one of our addresses (bad or spoofed: dropped) from underlay traffic. */
 static __always_inline int try_decap(struct xdp_md *ctx, struct pkt_meta *m)
 {
 	void *data = (void *)(long)ctx->data;
@@ -37,40 +72,22 @@ static __always_inline int try_decap(struct xdp_md *ctx, struct pkt_meta *m)
 	struct iphdr *ip = data + off;
 	if ((void *)(ip + 1) > data_end)
 		return DROP_MALFORMED_IP;
-	__be32 local = ip->daddr;
-	if (!bpf_map_lookup_elem(&tunnel_locals, &local))
-		return -1;
+	__u32 g = off + ip->ihl * 4;
+	struct term_key tk = { .remote = ip->saddr, .local = ip->daddr, .key = 0 };
+	__u32 glen = 0;
+	int bad = gre_term(data, data_end, g, &tk, &glen);
+	__u32 *tid = NULL;
+	if (!bad)
+		tid = bpf_map_lookup_elem(&tunnel_terms, &tk);
+	if (!tid) {
+		if (!bpf_map_lookup_elem(&tunnel_locals, &tk.local))
+			return -1;
+		if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
+			return DROP_GRE_FRAGMENT;
+		return bad ? bad : DROP_GRE_SPOOFED;
+	}
 	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
 		return DROP_GRE_FRAGMENT;
-
-	__u32 g = off + ip->ihl * 4;
-	struct gre_base *gh = data + g;
-	if ((void *)(gh + 1) > data_end)
-		return DROP_MALFORMED_GRE;
-	__u16 flags = bpf_ntohs(gh->flags);
-	if (flags & (GRE_F_ROUTING | GRE_F_STRICT | GRE_F_RECUR | GRE_F_VERSION))
-		return DROP_GRE_FLAGS;
-	__u32 glen = 4;
-	if (flags & GRE_F_CSUM)
-		glen += 4;
-	struct term_key tk = { .remote = ip->saddr, .local = local, .key = 0 };
-	if (flags & GRE_F_KEY) {
-		__be32 *kp = data + g + glen;
-		if ((void *)(kp + 1) > data_end)
-			return DROP_MALFORMED_GRE;
-		tk.key = *kp;
-		glen += 4;
-	}
-	if (flags & GRE_F_SEQ)
-		glen += 4; /* RFC 2890 sequence number: accepted, not enforced */
-	if (data + g + glen > data_end)
-		return DROP_MALFORMED_GRE;
-	if (gh->proto != bpf_htons(ETH_P_IP))
-		return DROP_GRE_PROTO;
-
-	__u32 *tid = bpf_map_lookup_elem(&tunnel_terms, &tk);
-	if (!tid)
-		return DROP_GRE_SPOOFED;
 	__u32 tunnel = *tid;
 	struct tunnel_stats *ts = bpf_map_lookup_elem(&tunnel_counters, &tunnel);
 	if (ts)

@@ -142,19 +142,33 @@ struct pdr_entry {
 	__u32 rule[2];
 };
 
+/* A forward action's L2 rewrite, resolved by bpf_fib_lookup on a flow-cache miss
+ * and kept in the entry while the next-hop generation (nh_gen) is unchanged, so
+ * that a forwarded packet on a hit needs no FIB lookup. */
+struct fwd_l2 {
+	__u32 ifindex; /* egress interface the FIB chose */
+	__u16 port;    /* its linx port; 0: no rewrite cached (the FIB per packet) */
+	__u16 mtu;     /* route MTU: a longer packet goes to the kernel, as the FIB says */
+	__u8 dmac[6];
+	__u8 smac[6];
+};
+
 /* The classifier's answer for one exact packet key, resolved as far as later
  * stages need it: the FAR's action (an LBR's already turned into its Maglev
  * tunnel choice, which is flow-sticky anyway), so that a flow-cache hit costs no
  * FAR, LBR or tunnel lookup. Valid while gen is the generation Go bumps after any
- * change of PDRs, FARs, LBRs, tunnels or port state. */
+ * change of PDRs, FARs, LBRs, tunnels or port state; a FAR_FORWARD answer also
+ * while nh_gen is the next-hop generation (bumped on any route, neighbour, link
+ * or address change, and on port attach/detach). */
 struct flow_result {
 	__u32 rule; /* 0: no PDR matched */
-	__u32 far_id;
 	__u32 gen;
+	__u32 nh_gen;
 	__u8 action; /* enum far_action; never FAR_BALANCE (resolved to FAR_ENCAP) */
 	__u8 reason; /* FAR_DROP: the drop reason */
-	__u16 port;  /* FAR_FORWARD: egress port */
+	__u16 port;  /* FAR_FORWARD: the FAR's port */
 	__u32 tunnel; /* FAR_ENCAP: the overlay */
+	struct fwd_l2 l2; /* FAR_FORWARD: the rewrite, when l2.port != 0 */
 };
 
 /* A flow-cache entry: the packet key it answers for and the answer, valid while gen

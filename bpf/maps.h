@@ -123,6 +123,17 @@ struct {
 	__uint(max_entries, 1);
 } pdr_gen SEC(".maps");
 
+/* 0 → next-hop generation. Go increments it after any route, neighbour, link or
+ * address change it hears of over netlink (and on port attach/detach), which
+ * invalidates every flow_cache entry of a forward action (its cached L2 rewrite)
+ * at once. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+} nh_gen SEC(".maps");
+
 /* 0 → FAR applied when no PDR matches. Written by Go; read by the classifier. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

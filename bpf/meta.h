@@ -18,7 +18,6 @@ struct pkt_meta {
 	__u8 tcp_flags;
 	__u8 df;
 	__u8 pad;
-	__u32 far_id;
 	__u32 tunnel_id;    /* chosen overlay, for the encap stage */
 	__u32 hash;         /* flow_hash(&key), set by the classifier */
 	struct far far;     /* the resolved action (action, port) */

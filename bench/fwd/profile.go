@@ -20,7 +20,7 @@ var stagePlan = map[Path][]struct {
 	name string
 }{
 	PathUplink:   {{0, "linx_classify"}, {2, "linx_encap"}},
-	PathDownlink: {{0, "linx_classify"}, {1, "linx_forward"}},
+	PathDownlink: {{0, "linx_classify"}}, // a flow-cache hit forwards in linx_classify
 }
 
 // Profile splits the linx gateway's per-packet program time by stage. The

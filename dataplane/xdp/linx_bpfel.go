@@ -90,17 +90,27 @@ type linxFlowEntry struct {
 type linxFlowResult struct {
 	_      structs.HostLayout
 	Rule   uint32
-	FarId  uint32
 	Gen    uint32
+	NhGen  uint32
 	Action uint8
 	Reason uint8
 	Port   uint16
 	Tunnel uint32
+	L2     linxFwdL2
 }
 
 type linxFlowSet struct {
 	_   structs.HostLayout
 	Way [2]linxFlowEntry
+}
+
+type linxFwdL2 struct {
+	_       structs.HostLayout
+	Ifindex uint32
+	Port    uint16
+	Mtu     uint16
+	Dmac    [6]uint8
+	Smac    [6]uint8
 }
 
 type linxLbr struct {
@@ -192,7 +202,6 @@ type linxPktMeta struct {
 	TcpFlags uint8
 	Df       uint8
 	Pad      uint8
-	FarId    uint32
 	TunnelId uint32
 	Hash     uint32
 	Far      linxFar
@@ -287,6 +296,7 @@ const (
 	linxMapFars           = "fars"
 	linxMapFlowCache      = "flow_cache"
 	linxMapLbrs           = "lbrs"
+	linxMapNhGen          = "nh_gen"
 	linxMapNonIpCounters  = "non_ip_counters"
 	linxMapNonIpRules     = "non_ip_rules"
 	linxMapPdrCounters    = "pdr_counters"
@@ -377,6 +387,7 @@ type linxMapSpecs struct {
 	Fars           *ebpf.MapSpec `ebpf:"fars"`
 	FlowCache      *ebpf.MapSpec `ebpf:"flow_cache"`
 	Lbrs           *ebpf.MapSpec `ebpf:"lbrs"`
+	NhGen          *ebpf.MapSpec `ebpf:"nh_gen"`
 	NonIpCounters  *ebpf.MapSpec `ebpf:"non_ip_counters"`
 	NonIpRules     *ebpf.MapSpec `ebpf:"non_ip_rules"`
 	PdrCounters    *ebpf.MapSpec `ebpf:"pdr_counters"`
@@ -435,6 +446,7 @@ type linxMaps struct {
 	Fars           *ebpf.Map `ebpf:"fars"`
 	FlowCache      *ebpf.Map `ebpf:"flow_cache"`
 	Lbrs           *ebpf.Map `ebpf:"lbrs"`
+	NhGen          *ebpf.Map `ebpf:"nh_gen"`
 	NonIpCounters  *ebpf.Map `ebpf:"non_ip_counters"`
 	NonIpRules     *ebpf.Map `ebpf:"non_ip_rules"`
 	PdrCounters    *ebpf.Map `ebpf:"pdr_counters"`
@@ -467,6 +479,7 @@ func (m *linxMaps) Close() error {
 		m.Fars,
 		m.FlowCache,
 		m.Lbrs,
+		m.NhGen,
 		m.NonIpCounters,
 		m.NonIpRules,
 		m.PdrCounters,

@@ -38,6 +38,7 @@ type Dataplane struct {
 
 	cls     *classifier
 	gen     uint32 // classifier generation: flow-cache entries of older ones are stale
+	nhGen   uint32 // next-hop generation: forward answers (FIB-resolved MACs) of older ones are stale
 	slot    uint32 // live slot of pdr_tuple_list
 	ids     dataplane.PDRIDs
 	ident   map[dataplane.PDRKey]dataplane.PDRID // match+priority → rule: P4Runtime's entry key
@@ -144,6 +145,10 @@ func Load(opts dataplane.Options) (*Dataplane, error) {
 	if err := d.objs.PdrGen.Lookup(uint32(0), &d.gen); err != nil {
 		d.objs.Close()
 		return nil, fmt.Errorf("read classifier generation: %w", err)
+	}
+	if err := d.objs.NhGen.Lookup(uint32(0), &d.nhGen); err != nil {
+		d.objs.Close()
+		return nil, fmt.Errorf("read next-hop generation: %w", err)
 	}
 	// A pinned default (a running pipeline's) stays until Restore says otherwise.
 	var miss linxFar

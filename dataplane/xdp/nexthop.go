@@ -127,13 +127,26 @@ func (n *nexthops) close() {
 }
 
 // refreshNexthops re-resolves every tunnel and writes the next hops that
-// changed. d.mu is held.
+// changed, then bumps the next-hop generation: the flow cache's forward answers
+// carry MACs the data path got from the FIB, which may have changed with
+// whatever event brought us here. d.mu is held.
 func (d *Dataplane) refreshNexthops() error {
-	var errs []error
+	errs := []error{d.bumpNhGen()}
 	for id := range d.tunnels {
 		errs = append(errs, d.resolveTunnel(id))
 	}
 	return errors.Join(errs...)
+}
+
+// bumpNhGen invalidates the flow cache's forward answers (their L2 rewrite):
+// called after a route, neighbour, link or address change has been heard of,
+// and on port attach and detach. d.mu is held.
+func (d *Dataplane) bumpNhGen() error {
+	if err := d.objs.NhGen.Put(uint32(0), d.nhGen+1); err != nil {
+		return fmt.Errorf("bump next-hop generation: %w", err)
+	}
+	d.nhGen++
+	return nil
 }
 
 // resolveTunnel resolves tunnel id's next hop and writes it if it changed.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/gopacket/layers"
 	"github.com/vishvananda/netlink"
 
 	"github.com/linx-sdwan/linx/dataplane"
@@ -90,4 +91,84 @@ func TestNexthopFollowsUnderlay(t *testing.T) {
 			Gw: net.IP(gw2.AsSlice())})
 	}))
 	send(newMAC, gw2MAC)
+}
+
+// TestForwardFollowsNeighbour changes the LAN host's neighbour entry under
+// downlink traffic that a forward FAR delivers: the flow-cache hit carries the
+// MACs the FIB gave its flow's first packet, and the change (heard of over
+// netlink, which bumps the next-hop generation) must reach the next packets.
+// A MAC change: every packet is delivered, with the old MAC, then the new one.
+// The neighbour gone: the kernel gets the packets (it would resolve it), and
+// that answer is not cached: once the neighbour is back, delivery resumes.
+// A packet longer than the route MTU on a cached flow goes to the kernel too.
+func TestForwardFollowsNeighbour(t *testing.T) {
+	r := newRig(t)
+	decapSetup(t, r)
+	frame := greFrame(t, peer0, local0, &layers.GRE{}, innerIP(t))
+	lan0 := r.idx[portLAN]
+
+	// send runs packets until one gets verdict want (with dmac want, for a
+	// redirect); every one before must be a redirect out of lan0 with an allowed
+	// MAC, or passed to the kernel when pass is allowed.
+	send := func(frame []byte, want uint32, wantMAC net.HardwareAddr, pass bool, allowed ...net.HardwareAddr) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second) // events arrive in microseconds; this only bounds a failure
+		for n := 0; ; n++ {
+			verdict, out := r.run(portWAN0, frame)
+			var dmac net.HardwareAddr
+			if verdict == xdpRedirect {
+				eth := decode(out).Layer(layers.LayerTypeEthernet).(*layers.Ethernet)
+				if !bytes.Equal(eth.SrcMAC, r.mac[portLAN]) {
+					t.Fatalf("packet %d: smac %v, want lan0's %v", n, eth.SrcMAC, r.mac[portLAN])
+				}
+				dmac = eth.DstMAC
+			}
+			if verdict == want && (want != xdpRedirect || bytes.Equal(dmac, wantMAC)) {
+				return
+			}
+			ok := verdict == xdpPass && pass
+			for _, a := range allowed {
+				ok = ok || verdict == xdpRedirect && bytes.Equal(dmac, a)
+			}
+			if !ok {
+				t.Fatalf("packet %d: verdict %d dmac %v, want %d %v (drops %v)", n, verdict, dmac, want, wantMAC, r.drops())
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after %d packets still verdict %d dmac %v, want %d %v: forwarding did not follow the kernel",
+					n, verdict, dmac, want, wantMAC)
+			}
+		}
+	}
+	send(frame, xdpRedirect, hostMAC, false)
+	send(frame, xdpRedirect, hostMAC, false) // a flow-cache hit
+
+	// Longer than lan0's MTU (1500), on the cached flow: the kernel's.
+	big := greFrame(t, peer0, local0, &layers.GRE{},
+		pkt{src: remoteIP, dst: hostIP, sport: 53, dport: 4000, payload: 1600}.bytes(t)[14:])
+	if v, _ := r.run(portWAN0, big); v != xdpPass {
+		t.Fatalf("packet over the route MTU: verdict %d, want pass", v)
+	}
+
+	// The host's MAC changes.
+	newMAC := net.HardwareAddr{0x02, 0, 0, 0, 0x01, 0x99}
+	setNeigh := func(mac net.HardwareAddr) {
+		t.Helper()
+		must(t, r.ns.Do(func() error {
+			return netlink.NeighSet(&netlink.Neigh{LinkIndex: lan0, Family: netlink.FAMILY_V4, State: netlink.NUD_PERMANENT,
+				IP: net.IP(hostIP.AsSlice()), HardwareAddr: mac})
+		}))
+	}
+	setNeigh(newMAC)
+	send(frame, xdpRedirect, newMAC, false, hostMAC)
+
+	// The neighbour goes: packets to the kernel, never an old MAC cached.
+	must(t, r.ns.Do(func() error {
+		return netlink.NeighDel(&netlink.Neigh{LinkIndex: lan0, Family: netlink.FAMILY_V4, IP: net.IP(hostIP.AsSlice())})
+	}))
+	send(frame, xdpPass, nil, true, newMAC)
+	send(frame, xdpPass, nil, true) // and again: no neighbour is not cached as a rewrite
+
+	// It comes back with the first MAC.
+	setNeigh(hostMAC)
+	send(frame, xdpRedirect, hostMAC, true)
 }

@@ -47,7 +47,7 @@ var ErrIncompatiblePins = errors.New("pinned data path is incompatible with this
 // pinLayoutVersion is part of the layout fingerprint: bump it when the meaning of
 // a pinned map's contents changes without its C layout changing, so that a new
 // build refuses to take over maps an old one wrote.
-const pinLayoutVersion = 3
+const pinLayoutVersion = 4
 
 const (
 	pinLinksDir     = "links"
