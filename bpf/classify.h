@@ -35,6 +35,39 @@ static __always_inline __u32 flow_hash(struct pdr_key *k)
 	return (__u32)h;
 }
 
+/* Set by the loader: the number of bits of pdr_bloom minus one (a power of two
+ * minus one); 0: no filter. */
+const volatile __u32 pdr_bloom_mask = 0;
+
+/* pdr_bloom_hash mixes a masked pdr_key (read as five 32-bit words) into the
+ * Bloom filter's bit. dataplane/xdp/bloom.go computes the same. */
+static __always_inline __u32 pdr_bloom_hash(const struct pdr_key *k)
+{
+	__u32 w[5];
+
+	__builtin_memcpy(w, k, sizeof(w));
+	__u64 h = ((__u64)w[1] << 32 | w[0]) * 0x9E3779B97F4A7C15ULL;
+	h ^= ((__u64)w[3] << 32 | w[2]) * 0xC2B2AE3D27D4EB4FULL;
+	h ^= (__u64)w[4] * 0x165667B19E3779F9ULL;
+	h ^= h >> 29;
+	h *= 0xBF58476D1CE4E5B9ULL;
+	h ^= h >> 32;
+	return (__u32)h;
+}
+
+/* pdr_bloom_may reports whether pdr_entries may hold k: false only when it
+ * certainly does not. */
+static __always_inline int pdr_bloom_may(const struct pdr_key *k)
+{
+	if (!pdr_bloom_mask)
+		return 1;
+	__u32 bit = pdr_bloom_hash(k) & pdr_bloom_mask;
+	__u32 word = bit >> 6;
+	__u64 *w = bpf_map_lookup_elem(&pdr_bloom, &word);
+
+	return !w || (*w >> (bit & 63)) & 1;
+}
+
 /* pdr_key_eq compares two packet keys as five 32-bit words (the key has no
  * padding: 4 + 4 + 4 + 2 + 2 + 2 + 1 + 1 bytes). */
 static __always_inline int pdr_key_eq(const struct pdr_key *a, const struct pdr_key *b)
@@ -81,6 +114,8 @@ static __always_inline void tss_lookup(struct pdr_key *pk, struct flow_result *r
 			.proto = pk->proto & t->mask.proto,
 			.dscp_dir = pk->dscp_dir & t->mask.dscp_dir,
 		};
+		if (!pdr_bloom_may(&k))
+			continue;
 		struct pdr_entry *e = bpf_map_lookup_elem(&pdr_entries, &k);
 		if (!e)
 			continue;

@@ -91,6 +91,20 @@ struct {
 	__uint(max_entries, 400000);
 } pdr_entries SEC(".maps");
 
+/* bit → 1 if some pdr_entries key may hash to it (pdr_bloom_hash of the masked
+ * key, tuple id included): a one-hash Bloom filter in front of pdr_entries, so
+ * the tuple search skips a tuple whose masked key has no entry with an inlined
+ * array access instead of a hash lookup into cold memory. Go sets a key's bit
+ * before it writes the key, and clears bits only by rewriting the filter from the
+ * keys present (never one a present key needs), so a clear bit proves absence.
+ * Words of 64 bits; Go sizes it (a power of two). Read by the classifier. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 65536);
+} pdr_bloom SEC(".maps");
+
 /* rule slot → FAR id and priority. A rule is live exactly while it is here: the
  * single write that commits an insert or a delete. Written by Go; read by the
  * classifier. */

@@ -299,6 +299,7 @@ const (
 	linxMapNhGen          = "nh_gen"
 	linxMapNonIpCounters  = "non_ip_counters"
 	linxMapNonIpRules     = "non_ip_rules"
+	linxMapPdrBloom       = "pdr_bloom"
 	linxMapPdrCounters    = "pdr_counters"
 	linxMapPdrEntries     = "pdr_entries"
 	linxMapPdrGen         = "pdr_gen"
@@ -327,6 +328,7 @@ const (
 	linxProgLinxXdp       = "linx_xdp"
 	linxVarFlowCacheMask  = "flow_cache_mask"
 	linxVarFlowCacheOff   = "flow_cache_off"
+	linxVarPdrBloomMask   = "pdr_bloom_mask"
 )
 
 // loadLinx returns the embedded CollectionSpec for linx.
@@ -390,6 +392,7 @@ type linxMapSpecs struct {
 	NhGen          *ebpf.MapSpec `ebpf:"nh_gen"`
 	NonIpCounters  *ebpf.MapSpec `ebpf:"non_ip_counters"`
 	NonIpRules     *ebpf.MapSpec `ebpf:"non_ip_rules"`
+	PdrBloom       *ebpf.MapSpec `ebpf:"pdr_bloom"`
 	PdrCounters    *ebpf.MapSpec `ebpf:"pdr_counters"`
 	PdrEntries     *ebpf.MapSpec `ebpf:"pdr_entries"`
 	PdrGen         *ebpf.MapSpec `ebpf:"pdr_gen"`
@@ -419,6 +422,7 @@ type linxMapSpecs struct {
 type linxVariableSpecs struct {
 	FlowCacheMask *ebpf.VariableSpec `ebpf:"flow_cache_mask"`
 	FlowCacheOff  *ebpf.VariableSpec `ebpf:"flow_cache_off"`
+	PdrBloomMask  *ebpf.VariableSpec `ebpf:"pdr_bloom_mask"`
 }
 
 // linxObjects contains all objects after they have been loaded into the kernel.
@@ -449,6 +453,7 @@ type linxMaps struct {
 	NhGen          *ebpf.Map `ebpf:"nh_gen"`
 	NonIpCounters  *ebpf.Map `ebpf:"non_ip_counters"`
 	NonIpRules     *ebpf.Map `ebpf:"non_ip_rules"`
+	PdrBloom       *ebpf.Map `ebpf:"pdr_bloom"`
 	PdrCounters    *ebpf.Map `ebpf:"pdr_counters"`
 	PdrEntries     *ebpf.Map `ebpf:"pdr_entries"`
 	PdrGen         *ebpf.Map `ebpf:"pdr_gen"`
@@ -482,6 +487,7 @@ func (m *linxMaps) Close() error {
 		m.NhGen,
 		m.NonIpCounters,
 		m.NonIpRules,
+		m.PdrBloom,
 		m.PdrCounters,
 		m.PdrEntries,
 		m.PdrGen,
@@ -512,6 +518,7 @@ func (m *linxMaps) Close() error {
 type linxVariables struct {
 	FlowCacheMask *ebpf.Variable `ebpf:"flow_cache_mask"`
 	FlowCacheOff  *ebpf.Variable `ebpf:"flow_cache_off"`
+	PdrBloomMask  *ebpf.Variable `ebpf:"pdr_bloom_mask"`
 }
 
 // linxPrograms contains all programs after they have been loaded into the kernel.

@@ -38,6 +38,7 @@ type Dataplane struct {
 
 	cls     *classifier
 	gen     uint32 // classifier generation: flow-cache entries of older ones are stale
+	bloom   bloom  // pdr_bloom's copy (bloom.go)
 	nhGen   uint32 // next-hop generation: forward answers (FIB-resolved MACs) of older ones are stale
 	slot    uint32 // live slot of pdr_tuple_list
 	ids     dataplane.PDRIDs
@@ -110,6 +111,7 @@ func Load(opts dataplane.Options) (*Dataplane, error) {
 		locals:  map[uint32]int{},
 		nonIP:   map[uint16]dataplane.NonIPAction{},
 		punts:   make(chan dataplane.Punt, 256),
+		bloom:   bloom{words: make([]uint64, bloomWords(opts.MaxPDRs*entriesPerPDR))},
 	}
 	if err := spec.LoadAndAssign(&d.objs, &copts); err != nil {
 		var ve *ebpf.VerifierError
@@ -145,6 +147,12 @@ func Load(opts dataplane.Options) (*Dataplane, error) {
 	if err := d.objs.PdrGen.Lookup(uint32(0), &d.gen); err != nil {
 		d.objs.Close()
 		return nil, fmt.Errorf("read classifier generation: %w", err)
+	}
+	if opts.PinDir != "" {
+		if err := d.readBloom(); err != nil {
+			d.objs.Close()
+			return nil, err
+		}
 	}
 	if err := d.objs.NhGen.Lookup(uint32(0), &d.nhGen); err != nil {
 		d.objs.Close()
@@ -195,6 +203,10 @@ func sizedSpec(opts dataplane.Options) (*ebpf.CollectionSpec, error) {
 		linxMapTunnels: opts.MaxTunnels, linxMapTunnelCounters: opts.MaxTunnels,
 		linxMapTunnelTerms: opts.MaxTerms, linxMapTunnelLocals: opts.MaxTerms,
 		linxMapFlowCache: flowCacheSets(opts.FlowCacheSize),
+		linxMapPdrBloom:  bloomWords(opts.MaxPDRs * entriesPerPDR),
+	}
+	if err := spec.Variables["pdr_bloom_mask"].Set(uint32(bloomWords(opts.MaxPDRs*entriesPerPDR)*64 - 1)); err != nil {
+		return nil, fmt.Errorf("size pdr filter: %w", err)
 	}
 	if opts.FlowCacheSize < 0 {
 		if err := spec.Variables["flow_cache_off"].Set(uint8(1)); err != nil {

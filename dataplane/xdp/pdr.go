@@ -73,7 +73,7 @@ func (d *Dataplane) InsertPDRs(ps []dataplane.PDR) ([]dataplane.PDRID, error) {
 	for i, p := range ps {
 		d.ident[p.Key()] = ids[i]
 	}
-	return ids, nil
+	return ids, d.bloomTidy()
 }
 
 // ModifyPDR points a rule at another FAR with one atomic map write.
@@ -106,7 +106,10 @@ func (d *Dataplane) DeletePDR(id dataplane.PDRID) error {
 	}
 	delete(d.ident, k)
 	d.ids.Release(id)
-	return d.apply(pl)
+	if err := d.apply(pl); err != nil {
+		return err
+	}
+	return d.bloomTidy()
 }
 
 // apply performs a plan's map operations in their safe order.
@@ -175,6 +178,9 @@ func (d *Dataplane) writeEntries(ws []entryWrite) error {
 	for i, w := range ws {
 		keys[i] = kernelKey(w.key)
 		vals[i] = linxPdrEntry{Rule: [2]uint32{uint32(w.val[0]), uint32(w.val[1])}}
+	}
+	if err := d.bloomAdd(keys); err != nil { // before the keys: a clear bit means absent
+		return err
 	}
 	if err := batchPut(d.objs.PdrEntries, keys, vals); err != nil {
 		if errors.Is(err, unix.E2BIG) || errors.Is(err, unix.ENOSPC) {

@@ -225,7 +225,9 @@ func (d *Dataplane) restorePDRs(rules map[dataplane.PDRID]dataplane.PDR) error {
 			return fmt.Errorf("delete stale pdr entry: %w", err)
 		}
 	}
-	return nil
+	// pdr_entries now holds exactly the classifier's keys: drop the filter bits
+	// of the ones removed (and of anything an earlier build left).
+	return d.bloomRebuild()
 }
 
 // removeExtraObjects deletes the terminations, local addresses, FARs, LBRs,

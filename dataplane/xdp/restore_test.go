@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -471,4 +472,50 @@ func TestRestoreFresh(t *testing.T) {
 	if err := bad.Validate(r.dp.opts); !errors.Is(err, dataplane.ErrInvalid) {
 		t.Errorf("a non_ip rule for IPv4: %v, want ErrInvalid", err)
 	}
+}
+
+// TestBloomCoversEntries checks the invariant the classifier's filter rests on
+// (bloom.go): every key pdr_entries holds has its bit set in pdr_bloom, through
+// inserts, deletes and the rebuilds they trigger; Go's copy is the map's; and a
+// rebuild leaves exactly the bits of the keys present.
+func TestBloomCoversEntries(t *testing.T) {
+	r := newRig(t)
+	dp := r.dp
+	check := func(exact bool) {
+		t.Helper()
+		keys, err := mapKeys[linxPdrKey](dp.objs.PdrEntries, 1<<20)
+		must(t, err)
+		words := make([]uint64, len(dp.bloom.words))
+		for i := range words {
+			must(t, dp.objs.PdrBloom.Lookup(uint32(i), &words[i]))
+		}
+		if !slices.Equal(words, dp.bloom.words) {
+			t.Fatal("Go's copy of pdr_bloom differs from the map")
+		}
+		want := make([]uint64, len(words))
+		for _, k := range keys {
+			bit := bloomBit(k, dp.bloom.mask())
+			want[bit>>6] |= 1 << (bit & 63)
+			if words[bit>>6]&(1<<(bit&63)) == 0 {
+				t.Fatalf("key %+v in pdr_entries, its bit %d clear", k, bit)
+			}
+		}
+		if exact && !slices.Equal(words, want) {
+			t.Fatal("after a rebuild, bits beyond those of the keys present")
+		}
+	}
+	ids, err := dp.InsertPDRs(benchRules(3000))
+	must(t, err)
+	check(false)
+	for _, id := range ids[:2500] {
+		must(t, dp.DeletePDR(id))
+	}
+	check(false)
+	dp.mu.Lock()
+	err = dp.bloomRebuild()
+	dp.mu.Unlock()
+	must(t, err)
+	check(true)
+	must(t, dp.Clear())
+	check(true)
 }

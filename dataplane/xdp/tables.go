@@ -273,6 +273,9 @@ func (d *Dataplane) Clear() error {
 		if err := d.apply(pl); err != nil {
 			return err
 		}
+		if err := d.bloomRebuild(); err != nil {
+			return err
+		}
 	}
 	d.ids.Reset(nil)
 	clear(d.ident)

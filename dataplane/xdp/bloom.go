@@ -1,0 +1,144 @@
+package xdp
+
+// The Bloom filter in front of pdr_entries (pdr_bloom in bpf/maps.h): one bit
+// per hashed masked key, so that the tuple search skips, with an inlined array
+// read, each tuple under which the packet's masked key has no entry, instead of
+// a hash lookup into cold memory. Only a clear bit is trusted (absence), so the
+// invariant is: every key present in pdr_entries has its bit set. Keys' bits are
+// set before the keys are written; deleted keys leave their bits (false
+// positives, harmless) until the filter is rebuilt from the keys present, which
+// sets every present key's bit in every word it rewrites.
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/cilium/ebpf"
+)
+
+// bloomBitsPerEntry sizes the filter: about 1/8 of the bits set when the
+// entries table is full, fewer false positives below that.
+const bloomBitsPerEntry = 8
+
+type bloom struct {
+	words []uint64 // Go's copy of pdr_bloom
+	stale int      // bits set since the last rebuild: an upper bound of the stale ones
+}
+
+// bloomWords is the number of 64-bit words of a filter for maxEntries keys: a
+// power of two.
+func bloomWords(maxEntries int) int {
+	bits := 64
+	for bits < maxEntries*bloomBitsPerEntry && bits < 1<<31 {
+		bits <<= 1
+	}
+	return bits / 64
+}
+
+// bloomBit is pdr_bloom_hash of bpf/classify.h: the bit of a masked key, the key
+// read as the five little-endian 32-bit words of its C layout.
+func bloomBit(k linxPdrKey, mask uint32) uint32 {
+	w0, w1, w2 := uint64(k.Tuple), uint64(k.Src), uint64(k.Dst)
+	w3 := uint64(k.Sport) | uint64(k.Dport)<<16
+	w4 := uint64(k.InPort) | uint64(k.Proto)<<16 | uint64(k.DscpDir)<<24
+	h := (w1<<32 | w0) * 0x9E3779B97F4A7C15
+	h ^= (w3<<32 | w2) * 0xC2B2AE3D27D4EB4F
+	h ^= w4 * 0x165667B19E3779F9
+	h ^= h >> 29
+	h *= 0xBF58476D1CE4E5B9
+	h ^= h >> 32
+	return uint32(h) & mask
+}
+
+func (b *bloom) mask() uint32 { return uint32(len(b.words)*64 - 1) }
+
+// bloomAdd sets the bits of keys about to be written. d.mu is held.
+func (d *Dataplane) bloomAdd(keys []linxPdrKey) error {
+	changed := map[uint32]bool{}
+	for _, k := range keys {
+		bit := bloomBit(k, d.bloom.mask())
+		w, m := bit>>6, uint64(1)<<(bit&63)
+		if d.bloom.words[w]&m == 0 {
+			d.bloom.words[w] |= m
+			changed[w] = true
+			d.bloom.stale++
+		}
+	}
+	return d.writeBloom(changed)
+}
+
+// bloomTidy rebuilds the filter once the bits set since the last rebuild
+// outnumber the keys present (and the filter's words): a rebuild's cost is then
+// amortised over the writes that made the bits. Called after a successful apply,
+// when pdr_entries holds exactly d.cls.entries. d.mu is held.
+func (d *Dataplane) bloomTidy() error {
+	if d.bloom.stale <= max(len(d.cls.entries), len(d.bloom.words)) {
+		return nil
+	}
+	return d.bloomRebuild()
+}
+
+// bloomRebuild rewrites the filter from the keys pdr_entries holds
+// (d.cls.entries), clearing the bits only deleted keys had. d.mu is held.
+func (d *Dataplane) bloomRebuild() error {
+	fresh := make([]uint64, len(d.bloom.words))
+	for k := range d.cls.entries {
+		bit := bloomBit(kernelKey(k), d.bloom.mask())
+		fresh[bit>>6] |= 1 << (bit & 63)
+	}
+	changed := map[uint32]bool{}
+	for i := range fresh {
+		if fresh[i] != d.bloom.words[i] {
+			changed[uint32(i)] = true
+		}
+	}
+	d.bloom.words = fresh
+	d.bloom.stale = 0
+	return d.writeBloom(changed)
+}
+
+func (d *Dataplane) writeBloom(changed map[uint32]bool) error {
+	if len(changed) == 0 {
+		return nil
+	}
+	keys := make([]uint32, 0, len(changed))
+	for w := range changed {
+		keys = append(keys, w)
+	}
+	slices.Sort(keys)
+	vals := make([]uint64, len(keys))
+	for i, w := range keys {
+		vals[i] = d.bloom.words[w]
+	}
+	if err := batchPut(d.objs.PdrBloom, keys, vals); err != nil {
+		return fmt.Errorf("write pdr filter: %w", err)
+	}
+	return nil
+}
+
+// readBloom loads Go's copy of the filter from the map (pinned by an earlier
+// load: its bits cover the keys pinned pdr_entries holds).
+func (d *Dataplane) readBloom() error {
+	n := len(d.bloom.words)
+	keys := make([]uint32, n)
+	vals := make([]uint64, n)
+	var cursor ebpf.MapBatchCursor
+	got, err := d.objs.PdrBloom.BatchLookup(&cursor, keys, vals, nil)
+	if err == nil || errors.Is(err, ebpf.ErrKeyNotExist) {
+		for i := range got {
+			if int(keys[i]) < n {
+				d.bloom.words[keys[i]] = vals[i]
+			}
+		}
+		if got == n || errors.Is(err, ebpf.ErrKeyNotExist) {
+			return nil
+		}
+	}
+	for i := range n { // no batch support: one lookup per word
+		if err := d.objs.PdrBloom.Lookup(uint32(i), &d.bloom.words[i]); err != nil {
+			return fmt.Errorf("read pdr filter: %w", err)
+		}
+	}
+	return nil
+}
