@@ -125,7 +125,7 @@ static __always_inline void tss_lookup(struct pdr_key *pk, struct flow_result *r
 			if (!id)
 				break;
 			struct pdr_rule *r = bpf_map_lookup_elem(&pdr_rules, &id);
-			if (!r)
+			if (!r || !r->priority)
 				continue; /* not committed yet, or being deleted */
 			if (r->priority > best_prio) {
 				best_prio = r->priority;

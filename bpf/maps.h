@@ -105,11 +105,12 @@ struct {
 	__uint(max_entries, 65536);
 } pdr_bloom SEC(".maps");
 
-/* rule slot → FAR id and priority. A rule is live exactly while it is here: the
- * single write that commits an insert or a delete. Written by Go; read by the
- * classifier. */
+/* rule id → FAR id and priority. A rule is live exactly while its priority is
+ * not 0 (PDR priorities start at 1): the single write that commits an insert or
+ * a delete (which writes zeroes). An array by the dense rule id: an inlined
+ * access, not a hash lookup. Written by Go; read by the classifier. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, struct pdr_rule);
 	__uint(max_entries, 100000);

@@ -23,9 +23,11 @@ import (
 //
 //  1. entries (phase A): each affected masked key gets {best-after, best-before}
 //     ordered by priority; since a rule is live only once its pdr_rules entry
-//     exists, packets keep seeing the old winner until the commit;
+//     holds a priority (the array's zero entry is no rule), packets keep seeing
+//     the old winner until the commit;
 //     the tuple list is published with new tuples and raised priorities;
-//  2. commit: pdr_rules writes for inserts, then deletes (one write per rule);
+//  2. commit: pdr_rules writes for inserts, then retirements (one write of
+//     zeroes per rule);
 //  3. entries (phase C): keys get their true best two rules, emptied keys and
 //     tuples are removed.
 

@@ -197,7 +197,7 @@ func sizedSpec(opts dataplane.Options) (*ebpf.CollectionSpec, error) {
 		linxMapPorts: opts.MaxPorts, linxMapPortIfindex: opts.MaxPorts, linxMapTxPorts: opts.MaxPorts,
 		linxMapPortDown:     opts.MaxPorts,
 		linxMapPortCounters: opts.MaxPorts,
-		linxMapPdrEntries:   opts.MaxPDRs * entriesPerPDR, linxMapPdrRules: opts.MaxPDRs,
+		linxMapPdrEntries:   opts.MaxPDRs * entriesPerPDR, linxMapPdrRules: opts.MaxPDRs + 1,
 		linxMapPdrCounters: opts.MaxPDRs + 1,
 		linxMapFars:        opts.MaxFARs, linxMapLbrs: opts.MaxLBRs,
 		linxMapTunnels: opts.MaxTunnels, linxMapTunnelCounters: opts.MaxTunnels,

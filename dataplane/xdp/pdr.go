@@ -135,7 +135,7 @@ func (d *Dataplane) apply(p *plan) error {
 		}
 	}
 	for _, id := range p.retire {
-		if err := d.objs.PdrRules.Delete(uint32(id)); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		if err := d.objs.PdrRules.Put(uint32(id), linxPdrRule{}); err != nil {
 			return fmt.Errorf("retire pdr %d: %w", id, err)
 		}
 	}

@@ -124,17 +124,9 @@ func (d *Dataplane) restoreObjects(s dataplane.RestoreState) error {
 // restorePDRs plans installing rules over the seeded classifier and applies the
 // plan, then retires the rules and removes the entries the kernel holds beyond it.
 func (d *Dataplane) restorePDRs(rules map[dataplane.PDRID]dataplane.PDR) error {
-	var live map[uint32]linxPdrRule
-	liveIDs, err := mapKeys[uint32](d.objs.PdrRules, d.opts.MaxPDRs)
+	live, err := liveRules(d.objs.PdrRules)
 	if err != nil {
 		return fmt.Errorf("read live pdrs: %w", err)
-	}
-	live = make(map[uint32]linxPdrRule, len(liveIDs))
-	for _, id := range liveIDs {
-		var r linxPdrRule
-		if err := d.objs.PdrRules.Lookup(id, &r); err == nil {
-			live[id] = r
-		}
 	}
 	var tl linxPdrTuples
 	if err := d.objs.PdrTupleList.Lookup(d.slot, &tl); err != nil {
@@ -199,7 +191,7 @@ func (d *Dataplane) restorePDRs(rules map[dataplane.PDRID]dataplane.PDR) error {
 		return cmp.Or(cmp.Compare(live[a].Priority, live[b].Priority), cmp.Compare(a, b))
 	})
 	for _, id := range extra {
-		if err := d.objs.PdrRules.Delete(id); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		if err := d.objs.PdrRules.Put(id, linxPdrRule{}); err != nil {
 			return fmt.Errorf("retire pdr %d: %w", id, err)
 		}
 	}
@@ -302,6 +294,22 @@ func (d *Dataplane) removeExtraObjects(s dataplane.RestoreState) error {
 }
 
 // mapKeys lists the keys of a hash map (at most limit of them).
+// liveRules reads the live rules of pdr_rules (an array: priority 0 is none).
+func liveRules(m *ebpf.Map) (map[uint32]linxPdrRule, error) {
+	live := map[uint32]linxPdrRule{}
+	var (
+		id uint32
+		r  linxPdrRule
+	)
+	it := m.Iterate()
+	for it.Next(&id, &r) {
+		if r.Priority != 0 {
+			live[id] = r
+		}
+	}
+	return live, it.Err()
+}
+
 func mapKeys[K any](m *ebpf.Map, limit int) ([]K, error) {
 	var out []K
 	var prev any // nil: from the start

@@ -390,12 +390,12 @@ func TestRestoreTakeover(t *testing.T) {
 	if _, err := dp3.PDRCounter(ids["c"]); !errors.Is(err, dataplane.ErrNotFound) {
 		t.Errorf("counter of the removed rule: %v, want ErrNotFound", err)
 	}
-	live, err := mapKeys[uint32](dp3.objs.PdrRules, 10000)
+	live, err := liveRules(dp3.objs.PdrRules)
 	must(t, err)
 	if len(live) != len(lessC.PDRs) {
 		t.Errorf("%d live rules in the kernel, want %d", len(live), len(lessC.PDRs))
 	}
-	for _, id := range live {
+	for id := range live {
 		if id == uint32(ids["c"]) {
 			t.Errorf("rule c is still live in the kernel")
 		}
