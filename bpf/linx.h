@@ -27,6 +27,8 @@
 #define MAX_NON_IP_RULES 64 /* entries of the non_ip table (P4 LinxIngress.non_ip) */
 #endif
 #define TUPLE_SLOTS 4       /* pdr_tuple_list ring (see maps.h) */
+#define FLOW_CACHE_WINDOW 1024 /* lookups per decision to use the flow cache or not */
+#define FLOW_CACHE_SAMPLE 16   /* bypassed: one packet in this many still uses it */
 #define LBR_PROBES 4       /* Maglev slots tried before the member-list fallback */
 #define GRE_TTL 64
 #define PORT_IFINDEX_DIRECT 4096 /* ifindexes below this find their port in an ARRAY */
@@ -182,6 +184,17 @@ struct flow_entry {
 /* One set of the 2-way set-associative flow cache: way[0] is the newer entry. */
 struct flow_set {
 	struct flow_entry way[2];
+};
+
+/* Per-CPU use of the flow cache: when a window of lookups found too few hits
+ * (more flows than it holds), the classifier stops reading and writing it,
+ * except for one packet in FLOW_CACHE_SAMPLE, whose hits decide when to use
+ * it again. */
+struct flow_cache_use {
+	__u32 packets; /* classified, for sampling */
+	__u32 lookups; /* in this window */
+	__u32 hits;    /* in this window */
+	__u32 bypass;  /* 1: skip the cache but for samples */
 };
 
 struct pdr_rule {

@@ -129,6 +129,15 @@ struct {
 	__uint(max_entries, 32768);
 } flow_cache SEC(".maps");
 
+/* 0 → how this CPU's packets use flow_cache (struct flow_cache_use). Written and
+ * read by the classifier only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct flow_cache_use);
+	__uint(max_entries, 1);
+} flow_cache_uses SEC(".maps");
+
 /* 0 → classifier generation. Go increments it after every committed rule change,
  * which invalidates every flow_cache entry at once. */
 struct {

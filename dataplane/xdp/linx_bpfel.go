@@ -81,6 +81,14 @@ const (
 	linxFarActionFAR_PUNT    linxFarAction = 6
 )
 
+type linxFlowCacheUse struct {
+	_       structs.HostLayout
+	Packets uint32
+	Lookups uint32
+	Hits    uint32
+	Bypass  uint32
+}
+
 type linxFlowEntry struct {
 	_   structs.HostLayout
 	Key linxPdrKey
@@ -295,6 +303,7 @@ const (
 	linxMapDropCounters   = "drop_counters"
 	linxMapFars           = "fars"
 	linxMapFlowCache      = "flow_cache"
+	linxMapFlowCacheUses  = "flow_cache_uses"
 	linxMapLbrs           = "lbrs"
 	linxMapNhGen          = "nh_gen"
 	linxMapNonIpCounters  = "non_ip_counters"
@@ -388,6 +397,7 @@ type linxMapSpecs struct {
 	DropCounters   *ebpf.MapSpec `ebpf:"drop_counters"`
 	Fars           *ebpf.MapSpec `ebpf:"fars"`
 	FlowCache      *ebpf.MapSpec `ebpf:"flow_cache"`
+	FlowCacheUses  *ebpf.MapSpec `ebpf:"flow_cache_uses"`
 	Lbrs           *ebpf.MapSpec `ebpf:"lbrs"`
 	NhGen          *ebpf.MapSpec `ebpf:"nh_gen"`
 	NonIpCounters  *ebpf.MapSpec `ebpf:"non_ip_counters"`
@@ -449,6 +459,7 @@ type linxMaps struct {
 	DropCounters   *ebpf.Map `ebpf:"drop_counters"`
 	Fars           *ebpf.Map `ebpf:"fars"`
 	FlowCache      *ebpf.Map `ebpf:"flow_cache"`
+	FlowCacheUses  *ebpf.Map `ebpf:"flow_cache_uses"`
 	Lbrs           *ebpf.Map `ebpf:"lbrs"`
 	NhGen          *ebpf.Map `ebpf:"nh_gen"`
 	NonIpCounters  *ebpf.Map `ebpf:"non_ip_counters"`
@@ -483,6 +494,7 @@ func (m *linxMaps) Close() error {
 		m.DropCounters,
 		m.Fars,
 		m.FlowCache,
+		m.FlowCacheUses,
 		m.Lbrs,
 		m.NhGen,
 		m.NonIpCounters,
