@@ -101,12 +101,26 @@ func (d *Dataplane) SetTunnel(id dataplane.TunnelID, t dataplane.Tunnel) error {
 			return err
 		}
 	}
-	if err := d.objs.Tunnels.Put(uint32(id), v); err != nil {
-		return fmt.Errorf("write tunnel %d: %w", id, err)
+	// The next hop first (it takes netlink round trips), then the tunnel, then
+	// at once the generation: flow-cache hits see the tunnel's new state (a
+	// tunnel marked down, say) one map write later, not after the lookups.
+	prev, had := d.tunnels[id]
+	undo := func() {
+		if had {
+			d.tunnels[id] = prev
+		} else {
+			delete(d.tunnels, id)
+		}
+		d.resolveTunnel(id)
 	}
 	d.tunnels[id] = t
 	if err := d.resolveTunnel(id); err != nil {
+		undo()
 		return err
+	}
+	if err := d.objs.Tunnels.Put(uint32(id), v); err != nil {
+		undo()
+		return fmt.Errorf("write tunnel %d: %w", id, err)
 	}
 	return d.bumpGen()
 }
