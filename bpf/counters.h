@@ -21,11 +21,24 @@ static __always_inline __u64 frame_len(struct xdp_md *ctx)
 	return ctx->data_end - ctx->data;
 }
 
+/* count_drop counts a dropped frame under its reason and under the port it
+ * arrived on: the ingress stage sets the scratch slot's port before its first
+ * drop, so the slot names this packet's port (both lookups are inlined arrays). */
 static __always_inline void count_drop(struct xdp_md *ctx, __u32 reason)
 {
+	__u64 len = frame_len(ctx);
+	__u32 zero = 0;
 	struct counter *c = bpf_map_lookup_elem(&drop_counters, &reason);
+	struct pkt_meta *m = bpf_map_lookup_elem(&scratch, &zero);
 
-	count(c, frame_len(ctx));
+	count(c, len);
+	if (m) {
+		__u32 port = m->port;
+		struct port_stats *s = bpf_map_lookup_elem(&port_counters, &port);
+
+		if (s)
+			count(&s->drop, len);
+	}
 }
 
 /* drop counts the packet under reason and returns XDP_DROP. Never XDP_ABORTED: that

@@ -266,8 +266,9 @@ struct counter {
 };
 
 struct port_stats {
-	struct counter rx;
-	struct counter tx;
+	struct counter rx;   /* every frame that arrived (XDP sees them all) */
+	struct counter tx;   /* frames the pipeline redirected out of the port */
+	struct counter drop; /* frames that arrived here and the pipeline dropped */
 };
 
 struct tunnel_stats {

@@ -255,7 +255,7 @@ struct {
 	__uint(max_entries, MAX_NON_IP_RULES);
 } non_ip_counters SEC(".maps");
 
-/* port id → rx/tx per CPU, as seen by XDP. Written by the pipeline; read by Go. */
+/* port id → rx/tx/drop per CPU, as seen by XDP. Written by the pipeline; read by Go. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);

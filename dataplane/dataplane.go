@@ -283,8 +283,11 @@ type LBRMember struct {
 // Counter is a packets/bytes pair summed over CPUs.
 type Counter struct{ Packets, Bytes uint64 }
 
-// PortCounters are what XDP saw on a port.
-type PortCounters struct{ RX, TX Counter }
+// PortCounters are what the pipeline saw on a port: RX every frame that arrived
+// (XDP sees them all, those it hands to the kernel too), TX the frames it
+// redirected out of the port (not what the kernel sent there), Drops the frames
+// that arrived on the port and the pipeline dropped (any reason).
+type PortCounters struct{ RX, TX, Drops Counter }
 
 // TunnelCounters are per-overlay totals: TX encapsulated, RX decapsulated.
 type TunnelCounters struct{ TX, RX Counter }

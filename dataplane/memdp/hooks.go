@@ -44,7 +44,7 @@ func (d *Dataplane) AddPortCount(id dataplane.PortID, c dataplane.PortCounters) 
 		return fmt.Errorf("%w: port %d is not attached", dataplane.ErrNotFound, id)
 	}
 	old := d.portCount[id]
-	d.portCount[id] = dataplane.PortCounters{RX: addCounter(old.RX, c.RX), TX: addCounter(old.TX, c.TX)}
+	d.portCount[id] = dataplane.PortCounters{RX: addCounter(old.RX, c.RX), TX: addCounter(old.TX, c.TX), Drops: addCounter(old.Drops, c.Drops)}
 	return nil
 }
 

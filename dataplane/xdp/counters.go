@@ -157,6 +157,8 @@ func (d *Dataplane) PortCounter(id dataplane.PortID) (dataplane.PortCounters, er
 		c.RX.Bytes += v.Rx.Bytes
 		c.TX.Packets += v.Tx.Packets
 		c.TX.Bytes += v.Tx.Bytes
+		c.Drops.Packets += v.Drop.Packets
+		c.Drops.Bytes += v.Drop.Bytes
 	}
 	return c, nil
 }

@@ -223,9 +223,10 @@ type linxPortInfo struct {
 }
 
 type linxPortStats struct {
-	_  structs.HostLayout
-	Rx linxCounter
-	Tx linxCounter
+	_    structs.HostLayout
+	Rx   linxCounter
+	Tx   linxCounter
+	Drop linxCounter
 }
 
 type linxPuntRecord struct {

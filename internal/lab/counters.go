@@ -85,7 +85,7 @@ func (c Counters) Sub(earlier Counters) Counters {
 	}
 	for id, p := range c.Ports {
 		e := earlier.Ports[id]
-		d.Ports[id] = dataplane.PortCounters{RX: sub(p.RX, e.RX), TX: sub(p.TX, e.TX)}
+		d.Ports[id] = dataplane.PortCounters{RX: sub(p.RX, e.RX), TX: sub(p.TX, e.TX), Drops: sub(p.Drops, e.Drops)}
 	}
 	for r, x := range c.Drops {
 		if y := sub(x, earlier.Drops[r]); y.Packets > 0 {

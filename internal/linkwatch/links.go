@@ -60,6 +60,9 @@ func (n *Links) LinkState(p dataplane.PortInfo) (gnmisrv.LinkState, error) {
 	a := l.Attrs()
 	st := gnmisrv.LinkState{AdminUp: a.Flags&net.FlagUp != 0, Oper: operFromKernel(a.OperState, a.Flags)}
 	st.LastChange = n.observe(p.Name, st.Oper, time.Now())
+	if s := a.Statistics; s != nil {
+		st.Kernel = &gnmisrv.KernelStats{TxPackets: s.TxPackets, TxBytes: s.TxBytes, RxDropped: s.RxDropped, TxDropped: s.TxDropped}
+	}
 	return st, nil
 }
 

@@ -52,6 +52,7 @@ type DataplaneCollector struct {
 	readErrors prometheus.Counter
 
 	portRxPackets, portRxBytes, portTxPackets, portTxBytes         *prometheus.Desc
+	portDropPackets, portDropBytes                                 *prometheus.Desc
 	tunnelTxPackets, tunnelTxBytes, tunnelRxPackets, tunnelRxBytes *prometheus.Desc
 	tunnels                                                        *prometheus.Desc
 	pdrDefaultPackets, pdrDefaultBytes                             *prometheus.Desc
@@ -85,6 +86,9 @@ func NewDataplaneCollector(o DataplaneOptions) *DataplaneCollector {
 		portRxBytes:   d("port_rx_bytes_total", "Bytes received on a port, as seen by XDP.", port),
 		portTxPackets: d("port_tx_packets_total", "Packets the pipeline sent out of a port.", port),
 		portTxBytes:   d("port_tx_bytes_total", "Bytes the pipeline sent out of a port.", port),
+		portDropPackets: d("port_drop_packets_total", "Packets that arrived on a port and the pipeline dropped (any reason; "+
+			"per reason: linx_drops_total). The kernel's own view of the link is node_exporter's node_network_*.", port),
+		portDropBytes: d("port_drop_bytes_total", "Bytes of packets that arrived on a port and the pipeline dropped.", port),
 
 		tunnelTxPackets: d("tunnel_tx_packets_total", "Packets GRE-encapsulated onto a tunnel.", tunnel),
 		tunnelTxBytes:   d("tunnel_tx_bytes_total", "Bytes GRE-encapsulated onto a tunnel.", tunnel),
@@ -111,7 +115,7 @@ func NewDataplaneCollector(o DataplaneOptions) *DataplaneCollector {
 // Describe sends the descriptors of every metric the collector may export.
 func (c *DataplaneCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.portRxPackets, c.portRxBytes, c.portTxPackets, c.portTxBytes,
+		c.portRxPackets, c.portRxBytes, c.portTxPackets, c.portTxBytes, c.portDropPackets, c.portDropBytes,
 		c.tunnelTxPackets, c.tunnelTxBytes, c.tunnelRxPackets, c.tunnelRxBytes, c.tunnels,
 		c.pdrDefaultPackets, c.pdrDefaultBytes, c.pdrPackets, c.pdrBytes, c.pdrRules,
 		c.drops, c.dropBytes,
@@ -156,6 +160,8 @@ func (c *DataplaneCollector) collectPorts(ch chan<- prometheus.Metric) {
 		counter(ch, c.portRxBytes, pc.RX.Bytes, l...)
 		counter(ch, c.portTxPackets, pc.TX.Packets, l...)
 		counter(ch, c.portTxBytes, pc.TX.Bytes, l...)
+		counter(ch, c.portDropPackets, pc.Drops.Packets, l...)
+		counter(ch, c.portDropBytes, pc.Drops.Bytes, l...)
 	}
 }
 

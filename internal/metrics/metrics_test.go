@@ -43,7 +43,8 @@ func rig(t *testing.T) *memdp.Dataplane {
 	dp := memdp.New(dataplane.Options{MaxTunnels: 16, MaxPDRs: 32})
 	check(t, dp.Attach("lan0", 1, dataplane.RoleLAN, dataplane.XDPNative))
 	check(t, dp.Attach("wan0", 2, dataplane.RoleWAN, dataplane.XDPGeneric))
-	check(t, dp.AddPortCount(1, dataplane.PortCounters{RX: dataplane.Counter{Packets: 10, Bytes: 1000}, TX: dataplane.Counter{Packets: 3, Bytes: 300}}))
+	check(t, dp.AddPortCount(1, dataplane.PortCounters{RX: dataplane.Counter{Packets: 10, Bytes: 1000}, TX: dataplane.Counter{Packets: 3, Bytes: 300},
+		Drops: dataplane.Counter{Packets: 2, Bytes: 120}}))
 	check(t, dp.AddPortCount(2, dataplane.PortCounters{RX: dataplane.Counter{Packets: 20, Bytes: 2000}, TX: dataplane.Counter{Packets: 4, Bytes: 400}}))
 	for _, id := range []dataplane.TunnelID{0, 15} {
 		check(t, dp.SetTunnel(id, dataplane.Tunnel{Port: 2, Src: netip.MustParseAddr("172.16.1.1"), Dst: netip.MustParseAddr("172.16.1.2")}))
@@ -77,6 +78,10 @@ linx_tunnel_rx_bytes_total{tunnel="15"} 600
 # HELP linx_tunnels Tunnels installed.
 # TYPE linx_tunnels gauge
 linx_tunnels 2
+# HELP linx_port_drop_packets_total Packets that arrived on a port and the pipeline dropped (any reason; per reason: linx_drops_total). The kernel's own view of the link is node_exporter's node_network_*.
+# TYPE linx_port_drop_packets_total counter
+linx_port_drop_packets_total{interface="lan0",port="1",role="lan"} 2
+linx_port_drop_packets_total{interface="wan0",port="2",role="wan"} 0
 # HELP linx_pdr_default_packets_total Packets that matched no packet detection rule (the PDR table's default entry).
 # TYPE linx_pdr_default_packets_total counter
 linx_pdr_default_packets_total 7
@@ -85,7 +90,7 @@ linx_pdr_default_packets_total 7
 linx_metrics_read_errors_total 0
 `
 	check(t, testutil.CollectAndCompare(c, strings.NewReader(want),
-		"linx_port_rx_packets_total", "linx_port_tx_bytes_total", "linx_tunnel_tx_packets_total",
+		"linx_port_rx_packets_total", "linx_port_tx_bytes_total", "linx_port_drop_packets_total", "linx_tunnel_tx_packets_total",
 		"linx_tunnel_rx_bytes_total", "linx_tunnels", "linx_pdr_default_packets_total", "linx_metrics_read_errors_total"))
 
 	// Every drop reason, zero or not, named after the C enum.

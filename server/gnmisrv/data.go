@@ -32,6 +32,14 @@ type ifaceData struct {
 	ctrOK   bool
 }
 
+// kernel returns the link's kernel statistics, zero when unknown.
+func (d *ifaceData) kernel() KernelStats {
+	if d.linkErr != nil || d.link.Kernel == nil {
+		return KernelStats{}
+	}
+	return *d.link.Kernel
+}
+
 func (d *ifaceData) oper() OperStatus {
 	switch {
 	case d.linkErr == nil:

@@ -28,9 +28,11 @@
 // in-octets, in-unicast-pkts, in-broadcast-pkts, in-multicast-pkts,
 // in-unknown-protos, in-discards, in-errors, in-fcs-errors, out-octets,
 // out-unicast-pkts, out-broadcast-pkts, out-multicast-pkts, out-discards,
-// out-errors. XDP counts packets and bytes per port and direction only, so
-// in/out-unicast-pkts carry all packets, in/out-octets all bytes, and the rest
-// are always 0 (drops are counted per reason, not per port).
+// out-errors. A port's counters sum the pipeline's and the kernel's (see
+// counterNames): in = what XDP saw arrive, out = what the pipeline redirected
+// plus what the kernel sent, in-discards = the pipeline's drops on arrival plus
+// the kernel's rx_dropped, out-discards = the kernel's tx_dropped;
+// in/out-unicast-pkts carry all packets and broadcast/multicast/errors are 0.
 //
 // Paths may use the key wildcards name=* and name=... (ONOS' port discovery
 // sends the latter), the element wildcards * and ..., module-qualified element

@@ -31,6 +31,16 @@ type LinkState struct {
 	// LastChange is when Oper last changed: last-change, in nanoseconds since the
 	// Unix epoch. The zero time is reported as 0 (unknown).
 	LastChange time.Time
+	// Kernel is the kernel's own statistics of the link, nil when unknown. They
+	// count what the kernel stack sent and dropped (packet-outs, kernel-forwarded
+	// and locally sent frames), which the pipeline never sees.
+	Kernel *KernelStats
+}
+
+// KernelStats are a link's kernel statistics (rtnl_link_stats64).
+type KernelStats struct {
+	TxPackets, TxBytes   uint64
+	RxDropped, TxDropped uint64
 }
 
 // LinkStater reports the link state of an attached port. Implementations must be

@@ -77,14 +77,24 @@ type leafDef struct {
 	get     func(*ifaceData) value
 }
 
-// The counters ONOS reads (OpenConfigGnmiPortStatisticsDiscovery). XDP counts
-// packets and bytes per port and direction, without telling unicast from
-// broadcast/multicast and without error or discard counters of its own, so:
-// in-unicast-pkts / out-unicast-pkts carry every packet the port received /
-// sent, in-octets / out-octets every byte, and the others are always 0 (drops are
-// counted per reason, not per port; see dataplane.DropCounters). ONOS sums
-// in-unicast + in-broadcast + in-multicast + in-unknown-protos into "packets
-// received", so its totals are right.
+// The counters ONOS reads (OpenConfigGnmiPortStatisticsDiscovery). The pipeline
+// counts packets and bytes per port without telling unicast from
+// broadcast/multicast, so in-unicast-pkts / out-unicast-pkts carry every
+// packet, in-octets / out-octets every byte, and broadcast/multicast/errors are
+// 0 (ONOS sums in-unicast + in-broadcast + in-multicast + in-unknown-protos into
+// "packets received", so its totals are right). A port's whole truth combines
+// the pipeline's counters with the kernel's (docs/operations.md, "Port
+// counters"):
+//   - in: the pipeline's RX — XDP sees every frame that arrives, those it hands
+//     to the kernel too;
+//   - out: the pipeline's TX (frames it redirected out) + the kernel's TX
+//     (packet-outs, kernel-forwarded and locally sent frames, which never pass
+//     the pipeline's egress);
+//   - in-discards: frames that arrived here and the pipeline dropped (any
+//     reason; per reason in dataplane.DropCounters) + the kernel's rx_dropped;
+//   - out-discards: the kernel's tx_dropped.
+//
+// An overlay has no kernel side: in = decapsulated, out = encapsulated.
 var counterNames = []string{
 	"in-octets", "in-unicast-pkts", "in-broadcast-pkts", "in-multicast-pkts",
 	"in-unknown-protos", "in-discards", "in-errors", "in-fcs-errors",
@@ -99,9 +109,13 @@ func counterGetter(name string) func(*ifaceData) value {
 	case "in-unicast-pkts":
 		return func(d *ifaceData) value { return u64(d.ctr.RX.Packets) }
 	case "out-octets":
-		return func(d *ifaceData) value { return u64(d.ctr.TX.Bytes) }
+		return func(d *ifaceData) value { return u64(d.ctr.TX.Bytes + d.kernel().TxBytes) }
 	case "out-unicast-pkts":
-		return func(d *ifaceData) value { return u64(d.ctr.TX.Packets) }
+		return func(d *ifaceData) value { return u64(d.ctr.TX.Packets + d.kernel().TxPackets) }
+	case "in-discards":
+		return func(d *ifaceData) value { return u64(d.ctr.Drops.Packets + d.kernel().RxDropped) }
+	case "out-discards":
+		return func(d *ifaceData) value { return u64(d.kernel().TxDropped) }
 	}
 	return func(*ifaceData) value { return u64(0) }
 }
