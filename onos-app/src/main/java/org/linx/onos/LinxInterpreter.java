@@ -8,6 +8,7 @@ import com.google.common.collect.ImmutableMap;
 import org.onlab.packet.DeserializationException;
 import org.onlab.packet.Ethernet;
 import org.onlab.util.ImmutableByteSequence;
+import org.onosproject.net.AnnotationKeys;
 import org.onosproject.net.ConnectPoint;
 import org.onosproject.net.DeviceId;
 import org.onosproject.net.Port;
@@ -28,11 +29,13 @@ import org.onosproject.net.pi.model.PiTableId;
 import org.onosproject.net.pi.runtime.PiAction;
 import org.onosproject.net.pi.runtime.PiPacketMetadata;
 import org.onosproject.net.pi.runtime.PiPacketOperation;
+import org.slf4j.Logger;
 
 import java.nio.ByteBuffer;
 import java.util.Collection;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 import static org.linx.onos.LinxConstants.EGRESS_PORT;
 import static org.linx.onos.LinxConstants.EGRESS_PORT_BITWIDTH;
@@ -50,6 +53,8 @@ import static org.linx.onos.LinxConstants.LINX_INGRESS_FAR;
 import static org.linx.onos.LinxConstants.LINX_INGRESS_LBR;
 import static org.linx.onos.LinxConstants.LINX_INGRESS_NON_IP;
 import static org.linx.onos.LinxConstants.LINX_INGRESS_PDR;
+import static org.linx.onos.LinxConstants.LINX_INGRESS_PORT_RX_COUNTER;
+import static org.slf4j.LoggerFactory.getLogger;
 
 /**
  * Tells ONOS how its protocol-independent abstractions map onto the linx pipeline:
@@ -59,6 +64,8 @@ import static org.linx.onos.LinxConstants.LINX_INGRESS_PDR;
  * that bypass flow objectives) and for every packet ONOS sends or receives.
  */
 public class LinxInterpreter extends AbstractHandlerBehaviour implements PiPipelineInterpreter {
+
+    private static final Logger log = getLogger(LinxInterpreter.class);
 
     private static final Map<Criterion.Type, PiMatchFieldId> CRITERIA =
             ImmutableMap.<Criterion.Type, PiMatchFieldId>builder()
@@ -117,9 +124,38 @@ public class LinxInterpreter extends AbstractHandlerBehaviour implements PiPipel
     }
 
     /**
-     * One PacketOut per output port; FLOOD becomes one per port of the device. linx
-     * sends a PacketOut straight out of its port, so TABLE (through the pipeline) is
-     * not supported.
+     * The first port number that is not a physical port: the size of the
+     * {@code port_rx_counter} (the agent's {@code tables.ports}, 512 by default).
+     * Physical ports are 1..MAX_PORTS-1; each overlay is reported by gNMI as the
+     * logical port MAX_PORTS + tunnel id, named {@code tunnel-<id>}
+     * (dataplane.TunnelPort), and no frame can be sent out of one.
+     */
+    static final long MAX_PORTS = LinxPipeconfLoader.PIPECONF.pipelineModel()
+            .counter(LINX_INGRESS_PORT_RX_COUNTER)
+            .orElseThrow(() -> new IllegalStateException("p4info.txt has no " + LINX_INGRESS_PORT_RX_COUNTER))
+            .size();
+
+    private static final Pattern OVERLAY_NAME = Pattern.compile("tunnel-[0-9]+");
+
+    /**
+     * True for an overlay's logical port: a number from {@link #MAX_PORTS} up, or a
+     * port gNMI named {@code tunnel-<id>}.
+     *
+     * @param number port number
+     * @param name   the port's name annotation, or null
+     * @return whether packet-outs must leave it out
+     */
+    static boolean isOverlayPort(long number, String name) {
+        return number >= MAX_PORTS || (name != null && OVERLAY_NAME.matcher(name).matches());
+    }
+
+    /**
+     * One PacketOut per output port; FLOOD and ALL become one per enabled physical
+     * port of the device. linx sends a PacketOut straight out of its port, so TABLE
+     * (through the pipeline) is not supported. Overlays' logical ports are skipped,
+     * also when named explicitly: ONOS treats them as edge ports, so LLDP probes and
+     * neighbour (ARP) flooding emit one packet per port, and the agent would refuse
+     * each (nothing can be sent out of an overlay: FARs encapsulate with encap).
      */
     @Override
     public Collection<PiPacketOperation> mapOutboundPacket(OutboundPacket packet) throws PiInterpreterException {
@@ -129,15 +165,19 @@ public class LinxInterpreter extends AbstractHandlerBehaviour implements PiPipel
                 throw new PiInterpreterException("packet-out treatments may only OUTPUT, got " + inst);
             }
             PortNumber port = ((OutputInstruction) inst).port();
-            if (port.equals(PortNumber.FLOOD)) {
+            if (port.equals(PortNumber.FLOOD) || port.equals(PortNumber.ALL)) {
                 DeviceService devices = handler().get(DeviceService.class);
                 for (Port p : devices.getPorts(packet.sendThrough())) {
-                    if (!p.number().isLogical() && p.isEnabled()) {
+                    if (!p.number().isLogical() && p.isEnabled()
+                            && !isOverlayPort(p.number().toLong(), p.annotations().value(AnnotationKeys.PORT_NAME))) {
                         ops.add(packetOut(packet.data(), p.number().toLong()));
                     }
                 }
             } else if (port.isLogical()) {
                 throw new PiInterpreterException("packet-out to logical port " + port + " is not supported");
+            } else if (isOverlayPort(port.toLong(), null)) {
+                log.debug("{}: not sending a packet-out on port {}: it is an overlay's logical port",
+                        packet.sendThrough(), port);
             } else {
                 ops.add(packetOut(packet.data(), port.toLong()));
             }

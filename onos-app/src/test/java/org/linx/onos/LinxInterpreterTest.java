@@ -9,6 +9,7 @@ import org.onlab.packet.Ethernet;
 import org.onlab.packet.MacAddress;
 import org.onlab.packet.ONOSLLDP;
 import org.onlab.util.ImmutableByteSequence;
+import org.onosproject.net.AnnotationKeys;
 import org.onosproject.net.ConnectPoint;
 import org.onosproject.net.DefaultAnnotations;
 import org.onosproject.net.DefaultPort;
@@ -124,6 +125,45 @@ public class LinxInterpreterTest {
         PiPacketMetadata m = op.metadatas().iterator().next();
         assertEquals(EGRESS_PORT, m.id());
         assertArrayEquals(new byte[]{0, 3}, m.value().asArray());
+    }
+
+    @Test
+    public void floodAndAllSkipTheOverlaysLogicalPorts() throws PiInterpreterException {
+        assertEquals("the P4Info's port counter size", 512L, LinxInterpreter.MAX_PORTS);
+        DeviceService devices = createMock(DeviceService.class);
+        List<Port> ports = new ArrayList<>();
+        ports.add(new DefaultPort(null, PortNumber.portNumber(1), true, named("eth1")));
+        ports.add(new DefaultPort(null, PortNumber.portNumber(2), true, named("eth2")));
+        ports.add(new DefaultPort(null, PortNumber.portNumber(513), true, named("tunnel-1")));
+        ports.add(new DefaultPort(null, PortNumber.portNumber(514), true, DefaultAnnotations.EMPTY));
+        ports.add(new DefaultPort(null, PortNumber.portNumber(7), true, named("tunnel-7")));
+        expect(devices.getPorts(DEVICE)).andReturn(ports).anyTimes();
+        DriverHandler handler = createMock(DriverHandler.class);
+        expect(handler.get(DeviceService.class)).andReturn(devices).anyTimes();
+        replay(devices, handler);
+        interpreter.setHandler(handler);
+
+        for (PortNumber all : List.of(PortNumber.FLOOD, PortNumber.ALL)) {
+            assertEquals(all + ": physical ports only", List.of(1L, 2L), sentOn(interpreter.mapOutboundPacket(
+                    new DefaultOutboundPacket(DEVICE, output(all), ByteBuffer.wrap(lldpFrame(0))))));
+        }
+        // LLDP probes and neighbour flooding name each edge port: an overlay's is skipped, not refused
+        assertEquals(List.of(), sentOn(interpreter.mapOutboundPacket(new DefaultOutboundPacket(DEVICE,
+                output(PortNumber.portNumber(513)), ByteBuffer.wrap(lldpFrame(0))))));
+        assertEquals(List.of(511L), sentOn(interpreter.mapOutboundPacket(new DefaultOutboundPacket(DEVICE,
+                output(PortNumber.portNumber(511)), ByteBuffer.wrap(lldpFrame(0))))));
+    }
+
+    private static DefaultAnnotations named(String name) {
+        return DefaultAnnotations.builder().set(AnnotationKeys.PORT_NAME, name).build();
+    }
+
+    private static List<Long> sentOn(Collection<PiPacketOperation> ops) throws PiInterpreterException {
+        List<Long> sentOn = new ArrayList<>();
+        for (PiPacketOperation op : ops) {
+            sentOn.add(LinxInterpreter.unsigned(op.metadatas().iterator().next().value()));
+        }
+        return sentOn;
     }
 
     @Test
