@@ -13,6 +13,7 @@ import org.onosproject.net.flow.instructions.PiInstruction;
 import org.onosproject.net.group.GroupBucket;
 import org.onosproject.net.group.GroupDescription;
 import org.onosproject.net.pi.model.PiActionModel;
+import org.onosproject.net.pi.model.PiActionParamId;
 import org.onosproject.net.pi.model.PiActionParamModel;
 import org.onosproject.net.pi.model.PiMatchFieldModel;
 import org.onosproject.net.pi.model.PiMatchType;
@@ -70,6 +71,11 @@ final class P4RuntimeText {
         PiTableId tableId = (PiTableId) rule.table();
         PiTableModel table = model.table(tableId).orElseThrow();
         StringBuilder b = new StringBuilder("table ").append(tableId.id());
+        PiCriterion criterion = (PiCriterion) rule.selector().getCriterion(Criterion.Type.PROTOCOL_INDEPENDENT);
+        if (criterion == null && rule.selector().criteria().isEmpty()) {
+            // ONOS writes a rule with an empty selector as the table's default entry (MODIFY)
+            return b.append(" default ").append(action(tableAction(rule), table)).toString();
+        }
         boolean prioritized = table.matchFields().stream()
                 .anyMatch(f -> f.matchType() == PiMatchType.TERNARY || f.matchType() == PiMatchType.RANGE);
         if (prioritized) {
@@ -79,7 +85,6 @@ final class P4RuntimeText {
             b.append(" shared");
         }
         b.append(" match");
-        PiCriterion criterion = (PiCriterion) rule.selector().getCriterion(Criterion.Type.PROTOCOL_INDEPENDENT);
         List<PiFieldMatch> matches = new ArrayList<>(criterion.fieldMatches());
         matches.sort(Comparator.comparing(m -> m.fieldId().id()));
         for (PiFieldMatch m : matches) {
@@ -111,7 +116,10 @@ final class P4RuntimeText {
         StringBuilder b = new StringBuilder(a.id().id());
         List<PiActionParam> params = new ArrayList<>(a.parameters());
         if (!params.isEmpty()) {
-            params.sort(Comparator.comparing(p -> p.id().id()));
+            // in P4Info order, as the agent reads them back (ONOS compares PI actions as maps)
+            List<PiActionParamId> order = new ArrayList<>();
+            am.params().forEach(pm -> order.add(pm.id()));
+            params.sort(Comparator.comparing(p -> order.indexOf(p.id())));
             b.append('(');
             for (int i = 0; i < params.size(); i++) {
                 PiActionParamModel pm = am.param(params.get(i).id()).orElseThrow();
@@ -123,7 +131,7 @@ final class P4RuntimeText {
         return b.toString();
     }
 
-    private List<String> group(GroupDescription g) {
+    List<String> group(GroupDescription g) {
         PiGroupKey key = (PiGroupKey) g.appCookie();
         PiTableModel table = model.table(key.tableId()).orElseThrow();
         int maxSize = model.actionProfiles(key.actionProfileId()).orElseThrow().maxGroupSize();

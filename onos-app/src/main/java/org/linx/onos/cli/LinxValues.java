@@ -80,6 +80,7 @@ public final class LinxValues {
     private static final Map<String, Integer> PROTOCOLS = new TreeMap<>();
     private static final Map<String, Integer> DSCPS = new TreeMap<>();
     private static final Map<String, Integer> DIRECTIONS = new TreeMap<>();
+    private static final Map<String, Integer> ETH_TYPES = new TreeMap<>();
 
     static {
         PROTOCOLS.put("icmp", 1);
@@ -112,6 +113,13 @@ public final class LinxValues {
         DIRECTIONS.put("uplink", 1);
         DIRECTIONS.put("downlink", 2);
         DIRECTIONS.put("underlay", 3);
+
+        ETH_TYPES.put("arp", 0x0806);
+        ETH_TYPES.put("rarp", 0x8035);
+        ETH_TYPES.put("ipv6", 0x86dd);
+        ETH_TYPES.put("lldp", 0x88cc);
+        ETH_TYPES.put("bddp", 0x8942);
+        ETH_TYPES.put("eapol", 0x888e);
     }
 
     private LinxValues() {
@@ -323,6 +331,81 @@ public final class LinxValues {
      */
     public static long u32(String field, String s) {
         return number(field, s, 0xffffffffL);
+    }
+
+    /**
+     * An EtherType for table non_ip: a name (arp, rarp, ipv6, lldp, bddp, eapol) or a
+     * number; IPv4 and VLAN tag types are refused (they never reach non_ip).
+     *
+     * @param field the field, for the message
+     * @param s     the text
+     * @return the EtherType
+     */
+    public static int ethType(String field, String s) {
+        String t = s.trim().toLowerCase(Locale.ROOT);
+        Integer n = ETH_TYPES.get(t);
+        int v;
+        if (n != null) {
+            v = n;
+        } else {
+            try {
+                v = (int) number(field, t, 0xffff);
+            } catch (IllegalArgumentException e) {
+                throw bad(field, s, "an EtherType name " + ETH_TYPES.keySet() + " or a number 0..0xffff");
+            }
+        }
+        if (v == 0x0800) {
+            throw bad(field, s, "a non-IPv4 EtherType: table pdr classifies IPv4, it never reaches non_ip");
+        }
+        if (v == 0x8100 || v == 0x88a8 || v == 0x9100) {
+            throw bad(field, s, "an EtherType after the VLAN tag: non_ip matches the type a tag carries");
+        }
+        return v;
+    }
+
+    /**
+     * The name of an EtherType, or 0x-hex.
+     *
+     * @param v the EtherType
+     * @return its name or 0x....
+     */
+    public static String ethTypeName(int v) {
+        for (Map.Entry<String, Integer> e : ETH_TYPES.entrySet()) {
+            if (e.getValue() == v) {
+                return e.getKey();
+            }
+        }
+        return String.format("0x%04x", v);
+    }
+
+    /**
+     * The name of an IP protocol number, or the number.
+     *
+     * @param v the protocol
+     * @return its name or the number
+     */
+    public static String protocolName(int v) {
+        for (Map.Entry<String, Integer> e : PROTOCOLS.entrySet()) {
+            if (e.getValue() == v) {
+                return e.getKey();
+            }
+        }
+        return Integer.toString(v);
+    }
+
+    /**
+     * The name of a direction value, or the number.
+     *
+     * @param v the direction
+     * @return uplink, downlink, underlay or the number
+     */
+    public static String directionName(int v) {
+        for (Map.Entry<String, Integer> e : DIRECTIONS.entrySet()) {
+            if (e.getValue() == v) {
+                return e.getKey();
+            }
+        }
+        return Integer.toString(v);
     }
 
     /**

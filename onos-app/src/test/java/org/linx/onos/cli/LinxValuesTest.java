@@ -95,4 +95,18 @@ public class LinxValuesTest {
         refused(() -> LinxValues.u32("key", "-1"), "a number");
         refused(() -> LinxValues.u32("far", "99999999999999999999"), "a number");
     }
+
+    @Test
+    public void ethTypesAndNames() {
+        assertEquals(0x88cc, LinxValues.ethType("eth_type", "LLDP"));
+        assertEquals(0x86dd, LinxValues.ethType("eth_type", "0x86dd"));
+        assertEquals("lldp", LinxValues.ethTypeName(0x88cc));
+        assertEquals("0x1234", LinxValues.ethTypeName(0x1234));
+        assertEquals("udp", LinxValues.protocolName(17));
+        assertEquals("250", LinxValues.protocolName(250));
+        assertEquals("downlink", LinxValues.directionName(2));
+        refused(() -> LinxValues.ethType("eth_type", "0x0800"), "table pdr classifies IPv4");
+        refused(() -> LinxValues.ethType("eth_type", "0x88a8"), "VLAN tag");
+        refused(() -> LinxValues.ethType("eth_type", "appletalk"), "an EtherType name");
+    }
 }

@@ -1,0 +1,40 @@
+/*
+ * Copyright 2026 the linx authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.linx.onos.cli.shell;
+
+import org.apache.karaf.shell.api.action.Argument;
+import org.apache.karaf.shell.api.action.Command;
+import org.apache.karaf.shell.api.action.Completion;
+import org.apache.karaf.shell.api.action.lifecycle.Service;
+import org.linx.onos.cli.EntryView;
+import org.linx.onos.cli.LinxEntries;
+import org.onosproject.cli.net.DeviceIdCompleter;
+import org.onosproject.net.DeviceId;
+import org.onosproject.net.flow.FlowRule;
+
+import java.util.List;
+
+/**
+ * linx:pdr-remove DEVICE prio=N [match fields] (far= is ignored).
+ */
+@Service
+@Command(scope = "linx", name = "pdr-remove",
+        description = "Removes the packet detection rule with this priority and match (far= is ignored)")
+public class PdrRemoveCommand extends LinxShellCommand {
+
+    @Argument(index = 0, name = "device", description = "Device ID", required = true)
+    @Completion(DeviceIdCompleter.class)
+    String device = null;
+
+    @Argument(index = 1, name = "params", description = "prio=N and the match fields", required = true,
+            multiValued = true)
+    List<String> params = null;
+
+    @Override
+    protected void run() {
+        DeviceId d = device(device);
+        FlowRule key = LinxEntries.pdrKey(d, cliApp(), params);
+        remove(key, "pdr " + EntryView.pdrWords(key).replaceAll(" far=.*$", ""));
+    }
+}
