@@ -4,6 +4,7 @@
 package org.linx.onos.cli.shell;
 
 import org.linx.onos.cli.LinxEntries;
+import org.onosproject.core.ApplicationId;
 import org.onosproject.net.DeviceId;
 import org.onosproject.net.group.Group;
 import org.onosproject.net.group.GroupService;
@@ -19,17 +20,22 @@ final class LbrGroups {
     }
 
     /**
-     * The group of LBR id, or null; refuses when group id is used by another group
-     * (a HASHED next objective uses its next id as group id, and the lbr entry's id).
+     * The group of LBR id, or null. Refuses a group id another app uses: a HASHED next
+     * objective's group has the same id and key (its next id), and changing it behind
+     * the flow objective store would leave the store wrong.
      */
-    static Group checkedGroup(GroupService groups, DeviceId d, int id) {
+    static Group checkedGroup(GroupService groups, DeviceId d, int id, ApplicationId app) {
         PiGroupKey key = LinxEntries.lbrGroupKey(id);
         Group group = groups.getGroup(d, key);
         for (Group g : groups.getGroups(d)) {
-            if (g.id().id() == id && (group == null || !g.appCookie().equals(key))) {
-                throw new IllegalArgumentException("group id " + id + " on " + d + " is another group's (app "
-                        + g.appId().name() + ", key " + g.appCookie() + "): use another LBR id");
+            if (g.id().id() == id && (!g.appId().equals(app) || !g.appCookie().equals(key))) {
+                throw new IllegalArgumentException("group id " + id + " on " + d + " belongs to app "
+                        + g.appId().name() + " (a HASHED next objective uses its next id): use another LBR id");
             }
+        }
+        if (group != null && !group.appId().equals(app)) {
+            throw new IllegalArgumentException("lbr_selector group " + id + " on " + d + " belongs to app "
+                    + group.appId().name() + " (a HASHED next objective uses its next id): use another LBR id");
         }
         return group;
     }

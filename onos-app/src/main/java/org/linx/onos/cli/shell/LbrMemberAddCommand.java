@@ -54,7 +54,7 @@ public class LbrMemberAddCommand extends LinxShellCommand {
         ApplicationId app = cliApp();
         GroupService groups = service(GroupService.class);
         PiGroupKey key = LinxEntries.lbrGroupKey(id);
-        Group group = LbrGroups.checkedGroup(groups, d, id);
+        Group group = LbrGroups.checkedGroup(groups, d, id, cliApp());
         GroupBucket member = LinxEntries.lbrMember(t, weight);
         if (group == null) {
             groups.addGroup(LinxEntries.lbrGroup(d, app, id, List.of(member)));
@@ -74,7 +74,7 @@ public class LbrMemberAddCommand extends LinxShellCommand {
                 throw new IllegalArgumentException("lbr " + id + " has " + size + " members, the most an "
                         + "lbr_selector group takes (max_group_size)");
             }
-            groups.addBucketsToGroup(d, key, new GroupBuckets(List.of(member)), key, group.appId());
+            groups.addBucketsToGroup(d, key, new GroupBuckets(List.of(member)), key, app);
             if (!LbrGroups.await(this, groups, d, key, size + 1, "add member " + t + ":" + weight
                     + " to lbr_selector group " + id)) {
                 return;

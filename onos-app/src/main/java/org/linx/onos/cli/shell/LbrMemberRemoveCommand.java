@@ -50,7 +50,7 @@ public class LbrMemberRemoveCommand extends LinxShellCommand {
         long t = LinxValues.tunnelId("tunnel", tunnel);
         GroupService groups = service(GroupService.class);
         PiGroupKey key = LinxEntries.lbrGroupKey(id);
-        Group group = LbrGroups.checkedGroup(groups, d, id);
+        Group group = LbrGroups.checkedGroup(groups, d, id, cliApp());
         if (group == null) {
             throw new IllegalArgumentException("no lbr_selector group " + id + " on " + d);
         }
