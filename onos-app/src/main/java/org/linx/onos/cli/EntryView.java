@@ -25,6 +25,7 @@ import org.onosproject.net.pi.runtime.PiTernaryFieldMatch;
 
 import java.math.BigInteger;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -202,7 +203,7 @@ public final class EntryView {
             }
         }
         List<PiActionParam> params = new ArrayList<>(action.parameters());
-        params.sort(java.util.Comparator.comparingInt(p -> order.indexOf(p.id().id())));
+        params.sort(Comparator.comparingInt(p -> order.indexOf(p.id().id())));
         return params;
     }
 

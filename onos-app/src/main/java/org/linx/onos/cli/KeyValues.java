@@ -4,6 +4,7 @@
 package org.linx.onos.cli;
 
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -61,7 +62,7 @@ public final class KeyValues {
     }
 
     private String keys() {
-        return String.join(", ", new java.util.LinkedHashSet<>(canonical.values()));
+        return String.join(", ", new LinkedHashSet<>(canonical.values()));
     }
 
     /**

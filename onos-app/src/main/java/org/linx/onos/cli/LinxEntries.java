@@ -17,6 +17,8 @@ import org.onosproject.net.group.DefaultGroupDescription;
 import org.onosproject.net.group.GroupBucket;
 import org.onosproject.net.group.GroupBuckets;
 import org.onosproject.net.group.GroupDescription;
+import org.onosproject.net.pi.model.PiActionId;
+import org.onosproject.net.pi.model.PiMatchFieldId;
 import org.onosproject.net.pi.model.PiTableId;
 import org.onosproject.net.pi.runtime.PiAction;
 import org.onosproject.net.pi.runtime.PiActionParam;
@@ -26,6 +28,9 @@ import org.onosproject.net.pi.runtime.PiTableAction;
 
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
 
 import static org.linx.onos.LinxConstants.DST_ADDR;
 import static org.linx.onos.LinxConstants.FAR_ID;
@@ -269,7 +274,7 @@ public final class LinxEntries {
     public static final String FAR_ACTIONS =
             "drop | pass | punt | forward port=P | encap tunnel=T | balance lbr=L";
 
-    private static PiAction noParams(String name, List<String> rest, org.onosproject.net.pi.model.PiActionId id) {
+    private static PiAction noParams(String name, List<String> rest, PiActionId id) {
         if (!rest.isEmpty()) {
             throw new IllegalArgumentException("far: " + name + " takes no parameter, got " + rest);
         }
@@ -353,8 +358,8 @@ public final class LinxEntries {
         return b.build();
     }
 
-    private static int ternary(PiCriterion.Builder b, org.onosproject.net.pi.model.PiMatchFieldId field,
-                               java.util.Optional<LinxValues.Ternary> t) {
+    private static int ternary(PiCriterion.Builder b, PiMatchFieldId field,
+                               Optional<LinxValues.Ternary> t) {
         if (t.isEmpty() || t.get().isWildcard()) {
             return 0;
         }
@@ -362,8 +367,8 @@ public final class LinxEntries {
         return 1;
     }
 
-    private static int range(PiCriterion.Builder b, org.onosproject.net.pi.model.PiMatchFieldId field,
-                             java.util.Optional<LinxValues.PortRange> r) {
+    private static int range(PiCriterion.Builder b, PiMatchFieldId field,
+                             Optional<LinxValues.PortRange> r) {
         if (r.isEmpty() || r.get().isWildcard()) {
             return 0;
         }
@@ -536,7 +541,7 @@ public final class LinxEntries {
     // ------------------------------------------------------------------- tables
 
     /** The pipeline's tables by short name, as linxctl names them. */
-    public static final java.util.Map<String, PiTableId> TABLES = java.util.Map.of(
+    public static final Map<String, PiTableId> TABLES = Map.of(
             "pdr", LINX_INGRESS_PDR, "far", LINX_INGRESS_FAR, "lbr", LINX_INGRESS_LBR,
             "tunnels", LINX_INGRESS_TUNNELS, "tunnel_term", LINX_INGRESS_TUNNEL_TERM, "non_ip", LINX_INGRESS_NON_IP);
 
@@ -556,7 +561,7 @@ public final class LinxEntries {
         PiTableId t = TABLES.get(n.toLowerCase(Locale.ROOT));
         if (t == null) {
             throw new IllegalArgumentException("table: \"" + name + "\" is not one of "
-                    + new java.util.TreeSet<>(TABLES.keySet()));
+                    + new TreeSet<>(TABLES.keySet()));
         }
         return t;
     }

@@ -44,7 +44,9 @@ public class FarAddCommand extends LinxShellCommand {
     protected void run() {
         DeviceId d = device(device);
         FlowRule rule = LinxEntries.far(d, cliApp(), id, action);
-        add(rule, "far " + id, replace);
+        if (!add(rule, "far " + id, replace)) {
+            return;
+        }
         PiAction a = (PiAction) EntryView.action(rule).orElseThrow();
         long tunnel = EntryView.param(a, "tunnel_id");
         if (tunnel >= 0) {

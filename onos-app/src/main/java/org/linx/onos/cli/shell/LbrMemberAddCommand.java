@@ -80,8 +80,9 @@ public class LbrMemberAddCommand extends LinxShellCommand {
                 return;
             }
         }
-        if (find(LinxEntries.lbrEntry(d, app, id)).isEmpty()) {
-            add(LinxEntries.lbrEntry(d, app, id), "lbr " + id, false);
+        if (find(LinxEntries.lbrEntry(d, app, id)).isEmpty() && !add(LinxEntries.lbrEntry(d, app, id), "lbr " + id,
+                false)) {
+            return;
         }
         warnIfMissing(LinxEntries.tunnelKey(d, app, Long.toString(t)), "tunnel " + t);
     }

@@ -10,6 +10,7 @@ import org.onosproject.core.ApplicationId;
 import org.onosproject.core.CoreService;
 import org.onosproject.net.Device;
 import org.onosproject.net.DeviceId;
+import org.onosproject.net.device.DeviceService;
 import org.onosproject.net.flow.FlowEntry;
 import org.onosproject.net.flow.FlowRule;
 import org.onosproject.net.flow.FlowRuleOperations;
@@ -72,7 +73,7 @@ public abstract class LinxShellCommand extends AbstractShellCommand {
      */
     protected DeviceId device(String uri) {
         DeviceId id = DeviceId.deviceId(uri);
-        Device d = service(org.onosproject.net.device.DeviceService.class).getDevice(id);
+        Device d = service(DeviceService.class).getDevice(id);
         if (d == null) {
             throw new IllegalArgumentException("no device " + uri + " in ONOS (devices lists them)");
         }
@@ -127,8 +128,9 @@ public abstract class LinxShellCommand extends AbstractShellCommand {
      * @param rule    the rule
      * @param what    the entry in words ("tunnel 1")
      * @param replace whether an existing entry may be replaced
+     * @return true once the device took it
      */
-    protected void add(FlowRule rule, String what, boolean replace) {
+    protected boolean add(FlowRule rule, String what, boolean replace) {
         Optional<FlowEntry> old = find(rule);
         FlowRuleOperations.Builder ops = FlowRuleOperations.builder();
         if (old.isPresent()) {
@@ -146,7 +148,7 @@ public abstract class LinxShellCommand extends AbstractShellCommand {
         } else {
             ops.add(rule);
         }
-        submit(ops, (old.isPresent() ? "replace " : "add ") + what + ": " + EntryView.actionText(rule));
+        return submit(ops, (old.isPresent() ? "replace " : "add ") + what + ": " + EntryView.actionText(rule));
     }
 
     /**

@@ -41,7 +41,9 @@ public class PdrAddCommand extends LinxShellCommand {
     protected void run() {
         DeviceId d = device(device);
         FlowRule rule = LinxEntries.pdr(d, cliApp(), params);
-        add(rule, "pdr " + EntryView.pdrWords(rule).replaceAll(" far=[0-9]+$", ""), replace);
+        if (!add(rule, "pdr " + EntryView.pdrWords(rule).replaceAll(" far=[0-9]+$", ""), replace)) {
+            return;
+        }
         long far = EntryView.param((PiAction) EntryView.action(rule).orElseThrow(), "far_id");
         warnIfMissing(LinxEntries.farKey(d, cliApp(), Long.toString(far)), "far " + far);
     }

@@ -10,9 +10,11 @@ import org.apache.karaf.shell.api.action.Option;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.linx.onos.cli.EntryView;
 import org.linx.onos.cli.LinxEntries;
+import org.linx.onos.cli.LinxValues;
+import org.onosproject.cli.net.DeviceIdCompleter;
 import org.onosproject.net.DeviceId;
 import org.onosproject.net.flow.FlowRule;
-import org.onosproject.cli.net.DeviceIdCompleter;
+import org.onosproject.net.pi.runtime.PiAction;
 
 import java.util.List;
 
@@ -43,15 +45,15 @@ public class TermAddCommand extends LinxShellCommand {
     protected void run() {
         DeviceId d = device(device);
         FlowRule rule = LinxEntries.term(d, cliApp(), params);
-        add(rule, termName(rule), replace);
-        String tunnel = params.stream().filter(w -> w.startsWith("tunnel=") || w.startsWith("tunnel_id="))
-                .map(w -> w.substring(w.indexOf('=') + 1)).findFirst().orElseThrow();
-        warnIfMissing(LinxEntries.tunnelKey(d, cliApp(), tunnel), "tunnel " + tunnel);
+        if (add(rule, termName(rule), replace)) {
+            long tunnel = EntryView.param((PiAction) EntryView.action(rule).orElseThrow(), "tunnel_id");
+            warnIfMissing(LinxEntries.tunnelKey(d, cliApp(), Long.toString(tunnel)), "tunnel " + tunnel);
+        }
     }
 
     static String termName(FlowRule rule) {
-        return "term src=" + org.linx.onos.cli.LinxValues.dotted(EntryView.exact(rule, HDR_SRC_ADDR))
-                + " dst=" + org.linx.onos.cli.LinxValues.dotted(EntryView.exact(rule, HDR_DST_ADDR))
+        return "term src=" + LinxValues.dotted(EntryView.exact(rule, HDR_SRC_ADDR))
+                + " dst=" + LinxValues.dotted(EntryView.exact(rule, HDR_DST_ADDR))
                 + " key=" + EntryView.exact(rule, HDR_GRE_KEY);
     }
 }

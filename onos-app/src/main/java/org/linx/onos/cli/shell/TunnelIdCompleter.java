@@ -36,9 +36,13 @@ public class TunnelIdCompleter implements Completer {
         FlowRuleService flows = AbstractShellCommand.get(FlowRuleService.class);
         DeviceId named = null;
         for (String arg : commandLine.getArguments()) {
-            if (arg.contains(":") && devices.getDevice(DeviceId.deviceId(arg)) != null) {
-                named = DeviceId.deviceId(arg);
-                break;
+            try {
+                if (arg.contains(":") && devices.getDevice(DeviceId.deviceId(arg)) != null) {
+                    named = DeviceId.deviceId(arg);
+                    break;
+                }
+            } catch (IllegalArgumentException e) {
+                // not a device id
             }
         }
         for (Device d : devices.getDevices()) {
