@@ -25,7 +25,12 @@ func WriteToForward(top *fwd.Topology, c *Client, pipeline *p4v1.ForwardingPipel
 	if err := c.Write(
 		Update(p4v1.Update_INSERT, Tunnel(tunnel, fwd.DownlinkWAN, fwd.DownlinkLocal, fwd.DownlinkPeer, fwd.DownlinkKey)),
 		Update(p4v1.Update_INSERT, Term(fwd.DownlinkPeer, fwd.DownlinkLocal, fwd.DownlinkKey, tunnel)),
-		Update(p4v1.Update_INSERT, FAR(far, p4info.IDActionForward, uint64(fwd.DownlinkLAN)))); err != nil {
+		Update(p4v1.Update_INSERT, FAR(far, p4info.IDActionForward, uint64(fwd.DownlinkLAN))),
+		// Without the rule, packets must not reach the sink at all: the default
+		// (pass) hands them to the gateway's kernel, which forwards them there too
+		// (ip_forward is on), so "the rule is gone" would never be seen.
+		Update(p4v1.Update_MODIFY, &p4v1.TableEntry{TableId: p4info.IDTablePDR, IsDefaultAction: true,
+			Action: action(p4info.IDActionDrop)})); err != nil {
 		return nil, nil, fmt.Errorf("program downlink: %w", err)
 	}
 	rule := PDRMatch(1, far, 2, fwd.DownlinkSrc, fwd.DownlinkDst, 17)
