@@ -2,7 +2,6 @@ package xdp
 
 import (
 	"cmp"
-	"container/heap"
 	"fmt"
 	"slices"
 
@@ -64,6 +63,7 @@ func (a ruleRef) before(b ruleRef) bool {
 type entry struct {
 	rules []ruleRef          // best first
 	kv    [2]dataplane.PDRID // what the kernel holds
+	epoch uint64             // the update that last touched it (classifier.epoch)
 }
 
 func (e *entry) top2() [2]dataplane.PDRID {
@@ -75,18 +75,22 @@ func (e *entry) top2() [2]dataplane.PDRID {
 }
 
 type tuple struct {
-	id    uint32
-	mask  fields
-	refs  int            // entries×rules under this tuple
-	prios map[uint32]int // priority → refs
-	heap  prioHeap       // distinct priorities, lazily pruned
-	max   uint32
+	id     uint32
+	mask   fields
+	refs   int            // entries×rules under this tuple
+	prios  map[uint32]int // priority → refs
+	heap   prioHeap       // distinct priorities, lazily pruned
+	max    uint32
+	epoch  uint64 // the update that last touched it (classifier.epoch)
+	oldMax uint32 // max before that update
 }
 
 func (t *tuple) add(prio uint32) {
 	t.refs++
-	if t.prios[prio]++; t.prios[prio] == 1 {
-		heap.Push(&t.heap, prio)
+	n := t.prios[prio] + 1
+	t.prios[prio] = n
+	if n == 1 {
+		t.heap.push(prio)
 	}
 	t.max = max(t.max, prio)
 }
@@ -100,7 +104,7 @@ func (t *tuple) remove(prio uint32) {
 			if _, live := t.prios[t.heap[0]]; live {
 				break
 			}
-			heap.Pop(&t.heap)
+			t.heap.pop()
 		}
 		t.max = 0
 		if t.heap.Len() > 0 {
@@ -109,17 +113,45 @@ func (t *tuple) remove(prio uint32) {
 	}
 }
 
-// prioHeap is a max-heap of priorities (container/heap).
+// prioHeap is a max-heap of priorities (the algorithm of container/heap, without
+// its interface: no boxing of every priority pushed).
 type prioHeap []uint32
 
-func (h prioHeap) Len() int           { return len(h) }
-func (h prioHeap) Less(i, j int) bool { return h[i] > h[j] }
-func (h prioHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *prioHeap) Push(x any)        { *h = append(*h, x.(uint32)) }
-func (h *prioHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
+func (h prioHeap) Len() int { return len(h) }
+
+func (h *prioHeap) push(x uint32) {
+	*h = append(*h, x)
+	s := *h
+	for j := len(s) - 1; j > 0; {
+		i := (j - 1) / 2
+		if s[i] >= s[j] {
+			break
+		}
+		s[i], s[j] = s[j], s[i]
+		j = i
+	}
+}
+
+func (h *prioHeap) pop() uint32 {
+	s := *h
+	n := len(s) - 1
+	s[0], s[n] = s[n], s[0]
+	for i := 0; ; {
+		j := 2*i + 1
+		if j >= n {
+			break
+		}
+		if j+1 < n && s[j+1] > s[j] {
+			j++
+		}
+		if s[i] >= s[j] {
+			break
+		}
+		s[i], s[j] = s[j], s[i]
+		i = j
+	}
+	x := s[n]
+	*h = s[:n]
 	return x
 }
 
@@ -158,6 +190,7 @@ type classifier struct {
 	entries    map[entryKey]*entry
 	rules      map[dataplane.PDRID]*rule
 	published  []tupleRow
+	epoch      uint64 // counts updates: marks what the current one touched
 }
 
 func newClassifier(maxTuples, maxEntries int) *classifier {
@@ -217,18 +250,35 @@ func expansion(m dataplane.PDRMatch) int {
 	return len(prefixes16(m.SrcPort.Lo, m.SrcPort.Hi)) * len(prefixes16(m.DstPort.Lo, m.DstPort.Hi))
 }
 
+// touched is a key an update changes, with its entry and the best rule it had
+// before the update (id 0: none).
 type touched struct {
-	before [2]dataplane.PDRID // best two before the update
-	bestB  ruleRef            // best rule before (id 0: none)
+	key   entryKey
+	e     *entry
+	bestB ruleRef
+}
+
+// insertion is a rule to insert with its expansion, computed once per update.
+type insertion struct {
+	id  dataplane.PDRID
+	pdr dataplane.PDR
+	mvs [][2]fields
 }
 
 // update plans inserting ins (ids already chosen) and deleting del. On error the
 // classifier is unchanged.
 func (c *classifier) update(ins map[dataplane.PDRID]dataplane.PDR, del []dataplane.PDRID) (*plan, error) {
+	// The inserts in id order (the order plans are made in), each expanded once.
+	inss := make([]insertion, 0, len(ins))
+	for id, p := range ins {
+		inss = append(inss, insertion{id, p, expand(p.Match)})
+	}
+	slices.SortFunc(inss, func(a, b insertion) int { return cmp.Compare(a.id, b.id) })
+
 	// Capacity first, so that a refused update changes nothing.
 	newEntries, newTuples := 0, map[fields]bool{}
-	for _, p := range ins {
-		for _, mv := range expand(p.Match) {
+	for _, in := range inss {
+		for _, mv := range in.mvs {
 			if _, ok := c.tuples[mv[0]]; !ok {
 				newTuples[mv[0]] = true
 			}
@@ -243,8 +293,8 @@ func (c *classifier) update(ins map[dataplane.PDRID]dataplane.PDR, del []datapla
 		exact := 0
 		seen := map[entryKey]bool{}
 		placeholder := map[fields]uint32{} // one id per new tuple, so keys shared in it count once
-		for _, p := range ins {
-			for _, mv := range expand(p.Match) {
+		for _, in := range inss {
+			for _, mv := range in.mvs {
 				var id uint32
 				if t, ok := c.tuples[mv[0]]; ok {
 					id = t.id
@@ -264,24 +314,26 @@ func (c *classifier) update(ins map[dataplane.PDRID]dataplane.PDR, del []datapla
 		}
 	}
 
-	touch := make(map[entryKey]*touched, 2*(len(ins)+len(del)))
+	// Keys and tuples this update touches are marked with its epoch, and listed
+	// once each with what they held before.
+	c.epoch++
+	touch := make([]touched, 0, len(ins)+len(del))
 	mark := func(k entryKey, e *entry) {
-		if _, ok := touch[k]; ok {
+		if e.epoch == c.epoch {
 			return
 		}
-		t := &touched{}
-		if e != nil {
-			t.before = e.top2()
-			if len(e.rules) > 0 {
-				t.bestB = e.rules[0]
-			}
+		e.epoch = c.epoch
+		t := touched{key: k, e: e}
+		if len(e.rules) > 0 {
+			t.bestB = e.rules[0]
 		}
-		touch[k] = t
+		touch = append(touch, t)
 	}
-	oldMax := map[*tuple]uint32{}
+	var noted []*tuple
 	noteTuple := func(t *tuple) {
-		if _, ok := oldMax[t]; !ok {
-			oldMax[t] = t.max
+		if t.epoch != c.epoch {
+			t.epoch, t.oldMax = c.epoch, t.max
+			noted = append(noted, t)
 		}
 	}
 
@@ -313,16 +365,11 @@ func (c *classifier) update(ins map[dataplane.PDRID]dataplane.PDR, del []datapla
 		delete(c.rules, id)
 		p.retire = append(p.retire, id)
 	}
-	ids := make([]dataplane.PDRID, 0, len(ins))
-	for id := range ins {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		pdr := ins[id]
-		r := &rule{pdr: pdr}
+	for _, in := range inss {
+		id, pdr := in.id, in.pdr
+		r := &rule{pdr: pdr, keys: make([]entryKey, 0, len(in.mvs))}
 		ref := ruleRef{id, pdr.Priority}
-		for _, mv := range expand(pdr.Match) {
+		for _, mv := range in.mvs {
 			t := c.tuples[mv[0]]
 			if t == nil {
 				t = &tuple{id: c.freeTupleID(), mask: mv[0], prios: map[uint32]int{}}
@@ -332,11 +379,11 @@ func (c *classifier) update(ins map[dataplane.PDRID]dataplane.PDR, del []datapla
 			t.add(ref.prio)
 			k := entryKey{t.id, mv[1]}
 			e := c.entries[k]
-			mark(k, e)
-			if e == nil {
+			if e == nil { // new to the classifier, so not yet marked
 				e = &entry{}
 				c.entries[k] = e
 			}
+			mark(k, e)
 			i, _ := slices.BinarySearchFunc(e.rules, ref, func(a, b ruleRef) int {
 				if a.before(b) {
 					return -1
@@ -351,16 +398,12 @@ func (c *classifier) update(ins map[dataplane.PDRID]dataplane.PDR, del []datapla
 	}
 
 	// Phase A: every affected key keeps its old winner live until the commit.
-	keys := make([]entryKey, 0, len(touch))
-	for k := range touch {
-		keys = append(keys, k)
+	if len(touch) <= 64 {
+		// stable plans for small updates; order is irrelevant
+		slices.SortFunc(touch, func(a, b touched) int { return compareKeys(a.key, b.key) })
 	}
-	if len(keys) <= 64 {
-		slices.SortFunc(keys, compareKeys) // stable plans for small updates; order is irrelevant
-	}
-	for _, k := range keys {
-		t := touch[k]
-		e := c.entries[k]
+	for _, t := range touch {
+		k, e := t.key, t.e
 		var bestA ruleRef
 		if len(e.rules) > 0 {
 			bestA = e.rules[0]
@@ -383,15 +426,15 @@ func (c *classifier) update(ins map[dataplane.PDRID]dataplane.PDR, del []datapla
 			e.kv = v
 		}
 	}
-	rowsA := c.rows(oldMax, true)
+	rowsA := c.rows(true)
 	if !slices.Equal(rowsA, c.published) {
 		p.tuplesA = rowsA
 		c.published = rowsA
 	}
 
 	// Phase C: the true state.
-	for _, k := range keys {
-		e := c.entries[k]
+	for _, t := range touch {
+		k, e := t.key, t.e
 		if len(e.rules) == 0 {
 			p.deletesC = append(p.deletesC, k)
 			delete(c.entries, k)
@@ -402,12 +445,12 @@ func (c *classifier) update(ins map[dataplane.PDRID]dataplane.PDR, del []datapla
 			e.kv = v
 		}
 	}
-	for t := range oldMax {
+	for _, t := range noted {
 		if t.refs == 0 {
 			delete(c.tuples, t.mask)
 		}
 	}
-	rowsC := c.rows(nil, false)
+	rowsC := c.rows(false)
 	if !slices.Equal(rowsC, c.published) {
 		p.tuplesC = rowsC
 		c.published = rowsC
@@ -416,13 +459,16 @@ func (c *classifier) update(ins map[dataplane.PDRID]dataplane.PDR, del []datapla
 }
 
 // rows is the tuple list, best first. With keepOld, tuples keep the larger of
-// their old and new best priority and empty tuples stay listed.
-func (c *classifier) rows(oldMax map[*tuple]uint32, keepOld bool) []tupleRow {
+// their best priority before the current update and now, and empty tuples stay
+// listed.
+func (c *classifier) rows(keepOld bool) []tupleRow {
 	rows := make([]tupleRow, 0, len(c.tuples))
 	for _, t := range c.tuples {
 		m := t.max
 		if keepOld {
-			m = max(m, oldMax[t])
+			if t.epoch == c.epoch {
+				m = max(m, t.oldMax)
+			}
 		} else if t.refs == 0 {
 			continue
 		}

@@ -505,7 +505,7 @@ func ctCheckInvariants(t *testing.T, c *classifier) {
 			t.Fatalf("entry %v kv %v, want top2 %v", key, e.kv, e.top2())
 		}
 	}
-	if rows := c.rows(nil, false); !slices.Equal(rows, c.published) {
+	if rows := c.rows(false); !slices.Equal(rows, c.published) {
 		t.Fatalf("published %v, want %v", c.published, rows)
 	}
 }
