@@ -1,7 +1,9 @@
-package server
+package server_test
 
 import (
 	"context"
+	"github.com/linx-sdwan/linx/bench/ctl"
+	"github.com/linx-sdwan/linx/server"
 	"net"
 	"slices"
 	"testing"
@@ -15,7 +17,6 @@ import (
 	"github.com/linx-sdwan/linx/dataplane/xdp"
 	"github.com/linx-sdwan/linx/internal/testenv"
 	"github.com/linx-sdwan/linx/p4info"
-	"github.com/linx-sdwan/linx/translate"
 )
 
 // Control-plane benchmarks: P4Runtime Writes over loopback gRPC into the real
@@ -43,7 +44,7 @@ func newBenchDevice(b *testing.B, opts dataplane.Options) *benchDevice {
 	o := opts.WithDefaults()
 	pipeline := p4info.New(p4info.Sizes{PDRs: o.MaxPDRs, FARs: o.MaxFARs, LBRs: o.MaxLBRs,
 		Tunnels: o.MaxTunnels, TunnelTerms: o.MaxTerms, Ports: o.MaxPorts})
-	srv, err := New(Options{DeviceID: 1, Dataplane: dp, Pipeline: p4info.MustNewIndex(pipeline)})
+	srv, err := server.New(server.Options{DeviceID: 1, Dataplane: dp, Pipeline: p4info.MustNewIndex(pipeline)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -109,58 +110,6 @@ func (d *benchDevice) empty() error {
 	return err
 }
 
-func benchUpdate(op p4v1.Update_Type, te *p4v1.TableEntry) *p4v1.Update {
-	return &p4v1.Update{Type: op, Entity: &p4v1.Entity{Entity: &p4v1.Entity_TableEntry{TableEntry: te}}}
-}
-
-func benchFAR(id uint32, action uint32, params ...uint64) *p4v1.TableEntry {
-	a := &p4v1.Action{ActionId: action}
-	for i, v := range params {
-		a.Params = append(a.Params, &p4v1.Action_Param{ParamId: uint32(i + 1), Value: translate.EncodeUint(v)})
-	}
-	return &p4v1.TableEntry{TableId: p4info.IDTableFAR,
-		Match: []*p4v1.FieldMatch{{FieldId: p4info.IDFieldFARFarID, FieldMatchType: &p4v1.FieldMatch_Exact_{
-			Exact: &p4v1.FieldMatch_Exact{Value: translate.EncodeUint(uint64(id))}}}},
-		Action: &p4v1.TableAction{Type: &p4v1.TableAction_Action{Action: a}}}
-}
-
-func benchTernary(id uint32, v, mask uint64) *p4v1.FieldMatch {
-	return &p4v1.FieldMatch{FieldId: id, FieldMatchType: &p4v1.FieldMatch_Ternary_{Ternary: &p4v1.FieldMatch_Ternary{
-		Value: translate.EncodeUint(v), Mask: translate.EncodeUint(mask)}}}
-}
-
-func benchRange(id uint32, lo, hi uint64) *p4v1.FieldMatch {
-	return &p4v1.FieldMatch{FieldId: id, FieldMatchType: &p4v1.FieldMatch_Range_{Range: &p4v1.FieldMatch_Range{
-		Low: translate.EncodeUint(lo), High: translate.EncodeUint(hi)}}}
-}
-
-// benchPDR returns the i-th of a family of distinct PDRs of mixed shapes (as a
-// controller installs them: per-host, per-subnet-and-service, per-class),
-// selecting FAR far, with priority i+1.
-func benchPDR(i int, far uint32) *p4v1.TableEntry {
-	n := uint64(i)
-	host := 0x0a000000 | n&0xffffff // 10.x.y.z
-	var m []*p4v1.FieldMatch
-	switch i % 4 {
-	case 0: // one destination host, uplink
-		m = []*p4v1.FieldMatch{benchTernary(p4info.IDFieldPDRDirection, 1, 3), benchTernary(p4info.IDFieldPDRDstAddr, host, 0xffffffff)}
-	case 1: // subnet to subnet, UDP to one port
-		m = []*p4v1.FieldMatch{benchTernary(p4info.IDFieldPDRSrcAddr, 0xac000000|n<<8&0xffff00, 0xffffff00),
-			benchTernary(p4info.IDFieldPDRDstAddr, 0x0a000000|n<<8&0xffff00, 0xffffff00),
-			benchTernary(p4info.IDFieldPDRIPProto, 17, 0xff), benchRange(p4info.IDFieldPDRL4Dport, 5000+n%1000, 5000+n%1000)}
-	case 2: // a /16 with a DSCP class
-		m = []*p4v1.FieldMatch{benchTernary(p4info.IDFieldPDRDstAddr, 0x0a000000|n<<16&0xff0000, 0xffff0000),
-			benchTernary(p4info.IDFieldPDRDSCP, n%64, 0x3f)}
-	case 3: // one source host, TCP to an aligned port block
-		m = []*p4v1.FieldMatch{benchTernary(p4info.IDFieldPDRSrcAddr, host, 0xffffffff), benchTernary(p4info.IDFieldPDRIPProto, 6, 0xff),
-			benchRange(p4info.IDFieldPDRL4Dport, 1024*(n%60+1), 1024*(n%60+1)+1023)}
-	}
-	slices.SortFunc(m, func(a, b *p4v1.FieldMatch) int { return int(a.FieldId) - int(b.FieldId) })
-	return &p4v1.TableEntry{TableId: p4info.IDTablePDR, Priority: int32(i + 1), Match: m,
-		Action: &p4v1.TableAction{Type: &p4v1.TableAction_Action{Action: &p4v1.Action{ActionId: p4info.IDActionSetFAR,
-			Params: []*p4v1.Action_Param{{ParamId: p4info.IDParamSetFARFarID, Value: translate.EncodeUint(uint64(far))}}}}}}
-}
-
 // benchLatencies collects per-call durations.
 type benchLatencies []time.Duration
 
@@ -209,33 +158,33 @@ func BenchmarkEmptyUnary(b *testing.B) {
 func BenchmarkWriteRoundTrip(b *testing.B) {
 	b.Run("far-modify", func(b *testing.B) {
 		d := newBenchDevice(b, dataplane.Options{})
-		if err := d.write(benchUpdate(p4v1.Update_INSERT, benchFAR(1, p4info.IDActionDrop))); err != nil {
+		if err := d.write(ctl.Update(p4v1.Update_INSERT, ctl.FAR(1, p4info.IDActionDrop))); err != nil {
 			b.Fatal(err)
 		}
 		ups := []*p4v1.Update{
-			benchUpdate(p4v1.Update_MODIFY, benchFAR(1, p4info.IDActionPass)),
-			benchUpdate(p4v1.Update_MODIFY, benchFAR(1, p4info.IDActionDrop)),
+			ctl.Update(p4v1.Update_MODIFY, ctl.FAR(1, p4info.IDActionPass)),
+			ctl.Update(p4v1.Update_MODIFY, ctl.FAR(1, p4info.IDActionDrop)),
 		}
 		benchInterleaved(b, d, func(i int) error { return d.write(ups[i%2]) })
 	})
 	b.Run("pdr-insert-delete", func(b *testing.B) {
 		d := newBenchDevice(b, dataplane.Options{})
-		if err := d.write(benchUpdate(p4v1.Update_INSERT, benchFAR(1, p4info.IDActionDrop))); err != nil {
+		if err := d.write(ctl.Update(p4v1.Update_INSERT, ctl.FAR(1, p4info.IDActionDrop))); err != nil {
 			b.Fatal(err)
 		}
 		const installed = 10_000
 		for i := 0; i < installed; i += 1000 {
 			var ups []*p4v1.Update
 			for j := i; j < i+1000; j++ {
-				ups = append(ups, benchUpdate(p4v1.Update_INSERT, benchPDR(j, 1)))
+				ups = append(ups, ctl.Update(p4v1.Update_INSERT, ctl.PDR(j, 1)))
 			}
 			if err := d.write(ups...); err != nil {
 				b.Fatal(err)
 			}
 		}
-		probe := benchPDR(installed+1, 1)
-		ups := []*p4v1.Update{benchUpdate(p4v1.Update_INSERT, probe),
-			benchUpdate(p4v1.Update_DELETE, &p4v1.TableEntry{TableId: probe.TableId, Priority: probe.Priority, Match: probe.Match})}
+		probe := ctl.PDR(installed+1, 1)
+		ups := []*p4v1.Update{ctl.Update(p4v1.Update_INSERT, probe),
+			ctl.Update(p4v1.Update_DELETE, &p4v1.TableEntry{TableId: probe.TableId, Priority: probe.Priority, Match: probe.Match})}
 		benchInterleaved(b, d, func(i int) error { return d.write(ups[i%2]) })
 	})
 }
@@ -287,7 +236,7 @@ func BenchmarkInstall100kPDRs(b *testing.B) {
 	for i := 0; i < total; i += batch {
 		ups := make([]*p4v1.Update, 0, batch)
 		for j := i; j < i+batch; j++ {
-			ups = append(ups, benchUpdate(p4v1.Update_INSERT, benchPDR(j, 1)))
+			ups = append(ups, ctl.Update(p4v1.Update_INSERT, ctl.PDR(j, 1)))
 		}
 		reqs = append(reqs, ups)
 	}
@@ -296,7 +245,7 @@ func BenchmarkInstall100kPDRs(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		d.commit(b)
-		if err := d.write(benchUpdate(p4v1.Update_INSERT, benchFAR(1, p4info.IDActionDrop))); err != nil {
+		if err := d.write(ctl.Update(p4v1.Update_INSERT, ctl.FAR(1, p4info.IDActionDrop))); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
