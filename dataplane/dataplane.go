@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"time"
 )
 
 // PortID is a P4 port number: unique per interface, 1..MaxPorts-1. The same number
@@ -300,6 +301,21 @@ type Punt struct {
 	Length int    // original frame length
 }
 
+// STAMPPort is the UDP port of STAMP session-reflectors (RFC 8762 §4.1).
+const STAMPPort = 862
+
+// ProbeReply is a STAMP reply that came back through an overlay.
+type ProbeReply struct {
+	// Tunnel is the overlay the reply arrived through: the tunnel of the
+	// termination that decapsulated it.
+	Tunnel TunnelID
+	// RxTime is when the pipeline received it, on the clock of time.Now, so
+	// that it compares with the probe's send time.
+	RxTime time.Time
+	// Packet is the decapsulated IPv4 datagram: header, UDP, STAMP reply.
+	Packet []byte
+}
+
 // Errors returned by data-path implementations. Callers map them to RPC codes.
 var (
 	ErrExists   = errors.New("entry already exists")
@@ -372,6 +388,20 @@ type Dataplane interface {
 	Transmit(id PortID, frame []byte) error
 	// Punts delivers packets punted to the controller until Close.
 	Punts() <-chan Punt
+
+	// SendProbe sends an SLA probe through overlay id (docs/sla.md): packet is
+	// an IPv4 datagram (header, UDP, STAMP test packet) from the tunnel's Src to
+	// its Dst, which the data path encapsulates exactly as the encap stage would
+	// (GRE key, outer DSCP, underlay next hop) and sends out of the tunnel's WAN
+	// port, so the probe takes the data's path. A tunnel that does not exist is
+	// ErrNotFound; a packet that is not such a datagram, or too long for the
+	// port, is ErrInvalid. A tunnel marked Down still sends probes: they are how
+	// it comes back.
+	SendProbe(id TunnelID, packet []byte) error
+	// ProbeReplies delivers STAMP replies (UDP from port STAMPPort) that arrived
+	// through a terminated tunnel to the gateway's own tunnel address, until
+	// Close. Replies nobody reads in time are dropped, not queued without bound.
+	ProbeReplies() <-chan ProbeReply
 
 	// Clear removes every rule, FAR, LBR, tunnel, termination and non_ip rule
 	// (ports stay).

@@ -175,3 +175,35 @@ func (d *Dataplane) NonIPRules() map[uint16]dataplane.NonIPAction {
 	defer d.mu.Unlock()
 	return maps.Clone(d.nonIP)
 }
+
+// SentProbe is a probe SendProbe accepted.
+type SentProbe struct {
+	Tunnel dataplane.TunnelID
+	Packet []byte
+}
+
+// SentProbes returns the probes sent so far, oldest first, and forgets them.
+func (d *Dataplane) SentProbes() []SentProbe {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := d.probes
+	d.probes = nil
+	return out
+}
+
+// InjectProbeReply delivers r on ProbeReplies as if it had come back through
+// its tunnel. It reports false when the data path is closed or the channel is full
+// (the real data path drops such replies too).
+func (d *Dataplane) InjectProbeReply(r dataplane.ProbeReply) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return false
+	}
+	select {
+	case d.replies <- r:
+		return true
+	default:
+		return false
+	}
+}

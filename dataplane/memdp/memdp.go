@@ -59,9 +59,11 @@ type Dataplane struct {
 	portCount map[dataplane.PortID]dataplane.PortCounters
 	drops     map[dataplane.DropReason]dataplane.Counter
 
-	sent   []Sent
-	punts  chan dataplane.Punt
-	closed bool
+	sent    []Sent
+	punts   chan dataplane.Punt
+	probes  []SentProbe
+	replies chan dataplane.ProbeReply
+	closed  bool
 }
 
 var _ dataplane.Dataplane = (*Dataplane)(nil)
@@ -77,6 +79,7 @@ func New(opts dataplane.Options) *Dataplane {
 		portCount:   map[dataplane.PortID]dataplane.PortCounters{},
 		drops:       map[dataplane.DropReason]dataplane.Counter{},
 		punts:       make(chan dataplane.Punt, PuntBuffer),
+		replies:     make(chan dataplane.ProbeReply, PuntBuffer),
 	}
 	d.clearLocked()
 	return d
@@ -494,6 +497,29 @@ func (d *Dataplane) Transmit(id dataplane.PortID, frame []byte) error {
 // Punts returns the channel InjectPunt delivers on; it is closed by Close.
 func (d *Dataplane) Punts() <-chan dataplane.Punt { return d.punts }
 
+// SendProbe records the probe (SentProbes) after the checks the real data path
+// makes; GRE adds 4 octets (8 with a key) and the outer IPv4 header 20.
+func (d *Dataplane) SendProbe(id dataplane.TunnelID, packet []byte) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t, ok := d.tunnels[id]
+	if !ok {
+		return fmt.Errorf("%w: tunnel %d", dataplane.ErrNotFound, id)
+	}
+	overhead := 24
+	if t.Key != 0 {
+		overhead = 28
+	}
+	if err := dataplane.ValidateProbe(t, packet, MTU-overhead); err != nil {
+		return fmt.Errorf("tunnel %d: %w", id, err)
+	}
+	d.probes = append(d.probes, SentProbe{Tunnel: id, Packet: slices.Clone(packet)})
+	return nil
+}
+
+// ProbeReplies returns the channel InjectProbeReply delivers on; closed by Close.
+func (d *Dataplane) ProbeReplies() <-chan dataplane.ProbeReply { return d.replies }
+
 // Clear removes every PDR, FAR, LBR, tunnel, termination and non_ip rule, resets
 // the PDR, tunnel and non_ip counters and sets the PDR default action back to ActPass. Ports, their
 // counters, the drop counters and the transmitted frames stay.
@@ -514,6 +540,7 @@ func (d *Dataplane) Close() error {
 	}
 	d.closed = true
 	close(d.punts)
+	close(d.replies)
 	clear(d.ports)
 	clear(d.portCount)
 	return nil

@@ -51,6 +51,7 @@ type Dataplane struct {
 	nonIP   map[uint16]dataplane.NonIPAction // by EtherType, host order
 
 	punts    chan dataplane.Punt
+	replies  chan dataplane.ProbeReply // SLA probe replies (probe.go)
 	ring     *ringbuf.Reader
 	packetFD int
 	closed   bool
@@ -111,6 +112,7 @@ func Load(opts dataplane.Options) (*Dataplane, error) {
 		locals:  map[uint32]int{},
 		nonIP:   map[uint16]dataplane.NonIPAction{},
 		punts:   make(chan dataplane.Punt, 256),
+		replies: make(chan dataplane.ProbeReply, 256),
 		bloom:   bloom{words: make([]uint64, bloomWords(opts.MaxPDRs*entriesPerPDR))},
 	}
 	if err := spec.LoadAndAssign(&d.objs, &copts); err != nil {

@@ -16,6 +16,7 @@ import (
 func (d *Dataplane) readPunts() {
 	defer d.wg.Done()
 	defer close(d.punts)
+	defer close(d.replies)
 	for {
 		rec, err := d.ring.Read()
 		if err != nil {
