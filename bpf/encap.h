@@ -10,14 +10,16 @@
 /* do_encap puts the packet into GRE overlay tunnel_id: outer Ethernet from the
  * tunnel's next hop (tunnel_nexthops, kept by the agent; the FIB until it has one),
  * outer IPv4 (DF, TTL 64, DSCP copied unless the tunnel sets one), GRE with an
- * optional key. */
+ * optional key. The gateway's own packets (m->local: STAMP replies) keep their
+ * TTL and go out even on a tunnel marked down: the far end's probes are how its
+ * quality is known, and how it comes back. */
 static __always_inline int do_encap(struct xdp_md *ctx, struct pkt_meta *m, __u32 tunnel_id)
 {
 	struct tunnel *t = bpf_map_lookup_elem(&tunnels, &tunnel_id);
 	if (!t || !(t->flags & TUNNEL_F_PRESENT))
 		return drop(ctx, DROP_NO_TUNNEL);
 	__u32 port = t->port;
-	if ((t->flags & TUNNEL_F_DOWN) || port_is_down(port))
+	if (((t->flags & TUNNEL_F_DOWN) && !m->local) || port_is_down(port))
 		return drop(ctx, DROP_TUNNEL_DOWN);
 	__u32 *ifx = bpf_map_lookup_elem(&port_ifindex, &port);
 	if (!ifx || !*ifx)
@@ -87,7 +89,7 @@ static __always_inline int do_encap(struct xdp_md *ctx, struct pkt_meta *m, __u3
 		if (mtu > MAX_OVERHEAD + 40 + 536)
 			clamp_mss(ctx, m, mtu - MAX_OVERHEAD - 40);
 	}
-	if (dec_ttl(ctx, m->l3_off))
+	if (!m->local && dec_ttl(ctx, m->l3_off))
 		return XDP_PASS;
 
 	/* Keep the original MACs for the kernel path (it must accept the frame). */

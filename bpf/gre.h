@@ -89,6 +89,8 @@ static __always_inline int try_decap(struct xdp_md *ctx, struct pkt_meta *m)
 	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
 		return DROP_GRE_FRAGMENT;
 	__u32 tunnel = *tid;
+	m->term_local = tk.local;
+	m->term_tunnel = tunnel;
 	struct tunnel_stats *ts = bpf_map_lookup_elem(&tunnel_counters, &tunnel);
 	if (ts)
 		count(&ts->rx, frame_len(ctx));

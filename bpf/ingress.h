@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* ingress.h — the first stage on every port: counts the frame, parses it,
- * applies the non_ip table to frames that are not IPv4 and decapsulates GRE
- * on WAN ports. */
+ * applies the non_ip table to frames that are not IPv4, decapsulates GRE
+ * on WAN ports and answers STAMP probes that came through a tunnel. */
 #ifndef LINX_INGRESS_H
 #define LINX_INGRESS_H
 
@@ -10,8 +10,10 @@
 #include "punt.h"
 #include "stage.h"
 #include "forward.h"
+#include "stamp.h"
 
-/* ingress fills the packet's meta; NEXT_STAGE hands it to the classifier. */
+/* ingress fills the packet's meta; NEXT_STAGE hands it to the classifier,
+ * NEXT_ENCAP (a STAMP reply) to the encapsulation stage. */
 static __always_inline int ingress(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
@@ -34,6 +36,8 @@ static __always_inline int ingress(struct xdp_md *ctx)
 	m->role = pi->role;
 	m->key.tuple = 0;
 	m->key.in_port = port;
+	m->local = 0;
+	m->term_local = 0;
 
 	struct ethhdr *eth = data;
 	if ((void *)(eth + 1) > data_end)
@@ -67,6 +71,11 @@ static __always_inline int ingress(struct xdp_md *ctx)
 				return drop(ctx, rc);
 			dir = DIR_DOWNLINK;
 		}
+	}
+	if (m->key.proto == IPPROTO_UDP && m->l4_off) {
+		rc = stamp(ctx, m, dir);
+		if (rc != NEXT_STAGE)
+			return rc;
 	}
 	m->key.dscp_dir |= dir;
 	return NEXT_STAGE;

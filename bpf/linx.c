@@ -3,6 +3,7 @@
  *
  *   linx_xdp (parser, GRE decap) → linx_classify (PDR, FAR, LBR) → linx_forward
  *                                                                → linx_encap (GRE)
+ *   linx_xdp (STAMP probe from a tunnel, reflected in place)     → linx_encap
  *
  * Frames that are not IPv4 end in linx_xdp, with their non_ip rule (by EtherType).
  *
@@ -27,12 +28,15 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* linx_xdp is the entry point attached to every port: it parses, decapsulates GRE
- * on WAN ports, and hands over to the classifier. */
+ * on WAN ports, and hands over to the classifier; a STAMP probe's reply, rewritten
+ * in place, goes straight to linx_encap. */
 SEC("xdp")
 int linx_xdp(struct xdp_md *ctx)
 {
 	int rc = ingress(ctx);
 
+	if (rc == NEXT_ENCAP)
+		return tail(ctx, STAGE_ENCAP);
 	if (rc != NEXT_STAGE)
 		return rc;
 	return tail(ctx, STAGE_CLASSIFY);

@@ -32,6 +32,11 @@
 #define LBR_PROBES 4       /* Maglev slots tried before the member-list fallback */
 #define GRE_TTL 64
 #define PORT_IFINDEX_DIRECT 4096 /* ifindexes below this find their port in an ARRAY */
+#define STAMP_PORT 862     /* UDP port of STAMP session-reflectors (RFC 8762) */
+#define STAMP_BASE_LEN 44  /* unauthenticated STAMP test packet without padding */
+#ifndef MAX_PROBE_BYTES
+#define MAX_PROBE_BYTES 1536 /* largest probe or reply datagram (IPv4 header on) */
+#endif
 
 /* Why a packet was dropped. Index of drop_stats; documented in docs/datapath.md. */
 enum drop_reason {
@@ -64,6 +69,13 @@ enum drop_reason {
 	DROP_ADJUST,           /* the kernel refused to grow/shrink the frame */
 	DROP_INTERNAL,         /* a per-CPU scratch lookup failed (cannot happen) */
 	DROP_NON_IP_RULE,      /* a non_ip rule (by EtherType) said drop */
+	DROP_STAMP_SHORT,      /* STAMP probe shorter than the 44-octet base packet */
+	DROP_STAMP_ERROR_ESTIMATE, /* STAMP probe whose error estimate has a zero multiplier */
+	DROP_STAMP_NOT_TUNNEL, /* STAMP to a local tunnel address that came through no terminated tunnel */
+	DROP_STAMP_LOOP,       /* STAMP probe from port 862: a reflector's reply, never answered */
+	DROP_STAMP_MALFORMED,  /* STAMP probe with IPv4 options or octets after its UDP datagram */
+	DROP_STAMP_LONG,       /* STAMP probe or reply datagram longer than MAX_PROBE_BYTES (1536) */
+	DROP_PROBE_FULL,       /* probe reply ring buffer full (the agent does not read) */
 	DROP_REASON_MAX,
 };
 
@@ -283,6 +295,16 @@ struct punt_record {
 	__u32 len;
 	__u32 cap_len;
 	__u8 data[MAX_PUNT_BYTES];
+};
+
+/* Ring-buffer record of a STAMP reply for this gateway's prober (probe_replies,
+ * apart from punts: replies are never PacketIns). data holds the decapsulated
+ * IPv4 datagram, len octets of it. */
+struct probe_record {
+	__u32 tunnel; /* the termination's tunnel: the overlay the reply came through */
+	__u32 len;
+	__u64 rx_ns;  /* bpf_ktime_get_ns (CLOCK_MONOTONIC) at reception */
+	__u8 data[MAX_PROBE_BYTES];
 };
 
 #endif /* LINX_H */

@@ -287,11 +287,32 @@ struct {
 	__uint(max_entries, 1 << 21);
 } punts SEC(".maps");
 
+/* STAMP replies for this gateway's prober (struct probe_record), apart from the
+ * punts so that neither starves the other and no reply becomes a PacketIn. Read
+ * by Go (ProbeReplies). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 19); /* about 330 replies in flight */
+} probe_replies SEC(".maps");
+
+/* 0 → MAX_PROBE_BYTES zero octets: the source the STAMP reflector copies over a
+ * probe's padding (one helper call whatever its length). Never written. */
+struct stamp_zeros {
+	__u8 b[MAX_PROBE_BYTES];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct stamp_zeros);
+	__uint(max_entries, 1);
+} stamp_zeros SEC(".maps");
+
 /* Never read or written: its value type keeps the types that the code uses only as
  * constants or through sizeof in BTF, so bpf2go can export them to Go instead of
  * Go mirroring them by hand. */
 struct linx_abi {
 	struct punt_record punt;
+	struct probe_record probe;
 	enum role role;
 	enum direction direction;
 	enum far_action far_action;

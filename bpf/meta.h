@@ -17,8 +17,11 @@ struct pkt_meta {
 	__u8 role;
 	__u8 tcp_flags;
 	__u8 df;
-	__u8 pad;
+	__u8 local;         /* 1: the gateway's own packet (a STAMP reply): encap skips
+			     * the tunnel's down flag and the TTL decrement */
 	__u32 tunnel_id;    /* chosen overlay, for the encap stage */
+	__be32 term_local;  /* decapsulated: the termination's local address, else 0 */
+	__u32 term_tunnel;  /* decapsulated: the termination's tunnel id */
 	__u32 hash;         /* flow_hash(&key), set by the classifier */
 	struct far far;     /* the resolved action (action, port) */
 };

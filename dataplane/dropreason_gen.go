@@ -4,68 +4,82 @@ package dataplane
 
 // The drop reasons of enum drop_reason, with their C comments.
 const (
-	DropUnspec        DropReason = 0
-	DropPolicy        DropReason = 1  // a FAR said drop
-	DropMalformedEth  DropReason = 2  // shorter than an Ethernet header (zero length included)
-	DropMalformedVLAN DropReason = 3  // truncated 802.1Q tag
-	DropVLANDepth     DropReason = 4  // more than one VLAN tag
-	DropMalformedIP   DropReason = 5  // truncated IPv4 header or version != 4
-	DropIPIHL         DropReason = 6  // IPv4 ihl < 5
-	DropIPLen         DropReason = 7  // IPv4 total length below ihl*4 or beyond the frame
-	DropMalformedL4   DropReason = 8  // truncated TCP/UDP/ICMP header, TCP doff < 5, UDP length bad
-	DropMalformedGRE  DropReason = 9  // truncated GRE header
-	DropGREFlags      DropReason = 10 // GRE version != 0 or RFC 1701 routing/strict/recursion bits
-	DropGREProto      DropReason = 11 // GRE payload is not IPv4
-	DropGREFragment   DropReason = 12 // fragmented GRE packet to a local tunnel address
-	DropGRESpoofed    DropReason = 13 // GRE to a local tunnel address from no known peer/key
-	DropTailCall      DropReason = 14 // a pipeline stage was missing
-	DropNoFAR         DropReason = 15 // the PDR named a FAR that does not exist
-	DropNoTunnel      DropReason = 16 // encap onto a tunnel that does not exist
-	DropTunnelDown    DropReason = 17 // encap onto a tunnel marked down
-	DropNoLBR         DropReason = 18 // balance onto an LBR that does not exist
-	DropLBRDown       DropReason = 19 // every member of the LBR is down or missing
-	DropNoPort        DropReason = 20 // forward to a port that is not attached
-	DropNoRoute       DropReason = 21 // the FIB has no usable route for the packet
-	DropEgressNotLinx DropReason = 22 // the FIB chose an egress without linx attached
-	DropTooBig        DropReason = 23 // exceeds the WAN MTU after encapsulation, DF clear
-	DropICMPTooBig    DropReason = 24 // DF set, too big: answered with ICMP frag-needed
-	DropPuntFull      DropReason = 25 // punt ring buffer full
-	DropAdjust        DropReason = 26 // the kernel refused to grow/shrink the frame
-	DropInternal      DropReason = 27 // a per-CPU scratch lookup failed (cannot happen)
-	DropNonIPRule     DropReason = 28 // a non_ip rule (by EtherType) said drop
+	DropUnspec             DropReason = 0
+	DropPolicy             DropReason = 1  // a FAR said drop
+	DropMalformedEth       DropReason = 2  // shorter than an Ethernet header (zero length included)
+	DropMalformedVLAN      DropReason = 3  // truncated 802.1Q tag
+	DropVLANDepth          DropReason = 4  // more than one VLAN tag
+	DropMalformedIP        DropReason = 5  // truncated IPv4 header or version != 4
+	DropIPIHL              DropReason = 6  // IPv4 ihl < 5
+	DropIPLen              DropReason = 7  // IPv4 total length below ihl*4 or beyond the frame
+	DropMalformedL4        DropReason = 8  // truncated TCP/UDP/ICMP header, TCP doff < 5, UDP length bad
+	DropMalformedGRE       DropReason = 9  // truncated GRE header
+	DropGREFlags           DropReason = 10 // GRE version != 0 or RFC 1701 routing/strict/recursion bits
+	DropGREProto           DropReason = 11 // GRE payload is not IPv4
+	DropGREFragment        DropReason = 12 // fragmented GRE packet to a local tunnel address
+	DropGRESpoofed         DropReason = 13 // GRE to a local tunnel address from no known peer/key
+	DropTailCall           DropReason = 14 // a pipeline stage was missing
+	DropNoFAR              DropReason = 15 // the PDR named a FAR that does not exist
+	DropNoTunnel           DropReason = 16 // encap onto a tunnel that does not exist
+	DropTunnelDown         DropReason = 17 // encap onto a tunnel marked down
+	DropNoLBR              DropReason = 18 // balance onto an LBR that does not exist
+	DropLBRDown            DropReason = 19 // every member of the LBR is down or missing
+	DropNoPort             DropReason = 20 // forward to a port that is not attached
+	DropNoRoute            DropReason = 21 // the FIB has no usable route for the packet
+	DropEgressNotLinx      DropReason = 22 // the FIB chose an egress without linx attached
+	DropTooBig             DropReason = 23 // exceeds the WAN MTU after encapsulation, DF clear
+	DropICMPTooBig         DropReason = 24 // DF set, too big: answered with ICMP frag-needed
+	DropPuntFull           DropReason = 25 // punt ring buffer full
+	DropAdjust             DropReason = 26 // the kernel refused to grow/shrink the frame
+	DropInternal           DropReason = 27 // a per-CPU scratch lookup failed (cannot happen)
+	DropNonIPRule          DropReason = 28 // a non_ip rule (by EtherType) said drop
+	DropSTAMPShort         DropReason = 29 // STAMP probe shorter than the 44-octet base packet
+	DropSTAMPErrorEstimate DropReason = 30 // STAMP probe whose error estimate has a zero multiplier
+	DropSTAMPNotTunnel     DropReason = 31 // STAMP to a local tunnel address that came through no terminated tunnel
+	DropSTAMPLoop          DropReason = 32 // STAMP probe from port 862: a reflector's reply, never answered
+	DropSTAMPMalformed     DropReason = 33 // STAMP probe with IPv4 options or octets after its UDP datagram
+	DropSTAMPLong          DropReason = 34 // STAMP probe or reply datagram longer than MAX_PROBE_BYTES (1536)
+	DropProbeFull          DropReason = 35 // probe reply ring buffer full (the agent does not read)
 )
 
 // NumDropReasons bounds the reason codes (DROP_REASON_MAX).
-const NumDropReasons = 29
+const NumDropReasons = 36
 
 var dropReasonNames = [NumDropReasons]string{
-	DropUnspec:        "unspec",
-	DropPolicy:        "policy",
-	DropMalformedEth:  "malformed_eth",
-	DropMalformedVLAN: "malformed_vlan",
-	DropVLANDepth:     "vlan_depth",
-	DropMalformedIP:   "malformed_ip",
-	DropIPIHL:         "ip_ihl",
-	DropIPLen:         "ip_len",
-	DropMalformedL4:   "malformed_l4",
-	DropMalformedGRE:  "malformed_gre",
-	DropGREFlags:      "gre_flags",
-	DropGREProto:      "gre_proto",
-	DropGREFragment:   "gre_fragment",
-	DropGRESpoofed:    "gre_spoofed",
-	DropTailCall:      "tail_call",
-	DropNoFAR:         "no_far",
-	DropNoTunnel:      "no_tunnel",
-	DropTunnelDown:    "tunnel_down",
-	DropNoLBR:         "no_lbr",
-	DropLBRDown:       "lbr_down",
-	DropNoPort:        "no_port",
-	DropNoRoute:       "no_route",
-	DropEgressNotLinx: "egress_not_linx",
-	DropTooBig:        "too_big",
-	DropICMPTooBig:    "icmp_too_big",
-	DropPuntFull:      "punt_full",
-	DropAdjust:        "adjust",
-	DropInternal:      "internal",
-	DropNonIPRule:     "non_ip_rule",
+	DropUnspec:             "unspec",
+	DropPolicy:             "policy",
+	DropMalformedEth:       "malformed_eth",
+	DropMalformedVLAN:      "malformed_vlan",
+	DropVLANDepth:          "vlan_depth",
+	DropMalformedIP:        "malformed_ip",
+	DropIPIHL:              "ip_ihl",
+	DropIPLen:              "ip_len",
+	DropMalformedL4:        "malformed_l4",
+	DropMalformedGRE:       "malformed_gre",
+	DropGREFlags:           "gre_flags",
+	DropGREProto:           "gre_proto",
+	DropGREFragment:        "gre_fragment",
+	DropGRESpoofed:         "gre_spoofed",
+	DropTailCall:           "tail_call",
+	DropNoFAR:              "no_far",
+	DropNoTunnel:           "no_tunnel",
+	DropTunnelDown:         "tunnel_down",
+	DropNoLBR:              "no_lbr",
+	DropLBRDown:            "lbr_down",
+	DropNoPort:             "no_port",
+	DropNoRoute:            "no_route",
+	DropEgressNotLinx:      "egress_not_linx",
+	DropTooBig:             "too_big",
+	DropICMPTooBig:         "icmp_too_big",
+	DropPuntFull:           "punt_full",
+	DropAdjust:             "adjust",
+	DropInternal:           "internal",
+	DropNonIPRule:          "non_ip_rule",
+	DropSTAMPShort:         "stamp_short",
+	DropSTAMPErrorEstimate: "stamp_error_estimate",
+	DropSTAMPNotTunnel:     "stamp_not_tunnel",
+	DropSTAMPLoop:          "stamp_loop",
+	DropSTAMPMalformed:     "stamp_malformed",
+	DropSTAMPLong:          "stamp_long",
+	DropProbeFull:          "probe_full",
 }

@@ -30,36 +30,43 @@ const (
 type linxDropReason uint32
 
 const (
-	linxDropReasonDROP_UNSPEC          linxDropReason = 0
-	linxDropReasonDROP_POLICY          linxDropReason = 1
-	linxDropReasonDROP_MALFORMED_ETH   linxDropReason = 2
-	linxDropReasonDROP_MALFORMED_VLAN  linxDropReason = 3
-	linxDropReasonDROP_VLAN_DEPTH      linxDropReason = 4
-	linxDropReasonDROP_MALFORMED_IP    linxDropReason = 5
-	linxDropReasonDROP_IP_IHL          linxDropReason = 6
-	linxDropReasonDROP_IP_LEN          linxDropReason = 7
-	linxDropReasonDROP_MALFORMED_L4    linxDropReason = 8
-	linxDropReasonDROP_MALFORMED_GRE   linxDropReason = 9
-	linxDropReasonDROP_GRE_FLAGS       linxDropReason = 10
-	linxDropReasonDROP_GRE_PROTO       linxDropReason = 11
-	linxDropReasonDROP_GRE_FRAGMENT    linxDropReason = 12
-	linxDropReasonDROP_GRE_SPOOFED     linxDropReason = 13
-	linxDropReasonDROP_TAIL_CALL       linxDropReason = 14
-	linxDropReasonDROP_NO_FAR          linxDropReason = 15
-	linxDropReasonDROP_NO_TUNNEL       linxDropReason = 16
-	linxDropReasonDROP_TUNNEL_DOWN     linxDropReason = 17
-	linxDropReasonDROP_NO_LBR          linxDropReason = 18
-	linxDropReasonDROP_LBR_DOWN        linxDropReason = 19
-	linxDropReasonDROP_NO_PORT         linxDropReason = 20
-	linxDropReasonDROP_NO_ROUTE        linxDropReason = 21
-	linxDropReasonDROP_EGRESS_NOT_LINX linxDropReason = 22
-	linxDropReasonDROP_TOO_BIG         linxDropReason = 23
-	linxDropReasonDROP_ICMP_TOO_BIG    linxDropReason = 24
-	linxDropReasonDROP_PUNT_FULL       linxDropReason = 25
-	linxDropReasonDROP_ADJUST          linxDropReason = 26
-	linxDropReasonDROP_INTERNAL        linxDropReason = 27
-	linxDropReasonDROP_NON_IP_RULE     linxDropReason = 28
-	linxDropReasonDROP_REASON_MAX      linxDropReason = 29
+	linxDropReasonDROP_UNSPEC               linxDropReason = 0
+	linxDropReasonDROP_POLICY               linxDropReason = 1
+	linxDropReasonDROP_MALFORMED_ETH        linxDropReason = 2
+	linxDropReasonDROP_MALFORMED_VLAN       linxDropReason = 3
+	linxDropReasonDROP_VLAN_DEPTH           linxDropReason = 4
+	linxDropReasonDROP_MALFORMED_IP         linxDropReason = 5
+	linxDropReasonDROP_IP_IHL               linxDropReason = 6
+	linxDropReasonDROP_IP_LEN               linxDropReason = 7
+	linxDropReasonDROP_MALFORMED_L4         linxDropReason = 8
+	linxDropReasonDROP_MALFORMED_GRE        linxDropReason = 9
+	linxDropReasonDROP_GRE_FLAGS            linxDropReason = 10
+	linxDropReasonDROP_GRE_PROTO            linxDropReason = 11
+	linxDropReasonDROP_GRE_FRAGMENT         linxDropReason = 12
+	linxDropReasonDROP_GRE_SPOOFED          linxDropReason = 13
+	linxDropReasonDROP_TAIL_CALL            linxDropReason = 14
+	linxDropReasonDROP_NO_FAR               linxDropReason = 15
+	linxDropReasonDROP_NO_TUNNEL            linxDropReason = 16
+	linxDropReasonDROP_TUNNEL_DOWN          linxDropReason = 17
+	linxDropReasonDROP_NO_LBR               linxDropReason = 18
+	linxDropReasonDROP_LBR_DOWN             linxDropReason = 19
+	linxDropReasonDROP_NO_PORT              linxDropReason = 20
+	linxDropReasonDROP_NO_ROUTE             linxDropReason = 21
+	linxDropReasonDROP_EGRESS_NOT_LINX      linxDropReason = 22
+	linxDropReasonDROP_TOO_BIG              linxDropReason = 23
+	linxDropReasonDROP_ICMP_TOO_BIG         linxDropReason = 24
+	linxDropReasonDROP_PUNT_FULL            linxDropReason = 25
+	linxDropReasonDROP_ADJUST               linxDropReason = 26
+	linxDropReasonDROP_INTERNAL             linxDropReason = 27
+	linxDropReasonDROP_NON_IP_RULE          linxDropReason = 28
+	linxDropReasonDROP_STAMP_SHORT          linxDropReason = 29
+	linxDropReasonDROP_STAMP_ERROR_ESTIMATE linxDropReason = 30
+	linxDropReasonDROP_STAMP_NOT_TUNNEL     linxDropReason = 31
+	linxDropReasonDROP_STAMP_LOOP           linxDropReason = 32
+	linxDropReasonDROP_STAMP_MALFORMED      linxDropReason = 33
+	linxDropReasonDROP_STAMP_LONG           linxDropReason = 34
+	linxDropReasonDROP_PROBE_FULL           linxDropReason = 35
+	linxDropReasonDROP_REASON_MAX           linxDropReason = 36
 )
 
 type linxFar struct {
@@ -131,6 +138,8 @@ type linxLbr struct {
 type linxLinxAbi struct {
 	_           structs.HostLayout
 	Punt        linxPuntRecord
+	_           [4]byte
+	Probe       linxProbeRecord
 	Role        linxRole
 	Direction   linxDirection
 	FarAction   linxFarAction
@@ -200,19 +209,21 @@ type linxPdrTuples struct {
 }
 
 type linxPktMeta struct {
-	_        structs.HostLayout
-	Key      linxPdrKey
-	Port     uint16
-	L3Off    uint16
-	IpLen    uint16
-	L4Off    uint16
-	Role     uint8
-	TcpFlags uint8
-	Df       uint8
-	Pad      uint8
-	TunnelId uint32
-	Hash     uint32
-	Far      linxFar
+	_          structs.HostLayout
+	Key        linxPdrKey
+	Port       uint16
+	L3Off      uint16
+	IpLen      uint16
+	L4Off      uint16
+	Role       uint8
+	TcpFlags   uint8
+	Df         uint8
+	Local      uint8
+	TunnelId   uint32
+	TermLocal  uint32
+	TermTunnel uint32
+	Hash       uint32
+	Far        linxFar
 }
 
 type linxPortInfo struct {
@@ -227,6 +238,14 @@ type linxPortStats struct {
 	Rx   linxCounter
 	Tx   linxCounter
 	Drop linxCounter
+}
+
+type linxProbeRecord struct {
+	_      structs.HostLayout
+	Tunnel uint32
+	Len    uint32
+	RxNs   uint64
+	Data   [1536]uint8
 }
 
 type linxPuntRecord struct {
@@ -253,6 +272,11 @@ const (
 	linxStageSTAGE_ENCAP    linxStage = 2
 	linxStageSTAGE_MAX      linxStage = 3
 )
+
+type linxStampZeros struct {
+	_ structs.HostLayout
+	B [1536]uint8
+}
 
 type linxTermKey struct {
 	_      structs.HostLayout
@@ -322,9 +346,11 @@ const (
 	linxMapPortDown       = "port_down"
 	linxMapPortIfindex    = "port_ifindex"
 	linxMapPorts          = "ports"
+	linxMapProbeReplies   = "probe_replies"
 	linxMapPunts          = "punts"
 	linxMapScratch        = "scratch"
 	linxMapStages         = "stages"
+	linxMapStampZeros     = "stamp_zeros"
 	linxMapTunnelCounters = "tunnel_counters"
 	linxMapTunnelLocals   = "tunnel_locals"
 	linxMapTunnelNexthops = "tunnel_nexthops"
@@ -416,9 +442,11 @@ type linxMapSpecs struct {
 	PortDown       *ebpf.MapSpec `ebpf:"port_down"`
 	PortIfindex    *ebpf.MapSpec `ebpf:"port_ifindex"`
 	Ports          *ebpf.MapSpec `ebpf:"ports"`
+	ProbeReplies   *ebpf.MapSpec `ebpf:"probe_replies"`
 	Punts          *ebpf.MapSpec `ebpf:"punts"`
 	Scratch        *ebpf.MapSpec `ebpf:"scratch"`
 	Stages         *ebpf.MapSpec `ebpf:"stages"`
+	StampZeros     *ebpf.MapSpec `ebpf:"stamp_zeros"`
 	TunnelCounters *ebpf.MapSpec `ebpf:"tunnel_counters"`
 	TunnelLocals   *ebpf.MapSpec `ebpf:"tunnel_locals"`
 	TunnelNexthops *ebpf.MapSpec `ebpf:"tunnel_nexthops"`
@@ -478,9 +506,11 @@ type linxMaps struct {
 	PortDown       *ebpf.Map `ebpf:"port_down"`
 	PortIfindex    *ebpf.Map `ebpf:"port_ifindex"`
 	Ports          *ebpf.Map `ebpf:"ports"`
+	ProbeReplies   *ebpf.Map `ebpf:"probe_replies"`
 	Punts          *ebpf.Map `ebpf:"punts"`
 	Scratch        *ebpf.Map `ebpf:"scratch"`
 	Stages         *ebpf.Map `ebpf:"stages"`
+	StampZeros     *ebpf.Map `ebpf:"stamp_zeros"`
 	TunnelCounters *ebpf.Map `ebpf:"tunnel_counters"`
 	TunnelLocals   *ebpf.Map `ebpf:"tunnel_locals"`
 	TunnelNexthops *ebpf.Map `ebpf:"tunnel_nexthops"`
@@ -513,9 +543,11 @@ func (m *linxMaps) Close() error {
 		m.PortDown,
 		m.PortIfindex,
 		m.Ports,
+		m.ProbeReplies,
 		m.Punts,
 		m.Scratch,
 		m.Stages,
+		m.StampZeros,
 		m.TunnelCounters,
 		m.TunnelLocals,
 		m.TunnelNexthops,

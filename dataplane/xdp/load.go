@@ -50,12 +50,13 @@ type Dataplane struct {
 	locals  map[netipAddr4]int
 	nonIP   map[uint16]dataplane.NonIPAction // by EtherType, host order
 
-	punts    chan dataplane.Punt
-	replies  chan dataplane.ProbeReply // SLA probe replies (probe.go)
-	ring     *ringbuf.Reader
-	packetFD int
-	closed   bool
-	wg       sync.WaitGroup
+	punts     chan dataplane.Punt
+	replies   chan dataplane.ProbeReply // SLA probe replies (probe.go)
+	ring      *ringbuf.Reader
+	probeRing *ringbuf.Reader // probe_replies (probe.go)
+	packetFD  int
+	closed    bool
+	wg        sync.WaitGroup
 
 	// Hitless restart (pin.go).
 	nh *nexthops // tunnels' underlay next hops (nexthop.go)
@@ -172,19 +173,27 @@ func Load(opts dataplane.Options) (*Dataplane, error) {
 		d.objs.Close()
 		return nil, fmt.Errorf("open punt ring: %w", err)
 	}
+	if d.probeRing, err = ringbuf.NewReader(d.objs.ProbeReplies); err != nil {
+		d.ring.Close()
+		d.objs.Close()
+		return nil, fmt.Errorf("open probe reply ring: %w", err)
+	}
 	if d.packetFD, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0); err != nil {
+		d.probeRing.Close()
 		d.ring.Close()
 		d.objs.Close()
 		return nil, fmt.Errorf("open packet socket for PacketOut: %w", err)
 	}
 	if err := d.startNexthops(); err != nil {
 		unix.Close(d.packetFD)
+		d.probeRing.Close()
 		d.ring.Close()
 		d.objs.Close()
 		return nil, err
 	}
-	d.wg.Add(1)
+	d.wg.Add(2)
 	go d.readPunts()
+	go d.readProbeReplies()
 	return d, nil
 }
 
@@ -269,7 +278,7 @@ func (d *Dataplane) Close() error {
 	}
 	d.mu.Unlock()
 	d.stopNexthops()
-	errs = append(errs, d.ring.Close())
+	errs = append(errs, d.ring.Close(), d.probeRing.Close())
 	d.wg.Wait()
 	if d.nh != nil {
 		d.nh.close()

@@ -16,7 +16,6 @@ import (
 func (d *Dataplane) readPunts() {
 	defer d.wg.Done()
 	defer close(d.punts)
-	defer close(d.replies)
 	for {
 		rec, err := d.ring.Read()
 		if err != nil {

@@ -1,18 +1,199 @@
 package xdp
 
-// SLA probes through overlays (docs/sla.md): injection and the replies.
+// SLA probes through overlays (docs/sla.md): injection and the replies. The
+// reflector itself is in the pipeline (bpf/stamp.h) and needs nothing from here.
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/linx-sdwan/linx/dataplane"
 )
 
-// SendProbe is not wired to the pipeline yet (issue 12): it refuses every probe.
+// maxProbeBytes is MAX_PROBE_BYTES: the largest probe datagram, and the largest
+// reply the pipeline hands over (a probe record's data).
+const maxProbeBytes = int(unsafe.Sizeof(linxProbeRecord{}.Data))
+
+// defaultPortMTU bounds probes through a tunnel whose port is not attached
+// (the MTU of Ethernet and of a fresh veth), so that validation does not depend on
+// the attachment; such a probe is refused after it.
+const defaultPortMTU = 1500
+
+// ErrNoNextHop is wrapped by SendProbe when the tunnel's underlay next hop is not
+// resolved (no route, no neighbour yet, or a route the agent leaves to the FIB):
+// the probe cannot be sent as the encap stage would send a packet. It is
+// transient: next hops follow the kernel's routes and neighbours.
+var ErrNoNextHop = errors.New("tunnel next hop not resolved")
+
+// SendProbe sends packet (IPv4, UDP, STAMP) through overlay id: it builds the
+// frame the encap stage would make of it, outer Ethernet from the next hop the
+// agent keeps for the tunnel (tunnel_nexthops), outer IPv4 from the tunnel's
+// addresses (DF, TTL 64, DSCP copied from the probe unless the tunnel sets one),
+// GRE with the tunnel's key, and writes it to the tunnel's WAN port through the
+// packet socket, as Transmit does. A tunnel marked Down still sends. Probes are
+// not counted in the tunnel's or the port's tx counters (the pipeline counts
+// what it sends).
 func (d *Dataplane) SendProbe(id dataplane.TunnelID, packet []byte) error {
-	return fmt.Errorf("send probe through tunnel %d: %w", id, errors.ErrUnsupported)
+	d.mu.Lock()
+	t, ok := d.tunnels[id]
+	p, attached := d.ports[t.Port]
+	var nh linxTunnelNh
+	if ok && d.nh != nil {
+		nh = d.nh.nh[id]
+	}
+	d.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("send probe: %w: tunnel %d", dataplane.ErrNotFound, id)
+	}
+	overhead := 20 + 4
+	if t.Key != 0 {
+		overhead += 4
+	}
+	mtu := defaultPortMTU
+	if attached {
+		mtu = d.portMTU(p)
+	}
+	if nh.State == uint8(linxNhStateNH_OK) && int(nh.Mtu) < mtu {
+		mtu = int(nh.Mtu)
+	}
+	if err := dataplane.ValidateProbe(t, packet, min(mtu-overhead, maxProbeBytes)); err != nil {
+		return fmt.Errorf("send probe through tunnel %d: %w", id, err)
+	}
+	if !attached {
+		return fmt.Errorf("send probe through tunnel %d: %w: its port %d is not attached", id, dataplane.ErrNotFound, t.Port)
+	}
+	if nh.State != uint8(linxNhStateNH_OK) || int(nh.Ifindex) != p.Ifindex {
+		return fmt.Errorf("send probe through tunnel %d to %s: %w (%s)", id, t.Dst, ErrNoNextHop, nhStateName(nh.State))
+	}
+	frame := probeFrame(t, nh, packet)
+	sa := &unix.SockaddrLinklayer{Ifindex: p.Ifindex, Halen: 6}
+	copy(sa.Addr[:], frame[:6])
+	if err := unix.Sendto(d.packetFD, frame, 0, sa); err != nil {
+		return fmt.Errorf("send probe through tunnel %d on port %d (%s): %w", id, t.Port, p.Name, err)
+	}
+	return nil
+}
+
+// portMTU is the MTU of an attached port, 1500 if the kernel does not say.
+func (d *Dataplane) portMTU(p dataplane.PortInfo) int {
+	ifr, err := unix.NewIfreq(p.Name)
+	if err != nil || unix.IoctlIfreq(d.packetFD, unix.SIOCGIFMTU, ifr) != nil {
+		return defaultPortMTU
+	}
+	return int(ifr.Uint32())
+}
+
+func nhStateName(s uint8) string {
+	switch linxNhState(s) {
+	case linxNhStateNH_NO_NEIGH:
+		return "no neighbour yet"
+	case linxNhStateNH_NO_ROUTE:
+		return "no route"
+	case linxNhStateNH_OK:
+		return "resolved on another interface"
+	}
+	return "not resolved by the agent"
+}
+
+// probeFrame is packet encapsulated as bpf/encap.h encapsulates: Ethernet, IPv4
+// (no options, DF, TTL GRE_TTL, ID 0), GRE (key when the tunnel has one).
+func probeFrame(t dataplane.Tunnel, nh linxTunnelNh, packet []byte) []byte {
+	glen := 4
+	if t.Key != 0 {
+		glen = 8
+	}
+	outer := 20 + glen + len(packet)
+	b := make([]byte, ethHeader+outer)
+	copy(b[0:6], nh.Dmac[:])
+	copy(b[6:12], nh.Smac[:])
+	binary.BigEndian.PutUint16(b[12:], unix.ETH_P_IP)
+	ip := b[ethHeader : ethHeader+20]
+	ip[0] = 0x45
+	ip[1] = packet[1] & 0xfc
+	if t.SetDSCP {
+		ip[1] = t.DSCP << 2
+	}
+	binary.BigEndian.PutUint16(ip[2:], uint16(outer))
+	binary.BigEndian.PutUint16(ip[6:], 0x4000) // DF
+	ip[8] = greTTL
+	ip[9] = unix.IPPROTO_GRE
+	src, dst := t.Src.As4(), t.Dst.As4()
+	copy(ip[12:16], src[:])
+	copy(ip[16:20], dst[:])
+	binary.BigEndian.PutUint16(ip[10:], ipv4Checksum(ip))
+	g := b[ethHeader+20:]
+	binary.BigEndian.PutUint16(g[2:], unix.ETH_P_IP)
+	if t.Key != 0 {
+		binary.BigEndian.PutUint16(g[0:], 0x2000) // K
+		binary.BigEndian.PutUint32(g[4:], t.Key)
+	}
+	copy(g[glen:], packet)
+	return b
+}
+
+// greTTL is GRE_TTL, the outer TTL of every encapsulated packet.
+const greTTL = 64
+
+// ipv4Checksum is the header checksum of h (its checksum field zero).
+func ipv4Checksum(h []byte) uint16 {
+	var sum uint32
+	for i := 0; i+1 < len(h); i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(h[i:]))
+	}
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	return ^uint16(sum)
 }
 
 // ProbeReplies delivers STAMP replies that came back through overlays; closed by Close.
 func (d *Dataplane) ProbeReplies() <-chan dataplane.ProbeReply { return d.replies }
+
+// readProbeReplies turns probe_replies records into ProbeReplies until the ring
+// is closed. A reply nobody takes at once is dropped: the channel's buffer is the
+// only queue, and the ring drops (probe_full) when this falls behind.
+func (d *Dataplane) readProbeReplies() {
+	defer d.wg.Done()
+	defer close(d.replies)
+	var r linxProbeRecord
+	hdr := int(unsafe.Offsetof(r.Data))
+	for {
+		rec, err := d.probeRing.Read()
+		if err != nil {
+			return // closed
+		}
+		if len(rec.RawSample) < hdr {
+			continue
+		}
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&r)), unsafe.Sizeof(r)), rec.RawSample)
+		n := min(int(r.Len), len(r.Data), len(rec.RawSample)-hdr)
+		reply := dataplane.ProbeReply{
+			Tunnel: dataplane.TunnelID(r.Tunnel),
+			RxTime: monoTime(r.RxNs),
+			Packet: append([]byte(nil), r.Data[:n]...),
+		}
+		select {
+		case d.replies <- reply:
+		default: // the prober is not reading: this reply is lost, like a late one
+		}
+	}
+}
+
+// monoTime converts a bpf_ktime_get_ns reading (CLOCK_MONOTONIC, the clock of
+// the monotonic reading Go's time.Now carries) into a time.Time on time.Now's
+// clock: now, minus how long ago ns was. The result keeps a monotonic reading,
+// so subtracting a probe's send time (a time.Now) gives the elapsed time
+// whatever the wall clock does.
+func monoTime(ns uint64) time.Time {
+	now := time.Now()
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) != nil {
+		return now
+	}
+	return now.Add(-time.Duration(ts.Nano() - int64(ns)))
+}
