@@ -9,6 +9,7 @@
 package dataplanetest
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -40,6 +41,7 @@ func Run(t *testing.T, newDP New) {
 		{"Tunnels", testTunnels},
 		{"TunnelTerms", testTunnelTerms},
 		{"NonIPRules", testNonIPRules},
+		{"Probes", testProbes},
 		{"Messages", testMessages},
 		{"Clear", testClear},
 	} {
@@ -315,6 +317,53 @@ func testTunnelTerms(t *testing.T, newDP New) {
 	wantErr(t, "delete", d.DeleteTunnelTerm(term), nil)
 	wantErr(t, "delete again", d.DeleteTunnelTerm(term), dataplane.ErrNotFound)
 	wantErr(t, "room again", d.SetTunnelTerm(other, 2), nil)
+}
+
+// probe is an IPv4/UDP datagram to the STAMP port carrying n octets, from src to
+// dst: what SendProbe takes.
+func probe(src, dst netip.Addr, n int) []byte {
+	b := make([]byte, 28+n)
+	b[0], b[8], b[9] = 0x45, 64, 17
+	binary.BigEndian.PutUint16(b[2:], uint16(len(b)))
+	s, d := src.As4(), dst.As4()
+	copy(b[12:], s[:])
+	copy(b[16:], d[:])
+	binary.BigEndian.PutUint16(b[20:], 40000)
+	binary.BigEndian.PutUint16(b[22:], dataplane.STAMPPort)
+	binary.BigEndian.PutUint16(b[24:], uint16(8+n))
+	return b
+}
+
+// testProbes checks SendProbe's refusals, which do not depend on a port being
+// attached: an unknown tunnel, and datagrams that are not what it sends.
+func testProbes(t *testing.T, newDP New) {
+	d := newDP(t, dataplane.Options{MaxTunnels: 4, MaxPorts: 4})
+	wantErr(t, "set", d.SetTunnel(1, tunnel), nil)
+	good := probe(tunnel.Src, tunnel.Dst, 44)
+	wantErr(t, "unknown tunnel", d.SendProbe(2, good), dataplane.ErrNotFound)
+	// With a key, GRE and the outer IPv4 header take 28 octets of a 1500 MTU.
+	wantErr(t, "one octet too long", d.SendProbe(1, probe(tunnel.Src, tunnel.Dst, 1500-28-28+1)), dataplane.ErrInvalid)
+	wantErr(t, "shorter than IPv4 and UDP", d.SendProbe(1, good[:27]), dataplane.ErrInvalid)
+	wantErr(t, "wrong source", d.SendProbe(1, probe(addr("198.51.100.2"), tunnel.Dst, 44)), dataplane.ErrInvalid)
+	wantErr(t, "wrong destination", d.SendProbe(1, probe(tunnel.Src, addr("203.0.113.10"), 44)), dataplane.ErrInvalid)
+	for _, c := range []struct {
+		what string
+		edit func(b []byte)
+	}{
+		{"IPv4 options", func(b []byte) { b[0] = 0x46 }},
+		{"IPv6", func(b []byte) { b[0] = 0x60 }},
+		{"TCP", func(b []byte) { b[9] = 6 }},
+		{"IPv4 length", func(b []byte) { binary.BigEndian.PutUint16(b[2:], uint16(len(b)-1)) }},
+		{"UDP length", func(b []byte) { binary.BigEndian.PutUint16(b[24:], 8+43) }},
+	} {
+		b := slices.Clone(good)
+		c.edit(b)
+		wantErr(t, c.what, d.SendProbe(1, b), dataplane.ErrInvalid)
+	}
+	err := d.SendProbe(1, good[:27])
+	if err == nil || !strings.Contains(err.Error(), "tunnel 1") {
+		t.Errorf("refusal %q does not name the tunnel", err)
+	}
 }
 
 func testNonIPRules(t *testing.T, newDP New) {
