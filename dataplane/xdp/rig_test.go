@@ -52,20 +52,20 @@ var (
 // run through linx_xdp with BPF_PROG_TEST_RUN as if received on a port; the FIB
 // and neighbour lookups see the namespace's routes and static neighbours.
 type rig struct {
-	t   *testing.T
+	t   testing.TB
 	ns  *testenv.NS
 	dp  *Dataplane
 	mac map[dataplane.PortID]net.HardwareAddr
 	idx map[dataplane.PortID]int
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	return newRigWith(t, dataplane.Options{MaxPDRs: 4096, MaxFARs: 1024, MaxLBRs: 64, MaxTunnels: 64, MaxTerms: 64, MaxPorts: 16})
 }
 
 // newRigWith is newRig with the data path loaded with opts.
-func newRigWith(t *testing.T, opts dataplane.Options) *rig {
+func newRigWith(t testing.TB, opts dataplane.Options) *rig {
 	t.Helper()
 	testenv.RequireRoot(t)
 	ns := testenv.NewNS(t)
@@ -236,7 +236,7 @@ func serialize(t testing.TB, ls ...gopacket.SerializableLayer) []byte {
 
 // greFrame wraps inner (an IPv4 packet, no Ethernet) in Ethernet/IPv4/GRE as a
 // peer would send it to this gateway on a WAN port.
-func greFrame(t *testing.T, src, dst netip.Addr, gre *layers.GRE, inner []byte) []byte {
+func greFrame(t testing.TB, src, dst netip.Addr, gre *layers.GRE, inner []byte) []byte {
 	t.Helper()
 	eth := &layers.Ethernet{SrcMAC: peer0MAC, DstMAC: net.HardwareAddr{0x02, 0, 0, 0, 0, 0xbb}, EthernetType: layers.EthernetTypeIPv4}
 	ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolGRE, Flags: layers.IPv4DontFragment,
