@@ -112,10 +112,13 @@ static __always_inline int stamp_reflect(struct xdp_md *ctx, struct pkt_meta *m)
 	if (pad) {
 		__u32 zero = 0;
 		struct stamp_zeros *z = bpf_map_lookup_elem(&stamp_zeros, &zero);
-		__u64 n = pad; /* a 64-bit copy: every verifier bounds it (see send_punt) */
+		/* A 64-bit copy of pad - 1, range-checked, plus 1: 6.1's verifier then
+		 * knows the size is not 0 (clang would turn `pad < 1` into `== 0`, from
+		 * which 6.1 learns nothing; see send_punt). */
+		__u64 n = (__u64)pad - 1;
 		barrier_var(n);
-		if (!z || n < 1 || n > MAX_PROBE_BYTES ||
-		    bpf_xdp_store_bytes(ctx, ETH_HLEN + sizeof(*ip) + sizeof(*uh) + STAMP_BASE_LEN, z->b, n))
+		if (!z || n >= MAX_PROBE_BYTES ||
+		    bpf_xdp_store_bytes(ctx, ETH_HLEN + sizeof(*ip) + sizeof(*uh) + STAMP_BASE_LEN, z->b, n + 1))
 			return drop(ctx, DROP_INTERNAL);
 	}
 
