@@ -55,6 +55,7 @@ type Dataplane struct {
 	ring      *ringbuf.Reader
 	probeRing *ringbuf.Reader // probe_replies (probe.go)
 	packetFD  int
+	rawFD     int // IPv4 raw socket: probes whose next hop the kernel must resolve (probe.go)
 	closed    bool
 	wg        sync.WaitGroup
 
@@ -184,7 +185,15 @@ func Load(opts dataplane.Options) (*Dataplane, error) {
 		d.objs.Close()
 		return nil, fmt.Errorf("open packet socket for PacketOut: %w", err)
 	}
+	if d.rawFD, err = unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW); err != nil {
+		unix.Close(d.packetFD)
+		d.probeRing.Close()
+		d.ring.Close()
+		d.objs.Close()
+		return nil, fmt.Errorf("open raw socket for probes: %w", err)
+	}
 	if err := d.startNexthops(); err != nil {
+		unix.Close(d.rawFD)
 		unix.Close(d.packetFD)
 		d.probeRing.Close()
 		d.ring.Close()
@@ -283,6 +292,6 @@ func (d *Dataplane) Close() error {
 	if d.nh != nil {
 		d.nh.close()
 	}
-	errs = append(errs, unix.Close(d.packetFD), d.objs.Close())
+	errs = append(errs, unix.Close(d.packetFD), unix.Close(d.rawFD), d.objs.Close())
 	return errors.Join(errs...)
 }

@@ -24,10 +24,10 @@ const maxProbeBytes = int(unsafe.Sizeof(linxProbeRecord{}.Data))
 // the attachment; such a probe is refused after it.
 const defaultPortMTU = 1500
 
-// ErrNoNextHop is wrapped by SendProbe when the tunnel's underlay next hop is not
-// resolved (no route, no neighbour yet, or a route the agent leaves to the FIB):
-// the probe cannot be sent as the encap stage would send a packet. It is
-// transient: next hops follow the kernel's routes and neighbours.
+// ErrNoNextHop is wrapped by SendProbe when the tunnel has no underlay route
+// out of its port that the agent has resolved (no route, or a route the agent
+// leaves to the FIB): the probe is not sent. It lasts until the kernel's routes
+// change.
 var ErrNoNextHop = errors.New("tunnel next hop not resolved")
 
 // SendProbe sends packet (IPv4, UDP, STAMP) through overlay id: it builds the
@@ -35,9 +35,11 @@ var ErrNoNextHop = errors.New("tunnel next hop not resolved")
 // agent keeps for the tunnel (tunnel_nexthops), outer IPv4 from the tunnel's
 // addresses (DF, TTL 64, DSCP copied from the probe unless the tunnel sets one),
 // GRE with the tunnel's key, and writes it to the tunnel's WAN port through the
-// packet socket, as Transmit does. A tunnel marked Down still sends. Probes are
-// not counted in the tunnel's or the port's tx counters (the pipeline counts
-// what it sends).
+// packet socket, as Transmit does. While the next hop's neighbour is not known,
+// the kernel sends the outer IPv4 packet instead (a raw socket, out of the
+// port), resolving the neighbour as it would for the encap stage's packets. A
+// tunnel marked Down still sends. Probes are not counted in the tunnel's or the
+// port's tx counters (the pipeline counts what it sends).
 func (d *Dataplane) SendProbe(id dataplane.TunnelID, packet []byte) error {
 	d.mu.Lock()
 	t, ok := d.tunnels[id]
@@ -67,14 +69,26 @@ func (d *Dataplane) SendProbe(id dataplane.TunnelID, packet []byte) error {
 	if !attached {
 		return fmt.Errorf("send probe through tunnel %d: %w: its port %d is not attached", id, dataplane.ErrNotFound, t.Port)
 	}
-	if nh.State != uint8(linxNhStateNH_OK) || int(nh.Ifindex) != p.Ifindex {
+	onPort := int(nh.Ifindex) == p.Ifindex
+	switch {
+	case nh.State == uint8(linxNhStateNH_OK) && onPort:
+		frame := probeFrame(t, nh, packet)
+		sa := &unix.SockaddrLinklayer{Ifindex: p.Ifindex, Halen: 6}
+		copy(sa.Addr[:], frame[:6])
+		if err := unix.Sendto(d.packetFD, frame, 0, sa); err != nil {
+			return fmt.Errorf("send probe through tunnel %d on port %d (%s): %w", id, t.Port, p.Name, err)
+		}
+	case nh.State == uint8(linxNhStateNH_NO_NEIGH) && onPort:
+		// As the encap stage does with such a tunnel's packets: the kernel
+		// resolves the neighbour and sends the packet, out of the port. Else an
+		// idle tunnel would never learn its next hop from probes alone.
+		frame := probeFrame(t, nh, packet)
+		oob := unix.PktInfo4(&unix.Inet4Pktinfo{Ifindex: int32(p.Ifindex)})
+		if err := unix.Sendmsg(d.rawFD, frame[ethHeader:], oob, &unix.SockaddrInet4{Addr: t.Dst.As4()}, 0); err != nil {
+			return fmt.Errorf("send probe through tunnel %d on port %d (%s) by the kernel: %w", id, t.Port, p.Name, err)
+		}
+	default:
 		return fmt.Errorf("send probe through tunnel %d to %s: %w (%s)", id, t.Dst, ErrNoNextHop, nhStateName(nh.State))
-	}
-	frame := probeFrame(t, nh, packet)
-	sa := &unix.SockaddrLinklayer{Ifindex: p.Ifindex, Halen: 6}
-	copy(sa.Addr[:], frame[:6])
-	if err := unix.Sendto(d.packetFD, frame, 0, sa); err != nil {
-		return fmt.Errorf("send probe through tunnel %d on port %d (%s): %w", id, t.Port, p.Name, err)
 	}
 	return nil
 }

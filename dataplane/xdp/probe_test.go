@@ -412,17 +412,31 @@ func TestSendProbe(t *testing.T) {
 	}
 	fits := udpDatagram(t, local0, peer0, 50000, sla.Port, 0, 64, make([]byte, 1500-20-4-28))
 	must(t, r.dp.SendProbe(1, fits))
-	nowhere := netip.MustParseAddr("172.16.0.50") // on wan0's subnet, no neighbour
-	must(t, r.dp.SetTunnel(3, dataplane.Tunnel{Port: portWAN0, Src: local0, Dst: nowhere}))
-	err := r.dp.SendProbe(3, udpDatagram(t, local0, nowhere, 50000, sla.Port, 0, 64, stampProbe(t, 1, 0)))
+	unrouted := netip.MustParseAddr("192.0.2.1") // the rig has no default route
+	must(t, r.dp.SetTunnel(3, dataplane.Tunnel{Port: portWAN0, Src: local0, Dst: unrouted}))
+	err := r.dp.SendProbe(3, udpDatagram(t, local0, unrouted, 50000, sla.Port, 0, 64, stampProbe(t, 1, 0)))
 	if !errors.Is(err, ErrNoNextHop) {
-		t.Errorf("tunnel without a neighbour: %v, want ErrNoNextHop", err)
+		t.Errorf("tunnel without a route: %v, want ErrNoNextHop", err)
+	}
+
+	// A neighbour not known yet: the kernel sends the probe, and asks for it.
+	unknown := netip.MustParseAddr("172.16.0.50")
+	arps := testenv.NewCapture(t, r.ns, "wan0p")
+	must(t, r.dp.SetTunnel(4, dataplane.Tunnel{Port: portWAN0, Src: local0, Dst: unknown}))
+	must(t, r.dp.SendProbe(4, udpDatagram(t, local0, unknown, 50000, sla.Port, 0, 64, stampProbe(t, 1, 0))))
+	if _, ok := arps.Wait(5*time.Second, func(p testenv.Packet) bool {
+		a, _ := p.Decode().Layer(layers.LayerTypeARP).(*layers.ARP)
+		return a != nil && a.Operation == layers.ARPRequest && bytes.Equal(a.DstProtAddress, unknown.AsSlice())
+	}); !ok {
+		t.Errorf("no ARP request for %s on wan0p after a probe through a tunnel to it: %v", unknown, arps)
 	}
 }
 
 // TestSTAMPLoop: two gateways, each its own pipeline in its own namespace,
 // joined by a veth. A sends probes through its tunnel; B's XDP reflects them;
-// A's ProbeReplies delivers the replies, which sla decodes into round trips.
+// A's ProbeReplies delivers the replies, which sla decodes into round trips. A
+// starts without B's MAC: its first probes go through the kernel, which resolves
+// it; the later ones, once the agent has the next hop, from the packet socket.
 func TestSTAMPLoop(t *testing.T) {
 	testenv.RequireRoot(t)
 	nsA, nsB := testenv.NewNS(t), testenv.NewNS(t)
@@ -430,8 +444,8 @@ func TestSTAMPLoop(t *testing.T) {
 	addrA, addrB := netip.MustParseAddr("172.31.0.1"), netip.MustParseAddr("172.31.0.2")
 	testenv.AddAddr(t, nsA, "wan", "172.31.0.1/24")
 	testenv.AddAddr(t, nsB, "wan", "172.31.0.2/24")
-	testenv.AddNeigh(t, nsA, "wan", addrB.String(), lb.Attrs().HardwareAddr)
 	testenv.AddNeigh(t, nsB, "wan", addrA.String(), la.Attrs().HardwareAddr)
+	_ = lb
 	opts := dataplane.Options{MaxPDRs: 64, MaxFARs: 16, MaxLBRs: 4, MaxTunnels: 16, MaxTerms: 16, MaxPorts: 4}
 	gateway := func(ns *testenv.NS, local, remote netip.Addr, id dataplane.TunnelID) *Dataplane {
 		var d *Dataplane
@@ -454,44 +468,62 @@ func TestSTAMPLoop(t *testing.T) {
 	a := gateway(nsA, addrA, addrB, 3)
 	b := gateway(nsB, addrB, addrA, 5)
 
-	const probes = 20
-	sent := map[uint32]time.Time{}
-	for seq := range uint32(probes) {
-		p, err := sla.TestPacket{Seq: seq, Timestamp: sla.NTPTimestamp(time.Now()), ErrorEstimate: sla.DefaultErrorEstimate, Len: 64}.Marshal()
-		must(t, err)
-		sent[seq] = time.Now()
-		must(t, a.SendProbe(3, udpDatagram(t, addrA, addrB, 45000, sla.Port, 46<<2, 64, p)))
+	nhState := func() uint8 {
+		var v linxTunnelNh
+		must(t, a.objs.TunnelNexthops.Lookup(uint32(3), &v))
+		return v.State
 	}
-	got := 0
-	deadline := time.After(10 * time.Second) // only bounds a failure
-	for got < probes {
-		select {
-		case r := <-a.ProbeReplies():
-			got++
-			if r.Tunnel != 3 {
-				t.Errorf("reply on tunnel %d, want 3", r.Tunnel)
+	if st := nhState(); st != uint8(linxNhStateNH_NO_NEIGH) {
+		t.Fatalf("A's next hop to B: state %d before any probe, want no neighbour", st)
+	}
+	sent := map[uint32]time.Time{}
+	exchange := func(from, to uint32) {
+		t.Helper()
+		for seq := from; seq < to; seq++ {
+			p, err := sla.TestPacket{Seq: seq, Timestamp: sla.NTPTimestamp(time.Now()), ErrorEstimate: sla.DefaultErrorEstimate, Len: 64}.Marshal()
+			must(t, err)
+			sent[seq] = time.Now()
+			must(t, a.SendProbe(3, udpDatagram(t, addrA, addrB, 45000, sla.Port, 46<<2, 64, p)))
+		}
+		deadline := time.After(10 * time.Second) // only bounds a failure
+		for got := from; got < to; got++ {
+			select {
+			case r := <-a.ProbeReplies():
+				if r.Tunnel != 3 {
+					t.Errorf("reply on tunnel %d, want 3", r.Tunnel)
+				}
+				ip := r.Packet
+				if len(ip) != 20+8+64 || !bytes.Equal(ip[12:16], addrB.AsSlice()) || !bytes.Equal(ip[16:20], addrA.AsSlice()) || ip[1] != 46<<2 {
+					t.Fatalf("reply datagram %x", ip)
+				}
+				rp, err := sla.ParseReflectedPacket(ip[28:])
+				if err != nil {
+					t.Fatal(err)
+				}
+				t1, ok := sent[rp.SenderSeq]
+				if !ok || rp.Seq != rp.SenderSeq || rp.SenderTTL != 64 {
+					t.Fatalf("reply %+v answers no probe sent", rp)
+				}
+				delete(sent, rp.SenderSeq)
+				hold := rp.Timestamp.Sub(rp.ReceiveTime, rp.ErrorEstimate.PTP())
+				if rtt := r.RxTime.Sub(t1) - hold; rtt < 0 || r.RxTime.Before(t1) {
+					t.Errorf("probe %d: RTT %v (sent %v, received %v)", rp.SenderSeq, rtt, t1, r.RxTime)
+				}
+			case <-deadline:
+				drops, _ := b.DropCounters()
+				t.Fatalf("%d of probes %d..%d answered; B's drops %v", got-from, from, to-1, drops)
 			}
-			ip := r.Packet
-			if len(ip) != 20+8+64 || !bytes.Equal(ip[12:16], addrB.AsSlice()) || !bytes.Equal(ip[16:20], addrA.AsSlice()) || ip[1] != 46<<2 {
-				t.Fatalf("reply datagram %x", ip)
-			}
-			rp, err := sla.ParseReflectedPacket(ip[28:])
-			if err != nil {
-				t.Fatal(err)
-			}
-			t1, ok := sent[rp.SenderSeq]
-			if !ok || rp.Seq != rp.SenderSeq || rp.SenderTTL != 64 {
-				t.Fatalf("reply %+v answers no probe sent", rp)
-			}
-			hold := rp.Timestamp.Sub(rp.ReceiveTime, rp.ErrorEstimate.PTP())
-			if rtt := r.RxTime.Sub(t1) - hold; rtt < 0 || r.RxTime.Before(t1) {
-				t.Errorf("probe %d: RTT %v (sent %v, received %v)", rp.SenderSeq, rtt, t1, r.RxTime)
-			}
-		case <-deadline:
-			drops, _ := b.DropCounters()
-			t.Fatalf("%d of %d replies; B's drops %v", got, probes, drops)
 		}
 	}
+	const probes = 20
+	exchange(0, probes/2)
+	// The kernel has resolved B for the first probes; the agent hears of it.
+	for deadline := time.Now().Add(10 * time.Second); nhState() != uint8(linxNhStateNH_OK); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("A's next hop to B still in state %d", nhState())
+		}
+	}
+	exchange(probes/2, probes)
 	if c, _ := b.TunnelCounter(5); c.RX.Packets != probes || c.TX.Packets != probes {
 		t.Errorf("B's tunnel counters %+v, want %d probes in and replies out", c, probes)
 	}
