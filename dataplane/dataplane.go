@@ -323,6 +323,9 @@ var (
 	ErrFull     = errors.New("table full")
 	ErrInvalid  = errors.New("invalid entry")
 	ErrInUse    = errors.New("entry in use")
+	// ErrNoNextHop: SendProbe found no underlay route out of the tunnel's port
+	// (it lasts until the kernel's routes change); the probe was not sent.
+	ErrNoNextHop = errors.New("tunnel has no underlay next hop")
 )
 
 // Dataplane is the typed API over the pipeline. Implementations are safe for
@@ -395,8 +398,9 @@ type Dataplane interface {
 	// (GRE key, outer DSCP, underlay next hop) and sends out of the tunnel's WAN
 	// port, so the probe takes the data's path. A tunnel that does not exist is
 	// ErrNotFound; a packet that is not such a datagram, or too long for the
-	// port, is ErrInvalid. A tunnel marked Down still sends probes: they are how
-	// it comes back.
+	// port, is ErrInvalid; a tunnel whose port is not attached ErrNotFound, one
+	// without an underlay route ErrNoNextHop. A tunnel marked Down still sends
+	// probes: they are how it comes back.
 	SendProbe(id TunnelID, packet []byte) error
 	// ProbeReplies delivers STAMP replies (UDP from port STAMPPort) that arrived
 	// through a terminated tunnel to the gateway's own tunnel address, until

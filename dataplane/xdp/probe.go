@@ -5,7 +5,6 @@ package xdp
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 	"unsafe"
@@ -23,12 +22,6 @@ const maxProbeBytes = int(unsafe.Sizeof(linxProbeRecord{}.Data))
 // (the MTU of Ethernet and of a fresh veth), so that validation does not depend on
 // the attachment; such a probe is refused after it.
 const defaultPortMTU = 1500
-
-// ErrNoNextHop is wrapped by SendProbe when the tunnel has no underlay route
-// out of its port that the agent has resolved (no route, or a route the agent
-// leaves to the FIB): the probe is not sent. It lasts until the kernel's routes
-// change.
-var ErrNoNextHop = errors.New("tunnel next hop not resolved")
 
 // SendProbe sends packet (IPv4, UDP, STAMP) through overlay id: it builds the
 // frame the encap stage would make of it, outer Ethernet from the next hop the
@@ -88,7 +81,7 @@ func (d *Dataplane) SendProbe(id dataplane.TunnelID, packet []byte) error {
 			return fmt.Errorf("send probe through tunnel %d on port %d (%s) by the kernel: %w", id, t.Port, p.Name, err)
 		}
 	default:
-		return fmt.Errorf("send probe through tunnel %d to %s: %w (%s)", id, t.Dst, ErrNoNextHop, nhStateName(nh.State))
+		return fmt.Errorf("send probe through tunnel %d to %s: %w (%s)", id, t.Dst, dataplane.ErrNoNextHop, nhStateName(nh.State))
 	}
 	return nil
 }

@@ -415,7 +415,7 @@ func TestSendProbe(t *testing.T) {
 	unrouted := netip.MustParseAddr("192.0.2.1") // the rig has no default route
 	must(t, r.dp.SetTunnel(3, dataplane.Tunnel{Port: portWAN0, Src: local0, Dst: unrouted}))
 	err := r.dp.SendProbe(3, udpDatagram(t, local0, unrouted, 50000, sla.Port, 0, 64, stampProbe(t, 1, 0)))
-	if !errors.Is(err, ErrNoNextHop) {
+	if !errors.Is(err, dataplane.ErrNoNextHop) {
 		t.Errorf("tunnel without a route: %v, want ErrNoNextHop", err)
 	}
 
