@@ -307,6 +307,22 @@ struct {
 	__uint(max_entries, 1);
 } stamp_zeros SEC(".maps");
 
+/* The stateful reflector's sessions (RFC 8762 §4.3): tunnel id × 64 + the
+ * probe's DSCP → the sequence number of the session's next reply, under a lock
+ * (clang's default BPF target, v1, has no fetch-and-add that returns the old
+ * value). Written by the reflector only when Go loaded it stateful; sized
+ * MaxTunnels × 64 by Go whatever the mode, so pins survive a change of mode. */
+struct stamp_session {
+	struct bpf_spin_lock lock;
+	__u32 next;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct stamp_session);
+	__uint(max_entries, 4096 * 64);
+} stamp_sessions SEC(".maps");
+
 /* Never read or written: its value type keeps the types that the code uses only as
  * constants or through sizeof in BTF, so bpf2go can export them to Go instead of
  * Go mirroring them by hand. */

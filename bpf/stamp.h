@@ -22,6 +22,10 @@
  * scale 22 and multiplier 1: 2^-10 s. Round trips do not depend on it; RFC 4656
  * only forbids a zero multiplier. */
 #define STAMP_ERROR_ESTIMATE 0x5601
+
+/* Set by Go at load (Options.StatefulReflector): replies carry the reflector's
+ * own sequence number per session, (tunnel, DSCP), instead of the probe's. */
+const volatile __u8 stamp_stateful = 0;
 #define NSEC_PER_SEC 1000000000ULL
 
 /* The session-reflector test packet (RFC 8762 §4.3.1). The session-sender's
@@ -44,8 +48,8 @@ struct stamp_reflected {
 };
 
 /* stamp_reflect answers the probe in place (stateless mode: the reply carries the
- * probe's sequence number) and hands it to the encap stage for the termination's
- * tunnel. T2 = T3 = bpf_ktime_get_tai_ns() as PTPv2 truncated timestamps (TAI
+ * probe's sequence number; stateful: the session's own count) and hands it to the
+ * encap stage for the termination's tunnel. T2 = T3 = bpf_ktime_get_tai_ns() as PTPv2 truncated timestamps (TAI
  * seconds and nanoseconds, Z = 1): received and sent in the same program run.
  * Returns NEXT_ENCAP or a drop verdict. */
 static __always_inline int stamp_reflect(struct xdp_md *ctx, struct pkt_meta *m)
@@ -74,10 +78,24 @@ static __always_inline int stamp_reflect(struct xdp_md *ctx, struct pkt_meta *m)
 	if (((__u8 *)&s->err)[1] == 0) /* the multiplier: the low octet */
 		return drop(ctx, DROP_STAMP_ERROR_ESTIMATE);
 
+	__be32 seq = s->seq; /* stateless: the probe's */
+	if (stamp_stateful) {
+		/* One lock and one write per probe: stateful mode's price. */
+		__u32 slot = m->term_tunnel * 64 + (ip->tos >> 2);
+		struct stamp_session *ss = bpf_map_lookup_elem(&stamp_sessions, &slot);
+		if (!ss)
+			return drop(ctx, DROP_NO_TUNNEL); /* a tunnel id beyond MaxTunnels */
+		bpf_spin_lock(&ss->lock);
+		__u32 next = ss->next++;
+		bpf_spin_unlock(&ss->lock);
+		seq = bpf_htonl(next);
+	}
+
 	__u64 now = bpf_ktime_get_tai_ns();
 	__be32 sec = bpf_htonl((__u32)(now / NSEC_PER_SEC));
 	__be32 frac = bpf_htonl((__u32)(now % NSEC_PER_SEC));
-	s->s_seq = s->seq; /* stateless: seq stays the probe's */
+	s->s_seq = s->seq;
+	s->seq = seq;
 	s->s_sec = s->ts_sec;
 	s->s_frac = s->ts_frac;
 	s->s_err = s->err;

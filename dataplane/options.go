@@ -16,6 +16,12 @@ type Options struct {
 	// negative disables the cache (every packet is classified by tuple search).
 	FlowCacheSize int
 
+	// StatefulReflector makes the STAMP reflector stateful (RFC 8762 §4.3): a
+	// reply carries the reflector's own sequence number, counted per session =
+	// (the tunnel the probe came through, its DSCP), so that the sender can tell
+	// forward from backward loss. Otherwise (the default) it carries the probe's.
+	StatefulReflector bool
+
 	// PinDir, when set, pins maps and programs under this bpffs directory so that a
 	// restarted agent can take over a running data path (see pin.go): the maps
 	// are reused, and Attach swaps the program of a port an earlier process left

@@ -273,6 +273,15 @@ const (
 	linxStageSTAGE_MAX      linxStage = 3
 )
 
+type linxStampSession struct {
+	_    structs.HostLayout
+	Lock struct {
+		_   structs.HostLayout
+		Val uint32
+	}
+	Next uint32
+}
+
 type linxStampZeros struct {
 	_ structs.HostLayout
 	B [1536]uint8
@@ -350,6 +359,7 @@ const (
 	linxMapPunts          = "punts"
 	linxMapScratch        = "scratch"
 	linxMapStages         = "stages"
+	linxMapStampSessions  = "stamp_sessions"
 	linxMapStampZeros     = "stamp_zeros"
 	linxMapTunnelCounters = "tunnel_counters"
 	linxMapTunnelLocals   = "tunnel_locals"
@@ -365,6 +375,7 @@ const (
 	linxVarFlowCacheMask  = "flow_cache_mask"
 	linxVarFlowCacheOff   = "flow_cache_off"
 	linxVarPdrBloomMask   = "pdr_bloom_mask"
+	linxVarStampStateful  = "stamp_stateful"
 )
 
 // loadLinx returns the embedded CollectionSpec for linx.
@@ -446,6 +457,7 @@ type linxMapSpecs struct {
 	Punts          *ebpf.MapSpec `ebpf:"punts"`
 	Scratch        *ebpf.MapSpec `ebpf:"scratch"`
 	Stages         *ebpf.MapSpec `ebpf:"stages"`
+	StampSessions  *ebpf.MapSpec `ebpf:"stamp_sessions"`
 	StampZeros     *ebpf.MapSpec `ebpf:"stamp_zeros"`
 	TunnelCounters *ebpf.MapSpec `ebpf:"tunnel_counters"`
 	TunnelLocals   *ebpf.MapSpec `ebpf:"tunnel_locals"`
@@ -462,6 +474,7 @@ type linxVariableSpecs struct {
 	FlowCacheMask *ebpf.VariableSpec `ebpf:"flow_cache_mask"`
 	FlowCacheOff  *ebpf.VariableSpec `ebpf:"flow_cache_off"`
 	PdrBloomMask  *ebpf.VariableSpec `ebpf:"pdr_bloom_mask"`
+	StampStateful *ebpf.VariableSpec `ebpf:"stamp_stateful"`
 }
 
 // linxObjects contains all objects after they have been loaded into the kernel.
@@ -510,6 +523,7 @@ type linxMaps struct {
 	Punts          *ebpf.Map `ebpf:"punts"`
 	Scratch        *ebpf.Map `ebpf:"scratch"`
 	Stages         *ebpf.Map `ebpf:"stages"`
+	StampSessions  *ebpf.Map `ebpf:"stamp_sessions"`
 	StampZeros     *ebpf.Map `ebpf:"stamp_zeros"`
 	TunnelCounters *ebpf.Map `ebpf:"tunnel_counters"`
 	TunnelLocals   *ebpf.Map `ebpf:"tunnel_locals"`
@@ -547,6 +561,7 @@ func (m *linxMaps) Close() error {
 		m.Punts,
 		m.Scratch,
 		m.Stages,
+		m.StampSessions,
 		m.StampZeros,
 		m.TunnelCounters,
 		m.TunnelLocals,
@@ -564,6 +579,7 @@ type linxVariables struct {
 	FlowCacheMask *ebpf.Variable `ebpf:"flow_cache_mask"`
 	FlowCacheOff  *ebpf.Variable `ebpf:"flow_cache_off"`
 	PdrBloomMask  *ebpf.Variable `ebpf:"pdr_bloom_mask"`
+	StampStateful *ebpf.Variable `ebpf:"stamp_stateful"`
 }
 
 // linxPrograms contains all programs after they have been loaded into the kernel.

@@ -224,6 +224,13 @@ func sizedSpec(opts dataplane.Options) (*ebpf.CollectionSpec, error) {
 		linxMapTunnelTerms: opts.MaxTerms, linxMapTunnelLocals: opts.MaxTerms,
 		linxMapFlowCache: flowCacheSets(opts.FlowCacheSize),
 		linxMapPdrBloom:  bloomWords(opts.MaxPDRs * entriesPerPDR),
+		// Whatever the mode, so that pins survive a change of it.
+		linxMapStampSessions: opts.MaxTunnels * stampDSCPs,
+	}
+	if opts.StatefulReflector {
+		if err := spec.Variables["stamp_stateful"].Set(uint8(1)); err != nil {
+			return nil, fmt.Errorf("make the reflector stateful: %w", err)
+		}
 	}
 	if err := spec.Variables["pdr_bloom_mask"].Set(uint32(bloomWords(opts.MaxPDRs*entriesPerPDR)*64 - 1)); err != nil {
 		return nil, fmt.Errorf("size pdr filter: %w", err)
@@ -261,6 +268,10 @@ func flowCacheSets(size int) int {
 	}
 	return n / 2
 }
+
+// stampDSCPs is the number of stateful reflector sessions per tunnel: one per
+// DSCP (stamp_sessions in bpf/maps.h).
+const stampDSCPs = 64
 
 // entriesPerPDR is the average number of classifier entries budgeted per rule
 // (port ranges expand into prefixes).

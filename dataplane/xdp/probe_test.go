@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 
@@ -56,6 +57,7 @@ func taiNow(t testing.TB) int64 {
 // reflection is what the reflector's reply must be, besides the model's bytes.
 type reflection struct {
 	probe          []byte // the STAMP test packet sent
+	model          []byte // the reply's model; nil: sla.Reflect(probe, ..., ttl)
 	ttl, tos       uint8  // of the probe's inner IPv4 header
 	sport          uint16 // the sender's UDP port
 	sender, target netip.Addr
@@ -101,9 +103,12 @@ func checkReflected(t *testing.T, frame []byte, w reflection) {
 	if len(got) != len(w.probe) {
 		t.Fatalf("reply of %d octets to a probe of %d", len(got), len(w.probe))
 	}
-	model, err := sla.Reflect(w.probe, time.Unix(0, 0), w.ttl)
-	if err != nil {
-		t.Fatal(err)
+	model := w.model
+	if model == nil {
+		var err error
+		if model, err = sla.Reflect(w.probe, time.Unix(0, 0), w.ttl); err != nil {
+			t.Fatal(err)
+		}
 	}
 	masked := func(b []byte) []byte {
 		b = bytes.Clone(b)
@@ -112,7 +117,7 @@ func checkReflected(t *testing.T, frame []byte, w reflection) {
 		return b
 	}
 	if !bytes.Equal(masked(got), masked(model)) {
-		t.Errorf("reply differs from sla.Reflect beyond the timestamps:\n got %x\nwant %x", masked(got), masked(model))
+		t.Errorf("reply differs from the model beyond the timestamps:\n got %x\nwant %x", masked(got), masked(model))
 	}
 	r, err := sla.ParseReflectedPacket(got)
 	if err != nil {
@@ -526,5 +531,42 @@ func TestSTAMPLoop(t *testing.T) {
 	exchange(probes/2, probes)
 	if c, _ := b.TunnelCounter(5); c.RX.Packets != probes || c.TX.Packets != probes {
 		t.Errorf("B's tunnel counters %+v, want %d probes in and replies out", c, probes)
+	}
+}
+
+// TestSTAMPStatefulReflector: loaded stateful, the reflector numbers its replies
+// per session, (tunnel, DSCP), from 0, as sla.ReflectStateful models.
+func TestSTAMPStatefulReflector(t *testing.T) {
+	r := newRigWith(t, dataplane.Options{MaxPDRs: 64, MaxFARs: 16, MaxLBRs: 4, MaxTunnels: 64, MaxTerms: 64, MaxPorts: 16, StatefulReflector: true})
+	stampSetup(t, r)
+	type session struct {
+		port        dataplane.PortID
+		peer, local netip.Addr
+		key         uint32
+		dmac        net.HardwareAddr
+		tos         uint8
+	}
+	ef := session{port: portWAN0, peer: peer0, local: local0, dmac: peer0MAC, tos: 46 << 2}
+	be := session{port: portWAN0, peer: peer0, local: local0, dmac: peer0MAC, tos: 0}
+	keyedEF := session{port: portWAN1, peer: peer1, local: local1, key: 0xabcd, dmac: peer1MAC, tos: 46 << 2}
+	next := map[string]uint32{} // by tunnel (local address) and DSCP
+	for round, s := range []session{ef, ef, be, keyedEF, ef, be, keyedEF} {
+		probe := stampProbe(t, uint32(1000+round), 0)
+		inner := udpDatagram(t, s.peer, s.local, 41000, sla.Port, s.tos, 64, probe)
+		frame := greFrame(t, s.peer, s.local, &layers.GRE{KeyPresent: s.key != 0, Key: s.key}, inner)
+		t0 := taiNow(t)
+		verdict, out := r.run(s.port, frame)
+		t1 := taiNow(t)
+		if verdict != xdpRedirect {
+			t.Fatalf("probe %d: verdict %d (drops %v)", round, verdict, r.drops())
+		}
+		id := s.local.String() + "/" + strconv.Itoa(int(s.tos))
+		model, err := sla.ReflectStateful(probe, time.Unix(0, 0), 64, next[id])
+		must(t, err)
+		checkReflected(t, out, reflection{
+			probe: probe, model: model, ttl: 64, tos: s.tos, sport: 41000, sender: s.peer, target: s.local,
+			key: s.key, dmac: s.dmac, smac: r.mac[s.port], before: t0, after: t1,
+		})
+		next[id]++
 	}
 }
