@@ -5,7 +5,7 @@
  *
  * Only a datagram decapsulated from a terminated tunnel (its remote a configured
  * peer) and addressed to that termination's local address is STAMP for linx.
- * Answering costs no map write and no lookup beyond those a data packet makes
+ * Answering (stateless) costs no map write and no lookup beyond those data makes
  * (but an inlined array access for a padded probe's zeros); what it adds is a
  * clock read. The reply is rewritten in place, never larger than the probe, and
  * leaves through the encap stage into the termination's tunnel. */
