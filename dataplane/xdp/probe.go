@@ -33,15 +33,21 @@ const defaultPortMTU = 1500
 // port), resolving the neighbour as it would for the encap stage's packets. A
 // tunnel marked Down still sends. Probes are not counted in the tunnel's or the
 // port's tx counters (the pipeline counts what it sends).
+//
+// d.mu is held throughout: Close must not close the sockets under a send (a
+// send is a syscall of microseconds).
 func (d *Dataplane) SendProbe(id dataplane.TunnelID, packet []byte) error {
 	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return fmt.Errorf("send probe through tunnel %d: data path closed", id)
+	}
 	t, ok := d.tunnels[id]
 	p, attached := d.ports[t.Port]
 	var nh linxTunnelNh
 	if ok && d.nh != nil {
 		nh = d.nh.nh[id]
 	}
-	d.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("send probe: %w: tunnel %d", dataplane.ErrNotFound, id)
 	}

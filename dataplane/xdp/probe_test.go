@@ -445,12 +445,11 @@ func TestSendProbe(t *testing.T) {
 func TestSTAMPLoop(t *testing.T) {
 	testenv.RequireRoot(t)
 	nsA, nsB := testenv.NewNS(t), testenv.NewNS(t)
-	la, lb := testenv.Veth(t, nsA, "wan", nsB, "wan")
+	la, _ := testenv.Veth(t, nsA, "wan", nsB, "wan")
 	addrA, addrB := netip.MustParseAddr("172.31.0.1"), netip.MustParseAddr("172.31.0.2")
 	testenv.AddAddr(t, nsA, "wan", "172.31.0.1/24")
 	testenv.AddAddr(t, nsB, "wan", "172.31.0.2/24")
 	testenv.AddNeigh(t, nsB, "wan", addrA.String(), la.Attrs().HardwareAddr)
-	_ = lb
 	opts := dataplane.Options{MaxPDRs: 64, MaxFARs: 16, MaxLBRs: 4, MaxTunnels: 16, MaxTerms: 16, MaxPorts: 4}
 	gateway := func(ns *testenv.NS, local, remote netip.Addr, id dataplane.TunnelID) *Dataplane {
 		var d *Dataplane
