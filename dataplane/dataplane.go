@@ -398,8 +398,9 @@ type Dataplane interface {
 	// (GRE key, outer DSCP, underlay next hop) and sends out of the tunnel's WAN
 	// port, so the probe takes the data's path. A tunnel that does not exist is
 	// ErrNotFound; a packet that is not such a datagram, or too long for the
-	// port, is ErrInvalid; a tunnel whose port is not attached ErrNotFound, one
-	// without an underlay route ErrNoNextHop. A tunnel marked Down still sends
+	// port, is ErrInvalid. The XDP data path also refuses a tunnel whose port is
+	// not attached (ErrNotFound) or that has no underlay route out of it
+	// (ErrNoNextHop); memdp has neither. A tunnel marked Down still sends
 	// probes: they are how it comes back.
 	SendProbe(id TunnelID, packet []byte) error
 	// ProbeReplies delivers STAMP replies (UDP from port STAMPPort) that arrived
