@@ -4,16 +4,20 @@
 #define LINX_ENCAP_H
 
 #include "forward.h"
+#include "forward6.h"
 #include "icmp.h"
 #include "gre.h"
+#include "icmp6.h"
 
 /* do_encap puts the packet into GRE overlay tunnel_id: outer Ethernet from the
  * tunnel's next hop (tunnel_nexthops, kept by the agent; the FIB until it has one),
  * outer IPv4 (DF, TTL 64, DSCP copied unless the tunnel sets one), GRE with an
  * optional key. The gateway's own packets (m->local: STAMP replies) keep their
  * TTL and go out even on a tunnel marked down: the far end's probes are how its
- * quality is known, and how it comes back. */
-static __always_inline int do_encap(struct xdp_md *ctx, struct pkt_meta *m, __u32 tunnel_id)
+ * quality is known, and how it comes back. inner6 (a constant: each caller
+ * compiles its own copy) says the packet is IPv6 (GRE protocol type 0x86dd, hop
+ * limit, traffic class). */
+static __always_inline int do_encap(struct xdp_md *ctx, struct pkt_meta *m, __u32 tunnel_id, const int inner6)
 {
 	struct tunnel *t = bpf_map_lookup_elem(&tunnels, &tunnel_id);
 	if (!t || !(t->flags & TUNNEL_F_PRESENT))
@@ -28,7 +32,7 @@ static __always_inline int do_encap(struct xdp_md *ctx, struct pkt_meta *m, __u3
 	__u32 glen = (t->flags & TUNNEL_F_KEY) ? 8 : 4;
 	__u32 overhead = sizeof(struct iphdr) + glen;
 	__u32 outer_len = m->ip_len + overhead;
-	__u8 inner_tos = m->key.dscp_dir & 0xfc;
+	__u8 inner_tos = (inner6 ? m->key6.dscp_dir : m->key.dscp_dir) & 0xfc;
 	__u8 tos = (t->flags & TUNNEL_F_SET_DSCP) ? (t->dscp << 2) : inner_tos;
 	__be32 saddr = t->src, daddr = t->dst, key = t->key;
 	__u8 flags = t->flags;
@@ -43,6 +47,8 @@ static __always_inline int do_encap(struct xdp_md *ctx, struct pkt_meta *m, __u3
 	if (state == NH_OK && nh->ifindex == out_ifindex) {
 		mtu = nh->mtu;
 		if (outer_len > mtu) {
+			if (inner6)
+				return icmp6_too_big(ctx, m, mtu - overhead);
 			if (mtu <= overhead + 68)
 				return drop(ctx, DROP_TOO_BIG);
 			if (m->df)
@@ -65,6 +71,8 @@ static __always_inline int do_encap(struct xdp_md *ctx, struct pkt_meta *m, __u3
 			pass = 1;
 			break;
 		case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+			if (inner6)
+				return icmp6_too_big(ctx, m, p.mtu_result - overhead);
 			if (p.mtu_result <= overhead + 68)
 				return drop(ctx, DROP_TOO_BIG);
 			if (m->df)
@@ -83,13 +91,14 @@ static __always_inline int do_encap(struct xdp_md *ctx, struct pkt_meta *m, __u3
 	/* The MSS limits what the far end sends back, over whichever overlay its
 	 * gateway picks: clamp for the largest overhead (GRE with a key), not this
 	 * tunnel's. */
-	if (m->key.proto == IPPROTO_TCP && (m->tcp_flags & 0x02) && m->l4_off) {
+	__u32 hdrs = inner6 ? 40 + 20 : 20 + 20; /* inner IP + TCP headers */
+	if ((inner6 ? m->key6.proto : m->key.proto) == IPPROTO_TCP && (m->tcp_flags & 0x02) && m->l4_off) {
 		if (!mtu && bpf_check_mtu(ctx, out_ifindex, &mtu, 0, 0) < 0)
 			mtu = 0;
-		if (mtu > MAX_OVERHEAD + 40 + 536)
-			clamp_mss(ctx, m, mtu - MAX_OVERHEAD - 40);
+		if (mtu > MAX_OVERHEAD + hdrs + 536)
+			clamp_mss(ctx, m, mtu - MAX_OVERHEAD - hdrs);
 	}
-	if (!m->local && dec_ttl(ctx, m->l3_off))
+	if (!m->local && (inner6 ? dec_hop(ctx, m->l3_off) : dec_ttl(ctx, m->l3_off)))
 		return XDP_PASS;
 
 	/* Keep the original MACs for the kernel path (it must accept the frame). */
@@ -132,7 +141,7 @@ static __always_inline int do_encap(struct xdp_md *ctx, struct pkt_meta *m, __u3
 	ip->check = 0;
 	ip->check = ipv4_csum(ip);
 
-	gh->proto = bpf_htons(ETH_P_IP);
+	gh->proto = inner6 ? ETH_P_IPV6_BE : bpf_htons(ETH_P_IP);
 	if (flags & TUNNEL_F_KEY) {
 		gh->flags = bpf_htons(GRE_F_KEY);
 		*kp = key;

@@ -4,6 +4,7 @@
 #define LINX_GRE_H
 
 #include "parse.h"
+#include "parse6.h"
 #include "maps.h"
 #include "counters.h"
 
@@ -23,7 +24,8 @@ struct gre_base {
 /* gre_term reads the GRE header at offset g into the termination key (the key
  * field) and its length. Returns 0, or the drop reason of a header this gateway
  * does not decapsulate. */
-static __always_inline int gre_term(void *data, void *data_end, __u32 g, struct term_key *tk, __u32 *glenp)
+static __always_inline int gre_term(void *data, void *data_end, __u32 g, struct term_key *tk, __u32 *glenp,
+				    __be16 *protop)
 {
 	struct gre_base *gh = data + g;
 	if ((void *)(gh + 1) > data_end)
@@ -45,14 +47,19 @@ static __always_inline int gre_term(void *data, void *data_end, __u32 g, struct 
 		glen += 4; /* RFC 2890 sequence number: accepted, not enforced */
 	if (data + g + glen > data_end)
 		return DROP_MALFORMED_GRE;
-	if (gh->proto != bpf_htons(ETH_P_IP))
+	if (gh->proto != bpf_htons(ETH_P_IP) && gh->proto != ETH_P_IPV6_BE)
 		return DROP_GRE_PROTO;
 	*glenp = glen;
+	*protop = gh->proto;
 	return 0;
 }
 
+/* try_decap returns DECAP_IPV6 when it decapsulated an IPv6 packet. */
+#define DECAP_IPV6 (-2)
+
 /* try_decap strips outer Ethernet/IPv4/GRE from a GRE packet that a known peer sent
  * to a local tunnel address. Returns 0 (decapsulated, inner IPv4 at offset 14),
+ * DECAP_IPV6 (the same, inner IPv6),
  * -1 (not for us: treat as underlay traffic) or a drop reason.
  *
  * The termination is looked up first: a hit implies a local tunnel address, so a
@@ -75,7 +82,8 @@ static __always_inline int try_decap(struct xdp_md *ctx, struct pkt_meta *m)
 	__u32 g = off + ip->ihl * 4;
 	struct term_key tk = { .remote = ip->saddr, .local = ip->daddr, .key = 0 };
 	__u32 glen = 0;
-	int bad = gre_term(data, data_end, g, &tk, &glen);
+	__be16 proto = 0;
+	int bad = gre_term(data, data_end, g, &tk, &glen, &proto);
 	__u32 *tid = NULL;
 	if (!bad)
 		tid = bpf_map_lookup_elem(&tunnel_terms, &tk);
@@ -109,10 +117,10 @@ static __always_inline int try_decap(struct xdp_md *ctx, struct pkt_meta *m)
 		return DROP_MALFORMED_GRE;
 	__builtin_memcpy(neth->h_dest, oeth->h_dest, ETH_ALEN);
 	__builtin_memcpy(neth->h_source, oeth->h_source, ETH_ALEN);
-	neth->h_proto = bpf_htons(ETH_P_IP);
+	neth->h_proto = proto;
 	if (bpf_xdp_adjust_head(ctx, (int)(inner - ETH_HLEN)))
 		return DROP_ADJUST;
-	return 0;
+	return proto == ETH_P_IPV6_BE ? DECAP_IPV6 : 0;
 }
 
 #endif /* LINX_GRE_H */

@@ -11,9 +11,57 @@
 #include "stage.h"
 #include "forward.h"
 #include "stamp.h"
+#include "parse6.h"
+
+/* ipv6_to_non_ip reports whether IPv6 frames go to their non_ip rule (one
+ * exists for 0x86dd) rather than to the classifier. */
+static __always_inline int ipv6_to_non_ip(void)
+{
+	__u32 zero = 0;
+	__u32 *v = bpf_map_lookup_elem(&ipv6_non_ip, &zero);
+
+	return v && *v;
+}
+
+/* ingress6 parses an IPv6 packet (at off) for linx_classify6; what the kernel
+ * must see (neighbour discovery, link-local, multicast) passes to it. */
+static __always_inline int ingress6(struct xdp_md *ctx, struct pkt_meta *m, __u32 off, __u8 dir)
+{
+	int rc = parse_ipv6(ctx, off, m);
+
+	if (rc == PARSE6_KERNEL)
+		return XDP_PASS;
+	if (rc)
+		return drop(ctx, rc);
+	m->key6.tuple = 0;
+	m->key6.in_port = m->port;
+	m->key6.dscp_dir |= dir;
+	return NEXT_CLASSIFY6;
+}
+
+/* not_ipv4 handles a frame whose EtherType (proto) is not IPv4: IPv6 to its
+ * classifier, the rest to the non_ip table. It takes what the non_ip call of
+ * the IPv4-only parser took and finds the IPv6 header again itself, so that
+ * the IPv4 path keeps its registers (and its speed). */
+static __always_inline int not_ipv4(struct xdp_md *ctx, struct pkt_meta *m, __be16 proto)
+{
+	if (proto == ETH_P_IPV6_BE && !ipv6_to_non_ip()) {
+		void *data = (void *)(long)ctx->data;
+		void *data_end = (void *)(long)ctx->data_end;
+		struct ethhdr *eth = data;
+		__u32 off = ETH_HLEN;
+		if ((void *)(eth + 1) > data_end)
+			return drop(ctx, DROP_MALFORMED_ETH);
+		if (eth->h_proto != ETH_P_IPV6_BE)
+			off += 4; /* one VLAN tag: the parser refused more */
+		return ingress6(ctx, m, off, m->role == ROLE_LAN ? DIR_UPLINK : DIR_UNDERLAY);
+	}
+	return non_ip(ctx, m, proto);
+}
 
 /* ingress fills the packet's meta; NEXT_STAGE hands it to the classifier,
- * NEXT_ENCAP (a STAMP reply) to the encapsulation stage. */
+ * NEXT_CLASSIFY6 to the IPv6 classifier, NEXT_ENCAP (a STAMP reply) to the
+ * encapsulation stage. */
 static __always_inline int ingress(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
@@ -54,7 +102,7 @@ static __always_inline int ingress(struct xdp_md *ctx)
 			return drop(ctx, DROP_VLAN_DEPTH);
 	}
 	if (proto != bpf_htons(ETH_P_IP))
-		return non_ip(ctx, m, proto);
+		return not_ipv4(ctx, m, proto);
 
 	rc = parse_ipv4(ctx, off, m);
 	if (rc)
@@ -65,6 +113,8 @@ static __always_inline int ingress(struct xdp_md *ctx)
 		rc = try_decap(ctx, m);
 		if (rc > 0)
 			return drop(ctx, rc);
+		if (rc == DECAP_IPV6)
+			return ingress6(ctx, m, ETH_HLEN, DIR_DOWNLINK);
 		if (rc == 0) {
 			rc = parse_ipv4(ctx, ETH_HLEN, m);
 			if (rc)

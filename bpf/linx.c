@@ -3,9 +3,10 @@
  *
  *   linx_xdp (parser, GRE decap) → linx_classify (PDR, FAR, LBR) → linx_forward
  *                                                                → linx_encap (GRE)
+ *   linx_xdp (IPv6)              → linx_classify6                 → linx_encap6
  *   linx_xdp (STAMP probe from a tunnel, reflected in place)     → linx_encap
  *
- * Frames that are not IPv4 end in linx_xdp, with their non_ip rule (by EtherType).
+ * Frames that are neither IPv4 nor IPv6 end in linx_xdp, with their non_ip rule (by EtherType).
  *
  * Stages are chained with tail calls through the "stages" prog array and share the
  * parse results through a per-CPU scratch slot. A missed tail call drops the packet
@@ -20,6 +21,7 @@
 #include "stage.h"
 #include "ingress.h"
 #include "classify.h"
+#include "classify6.h"
 #include "forward.h"
 #include "encap.h"
 #include "balance.h"
@@ -37,6 +39,8 @@ int linx_xdp(struct xdp_md *ctx)
 
 	if (rc == NEXT_ENCAP)
 		return tail(ctx, STAGE_ENCAP);
+	if (rc == NEXT_CLASSIFY6)
+		return tail(ctx, STAGE_CLASSIFY6);
 	if (rc != NEXT_STAGE)
 		return rc;
 	return tail(ctx, STAGE_CLASSIFY);
@@ -84,7 +88,30 @@ int linx_encap(struct xdp_md *ctx)
 
 	if (!m)
 		return drop(ctx, DROP_INTERNAL);
-	return do_encap(ctx, m, m->tunnel_id);
+	return do_encap(ctx, m, m->tunnel_id, 0);
+}
+
+/* linx_classify6 is linx_classify for IPv6 packets (their own key, tuple space
+ * and flow cache); it applies every action but encapsulation itself. */
+SEC("xdp")
+int linx_classify6(struct xdp_md *ctx)
+{
+	int rc = classify6(ctx);
+
+	if (rc == NEXT_ENCAP)
+		return tail(ctx, STAGE_ENCAP6);
+	return rc;
+}
+
+/* linx_encap6 puts an IPv6 packet into its overlay (GRE protocol type 0x86dd). */
+SEC("xdp")
+int linx_encap6(struct xdp_md *ctx)
+{
+	struct pkt_meta *m = get_meta();
+
+	if (!m)
+		return drop(ctx, DROP_INTERNAL);
+	return do_encap(ctx, m, m->tunnel_id, 1);
 }
 
 /* linx_pass lets frames through untouched. Attach it to the peer of a veth that

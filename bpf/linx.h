@@ -37,6 +37,7 @@
 #ifndef MAX_PROBE_BYTES
 #define MAX_PROBE_BYTES 1536 /* largest probe or reply datagram (IPv4 header on) */
 #endif
+#define IPV6_EXT_MAX 4     /* IPv6 extension headers walked to reach the upper layer */
 
 /* Why a packet was dropped. Index of drop_stats; documented in docs/datapath.md. */
 enum drop_reason {
@@ -51,7 +52,7 @@ enum drop_reason {
 	DROP_MALFORMED_L4,     /* truncated TCP/UDP/ICMP header, TCP doff < 5, UDP length bad */
 	DROP_MALFORMED_GRE,    /* truncated GRE header */
 	DROP_GRE_FLAGS,        /* GRE version != 0 or RFC 1701 routing/strict/recursion bits */
-	DROP_GRE_PROTO,        /* GRE payload is not IPv4 */
+	DROP_GRE_PROTO,        /* GRE payload is neither IPv4 nor IPv6 */
 	DROP_GRE_FRAGMENT,     /* fragmented GRE packet to a local tunnel address */
 	DROP_GRE_SPOOFED,      /* GRE to a local tunnel address from no known peer/key */
 	DROP_TAIL_CALL,        /* a pipeline stage was missing */
@@ -64,7 +65,7 @@ enum drop_reason {
 	DROP_NO_ROUTE,         /* the FIB has no usable route for the packet */
 	DROP_EGRESS_NOT_LINX,  /* the FIB chose an egress without linx attached */
 	DROP_TOO_BIG,          /* exceeds the WAN MTU after encapsulation, DF clear */
-	DROP_ICMP_TOO_BIG,     /* DF set, too big: answered with ICMP frag-needed */
+	DROP_ICMP_TOO_BIG,     /* DF set (IPv6: always), too big: answered with ICMP frag-needed / ICMPv6 packet too big */
 	DROP_PUNT_FULL,        /* punt ring buffer full */
 	DROP_ADJUST,           /* the kernel refused to grow/shrink the frame */
 	DROP_INTERNAL,         /* a per-CPU scratch lookup failed (cannot happen) */
@@ -76,6 +77,10 @@ enum drop_reason {
 	DROP_STAMP_MALFORMED,  /* STAMP probe with IPv4 options or octets after its UDP datagram */
 	DROP_STAMP_LONG,       /* STAMP probe or reply datagram longer than MAX_PROBE_BYTES (1536) */
 	DROP_PROBE_FULL,       /* probe reply ring buffer full (the agent does not read) */
+	DROP_MALFORMED_IPV6,    /* truncated IPv6 header or version != 6 */
+	DROP_IPV6_LEN,          /* IPv6 payload length beyond the frame */
+	DROP_IPV6_EXT,          /* IPv6 extension header truncated, beyond the payload, or hop-by-hop not first */
+	DROP_IPV6_EXT_DEPTH,    /* more IPv6 extension headers than the parser walks (IPV6_EXT_MAX) */
 	DROP_REASON_MAX,
 };
 
@@ -84,6 +89,8 @@ enum stage {
 	STAGE_CLASSIFY = 0,
 	STAGE_FORWARD,
 	STAGE_ENCAP,
+	STAGE_CLASSIFY6, /* IPv6 packets: their own key, tuple space and flow cache */
+	STAGE_ENCAP6,    /* GRE encapsulation of an IPv6 packet */
 	STAGE_MAX,
 };
 
@@ -135,6 +142,22 @@ struct pdr_key {
 	__u8 dscp_dir; /* dscp << 2 | direction */
 };
 
+/* The classifier's view of an IPv6 packet, and the key of pdr6_entries once
+ * masked by a tuple of the IPv6 tuple space. Apart from pdr_key so that IPv4
+ * packets keep their 20-byte key (hash, compare, flow-cache entry). proto is
+ * the upper-layer protocol after the extension headers; dscp_dir holds the
+ * traffic class's DSCP. */
+struct pdr6_key {
+	__u32 tuple;
+	__be32 src[4];
+	__be32 dst[4];
+	__be16 sport;
+	__be16 dport;
+	__u16 in_port;
+	__u8 proto;
+	__u8 dscp_dir; /* dscp << 2 | direction */
+};
+
 /* One mask shape of the tuple-space search, with the highest priority of any rule
  * that has an entry under it (tuples are searched in decreasing max_prio, and the
  * search stops once no remaining tuple can beat the best match). */
@@ -147,6 +170,19 @@ struct pdr_tuples {
 	__u32 n;
 	__u32 pad;
 	struct pdr_tuple t[MAX_TUPLES];
+};
+
+/* The IPv6 tuple space's shapes: tuple ids are shared with the IPv4 list (one
+ * id space, MAX_TUPLES shapes of both families together). */
+struct pdr6_tuple {
+	struct pdr6_key mask;
+	__u32 max_prio;
+};
+
+struct pdr6_tuples {
+	__u32 n;
+	__u32 pad;
+	struct pdr6_tuple t[MAX_TUPLES];
 };
 
 /* The rules owning one masked key, best first: a packet takes the first one that is
@@ -191,6 +227,16 @@ struct flow_result {
 struct flow_entry {
 	struct pdr_key key;
 	struct flow_result res;
+};
+
+/* An IPv6 flow-cache entry (flow6_cache): as flow_entry, with the IPv6 key. */
+struct flow6_entry {
+	struct pdr6_key key;
+	struct flow_result res;
+};
+
+struct flow6_set {
+	struct flow6_entry way[2];
 };
 
 /* One set of the 2-way set-associative flow cache: way[0] is the newer entry. */
@@ -253,6 +299,12 @@ struct tunnel_nh {
 	__u8 pad;
 	__u8 dmac[6];
 	__u8 smac[6];
+};
+
+/* A linx port's IPv6 address (network order; zeroes: none), the source of the
+ * ICMPv6 errors the data path sends out of it. */
+struct port_addr6 {
+	__be32 a[4];
 };
 
 struct term_key {

@@ -36,6 +36,16 @@ struct {
 	__uint(max_entries, 512);
 } port_ifindex SEC(".maps");
 
+/* port id → the port's IPv6 address, the source of ICMPv6 Packet Too Big
+ * (zeroes: none). Written by Go (from netlink, on attach and address events);
+ * read by encap. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct port_addr6);
+	__uint(max_entries, 512);
+} port_addrs6 SEC(".maps");
+
 /* port id → 1 while the port's link is down (the agent follows the kernel's
  * operstate): tunnels leaving by it count as down. Written by Go; read by the load
  * balancer and encap. */
@@ -137,6 +147,52 @@ struct {
 	__type(value, struct flow_cache_use);
 	__uint(max_entries, 1);
 } flow_cache_uses SEC(".maps");
+
+/* The IPv6 tuple space: as pdr_tuple_list, pdr_tuple_slot and pdr_entries, for
+ * pdr6_key. Rules of both families share pdr_rules (ids, priorities, the commit)
+ * and pdr_bloom (pdr6_bloom_hash). Written by Go; read by linx_classify6. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct pdr6_tuples);
+	__uint(max_entries, TUPLE_SLOTS);
+} pdr6_tuple_list SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+} pdr6_tuple_slot SEC(".maps");
+
+/* Not preallocated: memory only for the IPv6 entries there are. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct pdr6_key);
+	__type(value, struct pdr_entry);
+	__uint(max_entries, 400000);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} pdr6_entries SEC(".maps");
+
+/* The IPv6 flow cache: as flow_cache (same number of sets), for pdr6_key.
+ * Written and read by linx_classify6. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct flow6_set);
+	__uint(max_entries, 32768);
+} flow6_cache SEC(".maps");
+
+/* 0 → 1 while a non_ip rule exists for EtherType 0x86dd: IPv6 frames then get
+ * that rule, as before IPv6 PDRs existed, instead of the classifier. An ARRAY
+ * (an inlined read) so that IPv6 pays no hash lookup for it. Written by Go;
+ * read by the parser for IPv6 frames only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+} ipv6_non_ip SEC(".maps");
 
 /* 0 → classifier generation. Go increments it after every committed rule change,
  * which invalidates every flow_cache entry at once. */

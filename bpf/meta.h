@@ -11,8 +11,8 @@
 struct pkt_meta {
 	struct pdr_key key; /* classifier input, network order */
 	__u16 port;         /* ingress port id */
-	__u16 l3_off;       /* offset of the (inner) IPv4 header */
-	__u16 ip_len;       /* IPv4 total length */
+	__u16 l3_off;       /* offset of the (inner) IPv4 or IPv6 header */
+	__u16 ip_len;       /* IPv4 total length; IPv6: 40 + payload length */
 	__u16 l4_off;       /* offset of the L4 header, 0 if none (fragment/other) */
 	__u8 role;
 	__u8 tcp_flags;
@@ -24,6 +24,7 @@ struct pkt_meta {
 	__u32 term_tunnel;  /* decapsulated: the termination's tunnel id */
 	__u32 hash;         /* flow_hash(&key), set by the classifier */
 	struct far far;     /* the resolved action (action, port) */
+	struct pdr6_key key6; /* classifier input of an IPv6 packet (key unused then) */
 };
 
 #endif /* LINX_META_H */

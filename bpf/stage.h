@@ -17,6 +17,8 @@
 #define NEXT_STAGE (-1)
 /* ... or NEXT_ENCAP when it should tail-call the encapsulation stage. */
 #define NEXT_ENCAP (-2)
+/* ... or NEXT_CLASSIFY6 when the parser hands an IPv6 packet to linx_classify6. */
+#define NEXT_CLASSIFY6 (-3)
 
 static __always_inline struct pkt_meta *get_meta(void)
 {

@@ -123,16 +123,73 @@ func Prefix(p netip.Prefix) Ternary[uint32] {
 	return Ternary[uint32]{Value: IPv4(p.Masked().Addr()), Mask: mask}
 }
 
+// Addr6 matches an IPv6 address v when v&Mask == Value, bytes in network order.
+// A zero Mask matches everything.
+type Addr6 struct {
+	Value, Mask [16]byte
+}
+
+// Prefix6 returns the match of an IPv6 prefix.
+func Prefix6(p netip.Prefix) Addr6 {
+	var m Addr6
+	for i := 0; i < p.Bits(); i++ {
+		m.Mask[i/8] |= 0x80 >> (i % 8)
+	}
+	a := p.Addr().As16()
+	for i := range a {
+		m.Value[i] = a[i] & m.Mask[i]
+	}
+	return m
+}
+
+// Matches reports whether a matches m.
+func (m Addr6) Matches(a [16]byte) bool {
+	for i := range a {
+		if a[i]&m.Mask[i] != m.Value[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// IsZero reports a wildcard.
+func (m Addr6) IsZero() bool { return m.Mask == [16]byte{} }
+
+// IP versions of PDRMatch.Family.
+const (
+	FamilyAny  = uint8(0) // both (a rule without address fields)
+	FamilyIPv4 = uint8(4)
+	FamilyIPv6 = uint8(6)
+)
+
 // PDRMatch holds every field a packet detection rule can match. L4 ports of packets
-// without TCP/UDP headers (ICMP, fragments) are 0.
+// without TCP/UDP headers (ICMP, fragments) are 0. Proto is the IPv4 protocol or
+// the IPv6 upper-layer protocol (after extension headers), DSCP the upper 6 bits of
+// the ToS byte or traffic class.
 type PDRMatch struct {
 	InPort    Ternary[uint16]
 	Direction Ternary[uint8]
-	Src, Dst  Ternary[uint32]
+	Src, Dst  Ternary[uint32] // IPv4 only
 	Proto     Ternary[uint8]
 	SrcPort   PortRange
 	DstPort   PortRange
 	DSCP      Ternary[uint8]
+	// Family restricts the rule to IPv4 or IPv6 packets (FamilyIPv4, FamilyIPv6);
+	// FamilyAny matches both. Src/Dst imply IPv4, Src6/Dst6 IPv6.
+	Family     uint8
+	Src6, Dst6 Addr6 // IPv6 only
+}
+
+// Families returns which IP versions m applies to: Family, else the one its
+// address fields imply, else both. Validate refuses contradictions.
+func (m PDRMatch) Families() (v4, v6 bool) {
+	switch {
+	case m.Family == FamilyIPv4 || m.Src.Mask != 0 || m.Dst.Mask != 0:
+		return true, false
+	case m.Family == FamilyIPv6 || !m.Src6.IsZero() || !m.Dst6.IsZero():
+		return false, true
+	}
+	return true, true
 }
 
 // MatchAll returns a match with every field wildcarded.

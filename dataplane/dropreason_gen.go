@@ -15,7 +15,7 @@ const (
 	DropMalformedL4        DropReason = 8  // truncated TCP/UDP/ICMP header, TCP doff < 5, UDP length bad
 	DropMalformedGRE       DropReason = 9  // truncated GRE header
 	DropGREFlags           DropReason = 10 // GRE version != 0 or RFC 1701 routing/strict/recursion bits
-	DropGREProto           DropReason = 11 // GRE payload is not IPv4
+	DropGREProto           DropReason = 11 // GRE payload is neither IPv4 nor IPv6
 	DropGREFragment        DropReason = 12 // fragmented GRE packet to a local tunnel address
 	DropGRESpoofed         DropReason = 13 // GRE to a local tunnel address from no known peer/key
 	DropTailCall           DropReason = 14 // a pipeline stage was missing
@@ -28,7 +28,7 @@ const (
 	DropNoRoute            DropReason = 21 // the FIB has no usable route for the packet
 	DropEgressNotLinx      DropReason = 22 // the FIB chose an egress without linx attached
 	DropTooBig             DropReason = 23 // exceeds the WAN MTU after encapsulation, DF clear
-	DropICMPTooBig         DropReason = 24 // DF set, too big: answered with ICMP frag-needed
+	DropICMPTooBig         DropReason = 24 // DF set (IPv6: always), too big: answered with ICMP frag-needed / ICMPv6 packet too big
 	DropPuntFull           DropReason = 25 // punt ring buffer full
 	DropAdjust             DropReason = 26 // the kernel refused to grow/shrink the frame
 	DropInternal           DropReason = 27 // a per-CPU scratch lookup failed (cannot happen)
@@ -40,10 +40,14 @@ const (
 	DropSTAMPMalformed     DropReason = 33 // STAMP probe with IPv4 options or octets after its UDP datagram
 	DropSTAMPLong          DropReason = 34 // STAMP probe or reply datagram longer than MAX_PROBE_BYTES (1536)
 	DropProbeFull          DropReason = 35 // probe reply ring buffer full (the agent does not read)
+	DropMalformedIPv6      DropReason = 36 // truncated IPv6 header or version != 6
+	DropIPv6Len            DropReason = 37 // IPv6 payload length beyond the frame
+	DropIPv6Ext            DropReason = 38 // IPv6 extension header truncated, beyond the payload, or hop-by-hop not first
+	DropIPv6ExtDepth       DropReason = 39 // more IPv6 extension headers than the parser walks (IPV6_EXT_MAX)
 )
 
 // NumDropReasons bounds the reason codes (DROP_REASON_MAX).
-const NumDropReasons = 36
+const NumDropReasons = 40
 
 var dropReasonNames = [NumDropReasons]string{
 	DropUnspec:             "unspec",
@@ -82,4 +86,8 @@ var dropReasonNames = [NumDropReasons]string{
 	DropSTAMPMalformed:     "stamp_malformed",
 	DropSTAMPLong:          "stamp_long",
 	DropProbeFull:          "probe_full",
+	DropMalformedIPv6:      "malformed_ipv6",
+	DropIPv6Len:            "ipv6_len",
+	DropIPv6Ext:            "ipv6_ext",
+	DropIPv6ExtDepth:       "ipv6_ext_depth",
 }

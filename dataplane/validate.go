@@ -44,7 +44,39 @@ func (p PDR) Validate() error {
 	if err := checkTernary("dscp", m.DSCP); err != nil {
 		return err
 	}
-	return checkWidth("dscp", m.DSCP, 6)
+	if err := checkWidth("dscp", m.DSCP, 6); err != nil {
+		return err
+	}
+	return checkFamily(m)
+}
+
+// checkFamily checks the IPv6 fields and that a rule's fields agree on one IP
+// version: IPv4 addresses with IPv6 ones, or either with the other version's
+// ip_version, could never match a packet.
+func checkFamily(m PDRMatch) error {
+	for _, f := range []struct {
+		name string
+		a    Addr6
+	}{{"src_addr6", m.Src6}, {"dst_addr6", m.Dst6}} {
+		for i := range f.a.Value {
+			if f.a.Value[i]&^f.a.Mask[i] != 0 {
+				return fmt.Errorf("%w: pdr %s value %x has bits outside mask %x", ErrInvalid, f.name, f.a.Value, f.a.Mask)
+			}
+		}
+	}
+	v4 := m.Src.Mask != 0 || m.Dst.Mask != 0
+	v6 := !m.Src6.IsZero() || !m.Dst6.IsZero()
+	switch {
+	case m.Family != FamilyAny && m.Family != FamilyIPv4 && m.Family != FamilyIPv6:
+		return fmt.Errorf("%w: pdr ip_version %d: must be 4 or 6 (or absent: both)", ErrInvalid, m.Family)
+	case v4 && v6:
+		return fmt.Errorf("%w: pdr matches IPv4 (src_addr/dst_addr) and IPv6 (src_addr6/dst_addr6) addresses: no packet has both", ErrInvalid)
+	case v4 && m.Family == FamilyIPv6:
+		return fmt.Errorf("%w: pdr src_addr/dst_addr are IPv4 fields, ip_version is 6", ErrInvalid)
+	case v6 && m.Family == FamilyIPv4:
+		return fmt.Errorf("%w: pdr src_addr6/dst_addr6 are IPv6 fields, ip_version is 4", ErrInvalid)
+	}
+	return nil
 }
 
 func checkTernary[T ~uint8 | ~uint16 | ~uint32](field string, t Ternary[T]) error {

@@ -51,8 +51,8 @@ func TestDiff(t *testing.T) {
 		{"match type", func(p *p4configv1.P4Info) {
 			table(p, p4info.TablePDR).MatchFields[6].Match = &p4configv1.MatchField_MatchType_{MatchType: p4configv1.MatchField_TERNARY}
 		}, []string{"table LinxIngress.pdr: match field 7 (l4_dport): match type RANGE, got TERNARY"}},
-		{"match field id", func(p *p4configv1.P4Info) { table(p, p4info.TablePDR).MatchFields[7].Id = 9 },
-			[]string{"table LinxIngress.pdr: match field dscp: id 8, got 9"}},
+		{"match field id", func(p *p4configv1.P4Info) { table(p, p4info.TablePDR).MatchFields[7].Id = 99 },
+			[]string{"table LinxIngress.pdr: match field dscp: id 8, got 99"}},
 		{"match field renamed", func(p *p4configv1.P4Info) { table(p, p4info.TableTunnelTerm).MatchFields[2].Name = "key" },
 			[]string{
 				"table LinxIngress.tunnel_term: missing match field 3 (gre_key)",

@@ -116,7 +116,10 @@ const (
 	FieldPDRIPProto     = "ip_proto"     // ternary 8: IPv4 protocol
 	FieldPDRL4Sport     = "l4_sport"     // range 16: TCP/UDP source port
 	FieldPDRL4Dport     = "l4_dport"     // range 16: TCP/UDP destination port
-	FieldPDRDSCP        = "dscp"         // ternary 6: DSCP (upper 6 bits of ToS)
+	FieldPDRDSCP        = "dscp"         // ternary 6: DSCP (upper 6 bits of ToS or traffic class)
+	FieldPDRIPVersion   = "ip_version"   // ternary 4: 4 or 6 (mask 0xf); absent: both
+	FieldPDRSrcAddr6    = "src_addr6"    // ternary 128: IPv6 source (inner header after decap)
+	FieldPDRDstAddr6    = "dst_addr6"    // ternary 128: IPv6 destination
 
 	IDFieldPDRIngressPort uint32 = 1
 	IDFieldPDRDirection   uint32 = 2
@@ -126,6 +129,9 @@ const (
 	IDFieldPDRL4Sport     uint32 = 6
 	IDFieldPDRL4Dport     uint32 = 7
 	IDFieldPDRDSCP        uint32 = 8
+	IDFieldPDRIPVersion   uint32 = 9
+	IDFieldPDRSrcAddr6    uint32 = 10
+	IDFieldPDRDstAddr6    uint32 = 11
 )
 
 // Match fields of tables far, lbr, tunnels and tunnel_term (all exact).
@@ -247,7 +253,9 @@ const (
 const (
 	BitsPort      = 16 // P4 port numbers
 	BitsDirection = 2
-	BitsAddr      = 32 // IPv4 addresses
+	BitsAddr      = 32  // IPv4 addresses
+	BitsAddr6     = 128 // IPv6 addresses
+	BitsIPVersion = 4
 	BitsIPProto   = 8
 	BitsL4Port    = 16
 	BitsDSCP      = 6
@@ -339,10 +347,14 @@ func New(sizes Sizes) *p4configv1.P4Info {
 						"1 uplink (from a LAN port), 2 downlink (from a WAN port, decapsulated), 3 underlay (plain traffic on a WAN port)"),
 					ternary(IDFieldPDRSrcAddr, FieldPDRSrcAddr, BitsAddr, "IPv4 source address (of the inner header after decapsulation)"),
 					ternary(IDFieldPDRDstAddr, FieldPDRDstAddr, BitsAddr, "IPv4 destination address (of the inner header after decapsulation)"),
-					ternary(IDFieldPDRIPProto, FieldPDRIPProto, BitsIPProto, "IPv4 protocol number"),
+					ternary(IDFieldPDRIPProto, FieldPDRIPProto, BitsIPProto, "IPv4 protocol number; IPv6: the upper-layer protocol after the extension headers"),
 					rangeField(IDFieldPDRL4Sport, FieldPDRL4Sport, BitsL4Port, "TCP/UDP source port (0 without TCP/UDP header)"),
 					rangeField(IDFieldPDRL4Dport, FieldPDRL4Dport, BitsL4Port, "TCP/UDP destination port (0 without TCP/UDP header)"),
-					ternary(IDFieldPDRDSCP, FieldPDRDSCP, BitsDSCP, "DSCP: upper 6 bits of the IPv4 ToS byte"),
+					ternary(IDFieldPDRDSCP, FieldPDRDSCP, BitsDSCP, "DSCP: upper 6 bits of the IPv4 ToS byte or IPv6 traffic class"),
+					ternary(IDFieldPDRIPVersion, FieldPDRIPVersion, BitsIPVersion,
+						"IP version the entry applies to: 4 or 6, mask 0xf; absent: both (implied by src_addr/dst_addr or src_addr6/dst_addr6)"),
+					ternary(IDFieldPDRSrcAddr6, FieldPDRSrcAddr6, BitsAddr6, "IPv6 source address (of the inner header after decapsulation)"),
+					ternary(IDFieldPDRDstAddr6, FieldPDRDstAddr6, BitsAddr6, "IPv6 destination address (of the inner header after decapsulation)"),
 				},
 				ActionRefs: []*p4configv1.ActionRef{
 					actionRef(IDActionSetFAR, p4configv1.ActionRef_TABLE_ONLY),

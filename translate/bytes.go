@@ -41,6 +41,43 @@ func DecodeUint(b []byte, bitwidth int) (uint64, error) {
 	return v, nil
 }
 
+// MaxWideBitwidth is the widest ternary field decoded by DecodeWide (IPv6
+// addresses).
+const MaxWideBitwidth = 128
+
+// DecodeWide decodes a bytestring of a value of up to 128 bits into 16
+// big-endian bytes, with DecodeUint's rules: leading zero bytes are allowed,
+// an empty string or a value over bitwidth bits is OUT_OF_RANGE.
+func DecodeWide(b []byte, bitwidth int) ([16]byte, error) {
+	var out [16]byte
+	if bitwidth < 1 || bitwidth > MaxWideBitwidth {
+		return out, Errorf(codes.Unimplemented, "bit width %d not supported (1..%d)", bitwidth, MaxWideBitwidth)
+	}
+	if len(b) == 0 {
+		return out, Errorf(codes.OutOfRange, "empty bytestring")
+	}
+	i := 0
+	for i < len(b) && b[i] == 0 {
+		i++
+	}
+	sig := b[i:]
+	if len(sig) > 16 || (len(sig) > 0 && (len(sig)-1)*8+bits.Len8(sig[0]) > bitwidth) {
+		return out, Errorf(codes.OutOfRange, "bytestring 0x%x does not fit %d bits", b, bitwidth)
+	}
+	copy(out[16-len(sig):], sig)
+	return out, nil
+}
+
+// EncodeWide returns the canonical bytestring of a 16-byte big-endian value:
+// the shortest string holding it, "\x00" for zero.
+func EncodeWide(v [16]byte) []byte {
+	i := 0
+	for i < 15 && v[i] == 0 {
+		i++
+	}
+	return append([]byte(nil), v[i:]...)
+}
+
 // EncodeUint returns the canonical bytestring of v: the shortest big-endian string
 // holding it, "\x00" for zero.
 func EncodeUint(v uint64) []byte {

@@ -166,7 +166,9 @@ func (t *Translator) decodeKey(te *p4v1.TableEntry) (Key, *p4info.Table, error) 
 	}
 	switch tab.ID() {
 	case p4info.IDTablePDR:
-		k.Match = pdrMatch(mk)
+		if k.Match, err = pdrMatch(mk); err != nil {
+			return Key{}, nil, prefixed("table "+tab.Name(), err)
+		}
 	case p4info.IDTableFAR:
 		k.FAR = dataplane.FARID(mk[p4info.IDFieldFARFarID].Value)
 	case p4info.IDTableLBR:
@@ -187,8 +189,21 @@ func (t *Translator) decodeKey(te *p4v1.TableEntry) (Key, *p4info.Table, error) 
 	return k, tab, nil
 }
 
-func pdrMatch(mk matchKey) dataplane.PDRMatch {
+func pdrMatch(mk matchKey) (dataplane.PDRMatch, error) {
 	m := dataplane.MatchAll()
+	if v, ok := mk[p4info.IDFieldPDRIPVersion]; ok {
+		if v.Mask != 0xf || (v.Value != 4 && v.Value != 6) {
+			return m, invalidf("match field %d (%s): ternary %#x/%#x: the IP version is 4 or 6 with mask 0xf (omit the field for both)",
+				p4info.IDFieldPDRIPVersion, p4info.FieldPDRIPVersion, v.Value, v.Mask)
+		}
+		m.Family = uint8(v.Value)
+	}
+	if v, ok := mk[p4info.IDFieldPDRSrcAddr6]; ok {
+		m.Src6 = dataplane.Addr6{Value: v.WideValue, Mask: v.WideMask}
+	}
+	if v, ok := mk[p4info.IDFieldPDRDstAddr6]; ok {
+		m.Dst6 = dataplane.Addr6{Value: v.WideValue, Mask: v.WideMask}
+	}
 	if v, ok := mk[p4info.IDFieldPDRIngressPort]; ok {
 		m.InPort = dataplane.Ternary[uint16]{Value: uint16(v.Value), Mask: uint16(v.Mask)}
 	}
@@ -213,11 +228,19 @@ func pdrMatch(mk matchKey) dataplane.PDRMatch {
 	if v, ok := mk[p4info.IDFieldPDRDSCP]; ok {
 		m.DSCP = dataplane.Ternary[uint8]{Value: uint8(v.Value), Mask: uint8(v.Mask)}
 	}
-	return m
+	return m, nil
 }
 
 func ternary[T ~uint8 | ~uint16 | ~uint32](t dataplane.Ternary[T]) fieldValue {
 	return fieldValue{Value: uint64(t.Value), Mask: uint64(t.Mask)}
+}
+
+// ipVersion is the ip_version field of a family: don't care for both.
+func ipVersion(family uint8) fieldValue {
+	if family == dataplane.FamilyAny {
+		return fieldValue{}
+	}
+	return fieldValue{Value: uint64(family), Mask: 0xf}
 }
 
 func portRange(r dataplane.PortRange) fieldValue {
@@ -239,6 +262,9 @@ func matchOf(k Key) (matchKey, error) {
 			p4info.IDFieldPDRL4Sport:     portRange(m.SrcPort),
 			p4info.IDFieldPDRL4Dport:     portRange(m.DstPort),
 			p4info.IDFieldPDRDSCP:        ternary(m.DSCP),
+			p4info.IDFieldPDRIPVersion:   ipVersion(m.Family),
+			p4info.IDFieldPDRSrcAddr6:    {WideValue: m.Src6.Value, WideMask: m.Src6.Mask},
+			p4info.IDFieldPDRDstAddr6:    {WideValue: m.Dst6.Value, WideMask: m.Dst6.Mask},
 		}, nil
 	case p4info.IDTableFAR:
 		return matchKey{p4info.IDFieldFARFarID: {Value: uint64(k.FAR)}}, nil

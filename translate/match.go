@@ -7,6 +7,7 @@ import (
 
 	p4configv1 "github.com/p4lang/p4runtime/go/p4/config/v1"
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+	"google.golang.org/grpc/codes"
 
 	"github.com/linx-sdwan/linx/p4info"
 )
@@ -19,6 +20,9 @@ type fieldValue struct {
 	Value, Mask uint64
 	PrefixLen   int
 	Low, High   uint64
+	// Wide fields (over 64 bits: IPv6 addresses) are ternary only and carry
+	// their value and mask here, big-endian, instead of Value and Mask.
+	WideValue, WideMask [16]byte
 }
 
 // matchKey maps match field IDs to the values of the fields present in an entry.
@@ -87,6 +91,9 @@ func decodeField(f *p4info.MatchField, m *p4v1.FieldMatch) (fieldValue, error) {
 	w := f.Bitwidth()
 	v := fieldValue{Type: got}
 	var err error
+	if w > MaxBitwidth {
+		return decodeWideField(f, m)
+	}
 	switch got {
 	case p4configv1.MatchField_EXACT:
 		if v.Value, err = DecodeUint(m.GetExact().GetValue(), w); err != nil {
@@ -146,6 +153,35 @@ func decodeField(f *p4info.MatchField, m *p4v1.FieldMatch) (fieldValue, error) {
 	return v, nil
 }
 
+// decodeWideField decodes a ternary match of a field wider than 64 bits (up to
+// MaxWideBitwidth) with the same rules as a narrow one: canonical or padded
+// bytestrings that fit the width, a non-zero mask, no value bits outside it.
+func decodeWideField(f *p4info.MatchField, m *p4v1.FieldMatch) (fieldValue, error) {
+	w := f.Bitwidth()
+	v := fieldValue{Type: f.MatchType()}
+	if f.MatchType() != p4configv1.MatchField_TERNARY || w > MaxWideBitwidth {
+		return v, Errorf(codes.Unimplemented, "%s match of %d bits not supported (fields over %d bits are ternary, up to %d)",
+			f.MatchType(), w, MaxBitwidth, MaxWideBitwidth)
+	}
+	t := m.GetTernary()
+	var err error
+	if v.WideValue, err = DecodeWide(t.GetValue(), w); err != nil {
+		return v, prefixed("ternary value", err)
+	}
+	if v.WideMask, err = DecodeWide(t.GetMask(), w); err != nil {
+		return v, prefixed("ternary mask", err)
+	}
+	if v.WideMask == ([16]byte{}) {
+		return v, invalidf("ternary mask is zero: omit the field for a don't-care match")
+	}
+	for i := range v.WideValue {
+		if v.WideValue[i]&^v.WideMask[i] != 0 {
+			return v, invalidf("ternary value 0x%x has bits outside mask 0x%x", v.WideValue, v.WideMask)
+		}
+	}
+	return v, nil
+}
+
 // encodeField returns the canonical FieldMatch of v, nil for a don't-care value
 // (ternary mask 0, LPM prefix length 0, range covering the field).
 func encodeField(f *p4info.MatchField, v fieldValue) *p4v1.FieldMatch {
@@ -156,6 +192,14 @@ func encodeField(f *p4info.MatchField, v fieldValue) *p4v1.FieldMatch {
 	case p4configv1.MatchField_OPTIONAL:
 		m.FieldMatchType = &p4v1.FieldMatch_Optional_{Optional: &p4v1.FieldMatch_Optional{Value: EncodeUint(v.Value)}}
 	case p4configv1.MatchField_TERNARY:
+		if f.Bitwidth() > MaxBitwidth {
+			if v.WideMask == ([16]byte{}) {
+				return nil
+			}
+			m.FieldMatchType = &p4v1.FieldMatch_Ternary_{Ternary: &p4v1.FieldMatch_Ternary{
+				Value: EncodeWide(v.WideValue), Mask: EncodeWide(v.WideMask)}}
+			return m
+		}
 		if v.Mask == 0 {
 			return nil
 		}
@@ -185,7 +229,15 @@ func encodeField(f *p4info.MatchField, v fieldValue) *p4v1.FieldMatch {
 func checkField(f *p4info.MatchField, v fieldValue) error {
 	w := f.Bitwidth()
 	if w > MaxBitwidth {
-		return Errorf(internal, "%s: bit width %d not supported", describeField(f), w)
+		if w > MaxWideBitwidth || f.MatchType() != p4configv1.MatchField_TERNARY {
+			return Errorf(internal, "%s: bit width %d not supported", describeField(f), w)
+		}
+		for i := range v.WideValue {
+			if v.WideValue[i]&^v.WideMask[i] != 0 {
+				return Errorf(internal, "%s: ternary 0x%x/0x%x invalid", describeField(f), v.WideValue, v.WideMask)
+			}
+		}
+		return nil
 	}
 	m := mask(w)
 	switch f.MatchType() {

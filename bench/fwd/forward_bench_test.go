@@ -159,6 +159,7 @@ func BenchmarkForward(b *testing.B) {
 		{"uplink/kernel", "uplink", "kernel"},
 		{"1Mflows/uplink", "uplink-1Mflows", "uplink"},
 		{"100kpdrs/uplink", "uplink-100kpdrs", "uplink"},
+		{"ipv6/uplink", "uplink-ipv6", "uplink"},
 	} {
 		if v := ratio(q[1], q[2]); len(v) > 0 {
 			med, lo, hi := medianRange(v)

@@ -65,7 +65,7 @@ const (
 // programUplink makes the LAN → WAN path: PDRs with the traffic's rule at the
 // lowest priority, a FAR that balances with Maglev over two GRE tunnels, one
 // per WAN port.
-func programUplink(dp dataplane.Dataplane, pdrs int) error {
+func programUplink(dp dataplane.Dataplane, pdrs int, ipv6 bool) error {
 	tunnels := map[dataplane.TunnelID]dataplane.Tunnel{
 		tunnel0: {Port: portWAN0, Src: wan0Addr, Dst: wan0Peer, Key: greKey0},
 		tunnel1: {Port: portWAN1, Src: wan1Addr, Dst: wan1Peer, Key: greKey1},
@@ -85,6 +85,10 @@ func programUplink(dp dataplane.Dataplane, pdrs int) error {
 	m.Direction = dir(dataplane.DirUplink)
 	m.Src = dataplane.Prefix(lanHosts)
 	m.Dst = dataplane.Prefix(remoteHosts)
+	if ipv6 {
+		m.Src, m.Dst = dataplane.Ternary[uint32]{}, dataplane.Ternary[uint32]{}
+		m.Src6, m.Dst6 = dataplane.Prefix6(lanHosts6), dataplane.Prefix6(remoteHosts6)
+	}
 	m.Proto = dataplane.Exact[uint8](17)
 	return installPDRs(dp, m, pdrs)
 }
@@ -196,6 +200,11 @@ func noiseRules(n int, traffic dataplane.PDRMatch) []dataplane.PDR {
 
 // overlaps reports whether some packet matches both a and b.
 func overlaps(a, b dataplane.PDRMatch) bool {
+	av4, av6 := a.Families()
+	bv4, bv6 := b.Families()
+	if !(av4 && bv4) && !(av6 && bv6) { // no IP version in common
+		return false
+	}
 	return tern(a.InPort, b.InPort) && tern(a.Direction, b.Direction) && tern(a.Src, b.Src) &&
 		tern(a.Dst, b.Dst) && tern(a.Proto, b.Proto) && tern(a.DSCP, b.DSCP) &&
 		ranges(a.SrcPort, b.SrcPort) && ranges(a.DstPort, b.DstPort)
@@ -222,6 +231,11 @@ var (
 	uplinkSrcBase   = netip.MustParseAddr("10.1.1.0")
 	downlinkSrcBase = netip.MustParseAddr("10.2.1.0")
 	uplinkDst       = netip.MustParseAddr("10.2.0.2")
+	// The IPv6 uplink's (uplink-ipv6): LAN 2001:db8:1::/64, remote 2001:db8:2::/64.
+	lanHosts6    = netip.MustParsePrefix("2001:db8:1::/64")
+	remoteHosts6 = netip.MustParsePrefix("2001:db8:2::/64")
+	uplinkSrc6   = netip.MustParseAddr("2001:db8:1::100")
+	uplinkDst6   = netip.MustParseAddr("2001:db8:2::2")
 )
 
 // dir matches one direction (a 2-bit field).

@@ -20,8 +20,13 @@ var stagePlan = map[Path][]struct {
 	name string
 }{
 	PathUplink:   {{0, "linx_classify"}, {2, "linx_encap"}},
+	pathUplink6:  {{3, "linx_classify6"}, {4, "linx_encap6"}},
 	PathDownlink: {{0, "linx_classify"}}, // a flow-cache hit forwards in linx_classify
 }
+
+// pathUplink6 keys the IPv6 uplink's stages in stagePlan (its Path is
+// PathUplink).
+const pathUplink6 Path = "uplink-ipv6"
 
 // Profile splits the linx gateway's per-packet program time by stage. The
 // kernel accounts tail-called programs to the entry program (linx_xdp), so
@@ -30,7 +35,11 @@ var stagePlan = map[Path][]struct {
 // pipeline with its redirect. BPF stats must be on (EnableStats). Every run
 // but the last drops at the gateway, so the sink sees only the last.
 func (t *Topology) Profile(frames uint32) ([]Stage, error) {
-	plan, ok := stagePlan[t.Case.Path]
+	path := t.Case.Path
+	if path == PathUplink && t.Case.IPv6 {
+		path = pathUplink6
+	}
+	plan, ok := stagePlan[path]
 	if !ok || t.entry == nil {
 		return nil, fmt.Errorf("case %s: no linx pipeline to profile", t.Case.Name)
 	}

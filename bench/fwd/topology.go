@@ -61,6 +61,9 @@ type Case struct {
 	// ForwarderCPUs pins the user-space forwarder's workers (PathUserspace),
 	// one worker per CPU listed; nil: one unpinned worker.
 	ForwarderCPUs []int
+	// IPv6 makes the uplink's traffic (and its rules) IPv6: 84-byte frames
+	// (UDP/IPv6, the 64-byte IPv4 frame's payload) over the IPv4 overlays.
+	IPv6 bool
 }
 
 // FrameLen is c's LAN-side frame length.
@@ -86,6 +89,7 @@ func Cases() []Case {
 		{Name: "downlink", Path: PathDownlink, Flows: DefaultFlows, PDRs: DefaultPDRs},
 		{Name: "uplink-1Mflows", Path: PathUplink, Flows: 1_000_000, PDRs: DefaultPDRs},
 		{Name: "uplink-100kpdrs", Path: PathUplink, Flows: DefaultFlows, PDRs: 100_000},
+		{Name: "uplink-ipv6", Path: PathUplink, Flows: DefaultFlows, PDRs: DefaultPDRs, IPv6: true, Size: frameLen + 20},
 	}
 }
 
@@ -185,6 +189,13 @@ func Build(c Case, newNS NewNS) (t *Topology, err error) {
 		}
 		t.frame, err = uplinkFrame(g0.Attrs().HardwareAddr, in0.Attrs().HardwareAddr, c.FrameLen())
 		t.cfg = fwdGenConfig{IpOff: 14, L4Off: 34}
+		if c.IPv6 {
+			t.frame, err = uplinkFrame6(g0.Attrs().HardwareAddr, in0.Attrs().HardwareAddr, c.FrameLen())
+			// The generator varies an IPv4 header's source and fixes its
+			// checksum (fwd.c): laid over the IPv6 source address at 14+8, both
+			// land in the address's last 6 bytes, within the rule's /64.
+			t.cfg = fwdGenConfig{IpOff: 14 + 8, L4Off: 14 + 40}
+		}
 	case PathDownlink:
 		if err := setupDownlinkAddrs(t.gw, s0MAC); err != nil {
 			return t, err
@@ -234,7 +245,7 @@ func Build(c Case, newNS NewNS) (t *Topology, err error) {
 		t.dp, err = loadGateway(t.gw, c.FlowCache, []gatewayPort{
 			{"in0", portLAN, dataplane.RoleLAN}, {"out0", portWAN0, dataplane.RoleWAN}, {"out1", portWAN1, dataplane.RoleWAN}})
 		if err == nil {
-			err = programUplink(t.dp, c.PDRs)
+			err = programUplink(t.dp, c.PDRs, c.IPv6)
 		}
 	case PathDownlink:
 		t.dp, err = loadGateway(t.gw, c.FlowCache, []gatewayPort{
@@ -370,6 +381,25 @@ func uplinkFrame(src, dst net.HardwareAddr, size int) ([]byte, error) {
 		return nil, err
 	}
 	return serialize(&layers.Ethernet{SrcMAC: src, DstMAC: dst, EthernetType: layers.EthernetTypeIPv4}, gopacket.Payload(ip))
+}
+
+// uplinkFrame6 is a size-byte UDP/IPv6 frame from the LAN to the remote site,
+// with the UDP checksum 0 (invalid for IPv6, and not checked on the way: the
+// generator varies ports freely).
+func uplinkFrame6(src, dst net.HardwareAddr, size int) ([]byte, error) {
+	ip := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolUDP,
+		SrcIP: uplinkSrc6.AsSlice(), DstIP: uplinkDst6.AsSlice()}
+	udp := &layers.UDP{SrcPort: 1024, DstPort: 5201}
+	if err := udp.SetNetworkLayerForChecksum(ip); err != nil {
+		return nil, fmt.Errorf("build frame: %w", err)
+	}
+	b, err := serialize(&layers.Ethernet{SrcMAC: src, DstMAC: dst, EthernetType: layers.EthernetTypeIPv6},
+		ip, udp, gopacket.Payload(make([]byte, size-14-40-8)))
+	if err != nil {
+		return nil, err
+	}
+	b[14+40+6], b[14+40+7] = 0, 0
+	return b, nil
 }
 
 // downlinkFrame is what the peer gateway would send: the 64-byte LAN frame's

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -142,7 +143,7 @@ func farRowArgs(f farRow) string {
 func pdrRowArgs(r pdrRow) string {
 	parts := []string{fmt.Sprintf("prio=%d", r.Prio)}
 	for _, f := range []struct{ k, v string }{
-		{"in", r.In}, {"dir", r.Dir}, {"src", r.Src}, {"dst", r.Dst}, {"proto", r.Proto},
+		{"in", r.In}, {"dir", r.Dir}, {"ip", cmp.Or(r.IP, wildcard)}, {"src", r.Src}, {"dst", r.Dst}, {"proto", r.Proto},
 		{"sport", r.Sport}, {"dport", r.Dport}, {"dscp", r.DSCP},
 	} {
 		if f.v != wildcard {

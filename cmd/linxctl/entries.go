@@ -34,8 +34,9 @@ var pdrKeys = map[string]string{
 	"prio": "prio", "priority": "prio",
 	"in": "in", "in_port": "in", "ingress_port": "in",
 	"dir": "dir", "direction": "dir",
-	"src": "src", "src_addr": "src",
-	"dst": "dst", "dst_addr": "dst",
+	"src": "src", "src_addr": "src", "src_addr6": "src",
+	"dst": "dst", "dst_addr": "dst", "dst_addr6": "dst",
+	"ip": "ip", "ip_version": "ip",
 	"proto": "proto", "ip_proto": "proto", "protocol": "proto",
 	"sport": "sport", "l4_sport": "sport",
 	"dport": "dport", "l4_dport": "dport",
@@ -61,7 +62,7 @@ func parsePDR(args []string, needFAR bool) (translate.Entry, error) {
 	if e.Priority, err = parsePriority(p); err != nil {
 		return fail(err)
 	}
-	for _, k := range []string{"in", "dir", "src", "dst", "proto", "sport", "dport", "dscp"} {
+	for _, k := range []string{"in", "dir", "ip", "src", "dst", "proto", "sport", "dport", "dscp"} {
 		v, ok := kvs[k]
 		if !ok {
 			continue
@@ -71,10 +72,20 @@ func parsePDR(args []string, needFAR bool) (translate.Entry, error) {
 			m.InPort, err = parseInPort(v)
 		case "dir":
 			m.Direction, err = parseDirection(v)
+		case "ip":
+			m.Family, err = parseIPVersion(v)
 		case "src":
-			m.Src, err = parsePrefixMatch(v)
+			if isIPv6Match(v) {
+				m.Src6, err = parsePrefix6Match(v)
+			} else {
+				m.Src, err = parsePrefixMatch(v)
+			}
 		case "dst":
-			m.Dst, err = parsePrefixMatch(v)
+			if isIPv6Match(v) {
+				m.Dst6, err = parsePrefix6Match(v)
+			} else {
+				m.Dst, err = parsePrefixMatch(v)
+			}
 		case "proto":
 			m.Proto, err = parseProto(v)
 		case "sport":
@@ -107,6 +118,7 @@ type pdrRow struct {
 	Prio    int32  `json:"prio"`
 	In      string `json:"in"`
 	Dir     string `json:"dir"`
+	IP      string `json:"ip,omitempty"` // 4 or 6; empty: both
 	Src     string `json:"src"`
 	Dst     string `json:"dst"`
 	Proto   string `json:"proto"`
@@ -123,6 +135,15 @@ func pdrRowOf(e translate.Entry) pdrRow {
 	r := pdrRow{Prio: e.Priority, In: formatInPort(m.InPort), Dir: formatDirection(m.Direction),
 		Src: formatPrefixMatch(m.Src), Dst: formatPrefixMatch(m.Dst), Proto: formatProto(m.Proto),
 		Sport: formatPortRange(m.SrcPort), Dport: formatPortRange(m.DstPort), DSCP: formatDSCP(m.DSCP)}
+	if m.Family != dataplane.FamilyAny {
+		r.IP = fmt.Sprint(m.Family)
+	}
+	if !m.Src6.IsZero() {
+		r.Src = formatPrefix6Match(m.Src6)
+	}
+	if !m.Dst6.IsZero() {
+		r.Dst = formatPrefix6Match(m.Dst6)
+	}
 	if a, ok := e.Action.(translate.SetFAR); ok {
 		r.FAR = uint32(a.FAR)
 	}

@@ -205,7 +205,7 @@ func init() {
 		{[]string{"watch", "counters"}, "[ports|tunnels|drops|pdr] [--interval 1s] [--count N]", false, "counters with rates, refreshed live", watchCounters},
 		{[]string{"pipeline", "show"}, "", false, "whether a pipeline config is committed, its cookie and P4Info package", pipelineShow},
 		{[]string{"pipeline", "push"}, "[--p4info FILE] [--cookie N] [--force]", true, "commit the linx P4Info (VERIFY_AND_COMMIT: clears every entry)", pipelinePush},
-		{[]string{"add", "pdr"}, "prio=N [in=PORT] [dir=DIR] [src=PREFIX] [dst=PREFIX] [proto=P] [sport=PORTS] [dport=PORTS] [dscp=D] far=ID", true, "insert a packet detection rule", addPDR},
+		{[]string{"add", "pdr"}, "prio=N [in=PORT] [dir=DIR] [ip=4|6] [src=PREFIX] [dst=PREFIX] [proto=P] [sport=PORTS] [dport=PORTS] [dscp=D] far=ID", true, "insert a packet detection rule", addPDR},
 		{[]string{"mod", "pdr"}, "KEY... far=ID", true, "point a rule (same key as add) to another FAR", modPDR},
 		{[]string{"del", "pdr"}, "KEY...", true, "delete a rule (same key as add; far= is ignored)", delPDR},
 		{[]string{"default", "pdr"}, "pass|drop", true, "what packets matching no rule get", defaultPDR},

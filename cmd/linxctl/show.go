@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -211,9 +212,9 @@ func pdrRows(es []translate.Entry) []pdrRow {
 }
 
 func printPDR(w io.Writer, rows []pdrRow, def pdrDefault) {
-	t := newTable(w, "PRIO", "IN", "DIR", "SRC", "DST", "PROTO", "SPORT", "DPORT", "DSCP", "FAR", "PACKETS", "BYTES")
+	t := newTable(w, "PRIO", "IN", "DIR", "IP", "SRC", "DST", "PROTO", "SPORT", "DPORT", "DSCP", "FAR", "PACKETS", "BYTES")
 	for _, r := range rows {
-		t.row(r.Prio, r.In, r.Dir, r.Src, r.Dst, r.Proto, r.Sport, r.Dport, r.DSCP, r.FAR, human(r.Packets), human(r.Bytes))
+		t.row(r.Prio, r.In, r.Dir, cmp.Or(r.IP, wildcard), r.Src, r.Dst, r.Proto, r.Sport, r.Dport, r.DSCP, r.FAR, human(r.Packets), human(r.Bytes))
 	}
 	t.flush()
 	fmt.Fprintf(w, "%s; default action %s (%s packets, %s bytes matched no rule)\n",

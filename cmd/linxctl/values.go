@@ -261,6 +261,82 @@ func formatPrefixMatch(t dataplane.Ternary[uint32]) string {
 	return dataplane.AddrFrom4(t.Value).String() + ternarySep + dataplane.AddrFrom4(t.Mask).String()
 }
 
+// isIPv6Match reports whether an address match (parsePrefixMatch's forms) is
+// written with an IPv6 address.
+func isIPv6Match(s string) bool { return strings.Contains(s, ":") }
+
+// parsePrefix6Match parses an IPv6 address match: an address (/128), a prefix
+// (2001:db8::/32; host bits must be zero), or address&&&mask.
+func parsePrefix6Match(s string) (dataplane.Addr6, error) {
+	if as, ms, ok := strings.Cut(s, ternarySep); ok {
+		a, err1 := netip.ParseAddr(as)
+		m, err2 := netip.ParseAddr(ms)
+		if err1 != nil || err2 != nil || !a.Is6() || !m.Is6() || a.Is4In6() {
+			return dataplane.Addr6{}, fmt.Errorf("%q is not IPv6 address%smask", s, ternarySep)
+		}
+		v := dataplane.Addr6{Value: a.As16(), Mask: m.As16()}
+		for i := range v.Value {
+			if v.Value[i]&^v.Mask[i] != 0 {
+				return dataplane.Addr6{}, fmt.Errorf("%s: value %s has bits outside mask %s", s, a, m)
+			}
+		}
+		return v, nil
+	}
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil || !p.Addr().Is6() || p.Addr().Is4In6() || p.Addr().Zone() != "" {
+			return dataplane.Addr6{}, fmt.Errorf("%q is not an IPv6 prefix", s)
+		}
+		if p.Masked() != p {
+			return dataplane.Addr6{}, fmt.Errorf("prefix %s has host bits set (did you mean %s?)", s, p.Masked())
+		}
+		return dataplane.Prefix6(p), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is6() || a.Is4In6() || a.Zone() != "" {
+		return dataplane.Addr6{}, fmt.Errorf("%q is not an IPv6 address", s)
+	}
+	return dataplane.Prefix6(netip.PrefixFrom(a, 128)), nil
+}
+
+// formatPrefix6Match prints what parsePrefix6Match parses.
+func formatPrefix6Match(m dataplane.Addr6) string {
+	if m.IsZero() {
+		return wildcard
+	}
+	ones, contiguous := 0, true
+	for i := range 128 {
+		set := m.Mask[i/8]&(0x80>>(i%8)) != 0
+		switch {
+		case set && ones == i:
+			ones++
+		case set:
+			contiguous = false
+		}
+	}
+	v := netip.AddrFrom16(m.Value)
+	switch {
+	case contiguous && ones == 128:
+		return v.String()
+	case contiguous:
+		return netip.PrefixFrom(v, ones).String()
+	}
+	return v.String() + ternarySep + netip.AddrFrom16(m.Mask).String()
+}
+
+// parseIPVersion parses ip=: 4, 6 (ipv4, ipv6) or * (both).
+func parseIPVersion(s string) (uint8, error) {
+	switch strings.ToLower(s) {
+	case "4", "ipv4":
+		return dataplane.FamilyIPv4, nil
+	case "6", "ipv6":
+		return dataplane.FamilyIPv6, nil
+	case wildcard:
+		return dataplane.FamilyAny, nil
+	}
+	return 0, fmt.Errorf("%q is not an IP version: 4, 6 or * (both)", s)
+}
+
 // parsePortRange parses an L4 port match: "*", "5060" or "5060-5061".
 func parsePortRange(s string) (dataplane.PortRange, error) {
 	if s == wildcard {

@@ -34,6 +34,7 @@ func Run(t *testing.T, newDP New) {
 		{"PDRIDs", testPDRIDs},
 		{"PDRLifecycle", testPDRLifecycle},
 		{"PDRBatch", testPDRBatch},
+		{"PDRIPv6", testPDRIPv6},
 		{"PDRCounters", testPDRCounters},
 		{"PDRDefault", testPDRDefault},
 		{"FARs", testFARs},
@@ -143,6 +144,51 @@ func testPDRLifecycle(t *testing.T, newDP New) {
 }
 
 // testPDRBatch: a batch is all or nothing.
+// testPDRIPv6 checks IPv6 rules: their identity (a rule per family is another
+// rule than one of both) and the validation of the IPv6 fields.
+func testPDRIPv6(t *testing.T, newDP New) {
+	d := newDP(t, dataplane.Options{MaxPDRs: 8})
+	m := dataplane.MatchAll()
+	m.Dst6 = dataplane.Prefix6(netip.MustParsePrefix("2001:db8:2::/48"))
+	m.Proto = dataplane.Exact[uint8](6)
+	m.DstPort = dataplane.PortRange{Lo: 80, Hi: 443}
+	insert(t, d, dataplane.PDR{Match: m, Priority: 10, FAR: 1})
+	_, err := d.InsertPDR(dataplane.PDR{Match: m, Priority: 10, FAR: 2})
+	wantErr(t, "same IPv6 match and priority", err, dataplane.ErrExists)
+	both := dataplane.MatchAll()
+	both.Proto = dataplane.Exact[uint8](6)
+	only4, only6 := both, both
+	only4.Family, only6.Family = dataplane.FamilyIPv4, dataplane.FamilyIPv6
+	for _, x := range []dataplane.PDRMatch{both, only4, only6} {
+		insert(t, d, dataplane.PDR{Match: x, Priority: 5, FAR: 1}) // three rules: the family is part of the match
+	}
+	for _, c := range []struct {
+		what string
+		f    func(*dataplane.PDRMatch)
+	}{
+		{"IPv6 value outside mask", func(x *dataplane.PDRMatch) { x.Src6.Value[15] = 1 }},
+		{"IPv4 and IPv6 addresses", func(x *dataplane.PDRMatch) { x.Src = dataplane.Exact[uint32](1) }},
+		{"IPv6 address with ip_version 4", func(x *dataplane.PDRMatch) { x.Family = dataplane.FamilyIPv4 }},
+		{"ip_version 5", func(x *dataplane.PDRMatch) { x.Dst6 = dataplane.Addr6{}; x.Family = 5 }},
+	} {
+		bad := m
+		c.f(&bad)
+		_, err := d.InsertPDR(dataplane.PDR{Match: bad, Priority: 20, FAR: 1})
+		wantErr(t, c.what, err, dataplane.ErrInvalid)
+	}
+	bad := dataplane.MatchAll()
+	bad.Src = dataplane.Exact[uint32](1)
+	bad.Family = dataplane.FamilyIPv6
+	_, err = d.InsertPDR(dataplane.PDR{Match: bad, Priority: 20, FAR: 1})
+	wantErr(t, "IPv4 address with ip_version 6", err, dataplane.ErrInvalid)
+	// Four rules are installed: the capacity (8) leaves room for four more only.
+	for i := range uint32(4) {
+		insert(t, d, dataplane.PDR{Match: both, Priority: 100 + i, FAR: 1})
+	}
+	_, err = d.InsertPDR(dataplane.PDR{Match: both, Priority: 200, FAR: 1})
+	wantErr(t, "beyond MaxPDRs", err, dataplane.ErrFull)
+}
+
 func testPDRBatch(t *testing.T, newDP New) {
 	d := newDP(t, dataplane.Options{MaxPDRs: 4})
 	var ps []dataplane.PDR

@@ -51,13 +51,34 @@ func bloomBit(k linxPdrKey, mask uint32) uint32 {
 	return uint32(h) & mask
 }
 
+// bloomBit6 is pdr6_bloom_hash of bpf/classify6.h for a masked IPv6 key.
+func bloomBit6(k linxPdr6Key, mask uint32) uint32 {
+	w := [11]uint32{k.Tuple, k.Src[0], k.Src[1], k.Src[2], k.Src[3], k.Dst[0], k.Dst[1], k.Dst[2], k.Dst[3],
+		uint32(k.Sport) | uint32(k.Dport)<<16, uint32(k.InPort) | uint32(k.Proto)<<16 | uint32(k.DscpDir)<<24}
+	h := uint64(0x6A09E667F3BCC909)
+	for _, x := range w {
+		h = (h ^ uint64(x)) * 0x9E3779B97F4A7C15
+	}
+	h ^= h >> 29
+	h *= 0xBF58476D1CE4E5B9
+	h ^= h >> 32
+	return uint32(h) & mask
+}
+
+// bloomBitOf is the filter bit of a classifier key of either family.
+func (d *Dataplane) bloomBitOf(k entryKey) uint32 {
+	if k.val.v6 {
+		return bloomBit6(kernelKey6(k), d.bloom.mask())
+	}
+	return bloomBit(kernelKey(k), d.bloom.mask())
+}
+
 func (b *bloom) mask() uint32 { return uint32(len(b.words)*64 - 1) }
 
-// bloomAdd sets the bits of keys about to be written. d.mu is held.
-func (d *Dataplane) bloomAdd(keys []linxPdrKey) error {
+// bloomAdd sets the bits (bloomBitOf) of keys about to be written. d.mu is held.
+func (d *Dataplane) bloomAdd(bits []uint32) error {
 	changed := map[uint32]bool{}
-	for _, k := range keys {
-		bit := bloomBit(k, d.bloom.mask())
+	for _, bit := range bits {
 		w, m := bit>>6, uint64(1)<<(bit&63)
 		if d.bloom.words[w]&m == 0 {
 			d.bloom.words[w] |= m
@@ -84,7 +105,7 @@ func (d *Dataplane) bloomTidy() error {
 func (d *Dataplane) bloomRebuild() error {
 	fresh := make([]uint64, len(d.bloom.words))
 	for k := range d.cls.entries {
-		bit := bloomBit(kernelKey(k), d.bloom.mask())
+		bit := d.bloomBitOf(k)
 		fresh[bit>>6] |= 1 << (bit & 63)
 	}
 	changed := map[uint32]bool{}

@@ -1,6 +1,7 @@
 package xdp
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"slices"
@@ -30,19 +31,30 @@ import (
 //  3. entries (phase C): keys get their true best two rules, emptied keys and
 //     tuples are removed.
 
-// fields are the classifier's packet fields in host byte order; as a mask, a set
-// bit means "compared".
+// fields are the classifier's packet fields in host byte order (IPv6 addresses
+// in network order); as a mask, a set bit means "compared". v6 says which tuple
+// space a key or mask belongs to: IPv4 keys (pdr_entries) use src and dst, IPv6
+// keys (pdr6_entries) src6 and dst6. Tuple ids are shared by both families.
 type fields struct {
 	src, dst     uint32
 	sport, dport uint16
 	inPort       uint16
 	proto        uint8
 	dscpDir      uint8 // dscp << 2 | direction
+	v6           bool
+	src6, dst6   [16]byte
 }
 
 func (f fields) and(m fields) fields {
-	return fields{f.src & m.src, f.dst & m.dst, f.sport & m.sport, f.dport & m.dport,
-		f.inPort & m.inPort, f.proto & m.proto, f.dscpDir & m.dscpDir}
+	r := fields{src: f.src & m.src, dst: f.dst & m.dst, sport: f.sport & m.sport, dport: f.dport & m.dport,
+		inPort: f.inPort & m.inPort, proto: f.proto & m.proto, dscpDir: f.dscpDir & m.dscpDir, v6: f.v6}
+	if m.v6 {
+		for i := range r.src6 {
+			r.src6[i] = f.src6[i] & m.src6[i]
+			r.dst6[i] = f.dst6[i] & m.dst6[i]
+		}
+	}
+	return r
 }
 
 type entryKey struct {
@@ -221,7 +233,9 @@ func prefixes16(lo, hi uint16) [][2]uint16 {
 	return out
 }
 
-// expand turns a match into (mask, masked value) pairs, one per port-prefix pair.
+// expand turns a match into (mask, masked value) pairs, one per port-prefix pair
+// and IP version it applies to (a rule of both versions has entries in both
+// tuple spaces, under one rule id and priority).
 func expand(m dataplane.PDRMatch) [][2]fields {
 	base := fields{
 		src: m.Src.Value, dst: m.Dst.Value,
@@ -233,13 +247,29 @@ func expand(m dataplane.PDRMatch) [][2]fields {
 		inPort: m.InPort.Mask, proto: m.Proto.Mask,
 		dscpDir: m.DSCP.Mask<<2 | m.Direction.Mask&3,
 	}
+	var fams []fields
+	v4, v6 := m.Families()
+	if v4 {
+		fams = append(fams, mask)
+	}
+	if v6 {
+		m6 := mask
+		m6.src, m6.dst = 0, 0
+		m6.v6, m6.src6, m6.dst6 = true, m.Src6.Mask, m.Dst6.Mask
+		fams = append(fams, m6)
+	}
+	base.src6, base.dst6 = m.Src6.Value, m.Dst6.Value
 	var out [][2]fields
-	for _, sp := range prefixes16(m.SrcPort.Lo, m.SrcPort.Hi) {
-		for _, dp := range prefixes16(m.DstPort.Lo, m.DstPort.Hi) {
-			mk, v := mask, base
-			mk.sport, v.sport = sp[1], sp[0]
-			mk.dport, v.dport = dp[1], dp[0]
-			out = append(out, [2]fields{mk, v.and(mk)})
+	for _, fm := range fams {
+		b := base
+		b.v6 = fm.v6
+		for _, sp := range prefixes16(m.SrcPort.Lo, m.SrcPort.Hi) {
+			for _, dp := range prefixes16(m.DstPort.Lo, m.DstPort.Hi) {
+				mk, v := fm, b
+				mk.sport, v.sport = sp[1], sp[0]
+				mk.dport, v.dport = dp[1], dp[0]
+				out = append(out, [2]fields{mk, v.and(mk)})
+			}
 		}
 	}
 	return out
@@ -247,7 +277,11 @@ func expand(m dataplane.PDRMatch) [][2]fields {
 
 // expansion returns how many entries a match needs.
 func expansion(m dataplane.PDRMatch) int {
-	return len(prefixes16(m.SrcPort.Lo, m.SrcPort.Hi)) * len(prefixes16(m.DstPort.Lo, m.DstPort.Hi))
+	n := len(prefixes16(m.SrcPort.Lo, m.SrcPort.Hi)) * len(prefixes16(m.DstPort.Lo, m.DstPort.Hi))
+	if v4, v6 := m.Families(); v4 && v6 {
+		n *= 2
+	}
+	return n
 }
 
 // touched is a key an update changes, with its entry and the best rule it had
@@ -285,8 +319,19 @@ func (c *classifier) update(ins map[dataplane.PDRID]dataplane.PDR, del []datapla
 			newEntries++ // upper bound: shared keys need no new entry
 		}
 	}
-	if len(c.tuples)+len(newTuples) > c.maxTuples {
+	// Each family's tuple list holds maxTuples shapes.
+	var n [2]int
+	for m := range c.tuples {
+		n[b2i(m.v6)]++
+	}
+	for m := range newTuples {
+		n[b2i(m.v6)]++
+	}
+	if n[0] > c.maxTuples {
 		return nil, fmt.Errorf("%w: more than %d distinct PDR mask shapes", dataplane.ErrFull, c.maxTuples)
+	}
+	if n[1] > c.maxTuples {
+		return nil, fmt.Errorf("%w: more than %d distinct PDR mask shapes for IPv6", dataplane.ErrFull, c.maxTuples)
 	}
 	if len(c.entries)+newEntries > c.maxEntries {
 		// Count exactly before refusing: shared keys take no space.
@@ -358,7 +403,7 @@ func (c *classifier) update(ins map[dataplane.PDRID]dataplane.PDR, del []datapla
 			mark(k, e)
 			i := slices.IndexFunc(e.rules, func(x ruleRef) bool { return x.id == id })
 			e.rules = slices.Delete(e.rules, i, i+1)
-			t := c.tupleByID(k.tuple)
+			t := c.tupleByID(k.tuple, k.val.v6)
 			noteTuple(t)
 			t.remove(ref.prio)
 		}
@@ -372,7 +417,7 @@ func (c *classifier) update(ins map[dataplane.PDRID]dataplane.PDR, del []datapla
 		for _, mv := range in.mvs {
 			t := c.tuples[mv[0]]
 			if t == nil {
-				t = &tuple{id: c.freeTupleID(), mask: mv[0], prios: map[uint32]int{}}
+				t = &tuple{id: c.freeTupleID(mv[0].v6), mask: mv[0], prios: map[uint32]int{}}
 				c.tuples[mv[0]] = t
 			}
 			noteTuple(t)
@@ -481,24 +526,25 @@ func (c *classifier) rows(keepOld bool) []tupleRow {
 		if c := cmp.Compare(b.maxPrio, a.maxPrio); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.id, b.id)
+		return cmp.Or(compareBool(a.mask.v6, b.mask.v6), cmp.Compare(a.id, b.id))
 	})
 	return rows
 }
 
-func (c *classifier) tupleByID(id uint32) *tuple {
+// tupleByID finds a tuple by id within its family (each has its own ids).
+func (c *classifier) tupleByID(id uint32, v6 bool) *tuple {
 	for _, t := range c.tuples {
-		if t.id == id {
+		if t.id == id && t.mask.v6 == v6 {
 			return t
 		}
 	}
 	panic(fmt.Sprintf("classifier: tuple %d missing", id))
 }
 
-func (c *classifier) freeTupleID() uint32 {
+func (c *classifier) freeTupleID(v6 bool) uint32 {
 	used := make([]bool, c.maxTuples+1)
 	for _, t := range c.tuples {
-		if int(t.id) < len(used) {
+		if int(t.id) < len(used) && t.mask.v6 == v6 {
 			used[t.id] = true
 		}
 	}
@@ -514,6 +560,9 @@ func (c *classifier) freeTupleID() uint32 {
 func (c *classifier) lookup(pkt fields) (dataplane.PDRID, bool) {
 	var best ruleRef
 	for _, row := range c.published {
+		if row.mask.v6 != pkt.v6 {
+			continue // the other family's list (tuple ids are per family)
+		}
 		if row.maxPrio <= best.prio {
 			break
 		}
@@ -539,8 +588,27 @@ func (c *classifier) lookup(pkt fields) (dataplane.PDRID, bool) {
 }
 
 func compareKeys(a, b entryKey) int {
-	return cmp.Or(cmp.Compare(a.tuple, b.tuple), cmp.Compare(a.val.src, b.val.src),
+	return cmp.Or(cmp.Compare(a.tuple, b.tuple), compareBool(a.val.v6, b.val.v6),
+		bytes.Compare(a.val.src6[:], b.val.src6[:]), bytes.Compare(a.val.dst6[:], b.val.dst6[:]),
+		cmp.Compare(a.val.src, b.val.src),
 		cmp.Compare(a.val.dst, b.val.dst), cmp.Compare(a.val.sport, b.val.sport),
 		cmp.Compare(a.val.dport, b.val.dport), cmp.Compare(a.val.inPort, b.val.inPort),
 		cmp.Compare(a.val.proto, b.val.proto), cmp.Compare(a.val.dscpDir, b.val.dscpDir))
+}
+
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math/bits"
 	"math/rand/v2"
+	"net/netip"
 	"reflect"
 	"slices"
 	"strings"
@@ -126,10 +127,16 @@ func TestPrefixes16(t *testing.T) {
 
 // ctMatches evaluates a match directly against host-order packet fields.
 func ctMatches(m dataplane.PDRMatch, f fields) bool {
+	v4, v6 := m.Families()
+	if f.v6 && (!v6 || !m.Src6.Matches(f.src6) || !m.Dst6.Matches(f.dst6)) {
+		return false
+	}
+	if !f.v6 && (!v4 || !m.Src.Matches(f.src) || !m.Dst.Matches(f.dst)) {
+		return false
+	}
 	return m.InPort.Matches(f.inPort) &&
 		m.Direction.Matches(f.dscpDir&3) &&
 		m.DSCP.Matches(f.dscpDir>>2) &&
-		m.Src.Matches(f.src) && m.Dst.Matches(f.dst) &&
 		m.Proto.Matches(f.proto) &&
 		m.SrcPort.Contains(f.sport) && m.DstPort.Contains(f.dport)
 }
@@ -191,6 +198,30 @@ var (
 
 func ctPick[T any](r *rand.Rand, s []T) T { return s[r.IntN(len(s))] }
 
+// IPv6 addresses of the random universe: prefixes of one another, so rules
+// overlap.
+var ctAddrs6 = []netip.Addr{netip.MustParseAddr("2001:db8::"), netip.MustParseAddr("2001:db8:1::"),
+	netip.MustParseAddr("2001:db8:1:2::7"), netip.MustParseAddr("fd00::5")}
+
+var ctLens6 = []int{0, 32, 48, 64, 128}
+
+func ctPrefix6(r *rand.Rand) dataplane.Addr6 {
+	return dataplane.Prefix6(netip.PrefixFrom(ctPick(r, ctAddrs6), ctPick(r, ctLens6)))
+}
+
+// ctAddr6Near returns an address inside m mostly, else a random one.
+func ctAddr6Near(r *rand.Rand, m dataplane.Addr6) [16]byte {
+	a := ctPick(r, ctAddrs6).As16()
+	a[15] ^= byte(r.IntN(4))
+	if r.IntN(8) == 0 {
+		return a
+	}
+	for i := range a {
+		a[i] = m.Value[i] | a[i]&^m.Mask[i]
+	}
+	return a
+}
+
 func (g *ctGen) ports() dataplane.PortRange {
 	r := g.r
 	switch n := r.IntN(10); {
@@ -230,7 +261,17 @@ func (g *ctGen) match() dataplane.PDRMatch {
 		mask := ^uint32(0) << (32 - l)
 		return dataplane.Ternary[uint32]{Value: ctPick(r, ctAddrs) & mask, Mask: mask}
 	}
-	m.Src, m.Dst = prefix(), prefix()
+	switch r.IntN(6) {
+	case 0: // IPv6 addresses
+		m.Src6, m.Dst6 = ctPrefix6(r), ctPrefix6(r)
+	case 1: // IPv6 only, by version
+		m.Family = dataplane.FamilyIPv6
+	case 2: // IPv4 only, by version
+		m.Family = dataplane.FamilyIPv4
+		m.Src = prefix()
+	default: // IPv4 addresses, or neither (both families)
+		m.Src, m.Dst = prefix(), prefix()
+	}
 	if r.IntN(2) == 0 {
 		m.Proto = dataplane.Exact(ctPick(r, ctProtos))
 	}
@@ -278,8 +319,19 @@ func ctPort(r *rand.Rand, pr dataplane.PortRange) uint16 {
 	return pr.Lo + uint16(r.UintN(uint(pr.Hi-pr.Lo)+1))
 }
 
-// ctRandomPacket returns a packet that is random over the rules' universe.
+// ctRandomPacket returns a packet that is random over the rules' universe: one
+// in three is IPv6.
 func ctRandomPacket(r *rand.Rand) fields {
+	if r.IntN(3) == 0 {
+		f := ctRandomPacket4(r)
+		f.src, f.dst, f.v6 = 0, 0, true
+		f.src6, f.dst6 = ctAddr6Near(r, dataplane.Addr6{}), ctAddr6Near(r, dataplane.Addr6{})
+		return f
+	}
+	return ctRandomPacket4(r)
+}
+
+func ctRandomPacket4(r *rand.Rand) fields {
 	return fields{
 		src:     ctPick(r, ctAddrs) | r.Uint32()&0xff,
 		dst:     ctPick(r, ctAddrs) | r.Uint32()&0xff,
@@ -297,7 +349,7 @@ func ctPacketNear(r *rand.Rand, m dataplane.PDRMatch) fields {
 	rnd := ctRandomPacket(r)
 	dir := ctTernary(r, m.Direction, rnd.dscpDir&3) & 3
 	dscp := ctTernary(r, m.DSCP, rnd.dscpDir>>2) & 0x3f
-	return fields{
+	f := fields{
 		src:     ctTernary(r, m.Src, rnd.src),
 		dst:     ctTernary(r, m.Dst, rnd.dst),
 		sport:   ctPort(r, m.SrcPort),
@@ -306,6 +358,11 @@ func ctPacketNear(r *rand.Rand, m dataplane.PDRMatch) fields {
 		proto:   ctTernary(r, m.Proto, rnd.proto),
 		dscpDir: dscp<<2 | dir,
 	}
+	if v4, v6 := m.Families(); v6 && (!v4 || r.IntN(2) == 0) {
+		f.src, f.dst, f.v6 = 0, 0, true
+		f.src6, f.dst6 = ctAddr6Near(r, m.Src6), ctAddr6Near(r, m.Dst6)
+	}
+	return f
 }
 
 // ---------------------------------------------------------------------------
@@ -330,6 +387,9 @@ func (k *ctKernel) classify(pkt fields) dataplane.PDRID {
 	var bestPrio uint32
 	var bestRule dataplane.PDRID
 	for _, t := range k.tuples {
+		if t.mask.v6 != pkt.v6 {
+			continue // pdr6_tuple_list's rows: another map
+		}
 		if t.maxPrio <= bestPrio {
 			break
 		}
@@ -441,7 +501,11 @@ func ctCheckInvariants(t *testing.T, c *classifier) {
 		}
 		ids[mask] = tp.id
 	}
-	if len(c.tuples) > c.maxTuples || len(c.entries) > c.maxEntries {
+	var perFamily [2]int
+	for m := range c.tuples {
+		perFamily[b2i(m.v6)]++
+	}
+	if max(perFamily[0], perFamily[1]) > c.maxTuples || len(c.entries) > c.maxEntries {
 		t.Fatalf("%d tuples, %d entries: over capacity %d/%d", len(c.tuples), len(c.entries), c.maxTuples, c.maxEntries)
 	}
 	for id, r := range c.rules {
@@ -469,13 +533,13 @@ func ctCheckInvariants(t *testing.T, c *classifier) {
 	if len(wantT) != len(c.tuples) {
 		t.Fatalf("%d tuples, want %d", len(c.tuples), len(wantT))
 	}
-	seenID := map[uint32]bool{}
+	seenID := map[[2]uint32]bool{}
 	for mask, ti := range wantT {
 		tp := c.tuples[mask]
-		if seenID[tp.id] {
+		if seenID[[2]uint32{tp.id, uint32(b2i(mask.v6))}] {
 			t.Fatalf("tuple id %d used twice", tp.id)
 		}
-		seenID[tp.id] = true
+		seenID[[2]uint32{tp.id, uint32(b2i(mask.v6))}] = true
 		m := uint32(0)
 		for p := range ti.prios {
 			m = max(m, p)
@@ -1253,23 +1317,49 @@ func TestClassifierFull(t *testing.T) {
 		ctCheckInvariants(t, c)
 	})
 
+	t.Run("tuples per family", func(t *testing.T) {
+		c, k := newClassifier(2, 1000), newCTKernel()
+		shape6 := func(l int) dataplane.PDRMatch {
+			m := dataplane.MatchAll()
+			m.Dst6 = dataplane.Prefix6(netip.PrefixFrom(netip.MustParseAddr("2001:db8::"), l))
+			return m
+		}
+		// Each family has its own maxTuples shapes.
+		mustUpdate(t, c, k, map[dataplane.PDRID]dataplane.PDR{1: ctRule(1, shape(8)), 2: ctRule(2, shape(16))}, nil)
+		mustUpdate(t, c, k, map[dataplane.PDRID]dataplane.PDR{3: ctRule(3, shape6(32)), 4: ctRule(4, shape6(48))}, nil)
+		refuse(t, c, map[dataplane.PDRID]dataplane.PDR{5: ctRule(5, shape6(64))}, nil, dataplane.ErrFull)
+		// A rule of both families needs a shape in each.
+		refuse(t, c, map[dataplane.PDRID]dataplane.PDR{5: ctRule(5, dataplane.MatchAll())}, nil, dataplane.ErrFull)
+		mustUpdate(t, c, k, nil, []dataplane.PDRID{1, 3})
+		mustUpdate(t, c, k, map[dataplane.PDRID]dataplane.PDR{5: ctRule(5, dataplane.MatchAll())}, nil)
+		if len(c.rules[5].keys) != 2 || c.rules[5].keys[0].val.v6 == c.rules[5].keys[1].val.v6 {
+			t.Fatalf("a rule of both families has keys %v, want one per family", c.rules[5].keys)
+		}
+		ctCheckInvariants(t, c)
+	})
+
 	t.Run("entries", func(t *testing.T) {
+		all4 := func() dataplane.PDRMatch { // one entry per prefix pair: IPv4 only
+			m := dataplane.MatchAll()
+			m.Family = dataplane.FamilyIPv4
+			return m
+		}
 		c, k := newClassifier(32, 10), newCTKernel()
-		r8 := dataplane.MatchAll()
+		r8 := all4()
 		r8.DstPort = dataplane.PortRange{Lo: 1, Hi: 8} // 1, 2/3, 4/7, 8: four entries in three tuples
 		mustUpdate(t, c, k, map[dataplane.PDRID]dataplane.PDR{1: ctRule(1, r8)}, nil)
-		r6 := dataplane.MatchAll()
+		r6 := all4()
 		r6.SrcPort = dataplane.PortRange{Lo: 2, Hi: 13} // 2/3, 4/7, 8/11, 12/13: four entries, two new tuples
 		mustUpdate(t, c, k, map[dataplane.PDRID]dataplane.PDR{2: ctRule(2, r6)}, nil)
 		if len(c.entries) != 8 {
 			t.Fatalf("%d entries, want 8", len(c.entries))
 		}
 		// Three new entries: refused.
-		r3 := dataplane.MatchAll()
+		r3 := all4()
 		r3.DstPort = dataplane.PortRange{Lo: 16, Hi: 35} // 16/31, 32/35
 		r3.Proto = dataplane.Exact[uint8](6)
 		refuse(t, c, map[dataplane.PDRID]dataplane.PDR{3: ctRule(3, r3), 4: ctRule(4, shape(8))}, nil, dataplane.ErrFull)
-		big := dataplane.MatchAll()
+		big := all4()
 		big.SrcPort, big.DstPort = dataplane.PortRange{Lo: 1, Hi: 65534}, dataplane.PortRange{Lo: 1, Hi: 65534} // 900 entries
 		refuse(t, c, map[dataplane.PDRID]dataplane.PDR{3: ctRule(3, big)}, nil, dataplane.ErrFull)
 		// Shared keys take no space: the same matches at other priorities fit,

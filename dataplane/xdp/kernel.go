@@ -4,6 +4,7 @@ package xdp
 // one place a Go rule becomes a map key or value.
 
 import (
+	"encoding/binary"
 	"math/bits"
 
 	"github.com/linx-sdwan/linx/dataplane"
@@ -16,6 +17,29 @@ func kernelKey(k entryKey) linxPdrKey {
 		Sport: hton16(k.val.sport), Dport: hton16(k.val.dport),
 		InPort: k.val.inPort, Proto: k.val.proto, DscpDir: k.val.dscpDir,
 	}
+}
+
+// kernelKey6 converts an IPv6 key (k.val.v6) to the C layout.
+func kernelKey6(k entryKey) linxPdr6Key {
+	v := linxPdr6Key{
+		Tuple: k.tuple, Sport: hton16(k.val.sport), Dport: hton16(k.val.dport),
+		InPort: k.val.inPort, Proto: k.val.proto, DscpDir: k.val.dscpDir,
+	}
+	for i := range 4 {
+		v.Src[i] = binary.LittleEndian.Uint32(k.val.src6[4*i:])
+		v.Dst[i] = binary.LittleEndian.Uint32(k.val.dst6[4*i:])
+	}
+	return v
+}
+
+// fields6 is the inverse of kernelKey6's value part (for masks read back).
+func fields6(k linxPdr6Key) fields {
+	f := fields{sport: hton16(k.Sport), dport: hton16(k.Dport), inPort: k.InPort, proto: k.Proto, dscpDir: k.DscpDir, v6: true}
+	for i := range 4 {
+		binary.LittleEndian.PutUint32(f.src6[4*i:], k.Src[i])
+		binary.LittleEndian.PutUint32(f.dst6[4*i:], k.Dst[i])
+	}
+	return f
 }
 
 // hton32 returns the integer whose in-memory (little-endian) bytes are v in

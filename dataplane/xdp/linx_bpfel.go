@@ -66,7 +66,11 @@ const (
 	linxDropReasonDROP_STAMP_MALFORMED      linxDropReason = 33
 	linxDropReasonDROP_STAMP_LONG           linxDropReason = 34
 	linxDropReasonDROP_PROBE_FULL           linxDropReason = 35
-	linxDropReasonDROP_REASON_MAX           linxDropReason = 36
+	linxDropReasonDROP_MALFORMED_IPV6       linxDropReason = 36
+	linxDropReasonDROP_IPV6LEN              linxDropReason = 37
+	linxDropReasonDROP_IPV6EXT              linxDropReason = 38
+	linxDropReasonDROP_IPV6EXT_DEPTH        linxDropReason = 39
+	linxDropReasonDROP_REASON_MAX           linxDropReason = 40
 )
 
 type linxFar struct {
@@ -87,6 +91,17 @@ const (
 	linxFarActionFAR_BALANCE linxFarAction = 5
 	linxFarActionFAR_PUNT    linxFarAction = 6
 )
+
+type linxFlow6Entry struct {
+	_   structs.HostLayout
+	Key linxPdr6Key
+	Res linxFlowResult
+}
+
+type linxFlow6Set struct {
+	_   structs.HostLayout
+	Way [2]linxFlow6Entry
+}
 
 type linxFlowCacheUse struct {
 	_       structs.HostLayout
@@ -172,6 +187,31 @@ type linxNonIpRule struct {
 	Pad    [3]uint8
 }
 
+type linxPdr6Key struct {
+	_       structs.HostLayout
+	Tuple   uint32
+	Src     [4]uint32
+	Dst     [4]uint32
+	Sport   uint16
+	Dport   uint16
+	InPort  uint16
+	Proto   uint8
+	DscpDir uint8
+}
+
+type linxPdr6Tuple struct {
+	_       structs.HostLayout
+	Mask    linxPdr6Key
+	MaxPrio uint32
+}
+
+type linxPdr6Tuples struct {
+	_   structs.HostLayout
+	N   uint32
+	Pad uint32
+	T   [32]linxPdr6Tuple
+}
+
 type linxPdrEntry struct {
 	_    structs.HostLayout
 	Rule [2]uint32
@@ -224,6 +264,12 @@ type linxPktMeta struct {
 	TermTunnel uint32
 	Hash       uint32
 	Far        linxFar
+	Key6       linxPdr6Key
+}
+
+type linxPortAddr6 struct {
+	_ structs.HostLayout
+	A [4]uint32
 }
 
 type linxPortInfo struct {
@@ -267,10 +313,12 @@ const (
 type linxStage uint32
 
 const (
-	linxStageSTAGE_CLASSIFY linxStage = 0
-	linxStageSTAGE_FORWARD  linxStage = 1
-	linxStageSTAGE_ENCAP    linxStage = 2
-	linxStageSTAGE_MAX      linxStage = 3
+	linxStageSTAGE_CLASSIFY  linxStage = 0
+	linxStageSTAGE_FORWARD   linxStage = 1
+	linxStageSTAGE_ENCAP     linxStage = 2
+	linxStageSTAGE_CLASSIFY6 linxStage = 3
+	linxStageSTAGE_ENCAP6    linxStage = 4
+	linxStageSTAGE_MAX       linxStage = 5
 )
 
 type linxStampSession struct {
@@ -336,12 +384,17 @@ const (
 	linxMapAbi            = "abi"
 	linxMapDropCounters   = "drop_counters"
 	linxMapFars           = "fars"
+	linxMapFlow6Cache     = "flow6_cache"
 	linxMapFlowCache      = "flow_cache"
 	linxMapFlowCacheUses  = "flow_cache_uses"
+	linxMapIpv6NonIp      = "ipv6_non_ip"
 	linxMapLbrs           = "lbrs"
 	linxMapNhGen          = "nh_gen"
 	linxMapNonIpCounters  = "non_ip_counters"
 	linxMapNonIpRules     = "non_ip_rules"
+	linxMapPdr6Entries    = "pdr6_entries"
+	linxMapPdr6TupleList  = "pdr6_tuple_list"
+	linxMapPdr6TupleSlot  = "pdr6_tuple_slot"
 	linxMapPdrBloom       = "pdr_bloom"
 	linxMapPdrCounters    = "pdr_counters"
 	linxMapPdrEntries     = "pdr_entries"
@@ -350,6 +403,7 @@ const (
 	linxMapPdrRules       = "pdr_rules"
 	linxMapPdrTupleList   = "pdr_tuple_list"
 	linxMapPdrTupleSlot   = "pdr_tuple_slot"
+	linxMapPortAddrs6     = "port_addrs6"
 	linxMapPortByIfindex  = "port_by_ifindex"
 	linxMapPortCounters   = "port_counters"
 	linxMapPortDown       = "port_down"
@@ -368,7 +422,9 @@ const (
 	linxMapTunnels        = "tunnels"
 	linxMapTxPorts        = "tx_ports"
 	linxProgLinxClassify  = "linx_classify"
+	linxProgLinxClassify6 = "linx_classify6"
 	linxProgLinxEncap     = "linx_encap"
+	linxProgLinxEncap6    = "linx_encap6"
 	linxProgLinxForward   = "linx_forward"
 	linxProgLinxPass      = "linx_pass"
 	linxProgLinxXdp       = "linx_xdp"
@@ -420,11 +476,13 @@ type linxSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type linxProgramSpecs struct {
-	LinxClassify *ebpf.ProgramSpec `ebpf:"linx_classify"`
-	LinxEncap    *ebpf.ProgramSpec `ebpf:"linx_encap"`
-	LinxForward  *ebpf.ProgramSpec `ebpf:"linx_forward"`
-	LinxPass     *ebpf.ProgramSpec `ebpf:"linx_pass"`
-	LinxXdp      *ebpf.ProgramSpec `ebpf:"linx_xdp"`
+	LinxClassify  *ebpf.ProgramSpec `ebpf:"linx_classify"`
+	LinxClassify6 *ebpf.ProgramSpec `ebpf:"linx_classify6"`
+	LinxEncap     *ebpf.ProgramSpec `ebpf:"linx_encap"`
+	LinxEncap6    *ebpf.ProgramSpec `ebpf:"linx_encap6"`
+	LinxForward   *ebpf.ProgramSpec `ebpf:"linx_forward"`
+	LinxPass      *ebpf.ProgramSpec `ebpf:"linx_pass"`
+	LinxXdp       *ebpf.ProgramSpec `ebpf:"linx_xdp"`
 }
 
 // linxMapSpecs contains maps before they are loaded into the kernel.
@@ -434,12 +492,17 @@ type linxMapSpecs struct {
 	Abi            *ebpf.MapSpec `ebpf:"abi"`
 	DropCounters   *ebpf.MapSpec `ebpf:"drop_counters"`
 	Fars           *ebpf.MapSpec `ebpf:"fars"`
+	Flow6Cache     *ebpf.MapSpec `ebpf:"flow6_cache"`
 	FlowCache      *ebpf.MapSpec `ebpf:"flow_cache"`
 	FlowCacheUses  *ebpf.MapSpec `ebpf:"flow_cache_uses"`
+	Ipv6NonIp      *ebpf.MapSpec `ebpf:"ipv6_non_ip"`
 	Lbrs           *ebpf.MapSpec `ebpf:"lbrs"`
 	NhGen          *ebpf.MapSpec `ebpf:"nh_gen"`
 	NonIpCounters  *ebpf.MapSpec `ebpf:"non_ip_counters"`
 	NonIpRules     *ebpf.MapSpec `ebpf:"non_ip_rules"`
+	Pdr6Entries    *ebpf.MapSpec `ebpf:"pdr6_entries"`
+	Pdr6TupleList  *ebpf.MapSpec `ebpf:"pdr6_tuple_list"`
+	Pdr6TupleSlot  *ebpf.MapSpec `ebpf:"pdr6_tuple_slot"`
 	PdrBloom       *ebpf.MapSpec `ebpf:"pdr_bloom"`
 	PdrCounters    *ebpf.MapSpec `ebpf:"pdr_counters"`
 	PdrEntries     *ebpf.MapSpec `ebpf:"pdr_entries"`
@@ -448,6 +511,7 @@ type linxMapSpecs struct {
 	PdrRules       *ebpf.MapSpec `ebpf:"pdr_rules"`
 	PdrTupleList   *ebpf.MapSpec `ebpf:"pdr_tuple_list"`
 	PdrTupleSlot   *ebpf.MapSpec `ebpf:"pdr_tuple_slot"`
+	PortAddrs6     *ebpf.MapSpec `ebpf:"port_addrs6"`
 	PortByIfindex  *ebpf.MapSpec `ebpf:"port_by_ifindex"`
 	PortCounters   *ebpf.MapSpec `ebpf:"port_counters"`
 	PortDown       *ebpf.MapSpec `ebpf:"port_down"`
@@ -500,12 +564,17 @@ type linxMaps struct {
 	Abi            *ebpf.Map `ebpf:"abi"`
 	DropCounters   *ebpf.Map `ebpf:"drop_counters"`
 	Fars           *ebpf.Map `ebpf:"fars"`
+	Flow6Cache     *ebpf.Map `ebpf:"flow6_cache"`
 	FlowCache      *ebpf.Map `ebpf:"flow_cache"`
 	FlowCacheUses  *ebpf.Map `ebpf:"flow_cache_uses"`
+	Ipv6NonIp      *ebpf.Map `ebpf:"ipv6_non_ip"`
 	Lbrs           *ebpf.Map `ebpf:"lbrs"`
 	NhGen          *ebpf.Map `ebpf:"nh_gen"`
 	NonIpCounters  *ebpf.Map `ebpf:"non_ip_counters"`
 	NonIpRules     *ebpf.Map `ebpf:"non_ip_rules"`
+	Pdr6Entries    *ebpf.Map `ebpf:"pdr6_entries"`
+	Pdr6TupleList  *ebpf.Map `ebpf:"pdr6_tuple_list"`
+	Pdr6TupleSlot  *ebpf.Map `ebpf:"pdr6_tuple_slot"`
 	PdrBloom       *ebpf.Map `ebpf:"pdr_bloom"`
 	PdrCounters    *ebpf.Map `ebpf:"pdr_counters"`
 	PdrEntries     *ebpf.Map `ebpf:"pdr_entries"`
@@ -514,6 +583,7 @@ type linxMaps struct {
 	PdrRules       *ebpf.Map `ebpf:"pdr_rules"`
 	PdrTupleList   *ebpf.Map `ebpf:"pdr_tuple_list"`
 	PdrTupleSlot   *ebpf.Map `ebpf:"pdr_tuple_slot"`
+	PortAddrs6     *ebpf.Map `ebpf:"port_addrs6"`
 	PortByIfindex  *ebpf.Map `ebpf:"port_by_ifindex"`
 	PortCounters   *ebpf.Map `ebpf:"port_counters"`
 	PortDown       *ebpf.Map `ebpf:"port_down"`
@@ -538,12 +608,17 @@ func (m *linxMaps) Close() error {
 		m.Abi,
 		m.DropCounters,
 		m.Fars,
+		m.Flow6Cache,
 		m.FlowCache,
 		m.FlowCacheUses,
+		m.Ipv6NonIp,
 		m.Lbrs,
 		m.NhGen,
 		m.NonIpCounters,
 		m.NonIpRules,
+		m.Pdr6Entries,
+		m.Pdr6TupleList,
+		m.Pdr6TupleSlot,
 		m.PdrBloom,
 		m.PdrCounters,
 		m.PdrEntries,
@@ -552,6 +627,7 @@ func (m *linxMaps) Close() error {
 		m.PdrRules,
 		m.PdrTupleList,
 		m.PdrTupleSlot,
+		m.PortAddrs6,
 		m.PortByIfindex,
 		m.PortCounters,
 		m.PortDown,
@@ -586,17 +662,21 @@ type linxVariables struct {
 //
 // It can be passed to loadLinxObjects or ebpf.CollectionSpec.LoadAndAssign.
 type linxPrograms struct {
-	LinxClassify *ebpf.Program `ebpf:"linx_classify"`
-	LinxEncap    *ebpf.Program `ebpf:"linx_encap"`
-	LinxForward  *ebpf.Program `ebpf:"linx_forward"`
-	LinxPass     *ebpf.Program `ebpf:"linx_pass"`
-	LinxXdp      *ebpf.Program `ebpf:"linx_xdp"`
+	LinxClassify  *ebpf.Program `ebpf:"linx_classify"`
+	LinxClassify6 *ebpf.Program `ebpf:"linx_classify6"`
+	LinxEncap     *ebpf.Program `ebpf:"linx_encap"`
+	LinxEncap6    *ebpf.Program `ebpf:"linx_encap6"`
+	LinxForward   *ebpf.Program `ebpf:"linx_forward"`
+	LinxPass      *ebpf.Program `ebpf:"linx_pass"`
+	LinxXdp       *ebpf.Program `ebpf:"linx_xdp"`
 }
 
 func (p *linxPrograms) Close() error {
 	return _LinxClose(
 		p.LinxClassify,
+		p.LinxClassify6,
 		p.LinxEncap,
+		p.LinxEncap6,
 		p.LinxForward,
 		p.LinxPass,
 		p.LinxXdp,

@@ -37,10 +37,13 @@ type Dataplane struct {
 	ports map[dataplane.PortID]dataplane.PortInfo
 
 	cls     *classifier
-	gen     uint32 // classifier generation: flow-cache entries of older ones are stale
-	bloom   bloom  // pdr_bloom's copy (bloom.go)
-	nhGen   uint32 // next-hop generation: forward answers (FIB-resolved MACs) of older ones are stale
-	slot    uint32 // live slot of pdr_tuple_list
+	gen     uint32     // classifier generation: flow-cache entries of older ones are stale
+	bloom   bloom      // pdr_bloom's copy (bloom.go)
+	nhGen   uint32     // next-hop generation: forward answers (FIB-resolved MACs) of older ones are stale
+	slot    uint32     // live slot of pdr_tuple_list
+	slot6   uint32     // live slot of pdr6_tuple_list
+	rows4   []tupleRow // the IPv4 tuple list last written (nil: unknown)
+	rows6   []tupleRow // the IPv6 tuple list last written (nil: unknown)
 	ids     dataplane.PDRIDs
 	ident   map[dataplane.PDRKey]dataplane.PDRID // match+priority → rule: P4Runtime's entry key
 	fars    map[dataplane.FARID]dataplane.FAR
@@ -48,7 +51,8 @@ type Dataplane struct {
 	tunnels map[dataplane.TunnelID]dataplane.Tunnel
 	terms   map[dataplane.TunnelTerm]dataplane.TunnelID
 	locals  map[netipAddr4]int
-	nonIP   map[uint16]dataplane.NonIPAction // by EtherType, host order
+	nonIP   map[uint16]dataplane.NonIPAction   // by EtherType, host order
+	addrs6  map[dataplane.PortID]linxPortAddr6 // port_addrs6 as written (nexthop.go)
 
 	punts     chan dataplane.Punt
 	replies   chan dataplane.ProbeReply // SLA probe replies (probe.go)
@@ -113,6 +117,7 @@ func Load(opts dataplane.Options) (*Dataplane, error) {
 		terms:   map[dataplane.TunnelTerm]dataplane.TunnelID{},
 		locals:  map[uint32]int{},
 		nonIP:   map[uint16]dataplane.NonIPAction{},
+		addrs6:  map[dataplane.PortID]linxPortAddr6{},
 		punts:   make(chan dataplane.Punt, 256),
 		replies: make(chan dataplane.ProbeReply, 256),
 		bloom:   bloom{words: make([]uint64, bloomWords(opts.MaxPDRs*entriesPerPDR))},
@@ -128,9 +133,11 @@ func Load(opts dataplane.Options) (*Dataplane, error) {
 		return nil, fmt.Errorf("load pipeline: %w", err)
 	}
 	stages := map[linxStage]*ebpf.Program{
-		linxStageSTAGE_CLASSIFY: d.objs.LinxClassify,
-		linxStageSTAGE_FORWARD:  d.objs.LinxForward,
-		linxStageSTAGE_ENCAP:    d.objs.LinxEncap,
+		linxStageSTAGE_CLASSIFY:  d.objs.LinxClassify,
+		linxStageSTAGE_FORWARD:   d.objs.LinxForward,
+		linxStageSTAGE_ENCAP:     d.objs.LinxEncap,
+		linxStageSTAGE_CLASSIFY6: d.objs.LinxClassify6,
+		linxStageSTAGE_ENCAP6:    d.objs.LinxEncap6,
 	}
 	for s, p := range stages {
 		if err := d.objs.Stages.Put(s, p); err != nil {
@@ -147,6 +154,10 @@ func Load(opts dataplane.Options) (*Dataplane, error) {
 	if err := d.objs.PdrTupleSlot.Lookup(uint32(0), &d.slot); err != nil {
 		d.objs.Close()
 		return nil, fmt.Errorf("read tuple slot: %w", err)
+	}
+	if err := d.objs.Pdr6TupleSlot.Lookup(uint32(0), &d.slot6); err != nil {
+		d.objs.Close()
+		return nil, fmt.Errorf("read pdr6 tuple slot: %w", err)
 	}
 	if err := d.objs.PdrGen.Lookup(uint32(0), &d.gen); err != nil {
 		d.objs.Close()
@@ -215,15 +226,16 @@ func sizedSpec(opts dataplane.Options) (*ebpf.CollectionSpec, error) {
 	}
 	sizes := map[string]int{
 		linxMapPorts: opts.MaxPorts, linxMapPortIfindex: opts.MaxPorts, linxMapTxPorts: opts.MaxPorts,
-		linxMapPortDown:     opts.MaxPorts,
+		linxMapPortDown: opts.MaxPorts, linxMapPortAddrs6: opts.MaxPorts,
 		linxMapPortCounters: opts.MaxPorts,
 		linxMapPdrEntries:   opts.MaxPDRs * entriesPerPDR, linxMapPdrRules: opts.MaxPDRs + 1,
 		linxMapPdrCounters: opts.MaxPDRs + 1,
 		linxMapFars:        opts.MaxFARs, linxMapLbrs: opts.MaxLBRs,
 		linxMapTunnels: opts.MaxTunnels, linxMapTunnelCounters: opts.MaxTunnels,
 		linxMapTunnelTerms: opts.MaxTerms, linxMapTunnelLocals: opts.MaxTerms,
-		linxMapFlowCache: flowCacheSets(opts.FlowCacheSize),
-		linxMapPdrBloom:  bloomWords(opts.MaxPDRs * entriesPerPDR),
+		linxMapFlowCache: flowCacheSets(opts.FlowCacheSize), linxMapFlow6Cache: flowCacheSets(opts.FlowCacheSize),
+		linxMapPdr6Entries: opts.MaxPDRs * entriesPerPDR,
+		linxMapPdrBloom:    bloomWords(opts.MaxPDRs * entriesPerPDR),
 		// Whatever the mode, so that pins survive a change of it.
 		linxMapStampSessions: opts.MaxTunnels * stampDSCPs,
 	}

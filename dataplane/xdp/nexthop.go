@@ -10,6 +10,7 @@ package xdp
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -131,11 +132,74 @@ func (n *nexthops) close() {
 // carry MACs the data path got from the FIB, which may have changed with
 // whatever event brought us here. d.mu is held.
 func (d *Dataplane) refreshNexthops() error {
-	errs := []error{d.bumpNhGen()}
+	errs := []error{d.bumpNhGen(), d.syncPortAddrs6()}
 	for id := range d.tunnels {
 		errs = append(errs, d.resolveTunnel(id))
 	}
 	return errors.Join(errs...)
+}
+
+// syncPortAddrs6 writes each attached port's IPv6 address into port_addrs6
+// (the source of the ICMPv6 Packet Too Big encap sends out of it): the first
+// global address of its interface that is usable (not tentative, not failed
+// duplicate address detection), preferring one not deprecated; zeroes for a
+// port without one or no longer attached. d.mu is held.
+func (d *Dataplane) syncPortAddrs6() error {
+	if d.nh == nil {
+		return nil
+	}
+	var errs []error
+	put := func(id dataplane.PortID, v linxPortAddr6) {
+		if old, ok := d.addrs6[id]; ok && old == v {
+			return
+		}
+		if err := d.objs.PortAddrs6.Put(uint32(id), v); err != nil {
+			errs = append(errs, fmt.Errorf("write port %d IPv6 address: %w", id, err))
+			return
+		}
+		d.addrs6[id] = v
+	}
+	for id, p := range d.ports {
+		var v linxPortAddr6
+		if l, err := d.nh.h.LinkByIndex(p.Ifindex); err == nil {
+			if as, err := d.nh.h.AddrList(l, netlink.FAMILY_V6); err == nil {
+				v = pickAddr6(as)
+			}
+		}
+		put(id, v)
+	}
+	for id := range d.addrs6 {
+		if _, ok := d.ports[id]; !ok {
+			put(id, linxPortAddr6{})
+			delete(d.addrs6, id)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// pickAddr6 chooses the source of ICMPv6 errors among an interface's
+// addresses (see syncPortAddrs6).
+func pickAddr6(as []netlink.Addr) linxPortAddr6 {
+	var best linxPortAddr6
+	found := false
+	for _, a := range as {
+		ip := a.IP.To16()
+		if ip == nil || a.IP.To4() != nil || !a.IP.IsGlobalUnicast() ||
+			a.Flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) != 0 {
+			continue
+		}
+		var v linxPortAddr6
+		for i := range 4 {
+			v.A[i] = binary.LittleEndian.Uint32(ip[4*i:]) // the bytes in network order
+		}
+		if a.Flags&unix.IFA_F_DEPRECATED == 0 {
+			return v
+		}
+		if !found {
+			best, found = v, true
+		}
+	}
+	return best
 }
 
 // bumpNhGen invalidates the flow cache's forward answers (their L2 rewrite):

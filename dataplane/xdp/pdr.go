@@ -6,6 +6,7 @@ package xdp
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
@@ -148,7 +149,13 @@ func (d *Dataplane) apply(p *plan) error {
 		return err
 	}
 	for _, k := range p.deletesC {
-		if err := d.objs.PdrEntries.Delete(kernelKey(k)); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		var err error
+		if k.val.v6 {
+			err = d.objs.Pdr6Entries.Delete(kernelKey6(k))
+		} else {
+			err = d.objs.PdrEntries.Delete(kernelKey(k))
+		}
+		if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 			return fmt.Errorf("delete pdr entry: %w", err)
 		}
 	}
@@ -173,16 +180,30 @@ func (d *Dataplane) writeEntries(ws []entryWrite) error {
 	if len(ws) == 0 {
 		return nil
 	}
-	keys := make([]linxPdrKey, len(ws))
-	vals := make([]linxPdrEntry, len(ws))
-	for i, w := range ws {
-		keys[i] = kernelKey(w.key)
-		vals[i] = linxPdrEntry{Rule: [2]uint32{uint32(w.val[0]), uint32(w.val[1])}}
+	keys := make([]linxPdrKey, 0, len(ws))
+	vals := make([]linxPdrEntry, 0, len(ws))
+	var keys6 []linxPdr6Key
+	var vals6 []linxPdrEntry
+	bits := make([]uint32, 0, len(ws))
+	for _, w := range ws {
+		v := linxPdrEntry{Rule: [2]uint32{uint32(w.val[0]), uint32(w.val[1])}}
+		bits = append(bits, d.bloomBitOf(w.key))
+		if w.key.val.v6 {
+			keys6 = append(keys6, kernelKey6(w.key))
+			vals6 = append(vals6, v)
+			continue
+		}
+		keys = append(keys, kernelKey(w.key))
+		vals = append(vals, v)
 	}
-	if err := d.bloomAdd(keys); err != nil { // before the keys: a clear bit means absent
+	if err := d.bloomAdd(bits); err != nil { // before the keys: a clear bit means absent
 		return err
 	}
-	if err := batchPut(d.objs.PdrEntries, keys, vals); err != nil {
+	err := batchPut(d.objs.PdrEntries, keys, vals)
+	if err == nil {
+		err = batchPut(d.objs.Pdr6Entries, keys6, vals6)
+	}
+	if err != nil {
 		if errors.Is(err, unix.E2BIG) || errors.Is(err, unix.ENOSPC) {
 			return fmt.Errorf("%w: pdr entries: %v", dataplane.ErrFull, err)
 		}
@@ -194,6 +215,9 @@ func (d *Dataplane) writeEntries(ws []entryWrite) error {
 // batchPut writes keys/values with one syscall per 4096 entries, falling back to
 // single updates where the kernel has no batch support for the map type.
 func batchPut[K, V any](m *ebpf.Map, keys []K, vals []V) error {
+	if len(keys) == 0 {
+		return nil
+	}
 	if len(keys) == 1 {
 		return m.Put(keys[0], vals[0])
 	}
@@ -213,20 +237,47 @@ func batchPut[K, V any](m *ebpf.Map, keys []K, vals []V) error {
 	return nil
 }
 
+// writeTuples publishes the tuple list of each family whose rows changed: the
+// IPv4 rows to pdr_tuple_list, the IPv6 rows to pdr6_tuple_list.
 func (d *Dataplane) writeTuples(rows []tupleRow) error {
-	var t linxPdrTuples
-	t.N = uint32(len(rows))
-	for i, r := range rows {
-		t.T[i] = linxPdrTuple{Mask: kernelKey(entryKey{r.id, r.mask}), MaxPrio: r.maxPrio}
+	var r4, r6 []tupleRow
+	for _, r := range rows {
+		if r.mask.v6 {
+			r6 = append(r6, r)
+		} else {
+			r4 = append(r4, r)
+		}
 	}
-	next := (d.slot + 1) % uint32(d.objs.PdrTupleList.MaxEntries())
-	if err := d.objs.PdrTupleList.Put(next, &t); err != nil {
-		return fmt.Errorf("write pdr tuples: %w", err)
+	if !slices.Equal(r4, d.rows4) || d.rows4 == nil {
+		var t linxPdrTuples
+		t.N = uint32(len(r4))
+		for i, r := range r4 {
+			t.T[i] = linxPdrTuple{Mask: kernelKey(entryKey{r.id, r.mask}), MaxPrio: r.maxPrio}
+		}
+		next := (d.slot + 1) % uint32(d.objs.PdrTupleList.MaxEntries())
+		if err := d.objs.PdrTupleList.Put(next, &t); err != nil {
+			return fmt.Errorf("write pdr tuples: %w", err)
+		}
+		if err := d.objs.PdrTupleSlot.Put(uint32(0), next); err != nil {
+			return fmt.Errorf("publish pdr tuples: %w", err)
+		}
+		d.slot, d.rows4 = next, append([]tupleRow{}, r4...)
 	}
-	if err := d.objs.PdrTupleSlot.Put(uint32(0), next); err != nil {
-		return fmt.Errorf("publish pdr tuples: %w", err)
+	if !slices.Equal(r6, d.rows6) || d.rows6 == nil {
+		var t linxPdr6Tuples
+		t.N = uint32(len(r6))
+		for i, r := range r6 {
+			t.T[i] = linxPdr6Tuple{Mask: kernelKey6(entryKey{r.id, r.mask}), MaxPrio: r.maxPrio}
+		}
+		next := (d.slot6 + 1) % uint32(d.objs.Pdr6TupleList.MaxEntries())
+		if err := d.objs.Pdr6TupleList.Put(next, &t); err != nil {
+			return fmt.Errorf("write pdr6 tuples: %w", err)
+		}
+		if err := d.objs.Pdr6TupleSlot.Put(uint32(0), next); err != nil {
+			return fmt.Errorf("publish pdr6 tuples: %w", err)
+		}
+		d.slot6, d.rows6 = next, append([]tupleRow{}, r6...)
 	}
-	d.slot = next
 	return nil
 }
 

@@ -91,9 +91,9 @@ func TestPipelineDecap(t *testing.T) {
 				b[35] |= 1
 				return b
 			}},
-		{name: "GRE carrying IPv6", port: portWAN0, want: xdpDrop, reason: dataplane.DropReason(linxDropReasonDROP_GRE_PROTO), setup: decapSetup,
+		{name: "GRE carrying neither IPv4 nor IPv6", port: portWAN0, want: xdpDrop, reason: dataplane.DropReason(linxDropReasonDROP_GRE_PROTO), setup: decapSetup,
 			frame: func(t *testing.T) []byte {
-				return greFrame(t, peer0, local0, &layers.GRE{Protocol: layers.EthernetTypeIPv6}, innerIP(t))
+				return greFrame(t, peer0, local0, &layers.GRE{Protocol: layers.EthernetTypeARP}, innerIP(t))
 			}},
 		{name: "GRE truncated", port: portWAN0, want: xdpDrop, reason: dataplane.DropReason(linxDropReasonDROP_MALFORMED_GRE), setup: decapSetup,
 			frame: func(t *testing.T) []byte {

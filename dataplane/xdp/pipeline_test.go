@@ -280,10 +280,10 @@ func TestPipelineActions(t *testing.T) {
 					&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
 						Operation: 1, SourceHwAddress: hostMAC, SourceProtAddress: hostIP.AsSlice(), DstHwAddress: make([]byte, 6), DstProtAddress: net4("10.1.0.1")})
 			}},
-		{name: "IPv6 goes to the kernel", port: portLAN, want: xdpPass,
+		{name: "IPv6 without a rule takes the default (pass)", port: portLAN, want: xdpPass,
 			frame: func(t *testing.T) []byte {
 				return serialize(t, &layers.Ethernet{SrcMAC: hostMAC, DstMAC: hostMAC, EthernetType: layers.EthernetTypeIPv6},
-					&layers.IPv6{Version: 6, NextHeader: layers.IPProtocolNoNextHeader, HopLimit: 1, SrcIP: make([]byte, 16), DstIP: make([]byte, 16)})
+					&layers.IPv6{Version: 6, NextHeader: layers.IPProtocolNoNextHeader, HopLimit: 1, SrcIP: host6.AsSlice(), DstIP: remote6.AsSlice()})
 			}},
 	}
 	for _, f := range fixtures {

@@ -49,6 +49,9 @@ func (d *Dataplane) Restore(s dataplane.RestoreState) error {
 	if err := d.removeExtraObjects(s); err != nil {
 		return fmt.Errorf("restore data path: %w", err)
 	}
+	if err := d.syncIPv6NonIP(); err != nil {
+		return fmt.Errorf("restore data path: %w", err)
+	}
 	if err := d.bumpGen(); err != nil {
 		return err
 	}
@@ -147,6 +150,26 @@ func (d *Dataplane) restorePDRs(rules map[dataplane.PDRID]dataplane.PDR) error {
 		d.cls.tuples[m] = &tuple{id: r.Mask.Tuple, mask: m, prios: map[uint32]int{}}
 		rows = append(rows, tupleRow{r.Mask.Tuple, m, r.MaxPrio})
 	}
+	var tl6 linxPdr6Tuples
+	if err := d.objs.Pdr6TupleList.Lookup(d.slot6, &tl6); err != nil {
+		return fmt.Errorf("read live pdr6 tuple list: %w", err)
+	}
+	odd = odd || int(tl6.N) > len(tl6.T)
+	ids6 := map[uint32]bool{} // the IPv6 list has tuple ids of its own
+	for i := 0; i < int(tl6.N) && i < len(tl6.T); i++ {
+		r := tl6.T[i]
+		m := fields6(r.Mask)
+		if _, dup := d.cls.tuples[m]; dup || ids6[r.Mask.Tuple] || int(r.Mask.Tuple) > d.cls.maxTuples {
+			odd = true
+			continue
+		}
+		ids6[r.Mask.Tuple] = true
+		d.cls.tuples[m] = &tuple{id: r.Mask.Tuple, mask: m, prios: map[uint32]int{}}
+		rows = append(rows, tupleRow{r.Mask.Tuple, m, r.MaxPrio})
+	}
+	slices.SortFunc(rows, func(a, b tupleRow) int {
+		return cmp.Or(cmp.Compare(b.maxPrio, a.maxPrio), compareBool(a.mask.v6, b.mask.v6), cmp.Compare(a.id, b.id))
+	})
 	d.cls.published = rows
 
 	pl, err := d.cls.update(rules, nil)
@@ -174,6 +197,7 @@ func (d *Dataplane) restorePDRs(rules map[dataplane.PDRID]dataplane.PDR) error {
 		return err
 	}
 	if odd {
+		d.rows4, d.rows6 = nil, nil // rewrite both lists whatever Go last wrote
 		if err := d.writeTuples(d.cls.published); err != nil {
 			return err
 		}
@@ -203,7 +227,9 @@ func (d *Dataplane) restorePDRs(rules map[dataplane.PDRID]dataplane.PDR) error {
 	// Then the classifier entries no rule of s owns.
 	keep := make(map[linxPdrKey]bool, len(d.cls.entries))
 	for k := range d.cls.entries {
-		keep[kernelKey(k)] = true
+		if !k.val.v6 {
+			keep[kernelKey(k)] = true
+		}
 	}
 	keys, err := mapKeys[linxPdrKey](d.objs.PdrEntries, d.opts.MaxPDRs*entriesPerPDR)
 	if err != nil {
@@ -215,6 +241,24 @@ func (d *Dataplane) restorePDRs(rules map[dataplane.PDRID]dataplane.PDR) error {
 		}
 		if err := d.objs.PdrEntries.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 			return fmt.Errorf("delete stale pdr entry: %w", err)
+		}
+	}
+	keep6 := make(map[linxPdr6Key]bool)
+	for k := range d.cls.entries {
+		if k.val.v6 {
+			keep6[kernelKey6(k)] = true
+		}
+	}
+	keys6, err := mapKeys[linxPdr6Key](d.objs.Pdr6Entries, d.opts.MaxPDRs*entriesPerPDR)
+	if err != nil {
+		return fmt.Errorf("read pdr6 entries: %w", err)
+	}
+	for _, k := range keys6 {
+		if keep6[k] {
+			continue
+		}
+		if err := d.objs.Pdr6Entries.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("delete stale pdr6 entry: %w", err)
 		}
 	}
 	// pdr_entries now holds exactly the classifier's keys: drop the filter bits

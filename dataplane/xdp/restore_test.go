@@ -158,6 +158,8 @@ func TestRestoreTakeover(t *testing.T) {
 		m.SrcPort, m.DSCP = dataplane.PortRange{Lo: 5000, Hi: 5100}, dataplane.Ternary[uint8]{Value: 46, Mask: 0x3f}
 	})
 	add("f", 15, 1, func(m *dataplane.PDRMatch) { m.Dst, m.Proto, m.DstPort = remote, udp, dataplane.OnePort(1550) })
+	// An IPv6 rule: the IPv6 tuple list and entries are restored too.
+	add("h", 35, 3, func(m *dataplane.PDRMatch) { m.Dst6 = dataplane.Prefix6(netip.MustParsePrefix("2001:db8:2::/48")) })
 	down := downlink()
 	down.Dst = dataplane.Prefix(netip.MustParsePrefix("10.1.0.0/16"))
 	rules["g"] = dataplane.PDR{Match: down, Priority: 10, FAR: 6}
@@ -202,6 +204,8 @@ func TestRestoreTakeover(t *testing.T) {
 		{name: "e: dscp and source range", port: portLAN, frame: pkt{dst: remoteHost, tos: 46 << 2, sport: 5050, dport: 1550}.bytes(t), want: "pass", withoutC: "pass"},
 		{name: "default", port: portLAN, frame: u(netip.MustParseAddr("10.3.0.1"), 4000, 80).bytes(t), want: "drop", withoutC: "drop"},
 		{name: "g: downlink", port: portWAN0, frame: gre, want: "fwd->" + hostMAC.String(), withoutC: "fwd->" + hostMAC.String()},
+		{name: "h: IPv6 /48", port: portLAN, frame: pkt6{dst: netip.MustParseAddr("2001:db8:2::5"), sport: 4000, dport: 1550, payload: 20}.bytes(t), want: tun2, withoutC: tun2},
+		{name: "e (both families) for IPv6", port: portLAN, frame: pkt6{dst: netip.MustParseAddr("2001:db8:2::5"), tc: 46 << 2, sport: 5050, dport: 1550}.bytes(t), want: "pass", withoutC: "pass"},
 	}
 	for i := range cases {
 		c := &cases[i]
@@ -402,13 +406,17 @@ func TestRestoreTakeover(t *testing.T) {
 	}
 	entries, err := mapKeys[linxPdrKey](dp3.objs.PdrEntries, 100000)
 	must(t, err)
-	if len(entries) != len(dp3.cls.entries) {
-		t.Errorf("%d classifier entries in the kernel, %d in the bookkeeping", len(entries), len(dp3.cls.entries))
+	entries6, err := mapKeys[linxPdr6Key](dp3.objs.Pdr6Entries, 100000)
+	must(t, err)
+	if len(entries)+len(entries6) != len(dp3.cls.entries) {
+		t.Errorf("%d+%d classifier entries in the kernel, %d in the bookkeeping", len(entries), len(entries6), len(dp3.cls.entries))
 	}
 	var tl linxPdrTuples
 	must(t, dp3.objs.PdrTupleList.Lookup(dp3.slot, &tl))
-	if int(tl.N) != len(dp3.cls.tuples) {
-		t.Errorf("%d tuples listed in the kernel, %d in the bookkeeping", tl.N, len(dp3.cls.tuples))
+	var tl6 linxPdr6Tuples
+	must(t, dp3.objs.Pdr6TupleList.Lookup(dp3.slot6, &tl6))
+	if int(tl.N+tl6.N) != len(dp3.cls.tuples) {
+		t.Errorf("%d+%d tuples listed in the kernel, %d in the bookkeeping", tl.N, tl6.N, len(dp3.cls.tuples))
 	}
 
 	// A clean stop: Close detaches and unpins the links; RemovePins leaves nothing.
@@ -493,6 +501,15 @@ func TestBloomCoversEntries(t *testing.T) {
 			t.Fatal("Go's copy of pdr_bloom differs from the map")
 		}
 		want := make([]uint64, len(words))
+		keys6, err := mapKeys[linxPdr6Key](dp.objs.Pdr6Entries, 1<<20)
+		must(t, err)
+		for _, k := range keys6 {
+			bit := bloomBit6(k, dp.bloom.mask())
+			want[bit>>6] |= 1 << (bit & 63)
+			if words[bit>>6]&(1<<(bit&63)) == 0 {
+				t.Fatalf("key %+v in pdr6_entries, its bit %d clear", k, bit)
+			}
+		}
 		for _, k := range keys {
 			bit := bloomBit(k, dp.bloom.mask())
 			want[bit>>6] |= 1 << (bit & 63)

@@ -241,6 +241,24 @@ func (d *Dataplane) SetNonIPRule(ethType uint16, a dataplane.NonIPAction) error 
 		return fmt.Errorf("write non_ip rule %#04x: %w", ethType, err)
 	}
 	d.nonIP[ethType] = a
+	return d.syncIPv6NonIP()
+}
+
+// etherTypeIPv6 is the EtherType whose non_ip rule takes IPv6 frames away from
+// the classifier (ipv6_non_ip).
+const etherTypeIPv6 = 0x86dd
+
+// syncIPv6NonIP tells the parser whether IPv6 frames go to their non_ip rule
+// (one exists for 0x86dd, as before IPv6 PDRs existed) or to the classifier.
+// Called after every change of d.nonIP. d.mu is held.
+func (d *Dataplane) syncIPv6NonIP() error {
+	var v uint32
+	if _, ok := d.nonIP[etherTypeIPv6]; ok {
+		v = 1
+	}
+	if err := d.objs.Ipv6NonIp.Put(uint32(0), v); err != nil {
+		return fmt.Errorf("write ipv6_non_ip: %w", err)
+	}
 	return nil
 }
 
@@ -255,7 +273,7 @@ func (d *Dataplane) DeleteNonIPRule(ethType uint16) error {
 		return err
 	}
 	delete(d.nonIP, ethType)
-	return nil
+	return d.syncIPv6NonIP()
 }
 
 // deleteNonIP removes a rule, then its counter (a frame between the two is
@@ -313,6 +331,7 @@ func (d *Dataplane) Clear() error {
 		errs = append(errs, d.deleteNonIP(et))
 	}
 	clear(d.nonIP)
+	errs = append(errs, d.syncIPv6NonIP())
 	clear(d.fars)
 	clear(d.lbrs)
 	clear(d.tunnels)

@@ -408,10 +408,21 @@ func TestGoClientTableEntries(t *testing.T) {
 		return c.NewTableEntry(tPDR, m, c.NewTableActionDirect(aSetFAR, [][]byte{be(far, 4)}),
 			&client.TableEntryOptions{Priority: prio})
 	}
+	// An IPv6 rule: a 128-bit ternary (2001:db8:2::/48) and the IP version.
+	pdr6 := func(prio int32, far uint64) *p4_v1.TableEntry {
+		dst := append([]byte{0x20, 0x01, 0x0d, 0xb8, 0, 2}, make([]byte, 10)...)
+		mask := append([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, make([]byte, 10)...)
+		return c.NewTableEntry(tPDR, map[string]client.MatchInterface{
+			"direction":  &client.TernaryMatch{Value: []byte{1}, Mask: []byte{3}},
+			"ip_version": &client.TernaryMatch{Value: []byte{6}, Mask: []byte{0xf}},
+			"dst_addr6":  &client.TernaryMatch{Value: dst, Mask: mask},
+		}, c.NewTableActionDirect(aSetFAR, [][]byte{be(far, 4)}), &client.TableEntryOptions{Priority: prio})
+	}
 	pdrs := []*p4_v1.TableEntry{
 		pdr(10, 1, 2, 0x0a010000, 0xffff0000, nil),
 		pdr(20, 3, 1, 0x0a020000, 0xffff0000, nil),
 		pdr(30, 5, 1, 0x0a020000, 0xffff0000, &[2]uint16{9000, 9999}),
+		pdr6(25, 3),
 	}
 	insert(pdrs...)
 	if err := c.InsertTableEntry(cx, pdrs[0]); writeCode(err) != codes.AlreadyExists {
@@ -499,7 +510,7 @@ func TestGoClientTableEntries(t *testing.T) {
 	if err := c.DeleteTableEntry(cx, pdrs[2]); writeCode(err) != codes.NotFound {
 		t.Errorf("deleting a deleted pdr: %v, want NOT_FOUND", err)
 	}
-	c.checkTable(tPDR, pdrs[:2]...)
+	c.checkTable(tPDR, pdrs[0], pdrs[1], pdrs[3])
 	c.checkTable(tFAR, fars[:4]...)
 	c.checkTable(tLBR, lbrs[0])
 

@@ -36,7 +36,7 @@ public final class LinxConstants {
     /** IPv4 destination address (of the inner header after decapsulation). */
     public static final PiMatchFieldId HDR_DST_ADDR = PiMatchFieldId.of("dst_addr");
     public static final int HDR_DST_ADDR_BITWIDTH = 32;
-    /** IPv4 protocol number. */
+    /** IPv4 protocol number; IPv6: the upper-layer protocol after the extension headers. */
     public static final PiMatchFieldId HDR_IP_PROTO = PiMatchFieldId.of("ip_proto");
     public static final int HDR_IP_PROTO_BITWIDTH = 8;
     /** TCP/UDP source port (0 without TCP/UDP header). */
@@ -45,9 +45,21 @@ public final class LinxConstants {
     /** TCP/UDP destination port (0 without TCP/UDP header). */
     public static final PiMatchFieldId HDR_L4_DPORT = PiMatchFieldId.of("l4_dport");
     public static final int HDR_L4_DPORT_BITWIDTH = 16;
-    /** DSCP: upper 6 bits of the IPv4 ToS byte. */
+    /** DSCP: upper 6 bits of the IPv4 ToS byte or IPv6 traffic class. */
     public static final PiMatchFieldId HDR_DSCP = PiMatchFieldId.of("dscp");
     public static final int HDR_DSCP_BITWIDTH = 6;
+    /**
+     * IP version the entry applies to: 4 or 6, mask 0xf; absent: both (implied by src_addr/dst_addr or
+     * src_addr6/dst_addr6).
+     */
+    public static final PiMatchFieldId HDR_IP_VERSION = PiMatchFieldId.of("ip_version");
+    public static final int HDR_IP_VERSION_BITWIDTH = 4;
+    /** IPv6 source address (of the inner header after decapsulation). */
+    public static final PiMatchFieldId HDR_SRC_ADDR6 = PiMatchFieldId.of("src_addr6");
+    public static final int HDR_SRC_ADDR6_BITWIDTH = 128;
+    /** IPv6 destination address (of the inner header after decapsulation). */
+    public static final PiMatchFieldId HDR_DST_ADDR6 = PiMatchFieldId.of("dst_addr6");
+    public static final int HDR_DST_ADDR6_BITWIDTH = 128;
     /** FAR id, chosen by the controller. */
     public static final PiMatchFieldId HDR_FAR_ID = PiMatchFieldId.of("far_id");
     public static final int HDR_FAR_ID_BITWIDTH = 32;

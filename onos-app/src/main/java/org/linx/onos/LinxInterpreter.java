@@ -47,6 +47,8 @@ import static org.linx.onos.LinxConstants.HDR_IP_PROTO;
 import static org.linx.onos.LinxConstants.HDR_L4_DPORT;
 import static org.linx.onos.LinxConstants.HDR_L4_SPORT;
 import static org.linx.onos.LinxConstants.HDR_SRC_ADDR;
+import static org.linx.onos.LinxConstants.HDR_SRC_ADDR6;
+import static org.linx.onos.LinxConstants.HDR_DST_ADDR6;
 import static org.linx.onos.LinxConstants.INGRESS_PORT;
 import static org.linx.onos.LinxConstants.LINX_INGRESS_ENCAP;
 import static org.linx.onos.LinxConstants.LINX_INGRESS_FAR;
@@ -72,6 +74,8 @@ public class LinxInterpreter extends AbstractHandlerBehaviour implements PiPipel
             .put(Criterion.Type.IN_PORT, HDR_INGRESS_PORT)
             .put(Criterion.Type.IPV4_SRC, HDR_SRC_ADDR)
             .put(Criterion.Type.IPV4_DST, HDR_DST_ADDR)
+            .put(Criterion.Type.IPV6_SRC, HDR_SRC_ADDR6)
+            .put(Criterion.Type.IPV6_DST, HDR_DST_ADDR6)
             .put(Criterion.Type.IP_PROTO, HDR_IP_PROTO)
             .put(Criterion.Type.TCP_SRC, HDR_L4_SPORT)
             .put(Criterion.Type.UDP_SRC, HDR_L4_SPORT)

@@ -56,6 +56,9 @@ import static org.linx.onos.LinxConstants.HDR_L4_DPORT;
 import static org.linx.onos.LinxConstants.HDR_L4_SPORT;
 import static org.linx.onos.LinxConstants.HDR_LBR_ID;
 import static org.linx.onos.LinxConstants.HDR_SRC_ADDR;
+import static org.linx.onos.LinxConstants.HDR_SRC_ADDR6;
+import static org.linx.onos.LinxConstants.HDR_DST_ADDR6;
+import static org.linx.onos.LinxConstants.HDR_IP_VERSION;
 import static org.linx.onos.LinxConstants.LINX_INGRESS_COPY_TO_CONTROLLER;
 import static org.linx.onos.LinxConstants.LINX_INGRESS_ENCAP;
 import static org.linx.onos.LinxConstants.LINX_INGRESS_FAR;
@@ -101,6 +104,7 @@ final class ObjectiveTranslator {
     private static final long MAX_SHARED_TUNNEL = (1L << 24) - 1;
 
     static final int ETH_TYPE_IPV4 = 0x0800;
+    static final int ETH_TYPE_IPV6 = 0x86dd;
     static final int ETH_TYPE_ARP = 0x0806;
 
     /** Priority of entries of exact-match tables, where P4Runtime has none. */
@@ -214,15 +218,18 @@ final class ObjectiveTranslator {
                 ipFields = true;
             }
         }
+        if (ethType != null && ethType == ETH_TYPE_IPV6 && ipFields) {
+            return pdr(obj, ethType); // IPv6 by its fields; EtherType alone: the non_ip rule below
+        }
         if (ethType != null && ethType != ETH_TYPE_IPV4) {
             if (ipFields) {
                 throw new LinxException(ObjectiveError.UNSUPPORTED, String.format(
-                        "linx classifies only IPv4 by L3/L4 fields; frames of EtherType 0x%04x "
+                        "linx classifies only IPv4 and IPv6 by L3/L4 fields; frames of EtherType 0x%04x "
                                 + "are matched on their EtherType alone: %s", ethType, obj.selector()));
             }
             return nonIp(obj, ethType);
         }
-        return pdr(obj);
+        return pdr(obj, ethType);
     }
 
     private Translation nonIp(ForwardingObjective obj, int ethType) throws LinxException {
@@ -252,8 +259,8 @@ final class ObjectiveTranslator {
                 List.of(), List.of());
     }
 
-    private Translation pdr(ForwardingObjective obj) throws LinxException {
-        List<PiCriterion> matches = pdrMatches(obj);
+    private Translation pdr(ForwardingObjective obj, Integer ethType) throws LinxException {
+        List<PiCriterion> matches = pdrMatches(obj, ethType);
         List<FlowRule> shared = new ArrayList<>();
         long farId;
         if (obj.nextId() != null) {
@@ -276,15 +283,17 @@ final class ObjectiveTranslator {
      * entries, destinations 0.0.0.0/1 and 128.0.0.0/1: ONOS takes an entry with an
      * empty key for the table's default entry, which cannot select a FAR.
      */
-    private static List<PiCriterion> pdrMatches(ForwardingObjective obj) throws LinxException {
+    private static List<PiCriterion> pdrMatches(ForwardingObjective obj, Integer ethType) throws LinxException {
         PiCriterion.Builder b = PiCriterion.builder();
         boolean any = false;
+        boolean v4Addr = false;
+        boolean v6Addr = false;
         Long proto = null;
         Long l4Proto = null;
         for (Criterion c : obj.selector().criteria()) {
             switch (c.type()) {
                 case ETH_TYPE:
-                    break; // IPv4, checked by the caller: the pdr table sees only IPv4
+                    break; // IPv4 or IPv6, checked by the caller: ip_version below
                 case IN_PORT:
                     PortNumber port = ((PortCriterion) c).port();
                     if (port.isLogical() || port.toLong() > LinxActions.MAX_PORT) {
@@ -305,6 +314,25 @@ final class ObjectiveTranslator {
                         b.matchTernary(c.type() == Criterion.Type.IPV4_SRC ? HDR_SRC_ADDR : HDR_DST_ADDR,
                                 addr & mask, mask);
                         any = true;
+                        v4Addr = true;
+                    }
+                    break;
+                case IPV6_SRC:
+                case IPV6_DST:
+                    IpPrefix prefix6 = ((IPCriterion) c).ip();
+                    if (!prefix6.isIp6()) {
+                        throw new LinxException(ObjectiveError.BADPARAMS, "not an IPv6 prefix: " + prefix6);
+                    }
+                    if (prefix6.prefixLength() > 0) {
+                        byte[] mask6 = prefixMask6(prefix6.prefixLength());
+                        byte[] addr6 = prefix6.address().toOctets();
+                        for (int i = 0; i < addr6.length; i++) {
+                            addr6[i] &= mask6[i];
+                        }
+                        b.matchTernary(c.type() == Criterion.Type.IPV6_SRC ? HDR_SRC_ADDR6 : HDR_DST_ADDR6,
+                                addr6, mask6);
+                        any = true;
+                        v6Addr = true;
                     }
                     break;
                 case IP_PROTO:
@@ -337,7 +365,7 @@ final class ObjectiveTranslator {
                 default:
                     throw new LinxException(ObjectiveError.UNSUPPORTED,
                             "the pdr table cannot match " + c.type()
-                                    + " (it matches IN_PORT, IPV4_SRC/DST, IP_PROTO, TCP/UDP ports, IP_DSCP)");
+                                    + " (it matches IN_PORT, IPV4_SRC/DST, IPV6_SRC/DST, IP_PROTO, TCP/UDP ports, IP_DSCP)");
             }
         }
         // A TCP or UDP port only means something for that protocol: make it explicit,
@@ -354,12 +382,38 @@ final class ObjectiveTranslator {
             b.matchTernary(HDR_IP_PROTO, proto, 0xFF);
             any = true;
         }
+        // The EtherType says which IP version the entry is for: explicit as
+        // ip_version where no address field implies it already, so that an IPv4
+        // objective on protocol or ports does not also catch IPv6 (and back).
+        boolean v6 = ethType != null && ethType == ETH_TYPE_IPV6;
+        if ((v6 && v4Addr) || (!v6 && ethType != null && v6Addr)) {
+            throw new LinxException(ObjectiveError.BADPARAMS,
+                    "address criteria of the other IP version than ETH_TYPE: " + obj.selector());
+        }
+        if (v4Addr && v6Addr) {
+            throw new LinxException(ObjectiveError.BADPARAMS, "IPv4 and IPv6 address criteria: " + obj.selector());
+        }
+        if (ethType != null && any && !v4Addr && !v6Addr) {
+            b.matchTernary(HDR_IP_VERSION, v6 ? 6 : 4, 0xF);
+        } else if (v6 && !any) {
+            b.matchTernary(HDR_IP_VERSION, 6, 0xF);
+            any = true;
+        }
         if (!any) {
             return List.of(
                     PiCriterion.builder().matchTernary(HDR_DST_ADDR, 0L, HALF_SPACE).build(),
                     PiCriterion.builder().matchTernary(HDR_DST_ADDR, HALF_SPACE, HALF_SPACE).build());
         }
         return List.of(b.build());
+    }
+
+    /** The mask of an IPv6 prefix of length len, 16 bytes. */
+    private static byte[] prefixMask6(int len) {
+        byte[] m = new byte[16];
+        for (int i = 0; i < len; i++) {
+            m[i / 8] |= (byte) (0x80 >>> (i % 8));
+        }
+        return m;
     }
 
     private static Long sameProto(Long have, long want) throws LinxException {

@@ -68,6 +68,13 @@ public class ContractTest {
                 forward(ipv4().matchIPProtocol((byte) 89).build(), 50).withTreatment(output(PortNumber.LOCAL)).add()},
             {"forward-own-encap: DSCP 46 straight onto overlay 2",
                 forward(ipv4().matchIPDscp((byte) 46).build(), 60).withTreatment(tunnel(2)).add()},
+            {"forward-ipv6: UDP to 2001:db8:2::/48 onto overlay 1",
+                forward(DefaultTrafficSelector.builder().matchEthType(EthType.EtherType.IPV6.ethType().toShort())
+                        .matchIPv6Dst(org.onlab.packet.IpPrefix.valueOf("2001:db8:2::/48"))
+                        .matchIPProtocol((byte) 17).build(), 70).withTreatment(tunnel(1)).add()},
+            {"forward-ipv6-dscp: IPv6 DSCP 46 straight onto overlay 2",
+                forward(DefaultTrafficSelector.builder().matchEthType(EthType.EtherType.IPV6.ethType().toShort())
+                        .matchIPDscp((byte) 46).build(), 80).withTreatment(tunnel(2)).add()},
             {"packet-request-lldp: lldpprovider",
                 packetRequest(DefaultTrafficSelector.builder()
                         .matchEthType(EthType.EtherType.LLDP.ethType().toShort()).build())},

@@ -107,15 +107,16 @@ public class ObjectiveTranslatorTest {
     @Test
     public void portCriteriaBecomeRangesAndImplyTheProtocol() throws LinxException {
         ForwardingObjective obj = forward(ipv4().matchUdpDst(TpPort.tpPort(4789)).build(), 5).nextStep(1).add();
-        assertEquals(List.of("table LinxIngress.pdr priority 6 match ip_proto=0x11&&&0xff l4_dport=0x12b5..0x12b5"
+        assertEquals(List.of("table LinxIngress.pdr priority 6 match ip_proto=0x11&&&0xff ip_version=0x04&&&0x0f"
+                        + " l4_dport=0x12b5..0x12b5"
                 + " action LinxIngress.set_far(far_id=0x00000001)"), forwardLines(obj));
 
         // 0x1000/0xf000 covers ports 0x1000..0x1fff.
         obj = forward(DefaultTrafficSelector.builder().matchEthType((short) 0x800)
                 .add(Criteria.matchTcpSrcMasked(TpPort.tpPort(0x1234), TpPort.tpPort(0xf000))).build(), 5)
                 .nextStep(1).add();
-        assertEquals(List.of("table LinxIngress.pdr priority 6 match ip_proto=0x06&&&0xff l4_sport=0x1000..0x1fff"
-                + " action LinxIngress.set_far(far_id=0x00000001)"), forwardLines(obj));
+        assertEquals(List.of("table LinxIngress.pdr priority 6 match ip_proto=0x06&&&0xff ip_version=0x04&&&0x0f"
+                + " l4_sport=0x1000..0x1fff action LinxIngress.set_far(far_id=0x00000001)"), forwardLines(obj));
     }
 
     @Test
@@ -177,7 +178,7 @@ public class ObjectiveTranslatorTest {
     @Test
     public void nonIpv4RequestsThatLinxCannotMatchAreRefused() {
         assertError(ObjectiveError.UNSUPPORTED, "EtherType alone", () -> translator.forward(packetRequest(
-                DefaultTrafficSelector.builder().matchEthType(EthType.EtherType.IPV6.ethType().toShort())
+                DefaultTrafficSelector.builder().matchEthType(EthType.EtherType.MPLS_UNICAST.ethType().toShort())
                         .matchIPProtocol((byte) 58).build())));
         assertError(ObjectiveError.UNSUPPORTED, "every port", () -> translator.forward(packetRequest(
                 DefaultTrafficSelector.builder().matchEthType(EthType.EtherType.LLDP.ethType().toShort())
@@ -185,6 +186,36 @@ public class ObjectiveTranslatorTest {
         assertError(ObjectiveError.UNSUPPORTED, "punted", () -> translator.forward(forward(
                 DefaultTrafficSelector.builder().matchEthType(EthType.EtherType.ARP.ethType().toShort()).build(), 5)
                 .withTreatment(output(PortNumber.portNumber(2))).add()));
+    }
+
+    @Test
+    public void ipv6ObjectivesArePdrEntries() throws LinxException {
+        short ipv6 = EthType.EtherType.IPV6.ethType().toShort();
+        // Addresses imply the IP version; ports imply the protocol.
+        assertEquals(List.of("table LinxIngress.pdr priority 101 match dst_addr6=0x20010db8000200000000000000000000"
+                        + "&&&0xffffffffffff00000000000000000000 ip_proto=0x11&&&0xff l4_dport=0x13c4..0x13c4"
+                        + " action LinxIngress.set_far(far_id=0x00000003)"),
+                forwardLines(forward(DefaultTrafficSelector.builder().matchEthType(ipv6)
+                        .matchIPv6Dst(IpPrefix.valueOf("2001:db8:2::/48")).matchUdpDst(TpPort.tpPort(5060)).build(), 100)
+                        .nextStep(3).add()));
+        // Without an address, ETH_TYPE becomes ip_version: an IPv6 rule on DSCP only.
+        assertEquals(List.of("table LinxIngress.pdr priority 11 match dscp=0x2e&&&0x3f ip_version=0x06&&&0x0f"
+                        + " action LinxIngress.set_far(far_id=0x00000003)"),
+                forwardLines(forward(DefaultTrafficSelector.builder().matchEthType(ipv6)
+                        .matchIPDscp((byte) 46).build(), 10).nextStep(3).add()));
+        // A packet request for ICMPv6 (what ONOS asks for neighbour discovery):
+        // punted by a pdr entry (the data path still passes NDP to the kernel).
+        assertEquals(List.of("table LinxIngress.far shared match far_id=0xf0000003 action LinxIngress.punt",
+                "table LinxIngress.pdr priority 40001 match ip_proto=0x3a&&&0xff ip_version=0x06&&&0x0f"
+                        + " action LinxIngress.set_far(far_id=0xf0000003)"),
+                forwardLines(packetRequest(DefaultTrafficSelector.builder().matchEthType(ipv6)
+                        .matchIPProtocol((byte) 58).build())));
+        assertError(ObjectiveError.BADPARAMS, "other IP version", () -> translator.forward(forward(
+                DefaultTrafficSelector.builder().matchEthType(ipv6).matchIPDst(IpPrefix.valueOf("10.0.0.0/8")).build(), 5)
+                .nextStep(1).add()));
+        assertError(ObjectiveError.BADPARAMS, "IPv4 and IPv6", () -> translator.forward(forward(
+                DefaultTrafficSelector.builder().matchIPDst(IpPrefix.valueOf("10.0.0.0/8"))
+                        .matchIPv6Src(IpPrefix.valueOf("2001:db8::/32")).build(), 5).nextStep(1).add()));
     }
 
     @Test

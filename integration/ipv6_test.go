@@ -1,0 +1,125 @@
+package integration
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/linx-sdwan/linx/dataplane"
+	"github.com/linx-sdwan/linx/internal/lab"
+	"github.com/linx-sdwan/linx/internal/netlab"
+	"github.com/linx-sdwan/linx/internal/testenv"
+)
+
+// site6 is a site's IPv6 prefix in the test below: 2001:db8:<n>::/64, the host
+// ::2 and the gateway's LAN address ::1.
+func site6(s *lab.Site) (prefix netip.Prefix, host, gw netip.Addr) {
+	n := map[string]string{"a": "a", "b": "b"}[s.Name]
+	prefix = netip.MustParsePrefix(fmt.Sprintf("2001:db8:%s::/64", n))
+	return prefix, netip.MustParseAddr(fmt.Sprintf("2001:db8:%s::2", n)), netip.MustParseAddr(fmt.Sprintf("2001:db8:%s::1", n))
+}
+
+// enableIPv6 turns IPv6 on for the interfaces given (the lab turns it off in
+// every namespace) without duplicate address detection, so addresses are
+// usable at once; neighbour discovery still runs (through the XDP pipeline on
+// the gateways, which passes it to the kernel).
+func enableIPv6(t *testing.T, ns *netlab.NS, ifnames ...string) {
+	t.Helper()
+	for _, ifn := range ifnames {
+		testenv.SetSysctl(t, ns, "net/ipv6/conf/"+ifn+"/accept_dad", "0")
+		testenv.SetSysctl(t, ns, "net/ipv6/conf/"+ifn+"/disable_ipv6", "0")
+	}
+}
+
+// TestIPv6OverIPv4Underlay carries real IPv6 sockets between the two sites'
+// hosts through the GRE overlays of the IPv4 underlay: the uplink classifies
+// IPv6 (destination prefix) and balances it over both overlays (GRE protocol
+// type 0x86dd), the downlink decapsulates, classifies and forwards to the LAN
+// with the FIB's IPv6 next hop, and the neighbour discovery between hosts and
+// gateways passes through the pipeline to the kernels.
+func TestIPv6OverIPv4Underlay(t *testing.T) {
+	e := newLab(t)
+	up6 := map[string]dataplane.PDRID{}
+	down6 := map[string]dataplane.PDRID{}
+	for _, s := range e.Sites() {
+		prefix, host, gw := site6(s)
+		enableIPv6(t, s.Host, lab.IfHost)
+		enableIPv6(t, s.GW, lab.IfLAN, lab.IfWAN1, lab.IfWAN2)
+		testenv.SetSysctl(t, s.GW, "net/ipv6/conf/all/forwarding", "1")
+		testenv.AddAddr(t, s.Host, lab.IfHost, netip.PrefixFrom(host, 64).String())
+		testenv.AddAddr(t, s.GW, lab.IfLAN, netip.PrefixFrom(gw, 64).String())
+		testenv.AddDefaultRoute(t, s.Host, gw.String())
+
+		peerPrefix, _, _ := site6(s.Peer())
+		down := dataplane.MatchAll()
+		down.Direction = dataplane.Ternary[uint8]{Value: uint8(dataplane.DirDownlink), Mask: 3}
+		down.Dst6 = dataplane.Prefix6(prefix)
+		up := dataplane.MatchAll()
+		up.Direction = dataplane.Ternary[uint8]{Value: uint8(dataplane.DirUplink), Mask: 3}
+		up.Dst6 = dataplane.Prefix6(peerPrefix)
+		ids, err := s.DP.InsertPDRs([]dataplane.PDR{
+			{Match: down, Priority: lab.PrioDownlink, FAR: lab.FARToLAN},
+			{Match: up, Priority: lab.PrioUplink, FAR: lab.FARBalance},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		down6[s.Name], up6[s.Name] = ids[0], ids[1]
+	}
+	_, hostA, _ := site6(e.A)
+	_, hostB, _ := site6(e.B)
+	before := map[string][2]uint64{}
+	for _, s := range e.Sites() {
+		var tx [2]uint64
+		for i, id := range lab.Tunnels {
+			c, err := s.DP.TunnelCounter(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tx[i] = c.TX.Packets
+		}
+		before[s.Name] = tx
+	}
+
+	if n, err := testenv.Ping(e.A.Host, hostB, 5, 10*time.Second); err != nil || n != 5 {
+		t.Fatalf("ping6 %s from host-a: %d of 5 replies (%v)\n%s", hostB, n, err, e.table())
+	}
+	// Several connections: Maglev spreads them over both overlays by their
+	// IPv6 5-tuples.
+	for i := range 8 {
+		if err := testenv.TransferTCP(t, e.A.Host, e.B.Host, fmt.Sprintf("[%s]:%d", hostB, 7000+i), 256<<10); err != nil {
+			t.Fatalf("TCP a→b over IPv6: %v\n%s", err, e.table())
+		}
+	}
+	if err := testenv.TransferTCP(t, e.B.Host, e.A.Host, fmt.Sprintf("[%s]:7100", hostA), 1<<20); err != nil {
+		t.Fatalf("TCP b→a over IPv6: %v\n%s", err, e.table())
+	}
+
+	for _, s := range e.Sites() {
+		for what, id := range map[string]dataplane.PDRID{"uplink": up6[s.Name], "downlink": down6[s.Name]} {
+			c, err := s.DP.PDRCounter(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Packets < 100 {
+				t.Errorf("gw-%s: IPv6 %s rule counted %d packets, want the transfers' (≥ 100)\n%s", s.Name, what, c.Packets, e.table())
+			}
+		}
+	}
+	var used [2]bool
+	for _, s := range e.Sites() {
+		for i, id := range lab.Tunnels {
+			c, err := s.DP.TunnelCounter(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.TX.Packets > before[s.Name][i] {
+				used[i] = true
+			}
+		}
+	}
+	if !used[0] || !used[1] {
+		t.Errorf("IPv6 flows used overlays %v, want both (Maglev over the IPv6 5-tuple)\n%s", used, e.table())
+	}
+}
