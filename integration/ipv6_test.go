@@ -107,6 +107,36 @@ func TestIPv6OverIPv4Underlay(t *testing.T) {
 			}
 		}
 	}
+	// Path MTU discovery across the overlay: a UDP datagram whose IPv6 packet
+	// fills the host's 1500-byte MTU does not fit an overlay (1500 − 24 or 28
+	// bytes of GRE). gw-a answers with ICMPv6 Packet Too Big; host-a's kernel
+	// takes the path MTU from it and fragments the datagrams that follow, whose
+	// fragments the gateways classify (ports 0) and carry.
+	sink, err := netlab.NewUDPSink(e.B.Host, fmt.Sprintf("[%s]:7200", hostB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	e.allow[dataplane.DropICMPTooBig] = 10 // each answered packet counts there
+	ptbBefore := dropCount(t, e.A, dataplane.DropICMPTooBig)
+	delivered := false
+	for attempt := 0; attempt < 10 && !delivered; attempt++ {
+		flow, err := netlab.SendUDP(e.A.Host, "", fmt.Sprintf("[%s]:7200", hostB), 1, 1500-40-8, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		delivered = sink.WaitReceived(flow, 1, time.Second) == 1
+	}
+	if !delivered {
+		t.Errorf("a 1500-byte IPv6 packet never crossed the overlay (no path MTU learned)\n%s", e.table())
+	}
+	if n := dropCount(t, e.A, dataplane.DropICMPTooBig) - ptbBefore; n == 0 {
+		t.Errorf("gw-a answered no Packet Too Big\n%s", e.table())
+	}
+	if sink.Corrupt() != 0 {
+		t.Errorf("%d corrupt datagrams", sink.Corrupt())
+	}
+
 	var used [2]bool
 	for _, s := range e.Sites() {
 		for i, id := range lab.Tunnels {
@@ -122,4 +152,14 @@ func TestIPv6OverIPv4Underlay(t *testing.T) {
 	if !used[0] || !used[1] {
 		t.Errorf("IPv6 flows used overlays %v, want both (Maglev over the IPv6 5-tuple)\n%s", used, e.table())
 	}
+}
+
+// dropCount reads one drop reason of a site's gateway.
+func dropCount(t *testing.T, s *lab.Site, r dataplane.DropReason) uint64 {
+	t.Helper()
+	d, err := s.DP.DropCounters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d[r].Packets
 }
