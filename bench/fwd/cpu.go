@@ -139,11 +139,14 @@ func (t *Topology) RunPaced(pps float64, d time.Duration, cpus []int) (Paced, er
 	if err != nil {
 		return p, err
 	}
-	start := time.Now()
+	// Each generator times its own window from when it is ready to send:
+	// entering the namespace and pinning can take longer than d on a busy
+	// machine, and a window that closed before the first burst sent nothing.
 	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
+		wg          sync.WaitGroup
+		mu          sync.Mutex
+		errs        []error
+		first, last time.Time
 	)
 	for _, cpu := range gens {
 		wg.Add(1)
@@ -156,8 +159,20 @@ func (t *Topology) RunPaced(pps float64, d time.Duration, cpus []int) (Paced, er
 				}
 				defer restore()
 				owed := 0.0
-				next := start
-				for end := start.Add(d); time.Now().Before(end); {
+				begin := time.Now()
+				next := begin
+				defer func() {
+					end := time.Now()
+					mu.Lock()
+					if first.IsZero() || begin.Before(first) {
+						first = begin
+					}
+					if end.After(last) {
+						last = end
+					}
+					mu.Unlock()
+				}()
+				for end := begin.Add(d); time.Now().Before(end); {
 					owed += perSlice
 					if n := uint32(owed); n > 0 {
 						if err := t.burst(n); err != nil {
@@ -180,7 +195,7 @@ func (t *Topology) RunPaced(pps float64, d time.Duration, cpus []int) (Paced, er
 		}()
 	}
 	wg.Wait()
-	p.Elapsed = time.Since(start)
+	p.Elapsed = last.Sub(first)
 	if err := errors.Join(errs...); err != nil {
 		return p, err
 	}
