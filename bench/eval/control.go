@@ -8,6 +8,8 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -29,8 +31,9 @@ var AgentOptions = dataplane.Options{MaxPDRs: 100_000}
 // AgentMain is the body of the agent process (`linx-bench agent`): the real
 // XDP data path (loaded, not attached) behind linx's gRPC server on a
 // loopback port, which it prints; it runs until its standard input closes.
-// cpuprofile, if set, profiles it all.
-func AgentMain(cpuprofile string) error {
+// cpuprofile, if set, profiles it all; memprofile, if set, gets a heap profile
+// when it stops (after a GC: what the state it still holds takes).
+func AgentMain(cpuprofile, memprofile string) error {
 	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)
 		if err != nil {
@@ -54,7 +57,28 @@ func AgentMain(cpuprofile string) error {
 	defer stop()
 	fmt.Println(addr)
 	_, _ = bufio.NewReader(os.Stdin).ReadString(0) // until EOF
+	if memprofile != "" {
+		// While the server and the data path still hold their state; with the
+		// process's mappings beside it (what of the RSS is heap, what maps).
+		writeHeapProfile(memprofile)
+		if b, err := os.ReadFile("/proc/self/smaps"); err == nil {
+			os.WriteFile(strings.TrimSuffix(memprofile, ".pprof")+".smaps", b, 0o644)
+		}
+	}
 	return nil
+}
+
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "heap profile:", err)
+		return
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "heap profile:", err)
+	}
 }
 
 // Agent is a running agent process in its own namespace.
@@ -65,11 +89,13 @@ type Agent struct {
 	stdin interface{ Close() error }
 }
 
-// StartAgent starts exe (this program) as `exe agent [-cpuprofile f]` in ns.
-func StartAgent(ns *netlab.NS, exe, cpuprofile string) (*Agent, error) {
+// StartAgent starts exe (this program) as `exe agent` in ns; with profDir,
+// the agent writes agent-cpu.pprof and agent-heap.pprof there.
+func StartAgent(ns *netlab.NS, exe, profDir string) (*Agent, error) {
 	args := []string{"agent"}
-	if cpuprofile != "" {
-		args = append(args, "-cpuprofile", cpuprofile)
+	if profDir != "" {
+		args = append(args, "-cpuprofile", filepath.Join(profDir, "agent-cpu.pprof"),
+			"-memprofile", filepath.Join(profDir, "agent-heap.pprof"))
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Stderr = os.Stderr
@@ -145,7 +171,7 @@ func Control(c Config, exe string, newNS fwd.NewNS, r *Results) error {
 		return err
 	}
 	defer ns.Destroy()
-	a, err := StartAgent(ns, exe, "")
+	a, err := StartAgent(ns, exe, c.AgentProf)
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,9 @@ type Config struct {
 	Installs []int // batch install sizes (one Write each)
 	InstallN int   // repetitions of each install
 	Log      io.Writer
+	// AgentProf, if set, is a directory where the control part's agent
+	// writes CPU and heap profiles (agent-cpu.pprof, agent-heap.pprof).
+	AgentProf string
 }
 
 // Full and Quick are the two sizes `make bench` knows.

@@ -18,8 +18,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "agent" {
 		fs := flag.NewFlagSet("agent", flag.ExitOnError)
 		prof := fs.String("cpuprofile", "", "")
+		mem := fs.String("memprofile", "", "write a heap profile of the agent here when it stops")
 		fs.Parse(os.Args[2:])
-		if err := AgentMain(*prof); err != nil {
+		if err := AgentMain(*prof, *mem); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}

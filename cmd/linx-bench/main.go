@@ -26,8 +26,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "agent" {
 		fs := flag.NewFlagSet("agent", flag.ExitOnError)
 		prof := fs.String("cpuprofile", "", "write a CPU profile of the agent here")
+		mem := fs.String("memprofile", "", "write a heap profile of the agent here when it stops")
 		fs.Parse(os.Args[2:])
-		if err := eval.AgentMain(*prof); err != nil {
+		if err := eval.AgentMain(*prof, *mem); err != nil {
 			fmt.Fprintln(os.Stderr, "linx-bench agent:", err)
 			os.Exit(1)
 		}
@@ -40,6 +41,7 @@ func main() {
 	img := flag.String("img", "docs/img", "directory of the SVG plots (empty: none)")
 	only := flag.String("only", "", "comma list of parts to run: datapath, control, w2f (default all)")
 	render := flag.Bool("render", false, "measure nothing: re-render the markdown and plots from -out")
+	agentProf := flag.String("agentprof", "", "directory where the control part's agent writes agent-cpu.pprof and agent-heap.pprof")
 	flag.Parse()
 	if *render {
 		r, err := eval.ReadJSON(*out)
@@ -55,13 +57,13 @@ func main() {
 		}
 		return
 	}
-	if err := run(*quick, *tiny, *out, *doc, *img, *only); err != nil {
+	if err := run(*quick, *tiny, *out, *doc, *img, *only, *agentProf); err != nil {
 		fmt.Fprintln(os.Stderr, "linx-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(quick, tiny bool, out, doc, img, only string) error {
+func run(quick, tiny bool, out, doc, img, only, agentProf string) error {
 	c := eval.Full()
 	if quick {
 		c = eval.Quick()
@@ -70,6 +72,7 @@ func run(quick, tiny bool, out, doc, img, only string) error {
 		c = eval.Tiny()
 	}
 	c.Log = os.Stderr
+	c.AgentProf = agentProf
 	exe, err := os.Executable()
 	if err != nil {
 		return err
