@@ -133,6 +133,9 @@ func (a *Agent) Dial() (*ctl.Client, error) {
 	})
 }
 
+// Pid is the agent's process id.
+func (a *Agent) Pid() int { return a.cmd.Process.Pid }
+
 // RSSMiB is the agent's resident set size.
 func (a *Agent) RSSMiB() (float64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", a.cmd.Process.Pid))
