@@ -5,6 +5,7 @@ package xdp
 import (
 	"errors"
 	"fmt"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
 
@@ -37,24 +38,32 @@ func (d *Dataplane) ResetPDRCounter(id dataplane.PDRID) error {
 	return d.resetPDRCounter(id)
 }
 
-// resetPDRCounters zeroes the counters of rules about to be installed, in batches.
+// resetPDRCounters zeroes the counters of rules about to be installed, with one
+// syscall per 4096 rules. Every rule's and CPU's value is the same zero bytes
+// (a []byte is taken as it is; a struct goes through reflection, see asBytes).
 func (d *Dataplane) resetPDRCounters(ids []dataplane.PDRID) error {
 	if len(ids) == 1 {
 		return d.resetPDRCounter(ids[0])
 	}
 	ncpu := ebpf.MustPossibleCPU()
-	for i := 0; i < len(ids); i += 4096 {
-		chunk := ids[i:min(i+4096, len(ids))]
-		keys := make([]uint32, len(chunk))
-		for j, id := range chunk {
+	const chunk = 4096
+	zero := make([]byte, unsafe.Sizeof(linxCounter{}))
+	vals := make([][]byte, min(chunk, len(ids))*ncpu)
+	for i := range vals {
+		vals[i] = zero
+	}
+	keys := make([]uint32, min(chunk, len(ids)))
+	for i := 0; i < len(ids); i += chunk {
+		part := ids[i:min(i+chunk, len(ids))]
+		keys = keys[:len(part)]
+		for j, id := range part {
 			keys[j] = uint32(id)
 		}
-		zero := make([]linxCounter, len(chunk)*ncpu)
-		if _, err := d.objs.PdrCounters.BatchUpdate(keys, zero, nil); err != nil {
+		if _, err := d.objs.PdrCounters.BatchUpdate(keys, vals[:len(part)*ncpu], nil); err != nil {
 			if !errors.Is(err, ebpf.ErrNotSupported) {
 				return fmt.Errorf("reset pdr counters: %w", err)
 			}
-			for _, id := range chunk {
+			for _, id := range part {
 				if err := d.resetPDRCounter(id); err != nil {
 					return err
 				}

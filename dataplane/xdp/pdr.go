@@ -131,7 +131,7 @@ func (d *Dataplane) apply(p *plan) error {
 			keys[i] = uint32(id)
 			vals[i] = linxPdrRule{FarId: uint32(r.pdr.FAR), Priority: r.pdr.Priority}
 		}
-		if err := batchPut(d.objs.PdrRules, keys, vals); err != nil {
+		if err := batchPut(d.objs.PdrRules, keys, asBytes[pdrRuleBytes](vals)); err != nil {
 			return fmt.Errorf("commit pdrs: %w", err)
 		}
 	}
@@ -199,9 +199,9 @@ func (d *Dataplane) writeEntries(ws []entryWrite) error {
 	if err := d.bloomAdd(bits); err != nil { // before the keys: a clear bit means absent
 		return err
 	}
-	err := batchPut(d.objs.PdrEntries, keys, vals)
+	err := batchPut(d.objs.PdrEntries, asBytes[pdrKeyBytes](keys), asBytes[pdrEntryBytes](vals))
 	if err == nil {
-		err = batchPut(d.objs.Pdr6Entries, keys6, vals6)
+		err = batchPut(d.objs.Pdr6Entries, asBytes[pdr6KeyBytes](keys6), asBytes[pdrEntryBytes](vals6))
 	}
 	if err != nil {
 		if errors.Is(err, unix.E2BIG) || errors.Is(err, unix.ENOSPC) {
@@ -213,13 +213,14 @@ func (d *Dataplane) writeEntries(ws []entryWrite) error {
 }
 
 // batchPut writes keys/values with one syscall per 4096 entries, falling back to
-// single updates where the kernel has no batch support for the map type.
+// single updates where the kernel has no batch support for the map type. Keys
+// and values of generated struct types are passed as byte arrays (asBytes).
 func batchPut[K, V any](m *ebpf.Map, keys []K, vals []V) error {
 	if len(keys) == 0 {
 		return nil
 	}
 	if len(keys) == 1 {
-		return m.Put(keys[0], vals[0])
+		return m.Put(&keys[0], &vals[0]) // pointers: marshalled without a copy
 	}
 	for i := 0; i < len(keys); i += 4096 {
 		j := min(i+4096, len(keys))
@@ -228,7 +229,7 @@ func batchPut[K, V any](m *ebpf.Map, keys []K, vals []V) error {
 				return err
 			}
 			for k := i; k < j; k++ {
-				if err := m.Put(keys[k], vals[k]); err != nil {
+				if err := m.Put(&keys[k], &vals[k]); err != nil {
 					return err
 				}
 			}
