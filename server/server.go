@@ -16,6 +16,7 @@ import (
 	"github.com/linx-sdwan/linx/server/gnmisrv"
 	"github.com/linx-sdwan/linx/server/gnoisrv"
 	"github.com/linx-sdwan/linx/server/p4rtsrv"
+	"github.com/linx-sdwan/linx/server/p4rtsrv/wire"
 )
 
 // Options configure the device.
@@ -37,13 +38,15 @@ type Server struct {
 	GNMI *gnmisrv.Server
 }
 
-// New builds the services and registers them on one grpc.Server.
+// New builds the services and registers them on one grpc.Server. Its codec
+// decodes P4Runtime Writes lazily (package wire): a large Write never exists
+// as one tree of messages.
 func New(o Options) (*Server, error) {
 	p4rt, err := p4rtsrv.New(p4rtsrv.Options{DeviceID: o.DeviceID, Dataplane: o.Dataplane, Pipeline: o.Pipeline, Persist: o.Persist})
 	if err != nil {
 		return nil, fmt.Errorf("p4runtime service: %w", err)
 	}
-	g := grpc.NewServer(append(Limits(), o.GRPC...)...)
+	g := grpc.NewServer(append(append(Limits(), grpc.ForceServerCodecV2(wire.Codec())), o.GRPC...)...)
 	p4v1.RegisterP4RuntimeServer(g, p4rt)
 	gn := gnmisrv.New(o.Dataplane, o.GNMI)
 	gn.Register(g)

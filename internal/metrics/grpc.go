@@ -10,6 +10,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/linx-sdwan/linx/server/p4rtsrv/wire"
 )
 
 // GRPC counts and times the calls of a gRPC server through its interceptors
@@ -124,7 +126,7 @@ func (g *GRPC) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h
 func (g *GRPC) countUpdates(req any, err error) codes.Code {
 	wr, _ := req.(*p4v1.WriteRequest)
 	if err == nil {
-		if n := len(wr.GetUpdates()); n > 0 {
+		if n := wire.Count(wr); n > 0 {
 			g.updates.WithLabelValues(codes.OK.String()).Add(float64(n))
 		}
 		return codes.OK
@@ -139,7 +141,7 @@ func (g *GRPC) countUpdates(req any, err error) codes.Code {
 			details = append(details, pe)
 		}
 	}
-	if len(details) == 0 || len(details) != len(wr.GetUpdates()) {
+	if len(details) == 0 || len(details) != wire.Count(wr) {
 		return codes.Unknown
 	}
 	first := codes.Unknown

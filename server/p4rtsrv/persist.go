@@ -13,6 +13,7 @@ import (
 
 	"github.com/linx-sdwan/linx/dataplane"
 	"github.com/linx-sdwan/linx/p4info"
+	"github.com/linx-sdwan/linx/server/p4rtsrv/wire"
 	"github.com/linx-sdwan/linx/translate"
 )
 
@@ -420,7 +421,7 @@ func (s *Server) persistPipelineLocked(clear bool) error {
 // value now, or the absence, of every entity they touched. If that fails, each
 // successful update reports INTERNAL: it took effect but would not survive a
 // restart.
-func (s *Server) persistWriteLocked(us []*p4v1.Update, errs []error) {
+func (s *Server) persistWriteLocked(us *wire.Updates, errs []error) {
 	if s.persist == nil {
 		return
 	}
@@ -433,8 +434,13 @@ func (s *Server) persistWriteLocked(us []*p4v1.Update, errs []error) {
 	var ups []*p4v1.Update
 	var pdrs []dataplane.PDRID
 	var failed error
-	for i, u := range us {
+	for i := range errs {
 		if errs[i] != nil || failed != nil {
+			continue
+		}
+		u, err := us.At(i)
+		if err != nil {
+			failed = err
 			continue
 		}
 		var k touch

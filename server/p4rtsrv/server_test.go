@@ -23,6 +23,7 @@ import (
 	"github.com/linx-sdwan/linx/dataplane/xdp"
 	"github.com/linx-sdwan/linx/internal/testenv"
 	"github.com/linx-sdwan/linx/p4info"
+	"github.com/linx-sdwan/linx/server/p4rtsrv/wire"
 	"github.com/linx-sdwan/linx/translate"
 )
 
@@ -148,7 +149,7 @@ func newHarness(t *testing.T, kind string, o dataplane.Options, with ...func(*Op
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := grpc.NewServer(grpc.StreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	g := grpc.NewServer(grpc.ForceServerCodecV2(wire.Codec()), grpc.StreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		err := handler(srv, ss)
 		if info.FullMethod == p4v1.P4Runtime_StreamChannel_FullMethodName {
 			select {

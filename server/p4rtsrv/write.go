@@ -11,12 +11,16 @@ import (
 
 	"github.com/linx-sdwan/linx/dataplane"
 	"github.com/linx-sdwan/linx/p4info"
+	"github.com/linx-sdwan/linx/server/p4rtsrv/wire"
 	"github.com/linx-sdwan/linx/translate"
 )
 
 // Write applies a batch of updates in order (atomicity CONTINUE_ON_ERROR): each
 // update succeeds or fails alone and a failed one leaves no trace. When any fails,
 // the RPC returns UNKNOWN with one p4.v1.Error per update, in order.
+//
+// Updates are decoded one at a time (package wire): a request received through
+// wire.Codec holds them as wire records, never as one message tree.
 func (s *Server) Write(_ context.Context, req *p4v1.WriteRequest) (*p4v1.WriteResponse, error) {
 	if err := s.arb.checkPrimary(req.DeviceId, req.Role, req.ElectionId); err != nil {
 		return nil, err
@@ -24,23 +28,32 @@ func (s *Server) Write(_ context.Context, req *p4v1.WriteRequest) (*p4v1.WriteRe
 	if req.Atomicity != p4v1.WriteRequest_CONTINUE_ON_ERROR {
 		return nil, status.Errorf(codes.Unimplemented, "atomicity %v is not supported, only CONTINUE_ON_ERROR", req.Atomicity)
 	}
+	ups, err := wire.Of(req)
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "updates: %v", err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.configuredLocked() {
 		return nil, status.Error(codes.FailedPrecondition, "no forwarding pipeline config: SetForwardingPipelineConfig first")
 	}
-	errs := make([]error, len(req.Updates))
-	for i := 0; i < len(req.Updates); {
-		// Consecutive PDR inserts go to the data path as one batch.
-		if n := s.pdrInsertRun(req.Updates[i:]); n > 1 {
-			s.insertPDRs(req.Updates[i:i+n], errs[i:i+n])
-			i += n
-			continue
+	errs := make([]error, ups.Len())
+	var run pdrRun // consecutive PDR inserts go to the data path as one batch
+	for i := range errs {
+		u, err := ups.At(i)
+		switch {
+		case err != nil:
+			s.insertPDRs(&run, errs)
+			errs[i] = status.Errorf(codes.InvalidArgument, "malformed update: %v", err)
+		case isPDRInsert(u):
+			s.decodePDRInsert(&run, i, u.GetEntity().GetTableEntry(), errs)
+		default:
+			s.insertPDRs(&run, errs)
+			errs[i] = s.update(u)
 		}
-		errs[i] = s.update(req.Updates[i])
-		i++
 	}
-	s.persistWriteLocked(req.Updates, errs)
+	s.insertPDRs(&run, errs)
+	s.persistWriteLocked(ups, errs)
 	for _, err := range errs {
 		if err != nil {
 			return nil, writeError(errs)
@@ -115,14 +128,9 @@ func (s *Server) writeTableEntry(op p4v1.Update_Type, te *p4v1.TableEntry) error
 	old, exists := s.st.entries[e.Key]
 	switch op {
 	case p4v1.Update_INSERT:
-		if exists {
-			return status.Error(codes.AlreadyExists, "entry already exists")
-		}
-		st := &stored{entry: e}
-		if err := s.install(st, nil); err != nil {
+		if err := s.insertEntry(&stored{entry: e}); err != nil {
 			return err
 		}
-		s.st.entries[e.Key] = st
 	case p4v1.Update_MODIFY:
 		if !exists {
 			return status.Error(codes.NotFound, "no such entry")
@@ -149,6 +157,18 @@ func (s *Server) writeTableEntry(op p4v1.Update_Type, te *p4v1.TableEntry) error
 	if e.Counter != nil && op != p4v1.Update_DELETE {
 		return s.setDirect(s.st.entries[e.Key], *e.Counter)
 	}
+	return nil
+}
+
+// insertEntry installs and stores a new entry.
+func (s *Server) insertEntry(st *stored) error {
+	if _, exists := s.st.entries[st.entry.Key]; exists {
+		return status.Error(codes.AlreadyExists, "entry already exists")
+	}
+	if err := s.install(st, nil); err != nil {
+		return err
+	}
+	s.st.entries[st.entry.Key] = st
 	return nil
 }
 
@@ -234,63 +254,64 @@ func (s *Server) writeDefault(op p4v1.Update_Type, e translate.Entry) error {
 	return nil
 }
 
-// pdrInsertRun counts the leading PDR inserts of us, which Write batches.
-func (s *Server) pdrInsertRun(us []*p4v1.Update) int {
-	n := 0
-	for _, u := range us {
-		te := u.GetEntity().GetTableEntry()
-		if u.Type != p4v1.Update_INSERT || te == nil || te.TableId != p4info.IDTablePDR || te.IsDefaultAction || te.CounterData != nil {
-			break
-		}
-		n++
-	}
-	return n
+// isPDRInsert reports whether Write batches u: a PDR INSERT without counter_data.
+func isPDRInsert(u *p4v1.Update) bool {
+	te := u.GetEntity().GetTableEntry()
+	return u.Type == p4v1.Update_INSERT && te != nil && te.TableId == p4info.IDTablePDR && !te.IsDefaultAction && te.CounterData == nil
 }
 
-// insertPDRs inserts PDRs with one data-path batch; if the batch as a whole is
-// refused, it falls back to one by one so each update gets its own error.
-func (s *Server) insertPDRs(us []*p4v1.Update, errs []error) {
-	entries := make([]translate.Entry, len(us))
-	var rules []dataplane.PDR
-	var idx []int
-	batch := map[translate.Key]bool{}
-	for i, u := range us {
-		e, err := s.tr.DecodeTableEntry(u.GetEntity().GetTableEntry(), u.Type)
-		if err == nil {
-			if _, dup := s.st.entries[e.Key]; dup || batch[e.Key] {
-				err = status.Error(codes.AlreadyExists, "entry already exists")
-			}
+// pdrRun is a run of consecutive PDR inserts of one Write, decoded and checked,
+// waiting to go to the data path as one batch.
+type pdrRun struct {
+	sts   []*stored // what is stored once installed
+	rules []dataplane.PDR
+	idx   []int // their updates' positions
+}
+
+// decodePDRInsert decodes update i, a PDR insert, into run (te is not kept).
+func (s *Server) decodePDRInsert(run *pdrRun, i int, te *p4v1.TableEntry, errs []error) {
+	e, err := s.tr.DecodeTableEntry(te, p4v1.Update_INSERT)
+	if err == nil {
+		if _, dup := s.st.entries[e.Key]; dup {
+			err = status.Error(codes.AlreadyExists, "entry already exists")
 		}
-		var p dataplane.PDR
-		if err == nil {
-			var ok bool
-			if p, ok = e.PDR(); !ok {
-				err = status.Error(codes.InvalidArgument, "pdr entries take set_far")
-			} else {
-				err = p.Validate()
-			}
-		}
-		if err != nil {
-			errs[i] = rpcErr(err)
-			continue
-		}
-		batch[e.Key] = true
-		entries[i] = e
-		rules = append(rules, p)
-		idx = append(idx, i)
 	}
-	if len(rules) == 0 {
-		return
+	var p dataplane.PDR
+	if err == nil {
+		var ok bool
+		if p, ok = e.PDR(); !ok {
+			err = status.Error(codes.InvalidArgument, "pdr entries take set_far")
+		} else {
+			err = p.Validate()
+		}
 	}
-	ids, err := s.dp.InsertPDRs(rules)
 	if err != nil {
-		for _, i := range idx {
-			errs[i] = s.update(us[i])
+		errs[i] = rpcErr(err)
+		return
+	}
+	run.sts = append(run.sts, &stored{entry: e})
+	run.rules = append(run.rules, p)
+	run.idx = append(run.idx, i)
+}
+
+// insertPDRs inserts run's PDRs with one data-path batch and empties run. If
+// the batch as a whole is refused (two of the run share a key, the table is
+// full, ...), they are inserted one by one so each gets its own error.
+func (s *Server) insertPDRs(run *pdrRun, errs []error) {
+	if len(run.sts) == 0 {
+		return
+	}
+	defer func() { *run = pdrRun{sts: run.sts[:0], rules: run.rules[:0], idx: run.idx[:0]} }()
+	ids, err := s.dp.InsertPDRs(run.rules)
+	if err != nil {
+		for j, st := range run.sts {
+			errs[run.idx[j]] = rpcErr(s.insertEntry(st))
 		}
 		return
 	}
-	for j, i := range idx {
-		s.st.entries[entries[i].Key] = &stored{entry: entries[i], pdr: ids[j]}
+	for j, st := range run.sts {
+		st.pdr = ids[j]
+		s.st.entries[st.entry.Key] = st
 	}
 }
 
