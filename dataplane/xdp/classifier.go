@@ -73,9 +73,10 @@ func (a ruleRef) before(b ruleRef) bool {
 }
 
 type entry struct {
-	rules []ruleRef          // best first
+	rules []ruleRef          // best first (starts in one)
 	kv    [2]dataplane.PDRID // what the kernel holds
 	epoch uint64             // the update that last touched it (classifier.epoch)
+	one   [1]ruleRef         // rules' storage while it holds one rule, the common case
 }
 
 func (e *entry) top2() [2]dataplane.PDRID {
@@ -217,7 +218,11 @@ func newClassifier(maxTuples, maxEntries int) *classifier {
 
 // prefixes16 splits lo..hi into aligned prefix blocks (value, mask).
 func prefixes16(lo, hi uint16) [][2]uint16 {
-	var out [][2]uint16
+	return appendPrefixes16(nil, lo, hi)
+}
+
+// appendPrefixes16 is prefixes16 appending to out (at most 30 blocks).
+func appendPrefixes16(out [][2]uint16, lo, hi uint16) [][2]uint16 {
 	l, h := uint32(lo), uint32(hi)
 	for l <= h {
 		step := uint32(1 << 16)
@@ -236,7 +241,10 @@ func prefixes16(lo, hi uint16) [][2]uint16 {
 // expand turns a match into (mask, masked value) pairs, one per port-prefix pair
 // and IP version it applies to (a rule of both versions has entries in both
 // tuple spaces, under one rule id and priority).
-func expand(m dataplane.PDRMatch) [][2]fields {
+func expand(m dataplane.PDRMatch) [][2]fields { return appendExpansion(nil, m) }
+
+// appendExpansion is expand appending to out.
+func appendExpansion(out [][2]fields, m dataplane.PDRMatch) [][2]fields {
 	base := fields{
 		src: m.Src.Value, dst: m.Dst.Value,
 		inPort: m.InPort.Value, proto: m.Proto.Value,
@@ -247,7 +255,8 @@ func expand(m dataplane.PDRMatch) [][2]fields {
 		inPort: m.InPort.Mask, proto: m.Proto.Mask,
 		dscpDir: m.DSCP.Mask<<2 | m.Direction.Mask&3,
 	}
-	var fams []fields
+	var famBuf [2]fields
+	fams := famBuf[:0]
 	v4, v6 := m.Families()
 	if v4 {
 		fams = append(fams, mask)
@@ -259,12 +268,14 @@ func expand(m dataplane.PDRMatch) [][2]fields {
 		fams = append(fams, m6)
 	}
 	base.src6, base.dst6 = m.Src6.Value, m.Dst6.Value
-	var out [][2]fields
+	var sbuf, dbuf [32][2]uint16
+	sps := appendPrefixes16(sbuf[:0], m.SrcPort.Lo, m.SrcPort.Hi)
+	dps := appendPrefixes16(dbuf[:0], m.DstPort.Lo, m.DstPort.Hi)
 	for _, fm := range fams {
 		b := base
 		b.v6 = fm.v6
-		for _, sp := range prefixes16(m.SrcPort.Lo, m.SrcPort.Hi) {
-			for _, dp := range prefixes16(m.DstPort.Lo, m.DstPort.Hi) {
+		for _, sp := range sps {
+			for _, dp := range dps {
 				mk, v := fm, b
 				mk.sport, v.sport = sp[1], sp[0]
 				mk.dport, v.dport = dp[1], dp[0]
@@ -292,7 +303,8 @@ type touched struct {
 	bestB ruleRef
 }
 
-// insertion is a rule to insert with its expansion, computed once per update.
+// insertion is a rule to insert (its id already chosen) with its expansion,
+// computed once per update.
 type insertion struct {
 	id  dataplane.PDRID
 	pdr dataplane.PDR
@@ -302,12 +314,30 @@ type insertion struct {
 // update plans inserting ins (ids already chosen) and deleting del. On error the
 // classifier is unchanged.
 func (c *classifier) update(ins map[dataplane.PDRID]dataplane.PDR, del []dataplane.PDRID) (*plan, error) {
-	// The inserts in id order (the order plans are made in), each expanded once.
 	inss := make([]insertion, 0, len(ins))
 	for id, p := range ins {
-		inss = append(inss, insertion{id, p, expand(p.Match)})
+		inss = append(inss, insertion{id: id, pdr: p})
 	}
 	slices.SortFunc(inss, func(a, b insertion) int { return cmp.Compare(a.id, b.id) })
+	return c.plan(inss, del)
+}
+
+// plan is update with the inserts in ascending id order (the order plans are
+// made in). A batch's bookkeeping comes in a few allocations, not a few per
+// rule: the expansions share one slice, and the rules, their keys and the new
+// entries are carved from one slice each (a batch's slab lives as long as one
+// of its rules or entries does).
+func (c *classifier) plan(inss []insertion, del []dataplane.PDRID) (*plan, error) {
+	total := 0
+	for i := range inss {
+		total += expansion(inss[i].pdr.Match)
+	}
+	arena := make([][2]fields, 0, total)
+	for i := range inss {
+		n := len(arena)
+		arena = appendExpansion(arena, inss[i].pdr.Match)
+		inss[i].mvs = arena[n:len(arena):len(arena)]
+	}
 
 	// Capacity first, so that a refused update changes nothing.
 	newEntries, newTuples := 0, map[fields]bool{}
@@ -362,7 +392,7 @@ func (c *classifier) update(ins map[dataplane.PDRID]dataplane.PDR, del []datapla
 	// Keys and tuples this update touches are marked with its epoch, and listed
 	// once each with what they held before.
 	c.epoch++
-	touch := make([]touched, 0, len(ins)+len(del))
+	touch := make([]touched, 0, len(inss)+len(del))
 	mark := func(k entryKey, e *entry) {
 		if e.epoch == c.epoch {
 			return
@@ -410,9 +440,15 @@ func (c *classifier) update(ins map[dataplane.PDRID]dataplane.PDR, del []datapla
 		delete(c.rules, id)
 		p.retire = append(p.retire, id)
 	}
-	for _, in := range inss {
+	rules := make([]rule, len(inss))
+	keys := make([]entryKey, 0, total)
+	var entries []entry // new entries, allocated at the first
+	for j, in := range inss {
 		id, pdr := in.id, in.pdr
-		r := &rule{pdr: pdr, keys: make([]entryKey, 0, len(in.mvs))}
+		r := &rules[j]
+		r.pdr = pdr
+		r.keys = keys[len(keys):len(keys):len(keys)+len(in.mvs)]
+		keys = keys[:len(keys)+len(in.mvs)]
 		ref := ruleRef{id, pdr.Priority}
 		for _, mv := range in.mvs {
 			t := c.tuples[mv[0]]
@@ -425,7 +461,12 @@ func (c *classifier) update(ins map[dataplane.PDRID]dataplane.PDR, del []datapla
 			k := entryKey{t.id, mv[1]}
 			e := c.entries[k]
 			if e == nil { // new to the classifier, so not yet marked
-				e = &entry{}
+				if entries == nil {
+					entries = make([]entry, 0, total)
+				}
+				entries = append(entries, entry{})
+				e = &entries[len(entries)-1]
+				e.rules = e.one[:0]
 				c.entries[k] = e
 			}
 			mark(k, e)

@@ -4,6 +4,7 @@ package xdp
 // in the map order that keeps every update atomic for packets.
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -39,28 +40,36 @@ func (d *Dataplane) InsertPDRs(ps []dataplane.PDR) ([]dataplane.PDRID, error) {
 	if len(d.cls.rules)+len(ps) > d.opts.MaxPDRs {
 		return nil, fmt.Errorf("%w: %d PDRs installed, capacity %d", dataplane.ErrFull, len(d.cls.rules), d.opts.MaxPDRs)
 	}
-	batch := make(map[dataplane.PDRKey]bool, len(ps))
-	ins := make(map[dataplane.PDRID]dataplane.PDR, len(ps))
+	// Keys are claimed in ident as they are checked (a key twice in the batch is
+	// refused like one already installed), and released if the batch fails.
+	ins := make([]insertion, len(ps))
 	ids := make([]dataplane.PDRID, len(ps))
+	fail := func(n int, err error) ([]dataplane.PDRID, error) {
+		for _, p := range ps[:n] {
+			delete(d.ident, p.Key())
+		}
+		d.ids.Release(ids[:n]...)
+		return nil, err
+	}
 	for i, p := range ps {
 		k := p.Key()
-		if _, ok := d.ident[k]; ok || batch[k] {
-			d.ids.Release(ids[:i]...)
-			return nil, fmt.Errorf("%w: pdr with this match and priority %d", dataplane.ErrExists, p.Priority)
+		if _, ok := d.ident[k]; ok {
+			return fail(i, fmt.Errorf("%w: pdr with this match and priority %d", dataplane.ErrExists, p.Priority))
 		}
-		batch[k] = true
 		ids[i] = d.ids.Alloc()
-		ins[ids[i]] = p
+		d.ident[k] = ids[i]
+		ins[i] = insertion{id: ids[i], pdr: p}
 	}
-	pl, err := d.cls.update(ins, nil)
+	if !slices.IsSortedFunc(ins, func(a, b insertion) int { return cmp.Compare(a.id, b.id) }) {
+		slices.SortFunc(ins, func(a, b insertion) int { return cmp.Compare(a.id, b.id) })
+	}
+	pl, err := d.cls.plan(ins, nil)
 	if err != nil {
-		d.ids.Release(ids...)
-		return nil, err
+		return fail(len(ps), err)
 	}
 	if err := d.resetPDRCounters(ids); err != nil {
 		d.cls.update(nil, ids) // forget the plan: nothing reached the classifier maps
-		d.ids.Release(ids...)
-		return nil, err
+		return fail(len(ps), err)
 	}
 	if err := d.apply(pl); err != nil {
 		// Undo what reached the kernel; the rules never became live unless the
@@ -68,11 +77,7 @@ func (d *Dataplane) InsertPDRs(ps []dataplane.PDR) ([]dataplane.PDRID, error) {
 		if undo, uerr := d.cls.update(nil, ids); uerr == nil {
 			d.apply(undo)
 		}
-		d.ids.Release(ids...)
-		return nil, err
-	}
-	for i, p := range ps {
-		d.ident[p.Key()] = ids[i]
+		return fail(len(ps), err)
 	}
 	return ids, d.bloomTidy()
 }
