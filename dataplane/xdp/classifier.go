@@ -447,7 +447,7 @@ func (c *classifier) plan(inss []insertion, del []dataplane.PDRID) (*plan, error
 		id, pdr := in.id, in.pdr
 		r := &rules[j]
 		r.pdr = pdr
-		r.keys = keys[len(keys):len(keys):len(keys)+len(in.mvs)]
+		r.keys = keys[len(keys) : len(keys) : len(keys)+len(in.mvs)]
 		keys = keys[:len(keys)+len(in.mvs)]
 		ref := ruleRef{id, pdr.Priority}
 		for _, mv := range in.mvs {
