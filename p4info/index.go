@@ -69,6 +69,21 @@ func (t *Table) Size() int64   { return t.size }
 // MatchFields returns the match fields in P4Info order.
 func (t *Table) MatchFields() []*MatchField { return slices.Clone(t.fields.list) }
 
+// NumMatchFields and NumExactFields count the table's match fields, and those
+// of them that are exact, without copying the list (decoding checks an entry
+// gives every exact field by counting).
+func (t *Table) NumMatchFields() int { return len(t.fields.list) }
+
+func (t *Table) NumExactFields() int {
+	n := 0
+	for _, f := range t.fields.list {
+		if f.MatchType() == p4configv1.MatchField_EXACT {
+			n++
+		}
+	}
+	return n
+}
+
 // MatchField returns the match field with the given ID.
 func (t *Table) MatchField(id uint32) (*MatchField, bool) {
 	f, ok := t.fields.byID[id]
@@ -158,6 +173,9 @@ func (a *Action) Alias() string { return a.alias }
 
 // Params returns the action's parameters in P4Info order.
 func (a *Action) Params() []*Param { return slices.Clone(a.params.list) }
+
+// NumParams counts the action's parameters without copying the list.
+func (a *Action) NumParams() int { return len(a.params.list) }
 
 // Param returns the parameter with the given ID.
 func (a *Action) Param(id uint32) (*Param, bool) {

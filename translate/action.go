@@ -60,8 +60,29 @@ func describeAction(a *p4info.Action) string {
 	return fmt.Sprintf("action %s (0x%08x)", a.Name(), a.ID())
 }
 
-// actionParams maps parameter IDs to decoded values.
-type actionParams map[uint32]uint64
+// actionParams are decoded parameter values by parameter ID: a handful at most,
+// so a slice (on the decoder's stack) rather than a map allocated per entry.
+type actionParams []actionParam
+
+type actionParam struct {
+	id uint32
+	v  uint64
+}
+
+// get returns parameter id's value (0 when absent).
+func (ps actionParams) get(id uint32) uint64 {
+	v, _ := ps.lookup(id)
+	return v
+}
+
+func (ps actionParams) lookup(id uint32) (uint64, bool) {
+	for _, p := range ps {
+		if p.id == id {
+			return p.v, true
+		}
+	}
+	return 0, false
+}
 
 // lookupAction finds the action a refers to among the actions of tab and checks
 // its scope: the default entry may only use actions whose scope is not
@@ -90,8 +111,7 @@ func (t *Translator) lookupAction(tab *p4info.Table, a *p4v1.Action, asDefault b
 
 // decodeParams checks that every parameter of act is given exactly once, with a
 // value that fits its bit width, and decodes them.
-func decodeParams(act *p4info.Action, ps []*p4v1.Action_Param) (actionParams, error) {
-	vals := make(actionParams, len(ps))
+func decodeParams(act *p4info.Action, ps []*p4v1.Action_Param, vals actionParams) (actionParams, error) {
 	for _, p := range ps {
 		if p == nil {
 			return nil, invalidf("%s: empty parameter", describeAction(act))
@@ -100,18 +120,20 @@ func decodeParams(act *p4info.Action, ps []*p4v1.Action_Param) (actionParams, er
 		if !ok {
 			return nil, invalidf("%s: unknown parameter id %d", describeAction(act), p.GetParamId())
 		}
-		if _, dup := vals[info.ID()]; dup {
+		if _, dup := vals.lookup(info.ID()); dup {
 			return nil, invalidf("%s: parameter %d (%s) given twice", describeAction(act), info.ID(), info.Name())
 		}
 		v, err := DecodeUint(p.GetValue(), info.Bitwidth())
 		if err != nil {
 			return nil, prefixed(fmt.Sprintf("%s: parameter %d (%s)", describeAction(act), info.ID(), info.Name()), err)
 		}
-		vals[info.ID()] = v
+		vals = append(vals, actionParam{info.ID(), v})
 	}
-	for _, info := range act.Params() {
-		if _, ok := vals[info.ID()]; !ok {
-			return nil, invalidf("%s: parameter %d (%s) missing", describeAction(act), info.ID(), info.Name())
+	if len(vals) < act.NumParams() {
+		for _, info := range act.Params() {
+			if _, ok := vals.lookup(info.ID()); !ok {
+				return nil, invalidf("%s: parameter %d (%s) missing", describeAction(act), info.ID(), info.Name())
+			}
 		}
 	}
 	return vals, nil
@@ -123,7 +145,8 @@ func (t *Translator) decodeAction(tab *p4info.Table, a *p4v1.Action, asDefault b
 	if err != nil {
 		return nil, err
 	}
-	ps, err := decodeParams(act, a.GetParams())
+	var buf [8]actionParam
+	ps, err := decodeParams(act, a.GetParams(), buf[:0])
 	if err != nil {
 		return nil, err
 	}
@@ -135,31 +158,31 @@ func (t *Translator) decodeAction(tab *p4info.Table, a *p4v1.Action, asDefault b
 func toAction(act *p4info.Action, ps actionParams) (Action, error) {
 	switch act.ID() {
 	case p4info.IDActionSetFAR:
-		return SetFAR{FAR: dataplane.FARID(ps[p4info.IDParamSetFARFarID])}, nil
+		return SetFAR{FAR: dataplane.FARID(ps.get(p4info.IDParamSetFARFarID))}, nil
 	case p4info.IDActionDrop:
 		return FARAction{FAR: dataplane.FAR{Action: dataplane.ActDrop}}, nil
 	case p4info.IDActionPass:
 		return FARAction{FAR: dataplane.FAR{Action: dataplane.ActPass}}, nil
 	case p4info.IDActionForward:
 		return FARAction{FAR: dataplane.FAR{Action: dataplane.ActForward,
-			Port: dataplane.PortID(ps[p4info.IDParamForwardPort])}}, nil
+			Port: dataplane.PortID(ps.get(p4info.IDParamForwardPort))}}, nil
 	case p4info.IDActionEncap:
 		return FARAction{FAR: dataplane.FAR{Action: dataplane.ActEncap,
-			Tunnel: dataplane.TunnelID(ps[p4info.IDParamEncapTunnelID])}}, nil
+			Tunnel: dataplane.TunnelID(ps.get(p4info.IDParamEncapTunnelID))}}, nil
 	case p4info.IDActionBalance:
 		return FARAction{FAR: dataplane.FAR{Action: dataplane.ActBalance,
-			LBR: dataplane.LBRID(ps[p4info.IDParamBalanceLbrID])}}, nil
+			LBR: dataplane.LBRID(ps.get(p4info.IDParamBalanceLbrID))}}, nil
 	case p4info.IDActionPunt:
 		return FARAction{FAR: dataplane.FAR{Action: dataplane.ActPunt}}, nil
 	case p4info.IDActionSetGRE:
 		return SetGRE{Tunnel: dataplane.Tunnel{
-			Port: dataplane.PortID(ps[p4info.IDParamSetGREPort]),
-			Src:  dataplane.AddrFrom4(uint32(ps[p4info.IDParamSetGRESrcAddr])),
-			Dst:  dataplane.AddrFrom4(uint32(ps[p4info.IDParamSetGREDstAddr])),
-			Key:  uint32(ps[p4info.IDParamSetGREKey]),
+			Port: dataplane.PortID(ps.get(p4info.IDParamSetGREPort)),
+			Src:  dataplane.AddrFrom4(uint32(ps.get(p4info.IDParamSetGRESrcAddr))),
+			Dst:  dataplane.AddrFrom4(uint32(ps.get(p4info.IDParamSetGREDstAddr))),
+			Key:  uint32(ps.get(p4info.IDParamSetGREKey)),
 		}}, nil
 	case p4info.IDActionDecap:
-		return Decap{Tunnel: dataplane.TunnelID(ps[p4info.IDParamDecapTunnelID])}, nil
+		return Decap{Tunnel: dataplane.TunnelID(ps.get(p4info.IDParamDecapTunnelID))}, nil
 	case p4info.IDActionCopyToController:
 		return CopyToController{}, nil
 	}

@@ -160,7 +160,8 @@ func (t *Translator) decodeKey(te *p4v1.TableEntry) (Key, *p4info.Table, error) 
 		return Key{}, nil, invalidf("table %s has only exact fields: priority must be 0, got %d", tab.Name(), p)
 	}
 	k.Priority = te.GetPriority()
-	mk, err := decodeMatch(tab, te.GetMatch())
+	var buf [12]matchField // room for every field of pdr
+	mk, err := decodeMatch(tab, te.GetMatch(), buf[:0])
 	if err != nil {
 		return Key{}, nil, prefixed("table "+tab.Name(), err)
 	}
@@ -170,19 +171,19 @@ func (t *Translator) decodeKey(te *p4v1.TableEntry) (Key, *p4info.Table, error) 
 			return Key{}, nil, prefixed("table "+tab.Name(), err)
 		}
 	case p4info.IDTableFAR:
-		k.FAR = dataplane.FARID(mk[p4info.IDFieldFARFarID].Value)
+		k.FAR = dataplane.FARID(mk.value(p4info.IDFieldFARFarID))
 	case p4info.IDTableLBR:
-		k.LBR = dataplane.LBRID(mk[p4info.IDFieldLBRLbrID].Value)
+		k.LBR = dataplane.LBRID(mk.value(p4info.IDFieldLBRLbrID))
 	case p4info.IDTableTunnels:
-		k.Tunnel = dataplane.TunnelID(mk[p4info.IDFieldTunnelsTunnelID].Value)
+		k.Tunnel = dataplane.TunnelID(mk.value(p4info.IDFieldTunnelsTunnelID))
 	case p4info.IDTableTunnelTerm:
 		k.Term = dataplane.TunnelTerm{
-			Remote: dataplane.AddrFrom4(uint32(mk[p4info.IDFieldTunnelTermSrcAddr].Value)),
-			Local:  dataplane.AddrFrom4(uint32(mk[p4info.IDFieldTunnelTermDstAddr].Value)),
-			Key:    uint32(mk[p4info.IDFieldTunnelTermGREKey].Value),
+			Remote: dataplane.AddrFrom4(uint32(mk.value(p4info.IDFieldTunnelTermSrcAddr))),
+			Local:  dataplane.AddrFrom4(uint32(mk.value(p4info.IDFieldTunnelTermDstAddr))),
+			Key:    uint32(mk.value(p4info.IDFieldTunnelTermGREKey)),
 		}
 	case p4info.IDTableNonIP:
-		k.EthType = uint16(mk[p4info.IDFieldNonIPEthType].Value)
+		k.EthType = uint16(mk.value(p4info.IDFieldNonIPEthType))
 	default:
 		return Key{}, nil, Errorf(codes.Unimplemented, "table %s has no data-path translation", tab.Name())
 	}
@@ -191,41 +192,41 @@ func (t *Translator) decodeKey(te *p4v1.TableEntry) (Key, *p4info.Table, error) 
 
 func pdrMatch(mk matchKey) (dataplane.PDRMatch, error) {
 	m := dataplane.MatchAll()
-	if v, ok := mk[p4info.IDFieldPDRIPVersion]; ok {
+	if v, ok := mk.get(p4info.IDFieldPDRIPVersion); ok {
 		if v.Mask != 0xf || (v.Value != 4 && v.Value != 6) {
 			return m, invalidf("match field %d (%s): ternary %#x/%#x: the IP version is 4 or 6 with mask 0xf (omit the field for both)",
 				p4info.IDFieldPDRIPVersion, p4info.FieldPDRIPVersion, v.Value, v.Mask)
 		}
 		m.Family = uint8(v.Value)
 	}
-	if v, ok := mk[p4info.IDFieldPDRSrcAddr6]; ok {
+	if v, ok := mk.get(p4info.IDFieldPDRSrcAddr6); ok {
 		m.Src6 = dataplane.Addr6{Value: v.WideValue, Mask: v.WideMask}
 	}
-	if v, ok := mk[p4info.IDFieldPDRDstAddr6]; ok {
+	if v, ok := mk.get(p4info.IDFieldPDRDstAddr6); ok {
 		m.Dst6 = dataplane.Addr6{Value: v.WideValue, Mask: v.WideMask}
 	}
-	if v, ok := mk[p4info.IDFieldPDRIngressPort]; ok {
+	if v, ok := mk.get(p4info.IDFieldPDRIngressPort); ok {
 		m.InPort = dataplane.Ternary[uint16]{Value: uint16(v.Value), Mask: uint16(v.Mask)}
 	}
-	if v, ok := mk[p4info.IDFieldPDRDirection]; ok {
+	if v, ok := mk.get(p4info.IDFieldPDRDirection); ok {
 		m.Direction = dataplane.Ternary[uint8]{Value: uint8(v.Value), Mask: uint8(v.Mask)}
 	}
-	if v, ok := mk[p4info.IDFieldPDRSrcAddr]; ok {
+	if v, ok := mk.get(p4info.IDFieldPDRSrcAddr); ok {
 		m.Src = dataplane.Ternary[uint32]{Value: uint32(v.Value), Mask: uint32(v.Mask)}
 	}
-	if v, ok := mk[p4info.IDFieldPDRDstAddr]; ok {
+	if v, ok := mk.get(p4info.IDFieldPDRDstAddr); ok {
 		m.Dst = dataplane.Ternary[uint32]{Value: uint32(v.Value), Mask: uint32(v.Mask)}
 	}
-	if v, ok := mk[p4info.IDFieldPDRIPProto]; ok {
+	if v, ok := mk.get(p4info.IDFieldPDRIPProto); ok {
 		m.Proto = dataplane.Ternary[uint8]{Value: uint8(v.Value), Mask: uint8(v.Mask)}
 	}
-	if v, ok := mk[p4info.IDFieldPDRL4Sport]; ok {
+	if v, ok := mk.get(p4info.IDFieldPDRL4Sport); ok {
 		m.SrcPort = dataplane.PortRange{Lo: uint16(v.Low), Hi: uint16(v.High)}
 	}
-	if v, ok := mk[p4info.IDFieldPDRL4Dport]; ok {
+	if v, ok := mk.get(p4info.IDFieldPDRL4Dport); ok {
 		m.DstPort = dataplane.PortRange{Lo: uint16(v.Low), Hi: uint16(v.High)}
 	}
-	if v, ok := mk[p4info.IDFieldPDRDSCP]; ok {
+	if v, ok := mk.get(p4info.IDFieldPDRDSCP); ok {
 		m.DSCP = dataplane.Ternary[uint8]{Value: uint8(v.Value), Mask: uint8(v.Mask)}
 	}
 	return m, nil
@@ -254,36 +255,36 @@ func matchOf(k Key) (matchKey, error) {
 	case p4info.IDTablePDR:
 		m := k.Match
 		return matchKey{
-			p4info.IDFieldPDRIngressPort: ternary(m.InPort),
-			p4info.IDFieldPDRDirection:   ternary(m.Direction),
-			p4info.IDFieldPDRSrcAddr:     ternary(m.Src),
-			p4info.IDFieldPDRDstAddr:     ternary(m.Dst),
-			p4info.IDFieldPDRIPProto:     ternary(m.Proto),
-			p4info.IDFieldPDRL4Sport:     portRange(m.SrcPort),
-			p4info.IDFieldPDRL4Dport:     portRange(m.DstPort),
-			p4info.IDFieldPDRDSCP:        ternary(m.DSCP),
-			p4info.IDFieldPDRIPVersion:   ipVersion(m.Family),
-			p4info.IDFieldPDRSrcAddr6:    {WideValue: m.Src6.Value, WideMask: m.Src6.Mask},
-			p4info.IDFieldPDRDstAddr6:    {WideValue: m.Dst6.Value, WideMask: m.Dst6.Mask},
+			{p4info.IDFieldPDRIngressPort, ternary(m.InPort)},
+			{p4info.IDFieldPDRDirection, ternary(m.Direction)},
+			{p4info.IDFieldPDRSrcAddr, ternary(m.Src)},
+			{p4info.IDFieldPDRDstAddr, ternary(m.Dst)},
+			{p4info.IDFieldPDRIPProto, ternary(m.Proto)},
+			{p4info.IDFieldPDRL4Sport, portRange(m.SrcPort)},
+			{p4info.IDFieldPDRL4Dport, portRange(m.DstPort)},
+			{p4info.IDFieldPDRDSCP, ternary(m.DSCP)},
+			{p4info.IDFieldPDRIPVersion, ipVersion(m.Family)},
+			{p4info.IDFieldPDRSrcAddr6, fieldValue{WideValue: m.Src6.Value, WideMask: m.Src6.Mask}},
+			{p4info.IDFieldPDRDstAddr6, fieldValue{WideValue: m.Dst6.Value, WideMask: m.Dst6.Mask}},
 		}, nil
 	case p4info.IDTableFAR:
-		return matchKey{p4info.IDFieldFARFarID: {Value: uint64(k.FAR)}}, nil
+		return matchKey{{p4info.IDFieldFARFarID, fieldValue{Value: uint64(k.FAR)}}}, nil
 	case p4info.IDTableLBR:
-		return matchKey{p4info.IDFieldLBRLbrID: {Value: uint64(k.LBR)}}, nil
+		return matchKey{{p4info.IDFieldLBRLbrID, fieldValue{Value: uint64(k.LBR)}}}, nil
 	case p4info.IDTableTunnels:
-		return matchKey{p4info.IDFieldTunnelsTunnelID: {Value: uint64(k.Tunnel)}}, nil
+		return matchKey{{p4info.IDFieldTunnelsTunnelID, fieldValue{Value: uint64(k.Tunnel)}}}, nil
 	case p4info.IDTableTunnelTerm:
 		tt := k.Term
 		if !tt.Remote.Is4() || !tt.Local.Is4() {
 			return nil, Errorf(internal, "tunnel_term addresses %s, %s are not IPv4", tt.Remote, tt.Local)
 		}
 		return matchKey{
-			p4info.IDFieldTunnelTermSrcAddr: {Value: uint64(dataplane.IPv4(tt.Remote))},
-			p4info.IDFieldTunnelTermDstAddr: {Value: uint64(dataplane.IPv4(tt.Local))},
-			p4info.IDFieldTunnelTermGREKey:  {Value: uint64(tt.Key)},
+			{p4info.IDFieldTunnelTermSrcAddr, fieldValue{Value: uint64(dataplane.IPv4(tt.Remote))}},
+			{p4info.IDFieldTunnelTermDstAddr, fieldValue{Value: uint64(dataplane.IPv4(tt.Local))}},
+			{p4info.IDFieldTunnelTermGREKey, fieldValue{Value: uint64(tt.Key)}},
 		}, nil
 	case p4info.IDTableNonIP:
-		return matchKey{p4info.IDFieldNonIPEthType: {Value: uint64(k.EthType)}}, nil
+		return matchKey{{p4info.IDFieldNonIPEthType, fieldValue{Value: uint64(k.EthType)}}}, nil
 	}
 	return nil, Errorf(internal, "table 0x%08x has no data-path translation", k.Table)
 }

@@ -25,8 +25,31 @@ type fieldValue struct {
 	WideValue, WideMask [16]byte
 }
 
-// matchKey maps match field IDs to the values of the fields present in an entry.
-type matchKey map[uint32]fieldValue
+// matchKey holds the values of the fields present in an entry, by match field
+// ID: a handful at most, so a slice (on the decoder's stack) rather than a map
+// allocated per entry.
+type matchKey []matchField
+
+type matchField struct {
+	id uint32
+	v  fieldValue
+}
+
+// value is field id's Value (0 when absent).
+func (k matchKey) value(id uint32) uint64 {
+	v, _ := k.get(id)
+	return v.Value
+}
+
+// get returns the value of field id.
+func (k matchKey) get(id uint32) (fieldValue, bool) {
+	for i := range k {
+		if k[i].id == id {
+			return k[i].v, true
+		}
+	}
+	return fieldValue{}, false
+}
 
 func describeField(f *p4info.MatchField) string {
 	return fmt.Sprintf("match field %d (%s)", f.ID(), f.Name())
@@ -34,9 +57,10 @@ func describeField(f *p4info.MatchField) string {
 
 // decodeMatch checks the repeated match of a table entry against the table as the
 // specification's Match Format section requires, for every PSA match type, and
-// decodes it. Fields absent from the result are don't-care matches.
-func decodeMatch(tab *p4info.Table, ms []*p4v1.FieldMatch) (matchKey, error) {
-	key := make(matchKey, len(ms))
+// decodes it, appending to key. Fields absent from the result are don't-care
+// matches.
+func decodeMatch(tab *p4info.Table, ms []*p4v1.FieldMatch, key matchKey) (matchKey, error) {
+	exact := 0
 	for _, m := range ms {
 		if m == nil {
 			return nil, invalidf("empty match field")
@@ -45,18 +69,23 @@ func decodeMatch(tab *p4info.Table, ms []*p4v1.FieldMatch) (matchKey, error) {
 		if !ok {
 			return nil, invalidf("unknown match field id %d", m.GetFieldId())
 		}
-		if _, dup := key[f.ID()]; dup {
+		if _, dup := key.get(f.ID()); dup {
 			return nil, invalidf("%s given twice", describeField(f))
 		}
 		v, err := decodeField(f, m)
 		if err != nil {
 			return nil, prefixed(describeField(f), err)
 		}
-		key[f.ID()] = v
+		if f.MatchType() == p4configv1.MatchField_EXACT {
+			exact++
+		}
+		key = append(key, matchField{f.ID(), v})
 	}
-	for _, f := range tab.MatchFields() {
-		if _, ok := key[f.ID()]; !ok && f.MatchType() == p4configv1.MatchField_EXACT {
-			return nil, invalidf("%s: exact match field missing (exact fields have no don't-care value)", describeField(f))
+	if exact < tab.NumExactFields() {
+		for _, f := range tab.MatchFields() {
+			if _, ok := key.get(f.ID()); !ok && f.MatchType() == p4configv1.MatchField_EXACT {
+				return nil, invalidf("%s: exact match field missing (exact fields have no don't-care value)", describeField(f))
+			}
 		}
 	}
 	return key, nil
@@ -271,7 +300,7 @@ func encodeMatch(tab *p4info.Table, key matchKey) ([]*p4v1.FieldMatch, error) {
 	slices.SortFunc(fields, func(a, b *p4info.MatchField) int { return cmp.Compare(a.ID(), b.ID()) })
 	var out []*p4v1.FieldMatch
 	for _, f := range fields {
-		v, ok := key[f.ID()]
+		v, ok := key.get(f.ID())
 		switch {
 		case !ok && f.MatchType() == p4configv1.MatchField_EXACT:
 			return nil, Errorf(internal, "%s: exact field without a value", describeField(f))

@@ -47,31 +47,31 @@ func TestGenericMatch(t *testing.T) {
 	valid := []struct {
 		name string
 		ms   []*p4v1.FieldMatch
-		want matchKey
+		want map[uint32]fieldValue
 	}{
-		{"exact only", []*p4v1.FieldMatch{port}, matchKey{1: {Type: p4configv1.MatchField_EXACT, Value: 0x1ff}}},
-		{"lpm /8", []*p4v1.FieldMatch{port, lpm(2, b(10, 0, 0, 0), 8)}, matchKey{
+		{"exact only", []*p4v1.FieldMatch{port}, map[uint32]fieldValue{1: {Type: p4configv1.MatchField_EXACT, Value: 0x1ff}}},
+		{"lpm /8", []*p4v1.FieldMatch{port, lpm(2, b(10, 0, 0, 0), 8)}, map[uint32]fieldValue{
 			1: {Type: p4configv1.MatchField_EXACT, Value: 0x1ff},
 			2: {Type: p4configv1.MatchField_LPM, Value: 0x0a000000, Mask: 0xff000000, PrefixLen: 8}}},
-		{"lpm /32 padded", []*p4v1.FieldMatch{port, lpm(2, b(0, 10, 0, 0, 1), 32)}, matchKey{
+		{"lpm /32 padded", []*p4v1.FieldMatch{port, lpm(2, b(0, 10, 0, 0, 1), 32)}, map[uint32]fieldValue{
 			1: {Type: p4configv1.MatchField_EXACT, Value: 0x1ff},
 			2: {Type: p4configv1.MatchField_LPM, Value: 0x0a000001, Mask: 0xffffffff, PrefixLen: 32}}},
-		{"lpm on 12 bits", []*p4v1.FieldMatch{port, lpm(3, b(0x0a, 0x00), 4)}, matchKey{
+		{"lpm on 12 bits", []*p4v1.FieldMatch{port, lpm(3, b(0x0a, 0x00), 4)}, map[uint32]fieldValue{
 			1: {Type: p4configv1.MatchField_EXACT, Value: 0x1ff},
 			3: {Type: p4configv1.MatchField_LPM, Value: 0xa00, Mask: 0xf00, PrefixLen: 4}}},
-		{"optional 0", []*p4v1.FieldMatch{optional(4, b(0)), port}, matchKey{
+		{"optional 0", []*p4v1.FieldMatch{optional(4, b(0)), port}, map[uint32]fieldValue{
 			1: {Type: p4configv1.MatchField_EXACT, Value: 0x1ff},
 			4: {Type: p4configv1.MatchField_OPTIONAL, Value: 0}}},
-		{"ternary 64 bits", []*p4v1.FieldMatch{port, tern(5, b(0x80, 0, 0, 0, 0, 0, 0, 1), b(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))}, matchKey{
+		{"ternary 64 bits", []*p4v1.FieldMatch{port, tern(5, b(0x80, 0, 0, 0, 0, 0, 0, 1), b(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))}, map[uint32]fieldValue{
 			1: {Type: p4configv1.MatchField_EXACT, Value: 0x1ff},
 			5: {Type: p4configv1.MatchField_TERNARY, Value: 1<<63 | 1, Mask: 1<<64 - 1}}},
-		{"range on 12 bits", []*p4v1.FieldMatch{port, rng(6, b(0), b(0x0f, 0xfe))}, matchKey{
+		{"range on 12 bits", []*p4v1.FieldMatch{port, rng(6, b(0), b(0x0f, 0xfe))}, map[uint32]fieldValue{
 			1: {Type: p4configv1.MatchField_EXACT, Value: 0x1ff},
 			6: {Type: p4configv1.MatchField_RANGE, Low: 0, High: 0xffe}}},
 	}
 	for _, c := range valid {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := decodeMatch(tab, c.ms)
+			got, err := decodeMatch(tab, c.ms, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,8 +79,8 @@ func TestGenericMatch(t *testing.T) {
 				t.Fatalf("got %+v, want %+v", got, c.want)
 			}
 			for id, v := range c.want {
-				if got[id] != v {
-					t.Fatalf("field %d: got %+v, want %+v", id, got[id], v)
+				if gv, _ := got.get(id); gv != v {
+					t.Fatalf("field %d: got %+v, want %+v", id, gv, v)
 				}
 			}
 			// Canonical re-encoding decodes to the same values, fields sorted by ID.
@@ -93,13 +93,13 @@ func TestGenericMatch(t *testing.T) {
 					t.Fatalf("fields not sorted: %v", enc)
 				}
 			}
-			again, err := decodeMatch(tab, enc)
+			again, err := decodeMatch(tab, enc, nil)
 			if err != nil || len(again) != len(got) {
 				t.Fatalf("re-decode: %v, %v", again, err)
 			}
-			for id, v := range got {
-				if again[id] != v {
-					t.Fatalf("field %d: %+v after round trip, want %+v", id, again[id], v)
+			for _, f := range got {
+				if av, _ := again.get(f.id); av != f.v {
+					t.Fatalf("field %d: %+v after round trip, want %+v", f.id, av, f.v)
 				}
 			}
 		})
@@ -129,7 +129,7 @@ func TestGenericMatch(t *testing.T) {
 	}
 	for _, c := range invalid {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := decodeMatch(tab, c.ms)
+			_, err := decodeMatch(tab, c.ms, nil)
 			wantCode(t, err, c.code)
 		})
 	}
@@ -151,11 +151,11 @@ func TestGenericMatch(t *testing.T) {
 			t.Errorf("checkField(%d, %+v) = %v", c.id, c.v, err)
 		}
 	}
-	enc, err := encodeMatch(tab, matchKey{1: {Value: 1}, 2: {}, 3: {}, 5: {}, 6: {Low: 0, High: 0xfff}})
+	enc, err := encodeMatch(tab, matchKey{{1, fieldValue{Value: 1}}, {2, fieldValue{}}, {3, fieldValue{}}, {5, fieldValue{}}, {6, fieldValue{Low: 0, High: 0xfff}}})
 	if err != nil || len(enc) != 1 {
 		t.Errorf("don't-care values not omitted: %v, %v", enc, err)
 	}
-	if _, err := encodeMatch(tab, matchKey{2: {}}); Code(err) != codes.Internal {
+	if _, err := encodeMatch(tab, matchKey{{2, fieldValue{}}}); Code(err) != codes.Internal {
 		t.Errorf("encoding without the exact field: %v", err)
 	}
 }
