@@ -74,7 +74,10 @@ func (d *Dataplane) resetPDRCounters(ids []dataplane.PDRID) error {
 }
 
 func (d *Dataplane) resetPDRCounter(id dataplane.PDRID) error {
-	zero := make([]linxCounter, ebpf.MustPossibleCPU())
+	zero := make([][]byte, ebpf.MustPossibleCPU()) // bytes: no reflection (resetPDRCounters)
+	for i := range zero {
+		zero[i] = make([]byte, unsafe.Sizeof(linxCounter{}))
+	}
 	if err := d.objs.PdrCounters.Put(uint32(id), zero); err != nil {
 		return fmt.Errorf("reset counter of pdr %d: %w", id, err)
 	}

@@ -90,7 +90,7 @@ func (d *Dataplane) ModifyPDR(id dataplane.PDRID, far dataplane.FARID) error {
 	if !ok {
 		return fmt.Errorf("%w: pdr %d", dataplane.ErrNotFound, id)
 	}
-	if err := d.objs.PdrRules.Put(uint32(id), linxPdrRule{FarId: uint32(far), Priority: r.pdr.Priority}); err != nil {
+	if err := d.objs.PdrRules.Put(uint32(id), asBytesOf[pdrRuleBytes](&linxPdrRule{FarId: uint32(far), Priority: r.pdr.Priority})); err != nil {
 		return fmt.Errorf("modify pdr %d: %w", id, err)
 	}
 	r.pdr.FAR = far
@@ -141,7 +141,7 @@ func (d *Dataplane) apply(p *plan) error {
 		}
 	}
 	for _, id := range p.retire {
-		if err := d.objs.PdrRules.Put(uint32(id), linxPdrRule{}); err != nil {
+		if err := d.objs.PdrRules.Put(uint32(id), &pdrRuleBytes{}); err != nil {
 			return fmt.Errorf("retire pdr %d: %w", id, err)
 		}
 	}
@@ -156,9 +156,11 @@ func (d *Dataplane) apply(p *plan) error {
 	for _, k := range p.deletesC {
 		var err error
 		if k.val.v6 {
-			err = d.objs.Pdr6Entries.Delete(kernelKey6(k))
+			kk := kernelKey6(k)
+			err = d.objs.Pdr6Entries.Delete(asBytesOf[pdr6KeyBytes](&kk))
 		} else {
-			err = d.objs.PdrEntries.Delete(kernelKey(k))
+			kk := kernelKey(k)
+			err = d.objs.PdrEntries.Delete(asBytesOf[pdrKeyBytes](&kk))
 		}
 		if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 			return fmt.Errorf("delete pdr entry: %w", err)
@@ -261,7 +263,7 @@ func (d *Dataplane) writeTuples(rows []tupleRow) error {
 			t.T[i] = linxPdrTuple{Mask: kernelKey(entryKey{r.id, r.mask}), MaxPrio: r.maxPrio}
 		}
 		next := (d.slot + 1) % uint32(d.objs.PdrTupleList.MaxEntries())
-		if err := d.objs.PdrTupleList.Put(next, &t); err != nil {
+		if err := d.objs.PdrTupleList.Put(next, asBytesOf[pdrListBytes](&t)); err != nil {
 			return fmt.Errorf("write pdr tuples: %w", err)
 		}
 		if err := d.objs.PdrTupleSlot.Put(uint32(0), next); err != nil {
@@ -276,7 +278,7 @@ func (d *Dataplane) writeTuples(rows []tupleRow) error {
 			t.T[i] = linxPdr6Tuple{Mask: kernelKey6(entryKey{r.id, r.mask}), MaxPrio: r.maxPrio}
 		}
 		next := (d.slot6 + 1) % uint32(d.objs.Pdr6TupleList.MaxEntries())
-		if err := d.objs.Pdr6TupleList.Put(next, &t); err != nil {
+		if err := d.objs.Pdr6TupleList.Put(next, asBytesOf[pdr6ListBytes](&t)); err != nil {
 			return fmt.Errorf("write pdr6 tuples: %w", err)
 		}
 		if err := d.objs.Pdr6TupleSlot.Put(uint32(0), next); err != nil {

@@ -25,10 +25,19 @@ func asBytes[A any, T any](s []T) []A {
 	return unsafe.Slice((*A)(unsafe.Pointer(&s[0])), len(s))
 }
 
-// The byte arrays of the generated types written in batches.
+// asBytesOf is asBytes for one value: a pointer to it as a byte array, which
+// cilium/ebpf passes to the kernel as it is (a struct pointer would be
+// marshalled through reflection too).
+func asBytesOf[A any, T any](v *T) *A {
+	return &asBytes[A](unsafe.Slice(v, 1))[0]
+}
+
+// The byte arrays of the generated types written by the PDR paths.
 type (
 	pdrKeyBytes   = [unsafe.Sizeof(linxPdrKey{})]byte
 	pdr6KeyBytes  = [unsafe.Sizeof(linxPdr6Key{})]byte
 	pdrEntryBytes = [unsafe.Sizeof(linxPdrEntry{})]byte
 	pdrRuleBytes  = [unsafe.Sizeof(linxPdrRule{})]byte
+	pdrListBytes  = [unsafe.Sizeof(linxPdrTuples{})]byte
+	pdr6ListBytes = [unsafe.Sizeof(linxPdr6Tuples{})]byte
 )
