@@ -303,6 +303,12 @@ type touched struct {
 	bestB ruleRef
 }
 
+// retiring is a rule to delete.
+type retiring struct {
+	ref ruleRef
+	r   *rule
+}
+
 // insertion is a rule to insert (its id already chosen) with its expansion,
 // computed once per update.
 type insertion struct {
@@ -413,21 +419,21 @@ func (c *classifier) plan(inss []insertion, del []dataplane.PDRID) (*plan, error
 	}
 
 	p := &plan{}
-	for _, id := range del {
-		if _, ok := c.rules[id]; !ok {
-			return nil, fmt.Errorf("%w: pdr %d", dataplane.ErrNotFound, id)
-		}
-	}
 	// Retire the lowest priority first: a packet then sees its old winner until that
 	// is retired and the new one after, never another rule of the batch being
 	// deleted (retiring a higher rule first would expose a lower deleted one).
-	del = slices.Clone(del)
-	slices.SortStableFunc(del, func(a, b dataplane.PDRID) int {
-		return cmp.Compare(c.rules[a].pdr.Priority, c.rules[b].pdr.Priority)
-	})
-	for _, id := range del {
-		r := c.rules[id]
-		ref := ruleRef{id, r.pdr.Priority}
+	// The rules are looked up once, not in every comparison of the sort.
+	dels := make([]retiring, len(del))
+	for i, id := range del {
+		r, ok := c.rules[id]
+		if !ok {
+			return nil, fmt.Errorf("%w: pdr %d", dataplane.ErrNotFound, id)
+		}
+		dels[i].ref, dels[i].r = ruleRef{id, r.pdr.Priority}, r
+	}
+	slices.SortStableFunc(dels, func(a, b retiring) int { return cmp.Compare(a.ref.prio, b.ref.prio) })
+	for _, dl := range dels {
+		id, r, ref := dl.ref.id, dl.r, dl.ref
 		for _, k := range r.keys {
 			e := c.entries[k]
 			mark(k, e)
