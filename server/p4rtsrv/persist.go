@@ -210,7 +210,7 @@ func (s *Server) replayUpdate(u *p4v1.Update, pdrs *[]dataplane.PDRID) error {
 			if err != nil {
 				return fmt.Errorf("table entry key: %w", err)
 			}
-			delete(s.st.entries, k)
+			s.st.entries.del(k)
 			return nil
 		}
 		ent, err := s.tr.DecodeTableEntry(te, p4v1.Update_INSERT)
@@ -224,7 +224,7 @@ func (s *Server) replayUpdate(u *p4v1.Update, pdrs *[]dataplane.PDRID) error {
 			}
 			st.pdr, *pdrs = (*pdrs)[0], (*pdrs)[1:]
 		}
-		s.st.entries[ent.Key] = st
+		s.st.entries.put(st)
 	case *p4v1.Entity_ActionProfileMember:
 		if !put {
 			delete(s.st.members, e.ActionProfileMember.MemberId)
@@ -268,11 +268,11 @@ func (s *Server) restore() error {
 		if err := r.Restore(rs); err != nil {
 			return fmt.Errorf("hand the persisted rules back to the data path: %w", err)
 		}
-	} else if len(s.st.entries)+len(s.st.defaults) > 0 {
+	} else if s.st.entries.len()+len(s.st.defaults) > 0 {
 		return fmt.Errorf("the data path (%T) cannot take persisted rules back", s.dp)
 	}
 	s.restored = Restored{Records: len(recs), Configured: s.config != nil, Cookie: s.config.GetCookie().GetCookie(),
-		Entries: len(s.st.entries), Members: len(s.st.members), Groups: len(s.st.groups), PDRs: len(rs.PDRs)}
+		Entries: s.st.entries.len(), Members: len(s.st.members), Groups: len(s.st.groups), PDRs: len(rs.PDRs)}
 	return s.compactLocked()
 }
 
@@ -518,7 +518,7 @@ func (s *Server) currentLocked(kind uint8, key translate.Key, id uint32) (*p4v1.
 		}
 		return del(entity(&p4v1.TableEntry{TableId: key.Table, IsDefaultAction: true})), 0, nil
 	}
-	if st, ok := s.st.entries[key]; ok {
+	if st, ok := s.st.entries.get(key); ok {
 		e := st.entry
 		e.Counter = nil
 		te, err := s.tr.EncodeTableEntry(e)

@@ -176,7 +176,7 @@ func (s *Server) readTable(te *p4v1.TableEntry) ([]*p4v1.Entity, error) {
 		if err != nil {
 			return nil, err
 		}
-		st, ok := s.st.entries[k]
+		st, ok := s.st.entries.get(k)
 		if !ok || !s.passes(te, st) {
 			return nil, nil
 		}
@@ -230,8 +230,8 @@ func (s *Server) sortedEntries(tabs []uint32) []*stored {
 		want[t] = true
 	}
 	var out []*stored
-	for k, st := range s.st.entries {
-		if want[k.Table] {
+	for st := range s.st.entries.all() {
+		if want[st.entry.Table] {
 			out = append(out, st)
 		}
 	}
@@ -505,7 +505,7 @@ func (s *Server) readDirect(de *p4v1.DirectCounterEntry) ([]*p4v1.Entity, error)
 			}
 			return []*p4v1.Entity{{Entity: &p4v1.Entity_DirectCounterEntry{DirectCounterEntry: e}}}, nil
 		}
-		st, ok := s.st.entries[k]
+		st, ok := s.st.entries.get(k)
 		if !ok {
 			return nil, nil
 		}

@@ -18,6 +18,7 @@ type stored struct {
 	// offset is what a counter MODIFY set on the entry's direct counter: it
 	// reads the data path's count minus offset.
 	offset dataplane.Counter
+	next   *stored // entryIndex: the next entry whose key has the same hash
 }
 
 // counterCell names one cell of an indirect counter.
@@ -29,7 +30,7 @@ type counterCell struct {
 // store is the server's memory of what controllers wrote: Reads answer from it
 // (counters from the data path), so they return exactly what Writes accepted.
 type store struct {
-	entries  map[translate.Key]*stored
+	entries  entryIndex
 	defaults map[uint32]translate.Entry // non-initial default entries by table
 	members  map[uint32]translate.Member
 	groups   map[uint32]translate.Group
@@ -41,7 +42,7 @@ type store struct {
 
 func (s *Server) resetStore() {
 	s.st = store{
-		entries:        map[translate.Key]*stored{},
+		entries:        newEntryIndex(),
 		defaults:       map[uint32]translate.Entry{},
 		members:        map[uint32]translate.Member{},
 		groups:         map[uint32]translate.Group{},

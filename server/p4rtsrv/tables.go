@@ -287,7 +287,7 @@ func (s *Server) restoreState() (dataplane.RestoreState, error) {
 		LBRs: map[dataplane.LBRID][]dataplane.LBRMember{}, Tunnels: map[dataplane.TunnelID]dataplane.Tunnel{},
 		Terms: map[dataplane.TunnelTerm]dataplane.TunnelID{}, NonIP: map[uint16]dataplane.NonIPAction{},
 	}
-	for _, st := range s.st.entries {
+	for st := range s.st.entries.all() {
 		b, err := bindingOf(st.entry.Table)
 		if err != nil {
 			return rs, err

@@ -125,7 +125,7 @@ func (s *Server) writeTableEntry(op p4v1.Update_Type, te *p4v1.TableEntry) error
 	if e.Default {
 		return s.writeDefault(op, e)
 	}
-	old, exists := s.st.entries[e.Key]
+	old, exists := s.st.entries.get(e.Key)
 	switch op {
 	case p4v1.Update_INSERT:
 		if err := s.insertEntry(&stored{entry: e}); err != nil {
@@ -142,7 +142,7 @@ func (s *Server) writeTableEntry(op p4v1.Update_Type, te *p4v1.TableEntry) error
 		if err := s.install(st, old); err != nil {
 			return err
 		}
-		s.st.entries[e.Key] = st
+		s.st.entries.put(st)
 	case p4v1.Update_DELETE:
 		if !exists {
 			return status.Error(codes.NotFound, "no such entry")
@@ -150,25 +150,26 @@ func (s *Server) writeTableEntry(op p4v1.Update_Type, te *p4v1.TableEntry) error
 		if err := s.uninstall(old); err != nil {
 			return err
 		}
-		delete(s.st.entries, e.Key)
+		s.st.entries.del(e.Key)
 	default:
 		return status.Errorf(codes.InvalidArgument, "update type %v", op)
 	}
 	if e.Counter != nil && op != p4v1.Update_DELETE {
-		return s.setDirect(s.st.entries[e.Key], *e.Counter)
+		st, _ := s.st.entries.get(e.Key)
+		return s.setDirect(st, *e.Counter)
 	}
 	return nil
 }
 
 // insertEntry installs and stores a new entry.
 func (s *Server) insertEntry(st *stored) error {
-	if _, exists := s.st.entries[st.entry.Key]; exists {
+	if _, exists := s.st.entries.get(st.entry.Key); exists {
 		return status.Error(codes.AlreadyExists, "entry already exists")
 	}
 	if err := s.install(st, nil); err != nil {
 		return err
 	}
-	s.st.entries[st.entry.Key] = st
+	s.st.entries.put(st)
 	return nil
 }
 
@@ -213,7 +214,7 @@ func (s *Server) lbrMembers(a translate.Action) ([]dataplane.LBRMember, error) {
 // refreshLBRs reinstalls the LBR entries that use member or group id after it
 // changed.
 func (s *Server) refreshLBRs(uses func(translate.Action) bool) error {
-	for _, st := range s.st.entries {
+	for st := range s.st.entries.all() {
 		if st.entry.Table != p4info.IDTableLBR || !uses(st.entry.Action) {
 			continue
 		}
@@ -272,7 +273,7 @@ type pdrRun struct {
 func (s *Server) decodePDRInsert(run *pdrRun, i int, te *p4v1.TableEntry, errs []error) {
 	e, err := s.tr.DecodeTableEntry(te, p4v1.Update_INSERT)
 	if err == nil {
-		if _, dup := s.st.entries[e.Key]; dup {
+		if _, dup := s.st.entries.get(e.Key); dup {
 			err = status.Error(codes.AlreadyExists, "entry already exists")
 		}
 	}
@@ -311,7 +312,7 @@ func (s *Server) insertPDRs(run *pdrRun, errs []error) {
 	}
 	for j, st := range run.sts {
 		st.pdr = ids[j]
-		s.st.entries[st.entry.Key] = st
+		s.st.entries.put(st)
 	}
 }
 
@@ -362,7 +363,7 @@ func (s *Server) writeMember(op p4v1.Update_Type, pm *p4v1.ActionProfileMember) 
 				}
 			}
 		}
-		for _, st := range s.st.entries {
+		for st := range s.st.entries.all() {
 			if pa, ok := st.entry.Action.(translate.ProfileMember); ok && pa.ID == m.ID {
 				return status.Errorf(codes.FailedPrecondition, "member %d is used by lbr %d", m.ID, st.entry.LBR)
 			}
@@ -414,7 +415,7 @@ func (s *Server) writeGroup(op p4v1.Update_Type, pg *p4v1.ActionProfileGroup) er
 		if !exists {
 			return status.Errorf(codes.NotFound, "group %d does not exist", g.ID)
 		}
-		for _, st := range s.st.entries {
+		for st := range s.st.entries.all() {
 			if uses(st.entry.Action) {
 				return status.Errorf(codes.FailedPrecondition, "group %d is used by lbr %d", g.ID, st.entry.LBR)
 			}
@@ -474,7 +475,7 @@ func (s *Server) writeDirectCounter(op p4v1.Update_Type, de *p4v1.DirectCounterE
 	if data == nil {
 		return nil
 	}
-	st, ok := s.st.entries[k]
+	st, ok := s.st.entries.get(k)
 	if !ok {
 		return status.Error(codes.NotFound, "no such table entry")
 	}
