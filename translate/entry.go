@@ -147,7 +147,7 @@ func (t *Translator) decodeKey(te *p4v1.TableEntry) (Key, *p4info.Table, error) 
 		k.Default = true
 		return k, tab, nil
 	}
-	if len(tab.MatchFields()) == 0 {
+	if tab.NumMatchFields() == 0 {
 		return Key{}, nil, invalidf("table %s has no match key: only its default entry can be written", tab.Name())
 	}
 	switch p := te.GetPriority(); {
