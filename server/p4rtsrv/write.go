@@ -290,6 +290,10 @@ func (s *Server) decodePDRInsert(run *pdrRun, i int, te *p4v1.TableEntry, errs [
 		errs[i] = rpcErr(err)
 		return
 	}
+	if run.sts == nil { // room for the rest of the Write: no regrowing
+		n := len(errs) - i
+		run.sts, run.rules, run.idx = make([]*stored, 0, n), make([]dataplane.PDR, 0, n), make([]int, 0, n)
+	}
 	run.sts = append(run.sts, &stored{entry: e})
 	run.rules = append(run.rules, p)
 	run.idx = append(run.idx, i)

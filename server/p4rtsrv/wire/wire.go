@@ -101,28 +101,43 @@ type Updates struct {
 // records.
 func Of(wr *p4v1.WriteRequest) (*Updates, error) {
 	u := &Updates{eager: wr.GetUpdates()}
-	unk := wr.ProtoReflect().GetUnknown()
+	all := wr.ProtoReflect().GetUnknown()
+	n, err := records(all, nil)
+	if err != nil || n == 0 {
+		return u, err
+	}
+	u.raw = make([][]byte, 0, n)
+	_, err = records(all, func(b []byte) { u.raw = append(u.raw, b) })
+	return u, err
+}
+
+// records calls f (if not nil) with every update record of unk, and counts them.
+func records(unk []byte, f func([]byte)) (int, error) {
+	n := 0
 	for len(unk) > 0 {
-		num, typ, n := protowire.ConsumeTag(unk)
-		if n < 0 {
-			return nil, protowire.ParseError(n)
+		num, typ, k := protowire.ConsumeTag(unk)
+		if k < 0 {
+			return 0, protowire.ParseError(k)
 		}
 		if num == fieldUpdates && typ == protowire.BytesType {
-			v, m := protowire.ConsumeBytes(unk[n:])
+			v, m := protowire.ConsumeBytes(unk[k:])
 			if m < 0 {
-				return nil, protowire.ParseError(m)
+				return 0, protowire.ParseError(m)
 			}
-			u.raw = append(u.raw, v)
-			unk = unk[n+m:]
+			if f != nil {
+				f(v)
+			}
+			n++
+			unk = unk[k+m:]
 			continue
 		}
-		m := protowire.ConsumeFieldValue(num, typ, unk[n:])
+		m := protowire.ConsumeFieldValue(num, typ, unk[k:])
 		if m < 0 {
-			return nil, protowire.ParseError(m)
+			return 0, protowire.ParseError(m)
 		}
-		unk = unk[n+m:]
+		unk = unk[k+m:]
 	}
-	return u, nil
+	return n, nil
 }
 
 // Count is how many updates wr holds, decoded or not (for observers of
