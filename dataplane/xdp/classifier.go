@@ -418,7 +418,7 @@ func (c *classifier) plan(inss []insertion, del []dataplane.PDRID) (*plan, error
 		}
 	}
 
-	p := &plan{}
+	p := &plan{commit: make([]dataplane.PDRID, 0, len(inss)), retire: make([]dataplane.PDRID, 0, len(del))}
 	// Retire the lowest priority first: a packet then sees its old winner until that
 	// is retired and the new one after, never another rule of the batch being
 	// deleted (retiring a higher rule first would expose a lower deleted one).
