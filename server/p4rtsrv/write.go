@@ -32,6 +32,7 @@ func (s *Server) Write(_ context.Context, req *p4v1.WriteRequest) (*p4v1.WriteRe
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "updates: %v", err)
 	}
+	defer ups.Release()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.configuredLocked() {

@@ -26,6 +26,22 @@ type scratch struct {
 	ps     []*p4v1.Action_Param
 }
 
+// clear drops every reference into the last request decoded (its bytes), so
+// that a pooled scratch does not keep a request's buffer alive.
+func (s *scratch) clear() {
+	s.u, s.e, s.et, s.te = p4v1.Update{}, p4v1.Entity{}, p4v1.Entity_TableEntry{}, p4v1.TableEntry{}
+	s.ta, s.taA, s.a = p4v1.TableAction{}, p4v1.TableAction_Action{}, p4v1.Action{}
+	for _, m := range s.fms {
+		*m = fieldMatch{}
+	}
+	for _, p := range s.params {
+		*p = p4v1.Action_Param{}
+	}
+	clear(s.match[:cap(s.match)])
+	clear(s.ps[:cap(s.ps)])
+	s.match, s.ps = s.match[:0], s.ps[:0]
+}
+
 // fieldMatch is one match field with every match kind's messages at hand.
 type fieldMatch struct {
 	fm  p4v1.FieldMatch

@@ -15,6 +15,7 @@ package wire
 
 import (
 	"fmt"
+	"sync"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/grpc/encoding"
@@ -94,7 +95,21 @@ func unmarshalWrite(b []byte, wr *p4v1.WriteRequest) error {
 type Updates struct {
 	eager []*p4v1.Update
 	raw   [][]byte // update messages (record payloads)
-	s     scratch
+	s     *scratch
+}
+
+// scratches recycles the decoder's messages across Writes: a one-update Write
+// would otherwise allocate a few kilobytes of them.
+var scratches = sync.Pool{New: func() any { return new(scratch) }}
+
+// Release gives the decoder's messages back for other Writes. Nothing At
+// returned may be used after it.
+func (u *Updates) Release() {
+	if u.s != nil {
+		u.s.clear()
+		scratches.Put(u.s)
+		u.s = nil
+	}
 }
 
 // Of returns wr's updates: those decoded already, then those Codec left as
@@ -161,6 +176,9 @@ func (u *Updates) At(i int) (*p4v1.Update, error) {
 		return u.eager[i], nil
 	}
 	b := u.raw[i-len(u.eager)]
+	if u.s == nil {
+		u.s = scratches.Get().(*scratch)
+	}
 	if up, ok := u.s.update(b); ok {
 		return up, nil
 	}

@@ -109,7 +109,7 @@ func TestLazyWriteDecodesAsProto(t *testing.T) {
 // TestFastDecoderCoversTableEntries: the shapes a controller writes most go
 // through the reused messages, not proto.Unmarshal.
 func TestFastDecoderCoversTableEntries(t *testing.T) {
-	var s scratch
+	s := new(scratch)
 	for i, up := range corpus()[:8] {
 		b, err := proto.Marshal(up)
 		if err != nil {
@@ -165,7 +165,7 @@ func FuzzFastDecoder(f *testing.F) {
 		b, _ := proto.Marshal(up)
 		f.Add(b)
 	}
-	var s scratch
+	s := new(scratch)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		up, ok := s.update(b)
 		if !ok {
