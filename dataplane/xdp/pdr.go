@@ -63,11 +63,23 @@ func (d *Dataplane) InsertPDRs(ps []dataplane.PDR) ([]dataplane.PDRID, error) {
 	if !slices.IsSortedFunc(ins, func(a, b insertion) int { return cmp.Compare(a.id, b.id) }) {
 		slices.SortFunc(ins, func(a, b insertion) int { return cmp.Compare(a.id, b.id) })
 	}
+	// The new rules' counters are zeroed while the classifier plans: the one is
+	// syscalls, the other Go bookkeeping, and neither needs the other.
+	reset := func() error { return d.resetPDRCounters(ids) }
+	var resetDone chan error
+	if len(ids) >= overlapResetMin {
+		resetDone = make(chan error, 1)
+		go func() { resetDone <- d.resetPDRCounters(ids) }()
+		reset = func() error { return <-resetDone }
+	}
 	pl, err := d.cls.plan(ins, nil)
 	if err != nil {
+		if resetDone != nil {
+			<-resetDone // zeroed counters of ids not used: harmless
+		}
 		return fail(len(ps), err)
 	}
-	if err := d.resetPDRCounters(ids); err != nil {
+	if err := reset(); err != nil {
 		d.cls.update(nil, ids) // forget the plan: nothing reached the classifier maps
 		return fail(len(ps), err)
 	}
@@ -81,6 +93,10 @@ func (d *Dataplane) InsertPDRs(ps []dataplane.PDR) ([]dataplane.PDRID, error) {
 	}
 	return ids, d.bloomTidy()
 }
+
+// overlapResetMin is the batch from which counter zeroing runs beside the
+// planning (below it, a goroutine costs more than it hides).
+const overlapResetMin = 256
 
 // ModifyPDR points a rule at another FAR with one atomic map write.
 func (d *Dataplane) ModifyPDR(id dataplane.PDRID, far dataplane.FARID) error {
