@@ -221,6 +221,9 @@ func Markdown(r *Results) string {
 	}
 	fmt.Fprintf(&b, "\n_Run of %s on %s%s: kernel %s, %d vCPU %q, %s; %d interleaved rounds of %d frames per throughput point; %.0f s in all._\n\n",
 		m.Date, m.Commit, q, m.Kernel, m.CPUs, m.CPU, m.Go, m.Rounds, m.FramesPerRun, m.Seconds)
+	if m.ControlRun != "" {
+		fmt.Fprintf(&b, "_Control-plane figures (Fig. 4, batch installs, agent RSS, Write → forward) from a later run of the control part alone: %s._\n\n", m.ControlRun)
+	}
 
 	b.WriteString("#### Headline (64-byte frames, 1 core; ratios are medians of per-round ratios, min–max)\n\n| ratio | median | min–max |\n|---|---|---|\n")
 	keys := make([]string, 0, len(r.Ratios))

@@ -49,6 +49,9 @@ type Meta struct {
 	Rounds                        int
 	FramesPerRun                  uint32
 	Seconds                       float64
+	// ControlRun, when set, says that the control-plane figures come from a
+	// later run than the data-path ones (linx-bench -only control,w2f -keep).
+	ControlRun string `json:",omitempty"`
 }
 
 // Throughput is one case, size and core count of Fig. 3, over rounds.

@@ -42,6 +42,7 @@ func main() {
 	only := flag.String("only", "", "comma list of parts to run: datapath, control, w2f (default all)")
 	render := flag.Bool("render", false, "measure nothing: re-render the markdown and plots from -out")
 	agentProf := flag.String("agentprof", "", "directory where the control part's agent writes agent-cpu.pprof and agent-heap.pprof")
+	keep := flag.Bool("keep", false, "with -only control,w2f: keep the data-path results of -out (measured earlier) and replace the control-plane ones")
 	flag.Parse()
 	if *render {
 		r, err := eval.ReadJSON(*out)
@@ -57,13 +58,13 @@ func main() {
 		}
 		return
 	}
-	if err := run(*quick, *tiny, *out, *doc, *img, *only, *agentProf); err != nil {
+	if err := run(*quick, *tiny, *keep, *out, *doc, *img, *only, *agentProf); err != nil {
 		fmt.Fprintln(os.Stderr, "linx-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(quick, tiny bool, out, doc, img, only, agentProf string) error {
+func run(quick, tiny, keep bool, out, doc, img, only, agentProf string) error {
 	c := eval.Full()
 	if quick {
 		c = eval.Quick()
@@ -81,6 +82,21 @@ func run(quick, tiny bool, out, doc, img, only, agentProf string) error {
 	r := &eval.Results{Meta: meta(c)}
 	newNS := cleanupOnSignal()
 	want := func(p string) bool { return only == "" || strings.Contains(","+only+",", ","+p+",") }
+	if keep {
+		if want("datapath") {
+			return fmt.Errorf("-keep replaces the control-plane figures only: use -only control,w2f")
+		}
+		old, err := eval.ReadJSON(out)
+		if err != nil {
+			return fmt.Errorf("-keep: %w", err)
+		}
+		m := r.Meta
+		r = old
+		r.Meta.ControlRun = fmt.Sprintf("%s on %s, %s", m.Date, m.Commit, m.Go)
+		if m.Quick {
+			r.Meta.ControlRun += " (BENCH_QUICK)"
+		}
+	}
 	if want("datapath") {
 		if err := eval.DataPath(c, newNS, r); err != nil {
 			return fmt.Errorf("data path: %w", err)
@@ -96,7 +112,9 @@ func run(quick, tiny bool, out, doc, img, only, agentProf string) error {
 			return fmt.Errorf("write to forward: %w", err)
 		}
 	}
-	r.Meta.Seconds = time.Since(start).Seconds()
+	if !keep {
+		r.Meta.Seconds = time.Since(start).Seconds()
+	}
 	if err := eval.WriteJSON(r, out); err != nil {
 		return err
 	}
