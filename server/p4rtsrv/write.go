@@ -39,6 +39,22 @@ func (s *Server) Write(_ context.Context, req *p4v1.WriteRequest) (*p4v1.WriteRe
 		return nil, status.Error(codes.FailedPrecondition, "no forwarding pipeline config: SetForwardingPipelineConfig first")
 	}
 	errs := make([]error, ups.Len())
+	if len(errs) >= pipelineMin {
+		s.writePipelined(ups, errs)
+	} else {
+		s.writeInOrder(ups, errs)
+	}
+	s.persistWriteLocked(ups, errs)
+	for _, err := range errs {
+		if err != nil {
+			return nil, writeError(errs)
+		}
+	}
+	return &p4v1.WriteResponse{}, nil
+}
+
+// writeInOrder applies the updates one after the other on the Write's goroutine.
+func (s *Server) writeInOrder(ups *wire.Updates, errs []error) {
 	var run pdrRun // consecutive PDR inserts go to the data path as one batch
 	for i := range errs {
 		u, err := ups.At(i)
@@ -47,20 +63,14 @@ func (s *Server) Write(_ context.Context, req *p4v1.WriteRequest) (*p4v1.WriteRe
 			s.insertPDRs(&run, errs)
 			errs[i] = status.Errorf(codes.InvalidArgument, "malformed update: %v", err)
 		case isPDRInsert(u):
-			s.decodePDRInsert(&run, i, u.GetEntity().GetTableEntry(), errs)
+			st, p, err := s.decodePDR(u.GetEntity().GetTableEntry())
+			s.addPDR(&run, i, st, p, err, errs)
 		default:
 			s.insertPDRs(&run, errs)
 			errs[i] = s.update(u)
 		}
 	}
 	s.insertPDRs(&run, errs)
-	s.persistWriteLocked(ups, errs)
-	for _, err := range errs {
-		if err != nil {
-			return nil, writeError(errs)
-		}
-	}
-	return &p4v1.WriteResponse{}, nil
 }
 
 // writeError packs per-update errors the way the spec's Error Reporting section
@@ -270,32 +280,40 @@ type pdrRun struct {
 	idx   []int // their updates' positions
 }
 
-// decodePDRInsert decodes update i, a PDR insert, into run (te is not kept).
-func (s *Server) decodePDRInsert(run *pdrRun, i int, te *p4v1.TableEntry, errs []error) {
+// decodePDR decodes a PDR insert (te is not kept). It reads no server state,
+// so the decoder goroutine of a pipelined Write can call it.
+func (s *Server) decodePDR(te *p4v1.TableEntry) (*stored, dataplane.PDR, error) {
 	e, err := s.tr.DecodeTableEntry(te, p4v1.Update_INSERT)
+	if err != nil {
+		return nil, dataplane.PDR{}, rpcErr(err)
+	}
+	p, ok := e.PDR()
+	if !ok {
+		return nil, p, status.Error(codes.InvalidArgument, "pdr entries take set_far")
+	}
+	if err := p.Validate(); err != nil {
+		return nil, p, rpcErr(err)
+	}
+	return &stored{entry: e}, p, nil
+}
+
+// addPDR adds update i, a decoded PDR insert (or its decoding error), to run
+// unless its key is stored already.
+func (s *Server) addPDR(run *pdrRun, i int, st *stored, p dataplane.PDR, err error, errs []error) {
 	if err == nil {
-		if _, dup := s.st.entries.get(e.Key); dup {
+		if _, dup := s.st.entries.get(st.entry.Key); dup {
 			err = status.Error(codes.AlreadyExists, "entry already exists")
 		}
 	}
-	var p dataplane.PDR
-	if err == nil {
-		var ok bool
-		if p, ok = e.PDR(); !ok {
-			err = status.Error(codes.InvalidArgument, "pdr entries take set_far")
-		} else {
-			err = p.Validate()
-		}
-	}
 	if err != nil {
-		errs[i] = rpcErr(err)
+		errs[i] = err
 		return
 	}
 	if run.sts == nil { // room for the rest of the Write: no regrowing
-		n := len(errs) - i
+		n := min(len(errs)-i, pipelineChunk)
 		run.sts, run.rules, run.idx = make([]*stored, 0, n), make([]dataplane.PDR, 0, n), make([]int, 0, n)
 	}
-	run.sts = append(run.sts, &stored{entry: e})
+	run.sts = append(run.sts, st)
 	run.rules = append(run.rules, p)
 	run.idx = append(run.idx, i)
 }
