@@ -30,9 +30,19 @@ func (x *entryIndex) hash(k translate.Key) uint64 {
 	return maphash.Comparable(x.seed, k)
 }
 
+// hasher returns x's hash function, for another goroutine to hash keys ahead
+// (it reads nothing of x that changes).
+func (x *entryIndex) hasher() func(translate.Key) uint64 {
+	y := entryIndex{seed: x.seed, hashK: x.hashK}
+	return y.hash
+}
+
 // get returns the entry of key k.
-func (x *entryIndex) get(k translate.Key) (*stored, bool) {
-	for st := x.m[x.hash(k)]; st != nil; st = st.next {
+func (x *entryIndex) get(k translate.Key) (*stored, bool) { return x.getH(x.hash(k), k) }
+
+// getH is get of a key whose hash is h.
+func (x *entryIndex) getH(h uint64, k translate.Key) (*stored, bool) {
+	for st := x.m[h]; st != nil; st = st.next {
 		if st.entry.Key == k {
 			return st, true
 		}
@@ -41,8 +51,10 @@ func (x *entryIndex) get(k translate.Key) (*stored, bool) {
 }
 
 // put stores st under its key, replacing the entry of that key if any.
-func (x *entryIndex) put(st *stored) {
-	h := x.hash(st.entry.Key)
+func (x *entryIndex) put(st *stored) { x.putH(x.hash(st.entry.Key), st) }
+
+// putH is put of an entry whose key's hash is h.
+func (x *entryIndex) putH(h uint64, st *stored) {
 	prev := (*stored)(nil)
 	for cur := x.m[h]; cur != nil; prev, cur = cur, cur.next {
 		if cur.entry.Key == st.entry.Key {

@@ -64,7 +64,11 @@ func (s *Server) writeInOrder(ups *wire.Updates, errs []error) {
 			errs[i] = status.Errorf(codes.InvalidArgument, "malformed update: %v", err)
 		case isPDRInsert(u):
 			st, p, err := s.decodePDR(u.GetEntity().GetTableEntry())
-			s.addPDR(&run, i, st, p, err, errs)
+			var h uint64
+			if err == nil {
+				h = s.st.entries.hash(st.entry.Key)
+			}
+			s.addPDR(&run, i, st, h, p, err, errs)
 		default:
 			s.insertPDRs(&run, errs)
 			errs[i] = s.update(u)
@@ -277,7 +281,8 @@ func isPDRInsert(u *p4v1.Update) bool {
 type pdrRun struct {
 	sts   []*stored // what is stored once installed
 	rules []dataplane.PDR
-	idx   []int // their updates' positions
+	idx   []int    // their updates' positions
+	hs    []uint64 // their keys' hashes (entryIndex)
 }
 
 // decodePDR decodes a PDR insert (te is not kept). It reads no server state,
@@ -297,11 +302,11 @@ func (s *Server) decodePDR(te *p4v1.TableEntry) (*stored, dataplane.PDR, error) 
 	return &stored{entry: e}, p, nil
 }
 
-// addPDR adds update i, a decoded PDR insert (or its decoding error), to run
-// unless its key is stored already.
-func (s *Server) addPDR(run *pdrRun, i int, st *stored, p dataplane.PDR, err error, errs []error) {
+// addPDR adds update i, a decoded PDR insert (or its decoding error) whose
+// key's hash is h, to run unless its key is stored already.
+func (s *Server) addPDR(run *pdrRun, i int, st *stored, h uint64, p dataplane.PDR, err error, errs []error) {
 	if err == nil {
-		if _, dup := s.st.entries.get(st.entry.Key); dup {
+		if _, dup := s.st.entries.getH(h, st.entry.Key); dup {
 			err = status.Error(codes.AlreadyExists, "entry already exists")
 		}
 	}
@@ -311,9 +316,10 @@ func (s *Server) addPDR(run *pdrRun, i int, st *stored, p dataplane.PDR, err err
 	}
 	if run.sts == nil { // room for the rest of the Write: no regrowing
 		n := min(len(errs)-i, pipelineChunk)
-		run.sts, run.rules, run.idx = make([]*stored, 0, n), make([]dataplane.PDR, 0, n), make([]int, 0, n)
+		run.sts, run.rules, run.idx, run.hs = make([]*stored, 0, n), make([]dataplane.PDR, 0, n), make([]int, 0, n), make([]uint64, 0, n)
 	}
 	run.sts = append(run.sts, st)
+	run.hs = append(run.hs, h)
 	run.rules = append(run.rules, p)
 	run.idx = append(run.idx, i)
 }
@@ -325,7 +331,7 @@ func (s *Server) insertPDRs(run *pdrRun, errs []error) {
 	if len(run.sts) == 0 {
 		return
 	}
-	defer func() { *run = pdrRun{sts: run.sts[:0], rules: run.rules[:0], idx: run.idx[:0]} }()
+	defer func() { *run = pdrRun{sts: run.sts[:0], rules: run.rules[:0], idx: run.idx[:0], hs: run.hs[:0]} }()
 	ids, err := s.dp.InsertPDRs(run.rules)
 	if err != nil {
 		for j, st := range run.sts {
@@ -335,7 +341,7 @@ func (s *Server) insertPDRs(run *pdrRun, errs []error) {
 	}
 	for j, st := range run.sts {
 		st.pdr = ids[j]
-		s.st.entries.put(st)
+		s.st.entries.putH(run.hs[j], st)
 	}
 }
 

@@ -16,7 +16,8 @@ import (
 // From pipelineMin updates, a decoder goroutine decodes ahead while the
 // Write's goroutine installs what is decoded, in data-path batches of up to
 // pipelineChunk PDRs: on two CPUs the decoding hides behind the installing.
-// The decoder reads only the request and the translator; every check against
+// The decoder reads only the request and the translator (and hashes keys for
+// the store's index); every check against
 // the store, every data-path call and every change of the store stay on the
 // Write's goroutine, in update order, so each update ends as writeInOrder
 // would end it. At most a few chunks are in flight: the memory a Write takes
@@ -32,6 +33,7 @@ type decoded struct {
 	i   int
 	err error
 	st  *stored
+	h   uint64 // st's key's hash (entryIndex)
 	pdr dataplane.PDR
 	u   *p4v1.Update
 }
@@ -40,6 +42,7 @@ func (s *Server) writePipelined(ups *wire.Updates, errs []error) {
 	out := make(chan []decoded, 2)
 	free := make(chan []decoded, 3)
 	ack := make(chan struct{})
+	hash := s.st.entries.hasher()
 	go func() {
 		defer close(out)
 		chunk := func() []decoded {
@@ -58,7 +61,9 @@ func (s *Server) writePipelined(ups *wire.Updates, errs []error) {
 			case err != nil:
 				d.err = status.Errorf(codes.InvalidArgument, "malformed update: %v", err)
 			case isPDRInsert(u):
-				d.st, d.pdr, d.err = s.decodePDR(u.GetEntity().GetTableEntry())
+				if d.st, d.pdr, d.err = s.decodePDR(u.GetEntity().GetTableEntry()); d.err == nil {
+					d.h = hash(d.st.entry.Key)
+				}
 			default:
 				if len(batch) > 0 {
 					out <- batch
@@ -88,7 +93,7 @@ func (s *Server) writePipelined(ups *wire.Updates, errs []error) {
 				ack <- struct{}{}
 				continue
 			}
-			s.addPDR(&run, d.i, d.st, d.pdr, d.err, errs)
+			s.addPDR(&run, d.i, d.st, d.h, d.pdr, d.err, errs)
 		}
 		if len(run.sts) >= pipelineChunk {
 			s.insertPDRs(&run, errs)
