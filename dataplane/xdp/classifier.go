@@ -338,6 +338,15 @@ func (c *classifier) plan(inss []insertion, del []dataplane.PDRID) (*plan, error
 	for i := range inss {
 		total += expansion(inss[i].pdr.Match)
 	}
+	// A large batch into an empty classifier (a controller replaying its state
+	// after a pipeline push) sizes the maps once instead of growing them step by
+	// step, each step rehashing what is there.
+	if len(c.rules) == 0 && len(inss) >= 1024 {
+		c.rules = make(map[dataplane.PDRID]*rule, len(inss))
+		if len(c.entries) == 0 {
+			c.entries = make(map[entryKey]*entry, total)
+		}
+	}
 	arena := make([][2]fields, 0, total)
 	for i := range inss {
 		n := len(arena)

@@ -42,6 +42,9 @@ func (d *Dataplane) InsertPDRs(ps []dataplane.PDR) ([]dataplane.PDRID, error) {
 	}
 	// Keys are claimed in ident as they are checked (a key twice in the batch is
 	// refused like one already installed), and released if the batch fails.
+	if len(d.ident) == 0 && len(ps) >= 1024 { // sized once (classifier.plan)
+		d.ident = make(map[dataplane.PDRKey]dataplane.PDRID, len(ps))
+	}
 	ins := make([]insertion, len(ps))
 	ids := make([]dataplane.PDRID, len(ps))
 	fail := func(n int, err error) ([]dataplane.PDRID, error) {

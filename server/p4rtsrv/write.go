@@ -39,6 +39,11 @@ func (s *Server) Write(_ context.Context, req *p4v1.WriteRequest) (*p4v1.WriteRe
 		return nil, status.Error(codes.FailedPrecondition, "no forwarding pipeline config: SetForwardingPipelineConfig first")
 	}
 	errs := make([]error, ups.Len())
+	if s.st.entries.len() == 0 && len(errs) >= 1024 {
+		// A large Write into an empty store (a controller replaying its state
+		// after a pipeline push) sizes the index once instead of regrowing it.
+		s.st.entries.m = make(map[uint64]*stored, len(errs))
+	}
 	if len(errs) >= pipelineMin {
 		s.writePipelined(ups, errs)
 	} else {
