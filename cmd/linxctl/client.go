@@ -300,11 +300,22 @@ func (st *stream) endError(sendErr error) error {
 }
 
 // close ends the stream: the device forgets this controller (a primary leaves its
-// role without one).
+// role without one). It half-closes and waits, briefly, for the device to end
+// the stream, which it does once it has forgotten this controller: the next
+// command then never finds this one still connected as primary.
 func (st *stream) close() {
-	_ = st.s.CloseSend()
+	if st.s.CloseSend() == nil {
+		select {
+		case err := <-st.done:
+			st.done <- err
+		case <-time.After(streamCloseWait):
+		}
+	}
 	st.cancel()
 }
+
+// streamCloseWait bounds how long close waits for the device to end a stream.
+const streamCloseWait = 2 * time.Second
 
 // master is a primary session: writes and pipeline pushes go through it.
 type master struct {
