@@ -9,10 +9,14 @@ import (
 // ValidateProbe checks what SendProbe takes: an IPv4 datagram without options
 // from t.Src to t.Dst carrying UDP, whose lengths agree, no longer than maxLen
 // octets (what fits in the tunnel's port after the GRE and outer headers).
-// Errors wrap ErrInvalid and name the field.
+// Errors wrap ErrInvalid and name the field. Probes over a tunnel whose
+// underlay is IPv6 are refused for now: their inner family (the tunnel's
+// addresses are IPv6, so the IPv4 probe above cannot exist) is not decided yet.
 func ValidateProbe(t Tunnel, packet []byte, maxLen int) error {
 	const ipHdr, udpHdr = 20, 8
 	switch {
+	case t.Src.Is6():
+		return fmt.Errorf("%w: probes over a tunnel with an IPv6 underlay (src %s) are not supported yet", ErrInvalid, t.Src)
 	case len(packet) < ipHdr+udpHdr:
 		return fmt.Errorf("%w: probe of %d octets is shorter than IPv4 and UDP headers", ErrInvalid, len(packet))
 	case len(packet) > maxLen:

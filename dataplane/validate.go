@@ -155,13 +155,11 @@ func checkTunnelID(field string, id TunnelID, maxTunnels int) error {
 	return nil
 }
 
-// Validate checks a GRE overlay: unicast IPv4 underlay addresses, a port in
-// 1..maxPorts-1 and a DSCP that fits 6 bits.
+// Validate checks a GRE overlay: unicast underlay addresses of one family (both
+// IPv4 or both IPv6: the outer header has one), a port in 1..maxPorts-1 and a
+// DSCP that fits 6 bits.
 func (t Tunnel) Validate(maxPorts int) error {
-	if err := checkUnicast4("tunnel src", t.Src); err != nil {
-		return err
-	}
-	if err := checkUnicast4("tunnel dst", t.Dst); err != nil {
+	if err := checkEndpoints("tunnel src", t.Src, "tunnel dst", t.Dst); err != nil {
 		return err
 	}
 	if err := checkPort("tunnel port", t.Port, maxPorts); err != nil {
@@ -173,12 +171,56 @@ func (t Tunnel) Validate(maxPorts int) error {
 	return nil
 }
 
-// Validate checks a tunnel termination: unicast IPv4 remote and local addresses.
+// Validate checks a tunnel termination: unicast remote and local addresses of one
+// family.
 func (t TunnelTerm) Validate() error {
-	if err := checkUnicast4("tunnel_term remote", t.Remote); err != nil {
+	return checkEndpoints("tunnel_term remote", t.Remote, "tunnel_term local", t.Local)
+}
+
+// checkEndpoints checks a pair of underlay addresses: each unicast of its family,
+// and both of the same one. IPv4-mapped IPv6 addresses are refused: an IPv4
+// endpoint is written as IPv4, so that one endpoint has one spelling.
+func checkEndpoints(fa string, a netip.Addr, fb string, b netip.Addr) error {
+	if err := checkUnicast(fa, a); err != nil {
 		return err
 	}
-	return checkUnicast4("tunnel_term local", t.Local)
+	if err := checkUnicast(fb, b); err != nil {
+		return err
+	}
+	if a.Is4() != b.Is4() {
+		return fmt.Errorf("%w: %s address %s is IPv%d but %s address %s is IPv%d: both ends of a tunnel are of one family",
+			ErrInvalid, fb, b, family(b), fa, a, family(a))
+	}
+	return nil
+}
+
+func family(a netip.Addr) int {
+	if a.Is4() {
+		return 4
+	}
+	return 6
+}
+
+// checkUnicast accepts a unicast IPv4 address (checkUnicast4) or a global or
+// unique-local IPv6 one: not unspecified, multicast, link-local (a
+// tunnel endpoint has no zone) nor IPv4-mapped.
+func checkUnicast(field string, a netip.Addr) error {
+	if !a.IsValid() || a.Is4() {
+		return checkUnicast4(field, a)
+	}
+	switch {
+	case a.Is4In6():
+		return fmt.Errorf("%w: %s address %s is IPv4-mapped IPv6: write the IPv4 address", ErrInvalid, field, a)
+	case a.Zone() != "":
+		return fmt.Errorf("%w: %s address %s has a zone", ErrInvalid, field, a)
+	case a.IsUnspecified():
+		return fmt.Errorf("%w: %s address %s is unspecified", ErrInvalid, field, a)
+	case a.IsMulticast():
+		return fmt.Errorf("%w: %s address %s is multicast", ErrInvalid, field, a)
+	case a.IsLinkLocalUnicast():
+		return fmt.Errorf("%w: %s address %s is link-local", ErrInvalid, field, a)
+	}
+	return nil
 }
 
 // checkUnicast4 accepts a plain IPv4 address (not IPv4-mapped IPv6) that is neither

@@ -26,7 +26,20 @@ type New func(t *testing.T, o dataplane.Options) dataplane.Dataplane
 
 // Run runs the whole suite against the data paths newDP makes, one fresh data
 // path per subtest.
-func Run(t *testing.T, newDP New) {
+func Run(t *testing.T, newDP New) { RunLimited(t, newDP, Limits{}) }
+
+// Limits lists parts of the contract an implementation does not carry yet. Each
+// must still be refused cleanly: ErrInvalid with a message saying what is
+// missing, never accepted and dropped.
+type Limits struct {
+	// NoIPv6Underlay: overlays and terminations with IPv6 endpoints are refused
+	// (ErrInvalid, "IPv6 underlay" in the message).
+	NoIPv6Underlay bool
+}
+
+// RunLimited is Run for an implementation with limits l.
+func RunLimited(t *testing.T, newDP New, l Limits) {
+	limits = l
 	for _, tc := range []struct {
 		name string
 		fn   func(*testing.T, New)
@@ -41,6 +54,7 @@ func Run(t *testing.T, newDP New) {
 		{"LBRs", testLBRs},
 		{"Tunnels", testTunnels},
 		{"TunnelTerms", testTunnelTerms},
+		{"TunnelsIPv6Underlay", testTunnelsIPv6},
 		{"NonIPRules", testNonIPRules},
 		{"Probes", testProbes},
 		{"Messages", testMessages},
@@ -49,6 +63,9 @@ func Run(t *testing.T, newDP New) {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDP) })
 	}
 }
+
+// limits are those of the implementation under test (RunLimited).
+var limits Limits
 
 var (
 	addr   = netip.MustParseAddr
@@ -357,12 +374,73 @@ func testTunnelTerms(t *testing.T, newDP New) {
 	other.Key = 8
 	wantErr(t, "full", d.SetTunnelTerm(other, 2), dataplane.ErrFull)
 	wantErr(t, "tunnel id", d.SetTunnelTerm(term, 8), dataplane.ErrInvalid)
-	wantErr(t, "ipv6", d.SetTunnelTerm(dataplane.TunnelTerm{Remote: addr("2001:db8::1"), Local: term.Local}, 1), dataplane.ErrInvalid)
+	wantErr(t, "mixed families", d.SetTunnelTerm(dataplane.TunnelTerm{Remote: addr("2001:db8::1"), Local: term.Local}, 1), dataplane.ErrInvalid)
 	wantErr(t, "zero term", d.SetTunnelTerm(dataplane.TunnelTerm{}, 1), dataplane.ErrInvalid)
 	wantErr(t, "delete other", d.DeleteTunnelTerm(other), dataplane.ErrNotFound)
 	wantErr(t, "delete", d.DeleteTunnelTerm(term), nil)
 	wantErr(t, "delete again", d.DeleteTunnelTerm(term), dataplane.ErrNotFound)
 	wantErr(t, "room again", d.SetTunnelTerm(other, 2), nil)
+}
+
+// testTunnelsIPv6 checks overlays and terminations over an IPv6 underlay: both
+// ends of one family, each a unicast address of it, refusals naming the field;
+// accepted, listed and deleted like IPv4 ones, or, on an implementation with
+// Limits.NoIPv6Underlay, refused as not carried.
+func testTunnelsIPv6(t *testing.T, newDP New) {
+	d := newDP(t, dataplane.Options{MaxTunnels: 4, MaxPorts: 4, MaxTerms: 2})
+	t6 := dataplane.Tunnel{Port: 2, Src: addr("2001:db8:a::1"), Dst: addr("2001:db8:b::1"), Key: 7, SetDSCP: true, DSCP: 46}
+	term6 := dataplane.TunnelTerm{Remote: t6.Dst, Local: t6.Src, Key: 7}
+	for _, c := range []struct {
+		name, field string
+		src, dst    string
+	}{
+		{"v4 src v6 dst", "tunnel dst", "198.51.100.1", "2001:db8:b::1"},
+		{"v6 src v4 dst", "tunnel dst", "2001:db8:a::1", "203.0.113.9"},
+		{"multicast dst", "tunnel dst", "2001:db8:a::1", "ff02::1"},
+		{"link-local src", "tunnel src", "fe80::1", "2001:db8:b::1"},
+		{"unspecified src", "tunnel src", "::", "2001:db8:b::1"},
+		{"v4-mapped src", "tunnel src", "::ffff:198.51.100.1", "2001:db8:b::1"},
+	} {
+		bad := t6
+		bad.Src, bad.Dst = addr(c.src), addr(c.dst)
+		err := d.SetTunnel(1, bad)
+		wantErr(t, c.name, err, dataplane.ErrInvalid)
+		if err != nil && !strings.Contains(err.Error(), c.field) {
+			t.Errorf("%s: %v does not name %q", c.name, err, c.field)
+		}
+		badTerm := dataplane.TunnelTerm{Remote: addr(c.dst), Local: addr(c.src)}
+		field := strings.Replace(strings.Replace(c.field, "tunnel dst", "tunnel_term remote", 1), "tunnel src", "tunnel_term local", 1)
+		err = d.SetTunnelTerm(badTerm, 1)
+		wantErr(t, "term "+c.name, err, dataplane.ErrInvalid)
+		if err != nil && c.name != "v4 src v6 dst" && c.name != "v6 src v4 dst" && !strings.Contains(err.Error(), field) {
+			t.Errorf("term %s: %v does not name %q", c.name, err, field)
+		}
+	}
+	if limits.NoIPv6Underlay {
+		for name, err := range map[string]error{"tunnel": d.SetTunnel(1, t6), "term": d.SetTunnelTerm(term6, 1)} {
+			wantErr(t, name, err, dataplane.ErrInvalid)
+			if err != nil && !strings.Contains(err.Error(), "IPv6 underlay") {
+				t.Errorf("%s: %v does not say the IPv6 underlay is not carried", name, err)
+			}
+		}
+		wantTunnels(t, d, []dataplane.TunnelInfo{})
+		return
+	}
+	wantErr(t, "set", d.SetTunnel(1, t6), nil)
+	wantErr(t, "set v4", d.SetTunnel(2, tunnel), nil)
+	wantTunnels(t, d, []dataplane.TunnelInfo{{ID: 1, Tunnel: t6, Port: 5}, {ID: 2, Tunnel: tunnel, Port: 6}})
+	if c, err := d.TunnelCounter(1); err != nil || c != (dataplane.TunnelCounters{}) {
+		t.Errorf("TunnelCounter(1) = %+v, %v; want zero", c, err)
+	}
+	wantErr(t, "term", d.SetTunnelTerm(term6, 1), nil)
+	wantErr(t, "term v4", d.SetTunnelTerm(term, 2), nil)
+	wantErr(t, "term full", d.SetTunnelTerm(dataplane.TunnelTerm{Remote: addr("2001:db8:c::1"), Local: t6.Src}, 1), dataplane.ErrFull)
+	wantErr(t, "delete term", d.DeleteTunnelTerm(term6), nil)
+	wantErr(t, "delete term again", d.DeleteTunnelTerm(term6), dataplane.ErrNotFound)
+	// No probe family over an IPv6 underlay yet (dataplane.ValidateProbe).
+	wantErr(t, "probe", d.SendProbe(1, probe(tunnel.Src, tunnel.Dst, 16)), dataplane.ErrInvalid)
+	wantErr(t, "delete", d.DeleteTunnel(1), nil)
+	wantTunnels(t, d, []dataplane.TunnelInfo{{ID: 2, Tunnel: tunnel, Port: 6}})
 }
 
 // probe is an IPv4/UDP datagram to the STAMP port carrying n octets, from src to

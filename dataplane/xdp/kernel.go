@@ -5,7 +5,9 @@ package xdp
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math/bits"
+	"net/netip"
 
 	"github.com/linx-sdwan/linx/dataplane"
 )
@@ -70,6 +72,18 @@ func kernelLBR(members []dataplane.LBRMember) *linxLbr {
 		v.Slots[i] = uint32(t)
 	}
 	return &v
+}
+
+// errUnderlay6 refuses an overlay or termination whose underlay is IPv6: the
+// contract accepts one (dataplane.Tunnel.Validate), the kernel's tunnel and
+// termination maps hold IPv4 endpoints only so far. Refused rather than stored,
+// so that no tunnel is installed that would silently drop what it is given.
+func errUnderlay6(field string, a netip.Addr) error {
+	if a.Is4() {
+		return nil
+	}
+	return fmt.Errorf("%w: %s address %s: the XDP data path does not carry GRE over an IPv6 underlay yet (IPv4 underlay only)",
+		dataplane.ErrInvalid, field, a)
 }
 
 func kernelTunnel(t dataplane.Tunnel) linxTunnel {

@@ -32,6 +32,16 @@ func (d *Dataplane) Restore(s dataplane.RestoreState) error {
 	if err := s.Validate(d.opts); err != nil {
 		return err
 	}
+	for id, t := range s.Tunnels {
+		if err := errUnderlay6("tunnel src", t.Src); err != nil {
+			return fmt.Errorf("tunnel %d: %w", id, err)
+		}
+	}
+	for term := range s.Terms {
+		if err := errUnderlay6("tunnel_term local", term.Local); err != nil {
+			return err
+		}
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.restored || len(d.cls.rules) > 0 || len(d.fars)+len(d.lbrs)+len(d.tunnels)+len(d.terms)+len(d.nonIP) > 0 {

@@ -86,6 +86,9 @@ func (d *Dataplane) SetTunnel(id dataplane.TunnelID, t dataplane.Tunnel) error {
 	if err := t.Validate(d.opts.MaxPorts); err != nil {
 		return err
 	}
+	if err := errUnderlay6("tunnel src", t.Src); err != nil {
+		return err
+	}
 	if err := dataplane.ValidateTunnelID(id, d.opts.MaxTunnels); err != nil {
 		return err
 	}
@@ -160,6 +163,9 @@ func (d *Dataplane) ListTunnels() []dataplane.TunnelInfo {
 // as tunnel id.
 func (d *Dataplane) SetTunnelTerm(term dataplane.TunnelTerm, id dataplane.TunnelID) error {
 	if err := term.Validate(); err != nil {
+		return err
+	}
+	if err := errUnderlay6("tunnel_term local", term.Local); err != nil {
 		return err
 	}
 	if err := dataplane.ValidateTunnelID(id, d.opts.MaxTunnels); err != nil {
