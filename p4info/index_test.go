@@ -24,6 +24,7 @@ func TestLookups(t *testing.T) {
 		{p4info.TableTunnels, p4info.IDTableTunnels},
 		{p4info.TableTunnelTerm, p4info.IDTableTunnelTerm},
 		{p4info.TableNonIP, p4info.IDTableNonIP},
+		{p4info.TableTunnelTerm6, p4info.IDTableTunnelTerm6},
 	}
 	if got := len(x.Tables()); got != len(tables) {
 		t.Errorf("%d tables, want %d", got, len(tables))
@@ -66,6 +67,9 @@ func TestLookups(t *testing.T) {
 		{p4info.TableTunnelTerm, p4info.FieldTunnelTermDstAddr, p4info.IDFieldTunnelTermDstAddr, 32, p4configv1.MatchField_EXACT},
 		{p4info.TableTunnelTerm, p4info.FieldTunnelTermGREKey, p4info.IDFieldTunnelTermGREKey, 32, p4configv1.MatchField_EXACT},
 		{p4info.TableNonIP, p4info.FieldNonIPEthType, p4info.IDFieldNonIPEthType, 16, p4configv1.MatchField_EXACT},
+		{p4info.TableTunnelTerm6, p4info.FieldTunnelTerm6SrcAddr, p4info.IDFieldTunnelTerm6SrcAddr, 128, p4configv1.MatchField_EXACT},
+		{p4info.TableTunnelTerm6, p4info.FieldTunnelTerm6DstAddr, p4info.IDFieldTunnelTerm6DstAddr, 128, p4configv1.MatchField_EXACT},
+		{p4info.TableTunnelTerm6, p4info.FieldTunnelTerm6GREKey, p4info.IDFieldTunnelTerm6GREKey, 32, p4configv1.MatchField_EXACT},
 	}
 	nFields := 0
 	for _, tab := range x.Tables() {
@@ -115,6 +119,12 @@ func TestLookups(t *testing.T) {
 		}},
 		{p4info.ActionDecap, p4info.IDActionDecap, []param{{p4info.ParamDecapTunnelID, p4info.IDParamDecapTunnelID, 32}}},
 		{p4info.ActionCopyToController, p4info.IDActionCopyToController, nil},
+		{p4info.ActionSetGRE6, p4info.IDActionSetGRE6, []param{
+			{p4info.ParamSetGRE6Port, p4info.IDParamSetGRE6Port, 16},
+			{p4info.ParamSetGRE6SrcAddr, p4info.IDParamSetGRE6SrcAddr, 128},
+			{p4info.ParamSetGRE6DstAddr, p4info.IDParamSetGRE6DstAddr, 128},
+			{p4info.ParamSetGRE6Key, p4info.IDParamSetGRE6Key, 32},
+		}},
 	}
 	if got := len(x.Actions()); got != len(actions) {
 		t.Errorf("%d actions, want %d", got, len(actions))
@@ -262,9 +272,14 @@ func TestTableSemantics(t *testing.T) {
 		}},
 		{p4info.TableTunnels, false, p4info.ActionDrop, "", "", []ref{
 			{p4info.ActionSetGRE, p4configv1.ActionRef_TABLE_ONLY},
+			{p4info.ActionSetGRE6, p4configv1.ActionRef_TABLE_ONLY},
 			{p4info.ActionDrop, p4configv1.ActionRef_DEFAULT_ONLY},
 		}},
 		{p4info.TableTunnelTerm, false, p4info.ActionDrop, "", "", []ref{
+			{p4info.ActionDecap, p4configv1.ActionRef_TABLE_ONLY},
+			{p4info.ActionDrop, p4configv1.ActionRef_DEFAULT_ONLY},
+		}},
+		{p4info.TableTunnelTerm6, false, p4info.ActionDrop, "", "", []ref{
 			{p4info.ActionDecap, p4configv1.ActionRef_TABLE_ONLY},
 			{p4info.ActionDrop, p4configv1.ActionRef_DEFAULT_ONLY},
 		}},
@@ -352,7 +367,7 @@ func TestImmutable(t *testing.T) {
 	}
 	c := x.P4Info()
 	c.Tables = nil
-	if len(x.P4Info().Tables) != 6 {
+	if len(x.P4Info().Tables) != 7 {
 		t.Error("P4Info returned the internal message")
 	}
 }

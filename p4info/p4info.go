@@ -97,6 +97,9 @@ const (
 	TableTunnels    = "LinxIngress.tunnels"
 	TableTunnelTerm = "LinxIngress.tunnel_term"
 	TableNonIP      = "LinxIngress.non_ip"
+	// TableTunnelTerm6 is tunnel_term for GRE inside IPv6 outer headers: a table
+	// of its own, so that tunnel_term's 32-bit keys stay as they are.
+	TableTunnelTerm6 = "LinxIngress.tunnel_term6"
 
 	IDTablePDR        uint32 = 0x02000001
 	IDTableFAR        uint32 = 0x02000002
@@ -104,6 +107,8 @@ const (
 	IDTableTunnels    uint32 = 0x02000004
 	IDTableTunnelTerm uint32 = 0x02000005
 	IDTableNonIP      uint32 = 0x02000006
+	// Ids from 0x20 up: clear of those that other tables take in sequence.
+	IDTableTunnelTerm6 uint32 = 0x02000020
 )
 
 // Match fields of table pdr. Ternary fields with a zero mask are omitted by clients
@@ -151,6 +156,19 @@ const (
 	IDFieldTunnelTermGREKey  uint32 = 3
 )
 
+// Match fields of table tunnel_term6 (all exact): tunnel_term's, with 128-bit
+// addresses named as the pdr's IPv6 fields are (one name, one width across the
+// P4Info, which the ONOS app's constants rely on).
+const (
+	FieldTunnelTerm6SrcAddr = "src_addr6" // remote tunnel endpoint (outer IPv6 source)
+	FieldTunnelTerm6DstAddr = "dst_addr6" // local tunnel endpoint (outer IPv6 destination)
+	FieldTunnelTerm6GREKey  = "gre_key"   // GRE key; 0 = packet carries no key
+
+	IDFieldTunnelTerm6SrcAddr uint32 = 1
+	IDFieldTunnelTerm6DstAddr uint32 = 2
+	IDFieldTunnelTerm6GREKey  uint32 = 3
+)
+
 // Match field of table non_ip (exact): the EtherType after at most one VLAN tag.
 // IPv4 (0x0800) never reaches the table (the pdr table classifies it); entries for
 // it, or for a VLAN tag type, are refused with INVALID_ARGUMENT.
@@ -161,15 +179,16 @@ const (
 
 // Actions.
 const (
-	ActionSetFAR  = "LinxIngress.set_far" // pdr: select FAR far_id
-	ActionDrop    = "LinxIngress.drop"    // discard
-	ActionPass    = "LinxIngress.pass"    // hand to the kernel network stack
-	ActionForward = "LinxIngress.forward" // send out of port, unencapsulated
-	ActionEncap   = "LinxIngress.encap"   // GRE-encapsulate onto tunnel_id
-	ActionBalance = "LinxIngress.balance" // load-balance with LBR lbr_id
-	ActionPunt    = "LinxIngress.punt"    // send to the controller (PacketIn)
-	ActionSetGRE  = "LinxIngress.set_gre" // tunnels: describe a GRE overlay
-	ActionDecap   = "LinxIngress.decap"   // tunnel_term: decapsulate, account to tunnel_id
+	ActionSetFAR  = "LinxIngress.set_far"  // pdr: select FAR far_id
+	ActionDrop    = "LinxIngress.drop"     // discard
+	ActionPass    = "LinxIngress.pass"     // hand to the kernel network stack
+	ActionForward = "LinxIngress.forward"  // send out of port, unencapsulated
+	ActionEncap   = "LinxIngress.encap"    // GRE-encapsulate onto tunnel_id
+	ActionBalance = "LinxIngress.balance"  // load-balance with LBR lbr_id
+	ActionPunt    = "LinxIngress.punt"     // send to the controller (PacketIn)
+	ActionSetGRE  = "LinxIngress.set_gre"  // tunnels: describe a GRE overlay
+	ActionDecap   = "LinxIngress.decap"    // tunnel_term: decapsulate, account to tunnel_id
+	ActionSetGRE6 = "LinxIngress.set_gre6" // tunnels: a GRE overlay over an IPv6 underlay
 	// ActionCopyToController: non_ip: send a copy to the controller and pass the
 	// frame to the kernel.
 	ActionCopyToController = "LinxIngress.copy_to_controller"
@@ -184,29 +203,38 @@ const (
 	IDActionSetGRE           uint32 = 0x01000008
 	IDActionDecap            uint32 = 0x01000009
 	IDActionCopyToController uint32 = 0x0100000a
+	IDActionSetGRE6          uint32 = 0x01000020 // from 0x20: clear of ids taken in sequence
 )
 
 // Action parameters.
 const (
-	ParamSetFARFarID   = "far_id"
-	ParamForwardPort   = "port"
-	ParamEncapTunnelID = "tunnel_id"
-	ParamBalanceLbrID  = "lbr_id"
-	ParamSetGREPort    = "port"     // WAN port the overlay leaves by
-	ParamSetGRESrcAddr = "src_addr" // local underlay IPv4 address
-	ParamSetGREDstAddr = "dst_addr" // remote underlay IPv4 address
-	ParamSetGREKey     = "key"      // GRE key; 0 = no key field
-	ParamDecapTunnelID = "tunnel_id"
+	ParamSetFARFarID    = "far_id"
+	ParamForwardPort    = "port"
+	ParamEncapTunnelID  = "tunnel_id"
+	ParamBalanceLbrID   = "lbr_id"
+	ParamSetGREPort     = "port"     // WAN port the overlay leaves by
+	ParamSetGRESrcAddr  = "src_addr" // local underlay IPv4 address
+	ParamSetGREDstAddr  = "dst_addr" // remote underlay IPv4 address
+	ParamSetGREKey      = "key"      // GRE key; 0 = no key field
+	ParamDecapTunnelID  = "tunnel_id"
+	ParamSetGRE6Port    = "port"      // WAN port the overlay leaves by
+	ParamSetGRE6SrcAddr = "src_addr6" // local underlay IPv6 address
+	ParamSetGRE6DstAddr = "dst_addr6" // remote underlay IPv6 address
+	ParamSetGRE6Key     = "key"       // GRE key; 0 = no key field
 
-	IDParamSetFARFarID   uint32 = 1
-	IDParamForwardPort   uint32 = 1
-	IDParamEncapTunnelID uint32 = 1
-	IDParamBalanceLbrID  uint32 = 1
-	IDParamSetGREPort    uint32 = 1
-	IDParamSetGRESrcAddr uint32 = 2
-	IDParamSetGREDstAddr uint32 = 3
-	IDParamSetGREKey     uint32 = 4
-	IDParamDecapTunnelID uint32 = 1
+	IDParamSetFARFarID    uint32 = 1
+	IDParamForwardPort    uint32 = 1
+	IDParamEncapTunnelID  uint32 = 1
+	IDParamBalanceLbrID   uint32 = 1
+	IDParamSetGREPort     uint32 = 1
+	IDParamSetGRESrcAddr  uint32 = 2
+	IDParamSetGREDstAddr  uint32 = 3
+	IDParamSetGREKey      uint32 = 4
+	IDParamDecapTunnelID  uint32 = 1
+	IDParamSetGRE6Port    uint32 = 1
+	IDParamSetGRE6SrcAddr uint32 = 2
+	IDParamSetGRE6DstAddr uint32 = 3
+	IDParamSetGRE6Key     uint32 = 4
 )
 
 // Action profile (an action selector) implementing table lbr.
@@ -408,6 +436,7 @@ func New(sizes Sizes) *p4configv1.P4Info {
 				},
 				ActionRefs: []*p4configv1.ActionRef{
 					actionRef(IDActionSetGRE, p4configv1.ActionRef_TABLE_ONLY),
+					actionRef(IDActionSetGRE6, p4configv1.ActionRef_TABLE_ONLY),
 					actionRef(IDActionDrop, p4configv1.ActionRef_DEFAULT_ONLY),
 				},
 				ConstDefaultActionId: IDActionDrop,
@@ -421,6 +450,23 @@ func New(sizes Sizes) *p4configv1.P4Info {
 					exact(IDFieldTunnelTermSrcAddr, FieldTunnelTermSrcAddr, BitsAddr, "remote tunnel endpoint: outer IPv4 source"),
 					exact(IDFieldTunnelTermDstAddr, FieldTunnelTermDstAddr, BitsAddr, "local tunnel endpoint: outer IPv4 destination"),
 					exact(IDFieldTunnelTermGREKey, FieldTunnelTermGREKey, BitsGREKey, "GRE key; 0 matches packets without a key field"),
+				},
+				ActionRefs: []*p4configv1.ActionRef{
+					actionRef(IDActionDecap, p4configv1.ActionRef_TABLE_ONLY),
+					actionRef(IDActionDrop, p4configv1.ActionRef_DEFAULT_ONLY),
+				},
+				ConstDefaultActionId: IDActionDrop,
+				Size:                 int64(s.TunnelTerms),
+			},
+			{
+				Preamble: preamble(IDTableTunnelTerm6, TableTunnelTerm6,
+					"GRE tunnel terminations over an IPv6 underlay: tunnel_term for GRE inside IPv6 outer headers",
+					"A GRE packet to a local IPv6 tunnel address that matches no entry is dropped as spoofed. "+
+						"tunnel_term and tunnel_term6 share one capacity: size is that of both together."),
+				MatchFields: []*p4configv1.MatchField{
+					exact(IDFieldTunnelTerm6SrcAddr, FieldTunnelTerm6SrcAddr, BitsAddr6, "remote tunnel endpoint: outer IPv6 source"),
+					exact(IDFieldTunnelTerm6DstAddr, FieldTunnelTerm6DstAddr, BitsAddr6, "local tunnel endpoint: outer IPv6 destination"),
+					exact(IDFieldTunnelTerm6GREKey, FieldTunnelTerm6GREKey, BitsGREKey, "GRE key; 0 matches packets without a key field"),
 				},
 				ActionRefs: []*p4configv1.ActionRef{
 					actionRef(IDActionDecap, p4configv1.ActionRef_TABLE_ONLY),
@@ -467,6 +513,11 @@ func New(sizes Sizes) *p4configv1.P4Info {
 				param(IDParamSetGREKey, ParamSetGREKey, BitsGREKey, "GRE key; 0 = no key field")),
 			action(IDActionDecap, ActionDecap, "Decapsulate the GRE packet and account it to a tunnel",
 				param(IDParamDecapTunnelID, ParamDecapTunnelID, BitsRuleID, "id of an entry of table tunnels")),
+			action(IDActionSetGRE6, ActionSetGRE6, "Describe a GRE overlay over an IPv6 underlay",
+				param(IDParamSetGRE6Port, ParamSetGRE6Port, BitsPort, "WAN port the overlay leaves by"),
+				param(IDParamSetGRE6SrcAddr, ParamSetGRE6SrcAddr, BitsAddr6, "local underlay IPv6 address"),
+				param(IDParamSetGRE6DstAddr, ParamSetGRE6DstAddr, BitsAddr6, "remote underlay IPv6 address"),
+				param(IDParamSetGRE6Key, ParamSetGRE6Key, BitsGREKey, "GRE key; 0 = no key field")),
 			action(IDActionCopyToController, ActionCopyToController,
 				"Send a copy to the controller (PacketIn) and pass the frame on to the kernel (ARP must still reach the gateway's kernel, which answers it)"),
 		},

@@ -177,6 +177,7 @@ func TestSizes(t *testing.T) {
 		{p4info.TableLBR, tableOf(t, x, p4info.TableLBR).Size(), s.LBRs},
 		{p4info.TableTunnels, tableOf(t, x, p4info.TableTunnels).Size(), s.Tunnels},
 		{p4info.TableTunnelTerm, tableOf(t, x, p4info.TableTunnelTerm).Size(), s.TunnelTerms},
+		{p4info.TableTunnelTerm6, tableOf(t, x, p4info.TableTunnelTerm6).Size(), s.TunnelTerms},
 		{p4info.TableNonIP, tableOf(t, x, p4info.TableNonIP).Size(), s.NonIPRules},
 		{p4info.CounterPortRX, counterOf(t, x, p4info.CounterPortRX).Size(), s.Ports},
 		{p4info.CounterPortTX, counterOf(t, x, p4info.CounterPortTX).Size(), s.Ports},

@@ -87,6 +87,8 @@ public final class LinxConstants {
     public static final PiTableId LINX_INGRESS_TUNNELS = PiTableId.of("LinxIngress.tunnels");
     /** GRE tunnel terminations: which GRE packets this gateway decapsulates. */
     public static final PiTableId LINX_INGRESS_TUNNEL_TERM = PiTableId.of("LinxIngress.tunnel_term");
+    /** GRE tunnel terminations over an IPv6 underlay: tunnel_term for GRE inside IPv6 outer headers. */
+    public static final PiTableId LINX_INGRESS_TUNNEL_TERM6 = PiTableId.of("LinxIngress.tunnel_term6");
     /**
      * What to do with frames that are not IPv4 (ARP, LLDP, IPv6...), by EtherType; default: pass to the
      * kernel.
@@ -112,6 +114,8 @@ public final class LinxConstants {
     public static final PiActionId LINX_INGRESS_SET_GRE = PiActionId.of("LinxIngress.set_gre");
     /** Decapsulate the GRE packet and account it to a tunnel. */
     public static final PiActionId LINX_INGRESS_DECAP = PiActionId.of("LinxIngress.decap");
+    /** Describe a GRE overlay over an IPv6 underlay. */
+    public static final PiActionId LINX_INGRESS_SET_GRE6 = PiActionId.of("LinxIngress.set_gre6");
     /**
      * Send a copy to the controller (PacketIn) and pass the frame on to the kernel (ARP must still reach
      * the gateway's kernel, which answers it).
@@ -133,6 +137,10 @@ public final class LinxConstants {
     public static final int DST_ADDR_BITWIDTH = 32;
     public static final PiActionParamId KEY = PiActionParamId.of("key");
     public static final int KEY_BITWIDTH = 32;
+    public static final PiActionParamId SRC_ADDR6 = PiActionParamId.of("src_addr6");
+    public static final int SRC_ADDR6_BITWIDTH = 128;
+    public static final PiActionParamId DST_ADDR6 = PiActionParamId.of("dst_addr6");
+    public static final int DST_ADDR6_BITWIDTH = 128;
 
     // Action profiles
     /** Action selector of table lbr: weighted encap members, selected by a 5-tuple hash. */
