@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"net/netip"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/grpc/codes"
@@ -84,6 +85,35 @@ func (ps actionParams) lookup(id uint32) (uint64, bool) {
 	return 0, false
 }
 
+// wideParams are the values of parameters wider than MaxBitwidth (IPv6
+// addresses), big-endian, by parameter ID: only set_gre6 has any, so the
+// narrow path neither allocates nor searches them.
+type wideParams []wideParam
+
+type wideParam struct {
+	id uint32
+	v  [16]byte
+}
+
+// get returns parameter id's value (zeroes when absent).
+func (ws wideParams) get(id uint32) [16]byte {
+	for _, w := range ws {
+		if w.id == id {
+			return w.v
+		}
+	}
+	return [16]byte{}
+}
+
+func (ws wideParams) has(id uint32) bool {
+	for _, w := range ws {
+		if w.id == id {
+			return true
+		}
+	}
+	return false
+}
+
 // lookupAction finds the action a refers to among the actions of tab and checks
 // its scope: the default entry may only use actions whose scope is not
 // TABLE_ONLY, entries and members only those whose scope is not DEFAULT_ONLY.
@@ -110,33 +140,43 @@ func (t *Translator) lookupAction(tab *p4info.Table, a *p4v1.Action, asDefault b
 }
 
 // decodeParams checks that every parameter of act is given exactly once, with a
-// value that fits its bit width, and decodes them.
-func decodeParams(act *p4info.Action, ps []*p4v1.Action_Param, vals actionParams) (actionParams, error) {
+// value that fits its bit width, and decodes them: narrow ones into vals, those
+// wider than MaxBitwidth into the second result.
+func decodeParams(act *p4info.Action, ps []*p4v1.Action_Param, vals actionParams) (actionParams, wideParams, error) {
+	var wide wideParams
 	for _, p := range ps {
 		if p == nil {
-			return nil, invalidf("%s: empty parameter", describeAction(act))
+			return nil, nil, invalidf("%s: empty parameter", describeAction(act))
 		}
 		info, ok := act.Param(p.GetParamId())
 		if !ok {
-			return nil, invalidf("%s: unknown parameter id %d", describeAction(act), p.GetParamId())
+			return nil, nil, invalidf("%s: unknown parameter id %d", describeAction(act), p.GetParamId())
 		}
-		if _, dup := vals.lookup(info.ID()); dup {
-			return nil, invalidf("%s: parameter %d (%s) given twice", describeAction(act), info.ID(), info.Name())
+		if _, dup := vals.lookup(info.ID()); dup || (wide != nil && wide.has(info.ID())) {
+			return nil, nil, invalidf("%s: parameter %d (%s) given twice", describeAction(act), info.ID(), info.Name())
+		}
+		if info.Bitwidth() > MaxBitwidth {
+			w, err := DecodeWide(p.GetValue(), info.Bitwidth())
+			if err != nil {
+				return nil, nil, prefixed(fmt.Sprintf("%s: parameter %d (%s)", describeAction(act), info.ID(), info.Name()), err)
+			}
+			wide = append(wide, wideParam{info.ID(), w})
+			continue
 		}
 		v, err := DecodeUint(p.GetValue(), info.Bitwidth())
 		if err != nil {
-			return nil, prefixed(fmt.Sprintf("%s: parameter %d (%s)", describeAction(act), info.ID(), info.Name()), err)
+			return nil, nil, prefixed(fmt.Sprintf("%s: parameter %d (%s)", describeAction(act), info.ID(), info.Name()), err)
 		}
 		vals = append(vals, actionParam{info.ID(), v})
 	}
-	if len(vals) < act.NumParams() {
+	if len(vals)+len(wide) < act.NumParams() {
 		for _, info := range act.Params() {
-			if _, ok := vals.lookup(info.ID()); !ok {
-				return nil, invalidf("%s: parameter %d (%s) missing", describeAction(act), info.ID(), info.Name())
+			if _, ok := vals.lookup(info.ID()); !ok && !wide.has(info.ID()) {
+				return nil, nil, invalidf("%s: parameter %d (%s) missing", describeAction(act), info.ID(), info.Name())
 			}
 		}
 	}
-	return vals, nil
+	return vals, wide, nil
 }
 
 // decodeAction decodes a direct action of table tab.
@@ -146,16 +186,16 @@ func (t *Translator) decodeAction(tab *p4info.Table, a *p4v1.Action, asDefault b
 		return nil, err
 	}
 	var buf [8]actionParam
-	ps, err := decodeParams(act, a.GetParams(), buf[:0])
+	ps, wide, err := decodeParams(act, a.GetParams(), buf[:0])
 	if err != nil {
 		return nil, err
 	}
-	return toAction(act, ps)
+	return toAction(act, ps, wide)
 }
 
 // toAction maps a validated P4 action to its typed form. Parameter widths were
 // checked against the P4Info, which New checked against linx's.
-func toAction(act *p4info.Action, ps actionParams) (Action, error) {
+func toAction(act *p4info.Action, ps actionParams, wide wideParams) (Action, error) {
 	switch act.ID() {
 	case p4info.IDActionSetFAR:
 		return SetFAR{FAR: dataplane.FARID(ps.get(p4info.IDParamSetFARFarID))}, nil
@@ -181,6 +221,15 @@ func toAction(act *p4info.Action, ps actionParams) (Action, error) {
 			Dst:  dataplane.AddrFrom4(uint32(ps.get(p4info.IDParamSetGREDstAddr))),
 			Key:  uint32(ps.get(p4info.IDParamSetGREKey)),
 		}}, nil
+	case p4info.IDActionSetGRE6:
+		// Both addresses IPv6 (an IPv4-mapped one included: Tunnel.Validate refuses
+		// it by name); set_gre carries IPv4 overlays.
+		return SetGRE{Tunnel: dataplane.Tunnel{
+			Port: dataplane.PortID(ps.get(p4info.IDParamSetGRE6Port)),
+			Src:  netip.AddrFrom16(wide.get(p4info.IDParamSetGRE6SrcAddr)),
+			Dst:  netip.AddrFrom16(wide.get(p4info.IDParamSetGRE6DstAddr)),
+			Key:  uint32(ps.get(p4info.IDParamSetGRE6Key)),
+		}}, nil
 	case p4info.IDActionDecap:
 		return Decap{Tunnel: dataplane.TunnelID(ps.get(p4info.IDParamDecapTunnelID))}, nil
 	case p4info.IDActionCopyToController:
@@ -190,8 +239,9 @@ func toAction(act *p4info.Action, ps actionParams) (Action, error) {
 }
 
 type param struct {
-	id uint32
-	v  uint64
+	id   uint32
+	v    uint64
+	wide *[16]byte // set for parameters wider than MaxBitwidth, instead of v
 }
 
 // fromAction returns the P4 action ID and parameters (sorted by ID) of a direct
@@ -199,7 +249,7 @@ type param struct {
 func fromAction(a Action) (uint32, []param, error) {
 	switch a := a.(type) {
 	case SetFAR:
-		return p4info.IDActionSetFAR, []param{{p4info.IDParamSetFARFarID, uint64(a.FAR)}}, nil
+		return p4info.IDActionSetFAR, []param{{id: p4info.IDParamSetFARFarID, v: uint64(a.FAR)}}, nil
 	case FARAction:
 		f := a.FAR
 		switch f.Action {
@@ -208,28 +258,37 @@ func fromAction(a Action) (uint32, []param, error) {
 		case dataplane.ActPass:
 			return p4info.IDActionPass, nil, nil
 		case dataplane.ActForward:
-			return p4info.IDActionForward, []param{{p4info.IDParamForwardPort, uint64(f.Port)}}, nil
+			return p4info.IDActionForward, []param{{id: p4info.IDParamForwardPort, v: uint64(f.Port)}}, nil
 		case dataplane.ActEncap:
-			return p4info.IDActionEncap, []param{{p4info.IDParamEncapTunnelID, uint64(f.Tunnel)}}, nil
+			return p4info.IDActionEncap, []param{{id: p4info.IDParamEncapTunnelID, v: uint64(f.Tunnel)}}, nil
 		case dataplane.ActBalance:
-			return p4info.IDActionBalance, []param{{p4info.IDParamBalanceLbrID, uint64(f.LBR)}}, nil
+			return p4info.IDActionBalance, []param{{id: p4info.IDParamBalanceLbrID, v: uint64(f.LBR)}}, nil
 		case dataplane.ActPunt:
 			return p4info.IDActionPunt, nil, nil
 		}
 		return 0, nil, Errorf(internal, "far action %s has no P4 action", f.Action)
 	case SetGRE:
 		g := a.Tunnel
-		if !g.Src.Is4() || !g.Dst.Is4() {
-			return 0, nil, Errorf(internal, "set_gre addresses %s, %s are not IPv4", g.Src, g.Dst)
+		switch {
+		case g.Src.Is6() && g.Dst.Is6():
+			src, dst := g.Src.As16(), g.Dst.As16()
+			return p4info.IDActionSetGRE6, []param{
+				{id: p4info.IDParamSetGRE6Port, v: uint64(g.Port)},
+				{id: p4info.IDParamSetGRE6SrcAddr, wide: &src},
+				{id: p4info.IDParamSetGRE6DstAddr, wide: &dst},
+				{id: p4info.IDParamSetGRE6Key, v: uint64(g.Key)},
+			}, nil
+		case !g.Src.Is4() || !g.Dst.Is4():
+			return 0, nil, Errorf(internal, "set_gre addresses %s, %s are not of one family", g.Src, g.Dst)
 		}
 		return p4info.IDActionSetGRE, []param{
-			{p4info.IDParamSetGREPort, uint64(g.Port)},
-			{p4info.IDParamSetGRESrcAddr, uint64(dataplane.IPv4(g.Src))},
-			{p4info.IDParamSetGREDstAddr, uint64(dataplane.IPv4(g.Dst))},
-			{p4info.IDParamSetGREKey, uint64(g.Key)},
+			{id: p4info.IDParamSetGREPort, v: uint64(g.Port)},
+			{id: p4info.IDParamSetGRESrcAddr, v: uint64(dataplane.IPv4(g.Src))},
+			{id: p4info.IDParamSetGREDstAddr, v: uint64(dataplane.IPv4(g.Dst))},
+			{id: p4info.IDParamSetGREKey, v: uint64(g.Key)},
 		}, nil
 	case Decap:
-		return p4info.IDActionDecap, []param{{p4info.IDParamDecapTunnelID, uint64(a.Tunnel)}}, nil
+		return p4info.IDActionDecap, []param{{id: p4info.IDParamDecapTunnelID, v: uint64(a.Tunnel)}}, nil
 	case CopyToController:
 		return p4info.IDActionCopyToController, nil, nil
 	case nil:
@@ -252,7 +311,11 @@ func (t *Translator) encodeAction(tab *p4info.Table, a Action, asDefault bool) (
 	out := &p4v1.Action{ActionId: id}
 	for _, p := range ps {
 		info, ok := ref.Action().Param(p.id)
-		if !ok || p.v > mask(info.Bitwidth()) {
+		if ok && p.wide != nil && info.Bitwidth() > MaxBitwidth {
+			out.Params = append(out.Params, &p4v1.Action_Param{ParamId: p.id, Value: EncodeWide(*p.wide)})
+			continue
+		}
+		if !ok || p.wide != nil || info.Bitwidth() > MaxBitwidth || p.v > mask(info.Bitwidth()) {
 			return nil, Errorf(internal, "%s: parameter %d value %#x invalid", describeAction(ref.Action()), p.id, p.v)
 		}
 		out.Params = append(out.Params, &p4v1.Action_Param{ParamId: p.id, Value: EncodeUint(p.v)})

@@ -3,6 +3,7 @@ package translate
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/grpc/codes"
@@ -182,6 +183,12 @@ func (t *Translator) decodeKey(te *p4v1.TableEntry) (Key, *p4info.Table, error) 
 			Local:  dataplane.AddrFrom4(uint32(mk.value(p4info.IDFieldTunnelTermDstAddr))),
 			Key:    uint32(mk.value(p4info.IDFieldTunnelTermGREKey)),
 		}
+	case p4info.IDTableTunnelTerm6:
+		k.Term = dataplane.TunnelTerm{
+			Remote: netip.AddrFrom16(mk.wide(p4info.IDFieldTunnelTerm6SrcAddr)),
+			Local:  netip.AddrFrom16(mk.wide(p4info.IDFieldTunnelTerm6DstAddr)),
+			Key:    uint32(mk.value(p4info.IDFieldTunnelTerm6GREKey)),
+		}
 	case p4info.IDTableNonIP:
 		k.EthType = uint16(mk.value(p4info.IDFieldNonIPEthType))
 	default:
@@ -282,6 +289,16 @@ func matchOf(k Key) (matchKey, error) {
 			{p4info.IDFieldTunnelTermSrcAddr, fieldValue{Value: uint64(dataplane.IPv4(tt.Remote))}},
 			{p4info.IDFieldTunnelTermDstAddr, fieldValue{Value: uint64(dataplane.IPv4(tt.Local))}},
 			{p4info.IDFieldTunnelTermGREKey, fieldValue{Value: uint64(tt.Key)}},
+		}, nil
+	case p4info.IDTableTunnelTerm6:
+		tt := k.Term
+		if !tt.Remote.Is6() || !tt.Local.Is6() {
+			return nil, Errorf(internal, "tunnel_term6 addresses %s, %s are not IPv6", tt.Remote, tt.Local)
+		}
+		return matchKey{
+			{p4info.IDFieldTunnelTerm6SrcAddr, fieldValue{WideValue: tt.Remote.As16()}},
+			{p4info.IDFieldTunnelTerm6DstAddr, fieldValue{WideValue: tt.Local.As16()}},
+			{p4info.IDFieldTunnelTerm6GREKey, fieldValue{Value: uint64(tt.Key)}},
 		}, nil
 	case p4info.IDTableNonIP:
 		return matchKey{{p4info.IDFieldNonIPEthType, fieldValue{Value: uint64(k.EthType)}}}, nil
@@ -629,7 +646,7 @@ func (t *Translator) InitialDefault(table uint32) (Entry, error) {
 	case tab.ID() == p4info.IDTablePDR:
 		e.Action = FARAction{FAR: dataplane.FAR{Action: dataplane.ActPass}}
 	case tab.ConstDefaultAction() != nil:
-		a, err := toAction(tab.ConstDefaultAction(), nil)
+		a, err := toAction(tab.ConstDefaultAction(), nil, nil)
 		if err != nil {
 			return Entry{}, err
 		}

@@ -20,8 +20,8 @@ type fieldValue struct {
 	Value, Mask uint64
 	PrefixLen   int
 	Low, High   uint64
-	// Wide fields (over 64 bits: IPv6 addresses) are ternary only and carry
-	// their value and mask here, big-endian, instead of Value and Mask.
+	// Wide fields (over 64 bits: IPv6 addresses) are ternary or exact and carry
+	// their value (and mask) here, big-endian, instead of Value and Mask.
 	WideValue, WideMask [16]byte
 }
 
@@ -39,6 +39,12 @@ type matchField struct {
 func (k matchKey) value(id uint32) uint64 {
 	v, _ := k.get(id)
 	return v.Value
+}
+
+// wide is field id's WideValue (zeroes when absent).
+func (k matchKey) wide(id uint32) [16]byte {
+	v, _ := k.get(id)
+	return v.WideValue
 }
 
 // get returns the value of field id.
@@ -182,18 +188,24 @@ func decodeField(f *p4info.MatchField, m *p4v1.FieldMatch) (fieldValue, error) {
 	return v, nil
 }
 
-// decodeWideField decodes a ternary match of a field wider than 64 bits (up to
-// MaxWideBitwidth) with the same rules as a narrow one: canonical or padded
+// decodeWideField decodes a ternary or exact match of a field wider than 64 bits
+// (up to MaxWideBitwidth) with the same rules as a narrow one: canonical or padded
 // bytestrings that fit the width, a non-zero mask, no value bits outside it.
 func decodeWideField(f *p4info.MatchField, m *p4v1.FieldMatch) (fieldValue, error) {
 	w := f.Bitwidth()
 	v := fieldValue{Type: f.MatchType()}
-	if f.MatchType() != p4configv1.MatchField_TERNARY || w > MaxWideBitwidth {
-		return v, Errorf(codes.Unimplemented, "%s match of %d bits not supported (fields over %d bits are ternary, up to %d)",
+	if !wideType(f.MatchType()) || w > MaxWideBitwidth {
+		return v, Errorf(codes.Unimplemented, "%s match of %d bits not supported (fields over %d bits are ternary or exact, up to %d)",
 			f.MatchType(), w, MaxBitwidth, MaxWideBitwidth)
 	}
-	t := m.GetTernary()
 	var err error
+	if f.MatchType() == p4configv1.MatchField_EXACT {
+		if v.WideValue, err = DecodeWide(m.GetExact().GetValue(), w); err != nil {
+			return v, prefixed("value", err)
+		}
+		return v, nil
+	}
+	t := m.GetTernary()
 	if v.WideValue, err = DecodeWide(t.GetValue(), w); err != nil {
 		return v, prefixed("ternary value", err)
 	}
@@ -211,12 +223,21 @@ func decodeWideField(f *p4info.MatchField, m *p4v1.FieldMatch) (fieldValue, erro
 	return v, nil
 }
 
+// wideType says whether fields wider than MaxBitwidth may have match type t.
+func wideType(t p4configv1.MatchField_MatchType) bool {
+	return t == p4configv1.MatchField_TERNARY || t == p4configv1.MatchField_EXACT
+}
+
 // encodeField returns the canonical FieldMatch of v, nil for a don't-care value
 // (ternary mask 0, LPM prefix length 0, range covering the field).
 func encodeField(f *p4info.MatchField, v fieldValue) *p4v1.FieldMatch {
 	m := &p4v1.FieldMatch{FieldId: f.ID()}
 	switch f.MatchType() {
 	case p4configv1.MatchField_EXACT:
+		if f.Bitwidth() > MaxBitwidth {
+			m.FieldMatchType = &p4v1.FieldMatch_Exact_{Exact: &p4v1.FieldMatch_Exact{Value: EncodeWide(v.WideValue)}}
+			return m
+		}
 		m.FieldMatchType = &p4v1.FieldMatch_Exact_{Exact: &p4v1.FieldMatch_Exact{Value: EncodeUint(v.Value)}}
 	case p4configv1.MatchField_OPTIONAL:
 		m.FieldMatchType = &p4v1.FieldMatch_Optional_{Optional: &p4v1.FieldMatch_Optional{Value: EncodeUint(v.Value)}}
@@ -258,8 +279,11 @@ func encodeField(f *p4info.MatchField, v fieldValue) *p4v1.FieldMatch {
 func checkField(f *p4info.MatchField, v fieldValue) error {
 	w := f.Bitwidth()
 	if w > MaxBitwidth {
-		if w > MaxWideBitwidth || f.MatchType() != p4configv1.MatchField_TERNARY {
+		if w > MaxWideBitwidth || !wideType(f.MatchType()) {
 			return Errorf(internal, "%s: bit width %d not supported", describeField(f), w)
+		}
+		if f.MatchType() == p4configv1.MatchField_EXACT {
+			return nil
 		}
 		for i := range v.WideValue {
 			if v.WideValue[i]&^v.WideMask[i] != 0 {

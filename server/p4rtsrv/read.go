@@ -3,7 +3,6 @@ package p4rtsrv
 import (
 	"bytes"
 	"errors"
-	"net/netip"
 	"slices"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
@@ -265,8 +264,9 @@ func cmpKeys(a, b translate.Key) int {
 		int64(ma.DstPort.Hi) - int64(mb.DstPort.Hi), int64(ma.SrcPort.Lo) - int64(mb.SrcPort.Lo),
 		int64(ma.SrcPort.Hi) - int64(mb.SrcPort.Hi), int64(ma.DSCP.Value) - int64(mb.DSCP.Value),
 		int64(ma.InPort.Value) - int64(mb.InPort.Value), int64(ma.Direction.Value) - int64(mb.Direction.Value),
-		int64(addr(a.Term.Remote)) - int64(addr(b.Term.Remote)),
-		int64(addr(a.Term.Local)) - int64(addr(b.Term.Local)),
+		// netip's order: the zero Addr (entries without one) first, then IPv4, then IPv6.
+		int64(a.Term.Remote.Compare(b.Term.Remote)),
+		int64(a.Term.Local.Compare(b.Term.Local)),
 		int64(a.Term.Key) - int64(b.Term.Key),
 		int64(a.EthType) - int64(b.EthType),
 	} {
@@ -275,14 +275,6 @@ func cmpKeys(a, b translate.Key) int {
 		}
 	}
 	return 0
-}
-
-// addr orders addresses; the zero Addr (entries without one) sorts first.
-func addr(a netip.Addr) uint32 {
-	if !a.Is4() {
-		return 0
-	}
-	return dataplane.IPv4(a)
 }
 
 func entity(te *p4v1.TableEntry) *p4v1.Entity {

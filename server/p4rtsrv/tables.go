@@ -95,7 +95,7 @@ var bindings = map[uint32]*binding{
 	},
 	p4info.IDTableTunnels: {
 		install: func(s *Server, st, _ *stored) error {
-			a, err := actionAs[translate.SetGRE](st.entry, "tunnels entries", "set_gre")
+			a, err := actionAs[translate.SetGRE](st.entry, "tunnels entries", "set_gre or set_gre6")
 			if err != nil {
 				return err
 			}
@@ -103,7 +103,7 @@ var bindings = map[uint32]*binding{
 		},
 		uninstall: func(s *Server, st *stored) error { return s.dp.DeleteTunnel(st.entry.Tunnel) },
 		restore: func(_ *Server, rs *dataplane.RestoreState, st *stored) error {
-			a, err := actionAs[translate.SetGRE](st.entry, "tunnels entries", "set_gre")
+			a, err := actionAs[translate.SetGRE](st.entry, "tunnels entries", "set_gre or set_gre6")
 			rs.Tunnels[st.entry.Tunnel] = a.Tunnel
 			return err
 		},
@@ -115,21 +115,10 @@ var bindings = map[uint32]*binding{
 			}
 		},
 	},
-	p4info.IDTableTunnelTerm: {
-		install: func(s *Server, st, _ *stored) error {
-			a, err := actionAs[translate.Decap](st.entry, "tunnel_term entries", "decap")
-			if err != nil {
-				return err
-			}
-			return s.dp.SetTunnelTerm(st.entry.Term, a.Tunnel)
-		},
-		uninstall: func(s *Server, st *stored) error { return s.dp.DeleteTunnelTerm(st.entry.Term) },
-		restore: func(_ *Server, rs *dataplane.RestoreState, st *stored) error {
-			a, err := actionAs[translate.Decap](st.entry, "tunnel_term entries", "decap")
-			rs.Terms[st.entry.Term] = a.Tunnel
-			return err
-		},
-	},
+	p4info.IDTableTunnelTerm: termBinding,
+	// tunnel_term6 is tunnel_term with IPv6 keys: the data path holds both
+	// families' terminations in one place (one capacity).
+	p4info.IDTableTunnelTerm6: termBinding,
 	p4info.IDTableLBR: {
 		install: func(s *Server, st, _ *stored) error {
 			members, err := s.lbrMembers(st.entry.Action)
@@ -166,6 +155,23 @@ var bindings = map[uint32]*binding{
 		},
 		// Frames without a rule pass uncounted: the default entry reads 0.
 		direct: func(s *Server, st *stored) (dataplane.Counter, error) { return s.dp.NonIPCounter(st.entry.EthType) },
+	},
+}
+
+// termBinding binds tunnel_term and tunnel_term6.
+var termBinding = &binding{
+	install: func(s *Server, st, _ *stored) error {
+		a, err := actionAs[translate.Decap](st.entry, "tunnel_term entries", "decap")
+		if err != nil {
+			return err
+		}
+		return s.dp.SetTunnelTerm(st.entry.Term, a.Tunnel)
+	},
+	uninstall: func(s *Server, st *stored) error { return s.dp.DeleteTunnelTerm(st.entry.Term) },
+	restore: func(_ *Server, rs *dataplane.RestoreState, st *stored) error {
+		a, err := actionAs[translate.Decap](st.entry, "tunnel_term entries", "decap")
+		rs.Terms[st.entry.Term] = a.Tunnel
+		return err
 	},
 }
 
