@@ -26,6 +26,9 @@ var tableNames = map[uint32]string{
 	p4info.IDTableLBR:        "lbr",
 	p4info.IDTableTunnels:    "tunnels",
 	p4info.IDTableTunnelTerm: "terms",
+	// IPv6 terminations live in a table of their own; linxctl shows them with
+	// the others.
+	p4info.IDTableTunnelTerm6: "terms",
 }
 
 // ---- pdr ----
@@ -265,8 +268,9 @@ var tunnelKeys = map[string]string{
 	"key": "key", "gre_key": "key",
 }
 
-// parseTunnel parses set_gre parameters over base (mod keeps what is not named);
-// with full, port, src and dst are required.
+// parseTunnel parses set_gre or set_gre6 parameters over base (mod keeps what
+// is not named); with full, port, src and dst are required. src and dst are
+// IPv4 or IPv6 (an IPv6 underlay), both of one family.
 func parseTunnel(args []string, base dataplane.Tunnel, full bool) (dataplane.Tunnel, error) {
 	kvs, err := parseKVs(args, tunnelKeys)
 	if err != nil {
@@ -285,9 +289,9 @@ func parseTunnel(args []string, base dataplane.Tunnel, full bool) (dataplane.Tun
 		case "port":
 			t.Port, err = parsePort(v)
 		case "src":
-			t.Src, err = parseAddr4(v)
+			t.Src, err = parseUnderlayAddr(v)
 		case "dst":
-			t.Dst, err = parseAddr4(v)
+			t.Dst, err = parseUnderlayAddr(v)
 		case "key":
 			var key uint64
 			key, err = parseUint(v, p4info.BitsGREKey)
@@ -297,7 +301,23 @@ func parseTunnel(args []string, base dataplane.Tunnel, full bool) (dataplane.Tun
 			return dataplane.Tunnel{}, usageErrorf("tunnel %s=%s: %v", k, v, err)
 		}
 	}
+	if t.Src.IsValid() && t.Dst.IsValid() && t.Src.Is4() != t.Dst.Is4() {
+		return dataplane.Tunnel{}, usageErrorf("tunnel: src=%s and dst=%s are of different families: both IPv4 or both IPv6", t.Src, t.Dst)
+	}
 	return t, nil
+}
+
+// parseUnderlayAddr parses a tunnel endpoint: an IPv4 or IPv6 address without
+// a zone. IPv4-mapped IPv6 is refused: an IPv4 endpoint is written as IPv4.
+func parseUnderlayAddr(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	switch {
+	case err != nil || a.Zone() != "":
+		return netip.Addr{}, fmt.Errorf("%q is not an IPv4 or IPv6 address", s)
+	case a.Is4In6():
+		return netip.Addr{}, fmt.Errorf("%q is IPv4-mapped IPv6: write the IPv4 address %s", s, a.Unmap())
+	}
+	return a, nil
 }
 
 type tunnelRow struct {
@@ -341,7 +361,7 @@ func parseTerm(args []string, needTunnel bool) (translate.Entry, error) {
 		if !ok {
 			return translate.Entry{}, usageErrorf("term: %s= is required (src=REMOTE dst=LOCAL [key=K] tunnel=T)", k)
 		}
-		a, err := parseAddr4(v)
+		a, err := parseUnderlayAddr(v)
 		if err != nil {
 			return translate.Entry{}, usageErrorf("term %s=: %v", k, err)
 		}
@@ -350,6 +370,12 @@ func parseTerm(args []string, needTunnel bool) (translate.Entry, error) {
 		} else {
 			e.Term.Local = a
 		}
+	}
+	switch {
+	case e.Term.Remote.Is4() != e.Term.Local.Is4():
+		return translate.Entry{}, usageErrorf("term: src=%s and dst=%s are of different families: both IPv4 or both IPv6", e.Term.Remote, e.Term.Local)
+	case e.Term.Local.Is6():
+		e.Key.Table = p4info.IDTableTunnelTerm6 // an IPv6 underlay's terminations
 	}
 	if v, ok := kvs["key"]; ok {
 		key, err := parseUint(v, p4info.BitsGREKey)

@@ -312,11 +312,18 @@ func printTunnels(w io.Writer, rows []tunnelRow) {
 	t.flush()
 }
 
+// readTerms reads the terminations of both underlay families (tunnel_term,
+// then tunnel_term6).
 func (c *client) readTerms(ctx context.Context) ([]termRow, error) {
 	es, err := c.readTable(ctx, p4info.IDTableTunnelTerm)
 	if err != nil {
 		return nil, err
 	}
+	es6, err := c.readTable(ctx, p4info.IDTableTunnelTerm6)
+	if err != nil {
+		return nil, err
+	}
+	es = append(es, es6...)
 	rows := make([]termRow, 0, len(es))
 	for _, e := range es {
 		rows = append(rows, termRowOf(e))
