@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -479,6 +480,26 @@ func TestRestoreFresh(t *testing.T) {
 	bad = dataplane.RestoreState{NonIP: map[uint16]dataplane.NonIPAction{dataplane.EtherTypeIPv4: dataplane.NonIPPunt}}
 	if err := bad.Validate(r.dp.opts); !errors.Is(err, dataplane.ErrInvalid) {
 		t.Errorf("a non_ip rule for IPv4: %v, want ErrInvalid", err)
+	}
+}
+
+// TestRestoreRefusesIPv6Underlay: a saved state with an IPv6 underlay's overlay
+// or termination (valid in the contract) is refused whole by the XDP data path,
+// which does not carry one yet, before anything is written.
+func TestRestoreRefusesIPv6Underlay(t *testing.T) {
+	r := newRig(t)
+	a, b := netip.MustParseAddr("2001:db8:a::1"), netip.MustParseAddr("2001:db8:b::1")
+	for name, st := range map[string]dataplane.RestoreState{
+		"tunnel": {Tunnels: map[dataplane.TunnelID]dataplane.Tunnel{1: {Port: portWAN0, Src: a, Dst: b}}},
+		"term":   {Terms: map[dataplane.TunnelTerm]dataplane.TunnelID{{Remote: b, Local: a}: 1}},
+	} {
+		err := r.dp.Restore(st)
+		if !errors.Is(err, dataplane.ErrInvalid) || !strings.Contains(err.Error(), "IPv6 underlay") {
+			t.Errorf("%s: %v, want ErrInvalid about the IPv6 underlay", name, err)
+		}
+	}
+	if len(r.dp.ListTunnels()) != 0 {
+		t.Errorf("tunnels after refused restores: %v", r.dp.ListTunnels())
 	}
 }
 

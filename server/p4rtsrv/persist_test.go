@@ -86,6 +86,9 @@ func TestPersistRestart(t *testing.T) {
 		insert(tunnelEntry(1, 2, "172.16.0.1", "172.16.0.2", 0)),
 		insert(tunnelEntry(2, 3, "172.16.1.1", "172.16.1.2", 7)),
 		insert(termEntry("172.16.0.2", "172.16.0.1", 0, 1)),
+		// An IPv6 underlay's overlay and termination survive the restart too.
+		insert(tunnel6Entry(5, 2, "2001:db8:a::1", "2001:db8:b::1", 3)),
+		insert(term6Entry("2001:db8:b::1", "2001:db8:a::1", 3, 5)),
 		update(p4v1.Update_INSERT, memberEntity(member(1, 1))),
 		update(p4v1.Update_INSERT, memberEntity(member(4, 2))),
 		update(p4v1.Update_INSERT, memberEntity(member(9, 2))),
