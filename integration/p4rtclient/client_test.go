@@ -24,11 +24,12 @@ import (
 // Names from linx's P4Info (p4info/p4info.txt): the client addresses
 // everything by name.
 const (
-	tPDR        = "LinxIngress.pdr"
-	tFAR        = "LinxIngress.far"
-	tLBR        = "LinxIngress.lbr"
-	tTunnels    = "LinxIngress.tunnels"
-	tTunnelTerm = "LinxIngress.tunnel_term"
+	tPDR         = "LinxIngress.pdr"
+	tFAR         = "LinxIngress.far"
+	tLBR         = "LinxIngress.lbr"
+	tTunnels     = "LinxIngress.tunnels"
+	tTunnelTerm  = "LinxIngress.tunnel_term"
+	tTunnelTerm6 = "LinxIngress.tunnel_term6"
 
 	aSetFAR  = "LinxIngress.set_far"
 	aDrop    = "LinxIngress.drop"
@@ -37,6 +38,7 @@ const (
 	aBalance = "LinxIngress.balance"
 	aPunt    = "LinxIngress.punt"
 	aSetGRE  = "LinxIngress.set_gre"
+	aSetGRE6 = "LinxIngress.set_gre6"
 	aDecap   = "LinxIngress.decap"
 
 	selector = "LinxIngress.lbr_selector"
@@ -357,8 +359,18 @@ func TestGoClientTableEntries(t *testing.T) {
 			"src_addr": exact(dst, 4), "dst_addr": exact(src, 4), "gre_key": exact(key, 4)},
 			c.NewTableActionDirect(aDecap, [][]byte{be(i, 4)}), nil))
 	}
+	// An overlay over an IPv6 underlay (set_gre6, 128-bit parameters) and its
+	// termination (tunnel_term6, 128-bit exact keys): 2001:db8:a::1 -> 2001:db8:b::1.
+	v6a := append([]byte{0x20, 0x01, 0x0d, 0xb8, 0, 0xa}, append(make([]byte, 9), 1)...)
+	v6b := append([]byte{0x20, 0x01, 0x0d, 0xb8, 0, 0xb}, append(make([]byte, 9), 1)...)
+	tunnels = append(tunnels, c.NewTableEntry(tTunnels, map[string]client.MatchInterface{"tunnel_id": exact(3, 4)},
+		c.NewTableActionDirect(aSetGRE6, [][]byte{be(2, 2), v6a, v6b, be(0, 4)}), nil))
+	terms6 := []*p4_v1.TableEntry{c.NewTableEntry(tTunnelTerm6, map[string]client.MatchInterface{
+		"src_addr6": &client.ExactMatch{Value: v6b}, "dst_addr6": &client.ExactMatch{Value: v6a}, "gre_key": exact(0, 4)},
+		c.NewTableActionDirect(aDecap, [][]byte{be(3, 4)}), nil)}
 	insert(tunnels...)
 	insert(terms...)
+	insert(terms6...)
 
 	farAction := map[uint64]*p4_v1.TableAction{
 		1: c.NewTableActionDirect(aForward, [][]byte{be(1, 2)}),
@@ -431,6 +443,7 @@ func TestGoClientTableEntries(t *testing.T) {
 
 	c.checkTable(tTunnels, tunnels...)
 	c.checkTable(tTunnelTerm, terms...)
+	c.checkTable(tTunnelTerm6, terms6...)
 	c.checkTable(tFAR, fars...)
 	c.checkTable(tLBR, lbrs...)
 	c.checkTable(tPDR, pdrs...)
