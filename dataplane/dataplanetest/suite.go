@@ -39,7 +39,6 @@ type Limits struct {
 
 // RunLimited is Run for an implementation with limits l.
 func RunLimited(t *testing.T, newDP New, l Limits) {
-	limits = l
 	for _, tc := range []struct {
 		name string
 		fn   func(*testing.T, New)
@@ -54,7 +53,7 @@ func RunLimited(t *testing.T, newDP New, l Limits) {
 		{"LBRs", testLBRs},
 		{"Tunnels", testTunnels},
 		{"TunnelTerms", testTunnelTerms},
-		{"TunnelsIPv6Underlay", testTunnelsIPv6},
+		{"TunnelsIPv6Underlay", func(t *testing.T, n New) { testTunnelsIPv6(t, n, l) }},
 		{"NonIPRules", testNonIPRules},
 		{"Probes", testProbes},
 		{"Messages", testMessages},
@@ -63,9 +62,6 @@ func RunLimited(t *testing.T, newDP New, l Limits) {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDP) })
 	}
 }
-
-// limits are those of the implementation under test (RunLimited).
-var limits Limits
 
 var (
 	addr   = netip.MustParseAddr
@@ -386,7 +382,7 @@ func testTunnelTerms(t *testing.T, newDP New) {
 // ends of one family, each a unicast address of it, refusals naming the field;
 // accepted, listed and deleted like IPv4 ones, or, on an implementation with
 // Limits.NoIPv6Underlay, refused as not carried.
-func testTunnelsIPv6(t *testing.T, newDP New) {
+func testTunnelsIPv6(t *testing.T, newDP New, limits Limits) {
 	d := newDP(t, dataplane.Options{MaxTunnels: 4, MaxPorts: 4, MaxTerms: 2})
 	t6 := dataplane.Tunnel{Port: 2, Src: addr("2001:db8:a::1"), Dst: addr("2001:db8:b::1"), Key: 7, SetDSCP: true, DSCP: 46}
 	term6 := dataplane.TunnelTerm{Remote: t6.Dst, Local: t6.Src, Key: 7}
