@@ -86,7 +86,7 @@ const (
 	Arch = "linx-xdp"
 	// Version is pkg_info.version, bumped on every change that makes Diff report a
 	// difference against the previous version.
-	Version = "2"
+	Version = "3"
 )
 
 // Tables.

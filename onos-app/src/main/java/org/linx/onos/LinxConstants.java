@@ -12,13 +12,13 @@ import org.onosproject.net.pi.model.PiPacketMetadataId;
 import org.onosproject.net.pi.model.PiTableId;
 
 /**
- * Identifiers of the linx pipeline (P4Info "linx" version "2").
+ * Identifiers of the linx pipeline (P4Info "linx" version "3").
  */
 public final class LinxConstants {
 
     /** P4Info package name and version the constants were generated from. */
     public static final String P4INFO_NAME = "linx";
-    public static final String P4INFO_VERSION = "2";
+    public static final String P4INFO_VERSION = "3";
 
     // Match fields
     /** P4 port number the packet arrived on. */
