@@ -12,6 +12,7 @@
 #include "stage.h"
 #include "balance.h"
 #include "forward.h"
+#include "meter.h"
 
 /* Set by the loader: classify every packet by tuple-space search, bypassing the
  * flow cache (for measurements and for workloads of one-packet flows). */
@@ -161,6 +162,10 @@ static __always_inline void resolve(struct flow_result *res, __u32 far_id, __u32
 	}
 	res->action = f.action;
 	res->reason = DROP_POLICY;
+	if (res->rule) {
+		res->far = far_id;
+		res->qos = qos_of(far_id);
+	}
 	res->port = f.port;
 	res->tunnel = f.arg;
 	if (f.action != FAR_BALANCE)
@@ -284,6 +289,11 @@ static __always_inline int classify(struct xdp_md *ctx)
 	__u32 rule = res.rule;
 	struct counter *c = bpf_map_lookup_elem(&pdr_counters, &rule);
 	count(c, frame_len(ctx));
+	if (res.qos && res.action != FAR_DROP) {
+		int v = apply_qos(ctx, m, res.far, res.qos);
+		if (v >= 0)
+			return v;
+	}
 	m->far.action = res.action;
 	m->far.port = res.port;
 	m->tunnel_id = res.tunnel;

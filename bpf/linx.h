@@ -38,6 +38,7 @@
 #define MAX_PROBE_BYTES 1536 /* largest probe or reply datagram (IPv4 header on) */
 #endif
 #define IPV6_EXT_MAX 4     /* IPv6 extension headers walked to reach the upper layer */
+#define METER_NS 1000000000ULL /* meter tokens are kept in units x 1e9 (units per second x ns) */
 
 /* Why a packet was dropped. Index of drop_stats; documented in docs/datapath.md. */
 enum drop_reason {
@@ -81,6 +82,7 @@ enum drop_reason {
 	DROP_IPV6_LEN,          /* IPv6 payload length beyond the frame */
 	DROP_IPV6_EXT,          /* IPv6 extension header truncated, beyond the payload, or hop-by-hop not first */
 	DROP_IPV6_EXT_DEPTH,    /* more IPv6 extension headers than the parser walks (IPV6_EXT_MAX) */
+	DROP_METER,            /* a FAR's meter colored it and its policy said drop */
 	DROP_REASON_MAX,
 };
 
@@ -127,6 +129,34 @@ enum tunnel_flags {
 	TUNNEL_F_DOWN = 2,     /* skip in LBRs, drop in encap FARs */
 	TUNNEL_F_SET_DSCP = 4, /* outer DSCP from the tunnel, not the inner header */
 	TUNNEL_F_PRESENT = 8,  /* the tunnels slot holds a tunnel (a zero slot: none) */
+};
+
+/* A meter's color (RFC 2697/2698). */
+enum meter_color {
+	COLOR_GREEN = 0,
+	COLOR_YELLOW = 1,
+	COLOR_RED = 2,
+};
+
+/* How a meter marks (meter.mode). */
+enum meter_mode {
+	METER_NONE = 0,  /* default (no config): every packet green */
+	METER_TRTCM = 1, /* RFC 2698 two-rate three-color */
+	METER_SRTCM = 2, /* RFC 2697 single-rate three-color */
+};
+
+/* What a color does (qos_policy.act). */
+enum color_action {
+	COLOR_PASS = 0,   /* on, unchanged */
+	COLOR_REMARK = 1, /* on, inner DSCP set to qos_policy.dscp */
+	COLOR_DROP = 2,   /* dropped, DROP_METER */
+};
+
+/* Which QoS work a FAR's packets need (flow_result.qos); 0: none, one branch. */
+enum qos_flags {
+	QOS_F_METER_BYTES = 1,   /* run meters[far] (far_meter, bytes) */
+	QOS_F_METER_PACKETS = 2, /* run meters[max_meters + far] (far_packet_meter) */
+	QOS_F_POLICY = 4,        /* far_qos[far] holds a policy (else green pass, yellow pass, red drop) */
 };
 
 /* The classifier's view of a packet; also the key of pdr_entries once masked by a
@@ -219,6 +249,9 @@ struct flow_result {
 	__u16 port;  /* FAR_FORWARD: the FAR's port */
 	__u32 tunnel; /* FAR_ENCAP: the overlay */
 	struct fwd_l2 l2; /* FAR_FORWARD: the rewrite, when l2.port != 0 */
+	__u32 far;    /* the FAR's id, for its meters and policy when qos != 0 */
+	__u8 qos;     /* enum qos_flags */
+	__u8 pad[3];
 };
 
 /* A flow-cache entry: the packet key it answers for and the answer, valid while gen
@@ -265,6 +298,36 @@ struct far {
 	__u8 pad;
 	__u16 port;  /* FAR_FORWARD */
 	__u32 arg;   /* FAR_ENCAP: tunnel id, FAR_BALANCE: lbr id */
+};
+
+/* One token-bucket meter (RFC 2698 trTCM or RFC 2697 srTCM, color-blind),
+ * shared by every CPU: the lock serialises the refill and the take, so N CPUs
+ * together pass the configured rate, not N times it. Tokens are units x 1e9
+ * (bytes or packets), so refilling is one multiply: rate (units/s) x elapsed ns.
+ * Written by Go (config, full buckets, last 0) under the lock (BPF_F_LOCK);
+ * read and updated by the classifier. */
+struct meter {
+	struct bpf_spin_lock lock;
+	__u8 mode;    /* enum meter_mode */
+	__u8 packets; /* 1: the unit is packets, 0: bytes */
+	__u16 pad;
+	__u64 last;   /* bpf_ktime_get_ns of the last refill */
+	__u64 tok1;   /* trTCM: committed bucket Tc; srTCM: Tc */
+	__u64 tok2;   /* trTCM: peak bucket Tp; srTCM: excess bucket Te */
+	__u64 rate1;  /* trTCM: CIR; srTCM: CIR (units per second) */
+	__u64 rate2;  /* trTCM: PIR; srTCM: unused */
+	__u64 cap1;   /* CBS x 1e9 */
+	__u64 cap2;   /* trTCM: PBS x 1e9; srTCM: EBS x 1e9 */
+	__u64 fill1;  /* ns that fill bucket 1 from empty (srTCM: both) */
+	__u64 fill2;  /* ns that fill bucket 2 from empty (trTCM) */
+};
+
+/* What each color does for one FAR (index: enum meter_color). */
+struct qos_policy {
+	__u8 act[3];  /* enum color_action */
+	__u8 dscp[3]; /* COLOR_REMARK: the DSCP */
+	__u8 set;     /* 1: an entry (else the default policy) */
+	__u8 pad;
 };
 
 struct lbr {
@@ -327,6 +390,11 @@ struct port_info {
 struct counter {
 	__u64 packets;
 	__u64 bytes;
+};
+
+/* Per-color packets and bytes of one meter. */
+struct meter_stats {
+	struct counter color[3]; /* enum meter_color */
 };
 
 struct port_stats {

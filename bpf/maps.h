@@ -239,6 +239,35 @@ struct {
 	__uint(max_entries, 65536);
 } fars SEC(".maps");
 
+/* meter slot → token buckets, shared by all CPUs (the value's spin lock):
+ * slots 0..max_meters-1 are far_meter (bytes) by FAR id, max_meters.. are
+ * far_packet_meter (packets) by FAR id. An ARRAY: one inlined access, no hash.
+ * Written by Go; read and updated by the classifier. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct meter);
+	__uint(max_entries, 8192);
+} meters SEC(".maps");
+
+/* meter slot → per-color packets and bytes per CPU. Written by the classifier;
+ * read by Go. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct meter_stats);
+	__uint(max_entries, 8192);
+} meter_counters SEC(".maps");
+
+/* FAR id → what each meter color does (table far_qos). Written by Go; read by
+ * the classifier on a flow-cache miss. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct qos_policy);
+	__uint(max_entries, 4096);
+} far_qos SEC(".maps");
+
 /* LBR id → Maglev table. Replaced whole by Go; read by the load balancer. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -391,6 +420,10 @@ struct linx_abi {
 	enum tunnel_flags tunnel_flags;
 	enum non_ip_action non_ip_action;
 	enum nh_state nh_state;
+	enum meter_color meter_color;
+	enum meter_mode meter_mode;
+	enum color_action color_action;
+	enum qos_flags qos_flags;
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

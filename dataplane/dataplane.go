@@ -436,6 +436,7 @@ type Dataplane interface {
 	NonIPCounter(ethType uint16) (Counter, error)
 
 	PortCounter(id PortID) (PortCounters, error)
+	Meters
 	// DropCounters returns packets and bytes dropped per reason.
 	DropCounters() (map[DropReason]Counter, error)
 
@@ -465,8 +466,8 @@ type Dataplane interface {
 	// Close. Replies nobody reads in time are dropped, not queued without bound.
 	ProbeReplies() <-chan ProbeReply
 
-	// Clear removes every rule, FAR, LBR, tunnel, termination and non_ip rule
-	// (ports stay).
+	// Clear removes every rule, FAR, LBR, tunnel, termination and non_ip rule,
+	// and resets every meter and QoS policy (ports stay).
 	Clear() error
 	// Close detaches every port and releases the pipeline (pinned objects stay;
 	// an EBPF loaded with Options.LeaveRunning leaves its ports attached).

@@ -44,10 +44,11 @@ const (
 	DropIPv6Len            DropReason = 37 // IPv6 payload length beyond the frame
 	DropIPv6Ext            DropReason = 38 // IPv6 extension header truncated, beyond the payload, or hop-by-hop not first
 	DropIPv6ExtDepth       DropReason = 39 // more IPv6 extension headers than the parser walks (IPV6_EXT_MAX)
+	DropMeter              DropReason = 40 // a FAR's meter colored it and its policy said drop
 )
 
 // NumDropReasons bounds the reason codes (DROP_REASON_MAX).
-const NumDropReasons = 40
+const NumDropReasons = 41
 
 var dropReasonNames = [NumDropReasons]string{
 	DropUnspec:             "unspec",
@@ -90,4 +91,5 @@ var dropReasonNames = [NumDropReasons]string{
 	DropIPv6Len:            "ipv6_len",
 	DropIPv6Ext:            "ipv6_ext",
 	DropIPv6ExtDepth:       "ipv6_ext_depth",
+	DropMeter:              "meter",
 }

@@ -9,6 +9,9 @@ type Options struct {
 	MaxTunnels int // tunnels; tunnel ids must be < MaxTunnels (they index counters)
 	MaxTerms   int // tunnel terminations
 	MaxPorts   int // port ids must be < MaxPorts (they index counters)
+	// MaxMeters is the size of each FAR meter (far_meter, far_packet_meter)
+	// and of the far_qos table: FAR ids below it can be metered.
+	MaxMeters int
 
 	// FlowCacheSize is the number of flows per CPU whose classification is cached
 	// (rounded up to a power of two; the cache is 2-way set-associative, so
@@ -41,6 +44,7 @@ var DefaultOptions = Options{
 	MaxTunnels: 4_096,
 	MaxTerms:   4_096,
 	MaxPorts:   512,
+	MaxMeters:  4_096,
 
 	FlowCacheSize: 65_536,
 }
@@ -65,6 +69,9 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.MaxPorts == 0 {
 		o.MaxPorts = d.MaxPorts
+	}
+	if o.MaxMeters == 0 {
+		o.MaxMeters = d.MaxMeters
 	}
 	if o.FlowCacheSize == 0 {
 		o.FlowCacheSize = d.FlowCacheSize

@@ -58,6 +58,9 @@ type Dataplane struct {
 	nonIPCnt  map[uint16]dataplane.Counter
 	portCount map[dataplane.PortID]dataplane.PortCounters
 	drops     map[dataplane.DropReason]dataplane.Counter
+	meters    map[dataplane.MeterID]dataplane.MeterConfig
+	meterCnt  map[dataplane.MeterID]dataplane.MeterCounters
+	qos       map[dataplane.FARID]dataplane.QoSPolicy
 
 	sent    []Sent
 	punts   chan dataplane.Punt
@@ -101,6 +104,9 @@ func (d *Dataplane) clearLocked() {
 	d.terms = map[dataplane.TunnelTerm]dataplane.TunnelID{}
 	d.nonIP = map[uint16]dataplane.NonIPAction{}
 	d.nonIPCnt = map[uint16]dataplane.Counter{}
+	d.meters = map[dataplane.MeterID]dataplane.MeterConfig{}
+	d.meterCnt = map[dataplane.MeterID]dataplane.MeterCounters{}
+	d.qos = map[dataplane.FARID]dataplane.QoSPolicy{}
 }
 
 // Options returns the sizes the data path was created with (defaults filled in).

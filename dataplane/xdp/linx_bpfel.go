@@ -13,6 +13,14 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type linxColorAction uint32
+
+const (
+	linxColorActionCOLOR_PASS   linxColorAction = 0
+	linxColorActionCOLOR_REMARK linxColorAction = 1
+	linxColorActionCOLOR_DROP   linxColorAction = 2
+)
+
 type linxCounter struct {
 	_       structs.HostLayout
 	Packets uint64
@@ -70,7 +78,8 @@ const (
 	linxDropReasonDROP_IPV6LEN              linxDropReason = 37
 	linxDropReasonDROP_IPV6EXT              linxDropReason = 38
 	linxDropReasonDROP_IPV6EXT_DEPTH        linxDropReason = 39
-	linxDropReasonDROP_REASON_MAX           linxDropReason = 40
+	linxDropReasonDROP_METER                linxDropReason = 40
+	linxDropReasonDROP_REASON_MAX           linxDropReason = 41
 )
 
 type linxFar struct {
@@ -127,6 +136,9 @@ type linxFlowResult struct {
 	Port   uint16
 	Tunnel uint32
 	L2     linxFwdL2
+	Far    uint32
+	Qos    uint8
+	Pad    [3]uint8
 }
 
 type linxFlowSet struct {
@@ -161,6 +173,51 @@ type linxLinxAbi struct {
 	TunnelFlags linxTunnelFlags
 	NonIpAction linxNonIpAction
 	NhState     linxNhState
+	MeterColor  linxMeterColor
+	MeterMode   linxMeterMode
+	ColorAction linxColorAction
+	QosFlags    linxQosFlags
+}
+
+type linxMeter struct {
+	_    structs.HostLayout
+	Lock struct {
+		_   structs.HostLayout
+		Val uint32
+	}
+	Mode    uint8
+	Packets uint8
+	Pad     uint16
+	Last    uint64
+	Tok1    uint64
+	Tok2    uint64
+	Rate1   uint64
+	Rate2   uint64
+	Cap1    uint64
+	Cap2    uint64
+	Fill1   uint64
+	Fill2   uint64
+}
+
+type linxMeterColor uint32
+
+const (
+	linxMeterColorCOLOR_GREEN  linxMeterColor = 0
+	linxMeterColorCOLOR_YELLOW linxMeterColor = 1
+	linxMeterColorCOLOR_RED    linxMeterColor = 2
+)
+
+type linxMeterMode uint32
+
+const (
+	linxMeterModeMETER_NONE  linxMeterMode = 0
+	linxMeterModeMETER_TRTCM linxMeterMode = 1
+	linxMeterModeMETER_SRTCM linxMeterMode = 2
+)
+
+type linxMeterStats struct {
+	_     structs.HostLayout
+	Color [3]linxCounter
 }
 
 type linxNhState uint32
@@ -303,6 +360,22 @@ type linxPuntRecord struct {
 	Data   [1536]uint8
 }
 
+type linxQosFlags uint32
+
+const (
+	linxQosFlagsQOS_F_METER_BYTES   linxQosFlags = 1
+	linxQosFlagsQOS_F_METER_PACKETS linxQosFlags = 2
+	linxQosFlagsQOS_F_POLICY        linxQosFlags = 4
+)
+
+type linxQosPolicy struct {
+	_    structs.HostLayout
+	Act  [3]uint8
+	Dscp [3]uint8
+	Set  uint8
+	Pad  uint8
+}
+
 type linxRole uint32
 
 const (
@@ -383,12 +456,15 @@ type linxTunnelStats struct {
 const (
 	linxMapAbi            = "abi"
 	linxMapDropCounters   = "drop_counters"
+	linxMapFarQos         = "far_qos"
 	linxMapFars           = "fars"
 	linxMapFlow6Cache     = "flow6_cache"
 	linxMapFlowCache      = "flow_cache"
 	linxMapFlowCacheUses  = "flow_cache_uses"
 	linxMapIpv6NonIp      = "ipv6_non_ip"
 	linxMapLbrs           = "lbrs"
+	linxMapMeterCounters  = "meter_counters"
+	linxMapMeters         = "meters"
 	linxMapNhGen          = "nh_gen"
 	linxMapNonIpCounters  = "non_ip_counters"
 	linxMapNonIpRules     = "non_ip_rules"
@@ -430,6 +506,7 @@ const (
 	linxProgLinxXdp       = "linx_xdp"
 	linxVarFlowCacheMask  = "flow_cache_mask"
 	linxVarFlowCacheOff   = "flow_cache_off"
+	linxVarMaxMeters      = "max_meters"
 	linxVarPdrBloomMask   = "pdr_bloom_mask"
 	linxVarStampStateful  = "stamp_stateful"
 )
@@ -491,12 +568,15 @@ type linxProgramSpecs struct {
 type linxMapSpecs struct {
 	Abi            *ebpf.MapSpec `ebpf:"abi"`
 	DropCounters   *ebpf.MapSpec `ebpf:"drop_counters"`
+	FarQos         *ebpf.MapSpec `ebpf:"far_qos"`
 	Fars           *ebpf.MapSpec `ebpf:"fars"`
 	Flow6Cache     *ebpf.MapSpec `ebpf:"flow6_cache"`
 	FlowCache      *ebpf.MapSpec `ebpf:"flow_cache"`
 	FlowCacheUses  *ebpf.MapSpec `ebpf:"flow_cache_uses"`
 	Ipv6NonIp      *ebpf.MapSpec `ebpf:"ipv6_non_ip"`
 	Lbrs           *ebpf.MapSpec `ebpf:"lbrs"`
+	MeterCounters  *ebpf.MapSpec `ebpf:"meter_counters"`
+	Meters         *ebpf.MapSpec `ebpf:"meters"`
 	NhGen          *ebpf.MapSpec `ebpf:"nh_gen"`
 	NonIpCounters  *ebpf.MapSpec `ebpf:"non_ip_counters"`
 	NonIpRules     *ebpf.MapSpec `ebpf:"non_ip_rules"`
@@ -537,6 +617,7 @@ type linxMapSpecs struct {
 type linxVariableSpecs struct {
 	FlowCacheMask *ebpf.VariableSpec `ebpf:"flow_cache_mask"`
 	FlowCacheOff  *ebpf.VariableSpec `ebpf:"flow_cache_off"`
+	MaxMeters     *ebpf.VariableSpec `ebpf:"max_meters"`
 	PdrBloomMask  *ebpf.VariableSpec `ebpf:"pdr_bloom_mask"`
 	StampStateful *ebpf.VariableSpec `ebpf:"stamp_stateful"`
 }
@@ -563,12 +644,15 @@ func (o *linxObjects) Close() error {
 type linxMaps struct {
 	Abi            *ebpf.Map `ebpf:"abi"`
 	DropCounters   *ebpf.Map `ebpf:"drop_counters"`
+	FarQos         *ebpf.Map `ebpf:"far_qos"`
 	Fars           *ebpf.Map `ebpf:"fars"`
 	Flow6Cache     *ebpf.Map `ebpf:"flow6_cache"`
 	FlowCache      *ebpf.Map `ebpf:"flow_cache"`
 	FlowCacheUses  *ebpf.Map `ebpf:"flow_cache_uses"`
 	Ipv6NonIp      *ebpf.Map `ebpf:"ipv6_non_ip"`
 	Lbrs           *ebpf.Map `ebpf:"lbrs"`
+	MeterCounters  *ebpf.Map `ebpf:"meter_counters"`
+	Meters         *ebpf.Map `ebpf:"meters"`
 	NhGen          *ebpf.Map `ebpf:"nh_gen"`
 	NonIpCounters  *ebpf.Map `ebpf:"non_ip_counters"`
 	NonIpRules     *ebpf.Map `ebpf:"non_ip_rules"`
@@ -607,12 +691,15 @@ func (m *linxMaps) Close() error {
 	return _LinxClose(
 		m.Abi,
 		m.DropCounters,
+		m.FarQos,
 		m.Fars,
 		m.Flow6Cache,
 		m.FlowCache,
 		m.FlowCacheUses,
 		m.Ipv6NonIp,
 		m.Lbrs,
+		m.MeterCounters,
+		m.Meters,
 		m.NhGen,
 		m.NonIpCounters,
 		m.NonIpRules,
@@ -654,6 +741,7 @@ func (m *linxMaps) Close() error {
 type linxVariables struct {
 	FlowCacheMask *ebpf.Variable `ebpf:"flow_cache_mask"`
 	FlowCacheOff  *ebpf.Variable `ebpf:"flow_cache_off"`
+	MaxMeters     *ebpf.Variable `ebpf:"max_meters"`
 	PdrBloomMask  *ebpf.Variable `ebpf:"pdr_bloom_mask"`
 	StampStateful *ebpf.Variable `ebpf:"stamp_stateful"`
 }

@@ -238,6 +238,8 @@ func sizedSpec(opts dataplane.Options) (*ebpf.CollectionSpec, error) {
 		linxMapPdrBloom:    bloomWords(opts.MaxPDRs * entriesPerPDR),
 		// Whatever the mode, so that pins survive a change of it.
 		linxMapStampSessions: opts.MaxTunnels * stampDSCPs,
+		linxMapMeters:        2 * opts.MaxMeters, linxMapMeterCounters: 2 * opts.MaxMeters,
+		linxMapFarQos: opts.MaxMeters,
 	}
 	if opts.StatefulReflector {
 		if err := spec.Variables["stamp_stateful"].Set(uint8(1)); err != nil {
@@ -246,6 +248,9 @@ func sizedSpec(opts dataplane.Options) (*ebpf.CollectionSpec, error) {
 	}
 	if err := spec.Variables["pdr_bloom_mask"].Set(uint32(bloomWords(opts.MaxPDRs*entriesPerPDR)*64 - 1)); err != nil {
 		return nil, fmt.Errorf("size pdr filter: %w", err)
+	}
+	if err := spec.Variables["max_meters"].Set(uint32(opts.MaxMeters)); err != nil {
+		return nil, fmt.Errorf("size meters: %w", err)
 	}
 	if opts.FlowCacheSize < 0 {
 		if err := spec.Variables["flow_cache_off"].Set(uint8(1)); err != nil {

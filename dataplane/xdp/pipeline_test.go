@@ -30,6 +30,7 @@ type fixture struct {
 	want   uint32
 	reason dataplane.DropReason // counted when want == xdpDrop
 	check  func(t *testing.T, r *rig, out gopacket.Packet)
+	check2 func(t *testing.T, r *rig) // after check, without the packet
 }
 
 func (f fixture) run(t *testing.T, r *rig) {

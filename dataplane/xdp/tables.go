@@ -343,7 +343,7 @@ func (d *Dataplane) Clear() error {
 	clear(d.tunnels)
 	clear(d.terms)
 	clear(d.locals)
-	errs = append(errs, d.writeMiss(dataplane.FAR{Action: dataplane.ActPass}), d.resetPDRCounter(0), d.bumpGen())
+	errs = append(errs, d.clearMeters(), d.writeMiss(dataplane.FAR{Action: dataplane.ActPass}), d.resetPDRCounter(0), d.bumpGen())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("clear data path: %w", err)
 	}

@@ -61,6 +61,8 @@ func dpCode(err error) codes.Code {
 		return codes.ResourceExhausted
 	case errors.Is(err, dataplane.ErrInvalid):
 		return codes.InvalidArgument
+	case errors.Is(err, dataplane.ErrOutOfRange):
+		return codes.OutOfRange
 	case errors.Is(err, dataplane.ErrInUse):
 		return codes.FailedPrecondition
 	}

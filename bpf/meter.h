@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* meter.h — FAR meters (RFC 2698 trTCM, RFC 2697 srTCM; bytes or packets) and
+ * the per-color policy: pass, remark the inner DSCP, or drop. */
+#ifndef LINX_METER_H
+#define LINX_METER_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <bpf/bpf_helpers.h>
+#include "linx.h"
+#include "maps.h"
+#include "meta.h"
+#include "lib.h"
+#include "counters.h"
+
+/* Set by the loader: meters per P4 meter (far_meter, far_packet_meter), which is
+ * also the number of FAR ids that can have meters or a far_qos policy. */
+const volatile __u32 max_meters = 0;
+
+/* qos_of says which QoS work a FAR's packets need: a configured meter of either
+ * unit, a far_qos policy. Runs on a flow-cache miss only (three inlined array
+ * reads); the answer is cached with the flow and Go bumps the classifier
+ * generation when a meter or a policy changes. */
+static __always_inline __u8 qos_of(__u32 far)
+{
+	__u8 q = 0;
+
+	if (far >= max_meters)
+		return 0;
+	struct meter *mb = bpf_map_lookup_elem(&meters, &far);
+	if (mb && mb->mode != METER_NONE)
+		q |= QOS_F_METER_BYTES;
+	__u32 slot = max_meters + far;
+	struct meter *mp = bpf_map_lookup_elem(&meters, &slot);
+	if (mp && mp->mode != METER_NONE)
+		q |= QOS_F_METER_PACKETS;
+	struct qos_policy *p = bpf_map_lookup_elem(&far_qos, &far);
+	if (p && p->set)
+		q |= QOS_F_POLICY;
+	return q;
+}
+
+/* refill adds rate x elapsed to a bucket. dt is at most fill (Go's ceil(cap /
+ * rate)), so rate x dt stays below cap + rate: no overflow for the bounds Go
+ * enforces (bursts < 2^32, rates < 2^40). */
+static __always_inline __u64 refill(__u64 tok, __u64 cap, __u64 rate, __u64 fill, __u64 dt)
+{
+	if (dt >= fill)
+		return cap;
+	tok += rate * dt;
+	return tok > cap ? cap : tok;
+}
+
+/* meter_color runs one meter on a packet of len bytes, color-blind: RFC 2698 §3
+ * (trTCM: red over the peak bucket, yellow over the committed one) or RFC 2697
+ * §3 (srTCM: green from Tc, yellow from Te, red otherwise; Tc's overflow fills
+ * Te). now is read before the lock (no helper may run under it); a CPU whose
+ * clock read is older than the meter's last refill adds nothing. */
+static __always_inline __u32 meter_color(struct meter *mt, __u64 len, __u64 now)
+{
+	__u32 color;
+
+	bpf_spin_lock(&mt->lock);
+	__u64 cost = (mt->packets ? 1 : len) * METER_NS;
+	__u64 dt = 0;
+	if (now > mt->last) {
+		dt = now - mt->last;
+		mt->last = now;
+	}
+	if (mt->mode == METER_SRTCM) {
+		/* Tc first; what overflows it goes to Te. */
+		__u64 t1 = mt->tok1, t2 = mt->tok2;
+		if (dt >= mt->fill1) {
+			t1 = mt->cap1;
+			t2 = mt->cap2;
+		} else {
+			t1 += mt->rate1 * dt;
+			if (t1 > mt->cap1) {
+				t2 += t1 - mt->cap1;
+				t1 = mt->cap1;
+				if (t2 > mt->cap2)
+					t2 = mt->cap2;
+			}
+		}
+		if (t1 >= cost) {
+			t1 -= cost;
+			color = COLOR_GREEN;
+		} else if (t2 >= cost) {
+			t2 -= cost;
+			color = COLOR_YELLOW;
+		} else {
+			color = COLOR_RED;
+		}
+		mt->tok1 = t1;
+		mt->tok2 = t2;
+	} else {
+		__u64 tc = refill(mt->tok1, mt->cap1, mt->rate1, mt->fill1, dt);
+		__u64 tp = refill(mt->tok2, mt->cap2, mt->rate2, mt->fill2, dt);
+		if (tp < cost) {
+			color = COLOR_RED;
+		} else if (tc < cost) {
+			tp -= cost;
+			color = COLOR_YELLOW;
+		} else {
+			tp -= cost;
+			tc -= cost;
+			color = COLOR_GREEN;
+		}
+		mt->tok1 = tc;
+		mt->tok2 = tp;
+	}
+	bpf_spin_unlock(&mt->lock);
+	return color;
+}
+
+/* run_meter colors the packet with meter slot (if it is configured) and counts
+ * it under that color; an unconfigured slot (reset since the flow was cached)
+ * leaves it green, uncounted. */
+static __always_inline __u32 run_meter(__u32 slot, __u64 len, __u64 now)
+{
+	struct meter *mt = bpf_map_lookup_elem(&meters, &slot);
+
+	if (!mt || mt->mode == METER_NONE)
+		return COLOR_GREEN;
+	__u32 color = meter_color(mt, len, now) & 3;
+	struct meter_stats *s = bpf_map_lookup_elem(&meter_counters, &slot);
+	if (s && color <= COLOR_RED)
+		count(&s->color[color], len);
+	return color;
+}
+
+/* remark_dscp sets the IPv4 DSCP (keeping ECN), with an incremental header
+ * checksum update (RFC 1624), and the classifier key's copy that encap reads
+ * for the outer header. */
+static __always_inline int remark_dscp(struct xdp_md *ctx, struct pkt_meta *m, __u8 dscp)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 l3_off = m->l3_off;
+
+	if (l3_off > ETH_HLEN + 4)
+		return -1;
+	struct iphdr *ip = data + l3_off;
+	if ((void *)(ip + 1) > data_end)
+		return -1;
+	__u16 old = *(__u16 *)ip;
+	ip->tos = (dscp << 2) | (ip->tos & 3);
+	csum_replace2(&ip->check, old, *(__u16 *)ip);
+	m->key.dscp_dir = (dscp << 2) | (m->key.dscp_dir & 3);
+	return 0;
+}
+
+/* apply_qos runs a FAR's meters (bytes, then packets: the packet takes the
+ * worse color) and applies its color's action. Returns -1 to go on, else the
+ * verdict (a drop). */
+static __always_inline int apply_qos(struct xdp_md *ctx, struct pkt_meta *m, __u32 far, __u8 qos)
+{
+	__u64 len = frame_len(ctx);
+	__u32 color = COLOR_GREEN;
+
+	if (far >= max_meters)
+		return -1;
+	if (qos & (QOS_F_METER_BYTES | QOS_F_METER_PACKETS)) {
+		__u64 now = bpf_ktime_get_ns();
+		if (qos & QOS_F_METER_BYTES)
+			color = run_meter(far, len, now);
+		if (qos & QOS_F_METER_PACKETS) {
+			__u32 c = run_meter(max_meters + far, len, now);
+			if (c > color)
+				color = c;
+		}
+	}
+	__u8 act = color == COLOR_RED ? COLOR_DROP : COLOR_PASS;
+	__u8 dscp = 0;
+	if (qos & QOS_F_POLICY) {
+		struct qos_policy *p = bpf_map_lookup_elem(&far_qos, &far);
+		if (p && p->set && color <= COLOR_RED) {
+			act = p->act[color];
+			dscp = p->dscp[color];
+		}
+	}
+	if (act == COLOR_DROP)
+		return drop(ctx, DROP_METER);
+	if (act == COLOR_REMARK)
+		remark_dscp(ctx, m, dscp & 0x3f);
+	return -1;
+}
+
+#endif /* LINX_METER_H */

@@ -1,0 +1,135 @@
+package xdp
+
+// FAR meters and QoS policies (bpf/meter.h): the token buckets live in the
+// shared meters array (one spin-locked value per meter), their per-color counts
+// in meter_counters, each FAR's color policy in far_qos.
+
+import (
+	"fmt"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/linx-sdwan/linx/dataplane"
+)
+
+// meterSlot is id's index in meters and meter_counters.
+func (d *Dataplane) meterSlot(id dataplane.MeterID) (uint32, error) {
+	if err := dataplane.ValidateMeterIndex(id.FAR, d.opts.MaxMeters); err != nil {
+		return 0, err
+	}
+	if id.Unit > dataplane.MeterPackets {
+		return 0, fmt.Errorf("%w: meter unit %d", dataplane.ErrInvalid, id.Unit)
+	}
+	return uint32(id.Unit)*uint32(d.opts.MaxMeters) + uint32(id.FAR), nil
+}
+
+// kernelMeter is c as the data path runs it, buckets full. Tokens are units x
+// 1e9, so that a refill is rate x elapsed ns; fill is the time that fills an
+// empty bucket, which bounds that product (see bpf/meter.h).
+func kernelMeter(u dataplane.MeterUnit, c dataplane.MeterConfig) linxMeter {
+	if c.IsDefault() {
+		return linxMeter{}
+	}
+	const ns = 1_000_000_000
+	fill := func(capacity, rate uint64) uint64 { return (capacity + rate - 1) / rate }
+	m := linxMeter{
+		Mode:  uint8(linxMeterModeMETER_TRTCM),
+		Rate1: c.CIR, Rate2: c.PIR,
+		Cap1: c.CBurst * ns, Cap2: c.PBurst * ns,
+	}
+	if u == dataplane.MeterPackets {
+		m.Packets = 1
+	}
+	m.Fill1, m.Fill2 = fill(m.Cap1, m.Rate1), fill(m.Cap2, m.Rate2)
+	if c.SingleRate() {
+		m.Mode = uint8(linxMeterModeMETER_SRTCM)
+		m.Rate2 = 0
+		m.Cap2 = c.EBurst * ns
+		m.Fill1, m.Fill2 = fill(m.Cap1+m.Cap2, m.Rate1), 0
+	}
+	m.Tok1, m.Tok2 = m.Cap1, m.Cap2
+	return m
+}
+
+// SetMeter configures a FAR meter (buckets full) or, with the default config,
+// resets it; its counters are kept. The generation bump makes cached flows of
+// the FAR pick the change up.
+func (d *Dataplane) SetMeter(id dataplane.MeterID, c dataplane.MeterConfig) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	slot, err := d.meterSlot(id)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.objs.Meters.Update(slot, kernelMeter(id.Unit, c), ebpf.UpdateLock); err != nil {
+		return fmt.Errorf("write %s meter %d: %w", id.Unit, id.FAR, err)
+	}
+	return d.bumpGen()
+}
+
+// MeterCounters reads a meter's per-color counts, summed over CPUs.
+func (d *Dataplane) MeterCounters(id dataplane.MeterID) (dataplane.MeterCounters, error) {
+	slot, err := d.meterSlot(id)
+	if err != nil {
+		return dataplane.MeterCounters{}, err
+	}
+	var per []linxMeterStats
+	if err := d.objs.MeterCounters.Lookup(slot, &per); err != nil {
+		return dataplane.MeterCounters{}, fmt.Errorf("read %s meter %d counters: %w", id.Unit, id.FAR, err)
+	}
+	var out [3]dataplane.Counter
+	for _, v := range per {
+		for i := range out {
+			out[i].Packets += v.Color[i].Packets
+			out[i].Bytes += v.Color[i].Bytes
+		}
+	}
+	return dataplane.MeterCounters{Green: out[0], Yellow: out[1], Red: out[2]}, nil
+}
+
+// SetFARQoS writes what each color does to a FAR's packets; DefaultQoS clears
+// the entry (the data path's default is the same policy).
+func (d *Dataplane) SetFARQoS(id dataplane.FARID, q dataplane.QoSPolicy) error {
+	if err := q.Validate(); err != nil {
+		return err
+	}
+	if err := dataplane.ValidateMeterIndex(id, d.opts.MaxMeters); err != nil {
+		return err
+	}
+	v := linxQosPolicy{}
+	if q != dataplane.DefaultQoS {
+		v.Set = 1
+		for i, c := range []dataplane.ColorPolicy{q.Green, q.Yellow, q.Red} {
+			v.Act[i], v.Dscp[i] = uint8(c.Action), c.DSCP
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.objs.FarQos.Put(uint32(id), v); err != nil {
+		return fmt.Errorf("write far %d qos: %w", id, err)
+	}
+	return d.bumpGen()
+}
+
+// clearMeters resets every meter, its counters and every QoS policy (Clear),
+// in three batch writes.
+func (d *Dataplane) clearMeters() error {
+	n := 2 * d.opts.MaxMeters
+	keys := make([]uint32, n)
+	for i := range keys {
+		keys[i] = uint32(i)
+	}
+	if _, err := d.objs.Meters.BatchUpdate(keys, make([]linxMeter, n), &ebpf.BatchOptions{ElemFlags: uint64(ebpf.UpdateLock)}); err != nil {
+		return fmt.Errorf("reset meters: %w", err)
+	}
+	if _, err := d.objs.MeterCounters.BatchUpdate(keys, make([]linxMeterStats, n*ebpf.MustPossibleCPU()), nil); err != nil {
+		return fmt.Errorf("reset meter counters: %w", err)
+	}
+	if _, err := d.objs.FarQos.BatchUpdate(keys[:d.opts.MaxMeters], make([]linxQosPolicy, d.opts.MaxMeters), nil); err != nil {
+		return fmt.Errorf("reset qos policies: %w", err)
+	}
+	return nil
+}
