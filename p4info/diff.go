@@ -78,6 +78,13 @@ func (x *Index) Diff(got *Index) []string {
 			d.addf("%s: table %s, got %s", p, w.table.name, g.table.name)
 		}
 	})
+	diffSets(&d, "meter", &x.meters, &got.meters, func(w, g *Meter) {
+		p := "meter " + w.name
+		d.id(p, w.id, g.id)
+		if w.unit != g.unit {
+			d.addf("%s: unit %s, got %s", p, w.unit, g.unit)
+		}
+	})
 	diffSets(&d, "controller header", &x.headers, &got.headers, func(w, g *ControllerHeader) {
 		p := "controller header " + w.name
 		d.id(p, w.id, g.id)

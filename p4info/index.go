@@ -24,6 +24,7 @@ type Index struct {
 	profiles       set[*ActionProfile]
 	counters       set[*Counter]
 	directCounters set[*DirectCounter]
+	meters         set[*Meter]
 	headers        set[*ControllerHeader]
 	names          map[uint32]string // every object ID → its name
 }
@@ -239,6 +240,22 @@ func (c *Counter) Unit() p4configv1.CounterSpec_Unit { return c.unit }
 // Size is the number of cells: valid indexes are 0..Size()-1.
 func (c *Counter) Size() int64 { return c.size }
 
+// Meter is an indirect meter of the P4Info.
+type Meter struct {
+	id          uint32
+	name, alias string
+	unit        p4configv1.MeterSpec_Unit
+	size        int64
+}
+
+func (m *Meter) ID() uint32                      { return m.id }
+func (m *Meter) Name() string                    { return m.name }
+func (m *Meter) Alias() string                   { return m.alias }
+func (m *Meter) Unit() p4configv1.MeterSpec_Unit { return m.unit }
+
+// Size is the number of cells; indexes are 0..Size-1.
+func (m *Meter) Size() int64 { return m.size }
+
 // DirectCounter is a counter attached to the entries of a table.
 type DirectCounter struct {
 	id          uint32
@@ -328,6 +345,15 @@ func (x *Index) ActionProfileByName(name string) (*ActionProfile, bool) {
 
 // ActionProfiles returns the action profiles in P4Info order.
 func (x *Index) ActionProfiles() []*ActionProfile { return slices.Clone(x.profiles.list) }
+
+// Meter returns the indirect meter with the given ID.
+func (x *Index) Meter(id uint32) (*Meter, bool) { v, ok := x.meters.byID[id]; return v, ok }
+
+// MeterByName returns the indirect meter with the given name.
+func (x *Index) MeterByName(name string) (*Meter, bool) { v, ok := x.meters.byName[name]; return v, ok }
+
+// Meters returns the indirect meters in P4Info order.
+func (x *Index) Meters() []*Meter { return slices.Clone(x.meters.list) }
 
 // Counter returns the indirect counter with the given ID.
 func (x *Index) Counter(id uint32) (*Counter, bool) { v, ok := x.counters.byID[id]; return v, ok }
@@ -453,6 +479,7 @@ func NewIndex(p *p4configv1.P4Info) (*Index, error) {
 		profiles:       newSet[*ActionProfile](len(p.ActionProfiles)),
 		counters:       newSet[*Counter](len(p.Counters)),
 		directCounters: newSet[*DirectCounter](len(p.DirectCounters)),
+		meters:         newSet[*Meter](len(p.Meters)),
 		headers:        newSet[*ControllerHeader](len(p.ControllerPacketMetadata)),
 	}
 	b.unsupported(p)
@@ -536,6 +563,22 @@ func NewIndex(p *p4configv1.P4Info) (*Index, error) {
 		dc := &DirectCounter{id: id, name: name, alias: alias, unit: c.GetSpec().GetUnit()}
 		directCounterMsgs[dc] = c
 		x.directCounters.add(id, name, dc)
+	}
+	for _, m := range p.Meters {
+		id, name, alias, ok := b.preamble(p4configv1.P4Ids_METER, "meter", m.GetPreamble())
+		if !ok {
+			continue
+		}
+		what := describe("meter", name, id)
+		switch u := m.GetSpec().GetUnit(); u {
+		case p4configv1.MeterSpec_BYTES, p4configv1.MeterSpec_PACKETS:
+		default:
+			b.addf("%s: meter unit %s not supported", what, u)
+		}
+		if m.Size <= 0 {
+			b.addf("%s: size %d, must be positive", what, m.Size)
+		}
+		x.meters.add(id, name, &Meter{id: id, name: name, alias: alias, unit: m.GetSpec().GetUnit(), size: m.Size})
 	}
 	for _, h := range p.ControllerPacketMetadata {
 		id, name, _, ok := b.preamble(p4configv1.P4Ids_CONTROLLER_HEADER, "controller header", h.GetPreamble())
@@ -740,7 +783,6 @@ func (b *builder) unsupported(p *p4configv1.P4Info) {
 		kind string
 		n    int
 	}{
-		{"meters", len(p.Meters)},
 		{"direct meters", len(p.DirectMeters)},
 		{"value sets", len(p.ValueSets)},
 		{"registers", len(p.Registers)},

@@ -25,6 +25,7 @@ func TestLookups(t *testing.T) {
 		{p4info.TableTunnelTerm, p4info.IDTableTunnelTerm},
 		{p4info.TableNonIP, p4info.IDTableNonIP},
 		{p4info.TableTunnelTerm6, p4info.IDTableTunnelTerm6},
+		{p4info.TableFARQoS, p4info.IDTableFARQoS},
 	}
 	if got := len(x.Tables()); got != len(tables) {
 		t.Errorf("%d tables, want %d", got, len(tables))
@@ -70,6 +71,7 @@ func TestLookups(t *testing.T) {
 		{p4info.TableTunnelTerm6, p4info.FieldTunnelTerm6SrcAddr, p4info.IDFieldTunnelTerm6SrcAddr, 128, p4configv1.MatchField_EXACT},
 		{p4info.TableTunnelTerm6, p4info.FieldTunnelTerm6DstAddr, p4info.IDFieldTunnelTerm6DstAddr, 128, p4configv1.MatchField_EXACT},
 		{p4info.TableTunnelTerm6, p4info.FieldTunnelTerm6GREKey, p4info.IDFieldTunnelTerm6GREKey, 32, p4configv1.MatchField_EXACT},
+		{p4info.TableFARQoS, p4info.FieldFARQoSFarID, p4info.IDFieldFARQoSFarID, 32, p4configv1.MatchField_EXACT},
 	}
 	nFields := 0
 	for _, tab := range x.Tables() {
@@ -125,6 +127,15 @@ func TestLookups(t *testing.T) {
 			{p4info.ParamSetGRE6DstAddr, p4info.IDParamSetGRE6DstAddr, 128},
 			{p4info.ParamSetGRE6Key, p4info.IDParamSetGRE6Key, 32},
 		}},
+		{p4info.ActionSetQoS, p4info.IDActionSetQoS, []param{
+			{p4info.ParamSetQoSGreen, p4info.IDParamSetQoSGreen, 2},
+			{p4info.ParamSetQoSGreenDSCP, p4info.IDParamSetQoSGreenDSCP, 6},
+			{p4info.ParamSetQoSYellow, p4info.IDParamSetQoSYellow, 2},
+			{p4info.ParamSetQoSYellowDSCP, p4info.IDParamSetQoSYellowDSCP, 6},
+			{p4info.ParamSetQoSRed, p4info.IDParamSetQoSRed, 2},
+			{p4info.ParamSetQoSRedDSCP, p4info.IDParamSetQoSRedDSCP, 6},
+		}},
+		{p4info.ActionPolice, p4info.IDActionPolice, nil},
 	}
 	if got := len(x.Actions()); got != len(actions) {
 		t.Errorf("%d actions, want %d", got, len(actions))
@@ -367,7 +378,7 @@ func TestImmutable(t *testing.T) {
 	}
 	c := x.P4Info()
 	c.Tables = nil
-	if len(x.P4Info().Tables) != 7 {
+	if len(x.P4Info().Tables) != 8 {
 		t.Error("P4Info returned the internal message")
 	}
 }
@@ -479,9 +490,13 @@ func TestNewIndexRejects(t *testing.T) {
 			h := p.ControllerPacketMetadata[0]
 			h.Metadata = append(h.Metadata, &p4configv1.ControllerPacketMetadata_Metadata{Id: 1, Name: "pad", Bitwidth: 8})
 		}, "controller header packet_in (0x04000001): metadata 1 (pad): duplicate metadata id 1"},
-		{"meters", func(p *p4configv1.P4Info) {
-			p.Meters = []*p4configv1.Meter{{Preamble: &p4configv1.Preamble{Id: 0x14000001, Name: "m"}}}
-		}, "meters are not supported (1 found)"},
+		{"meter without unit", func(p *p4configv1.P4Info) {
+			p.Meters = append(p.Meters, &p4configv1.Meter{Preamble: &p4configv1.Preamble{Id: 0x14000009, Name: "m"}, Size: 1})
+		}, "meter m (0x14000009): meter unit UNSPECIFIED not supported"},
+		{"meter without cells", func(p *p4configv1.P4Info) {
+			p.Meters = append(p.Meters, &p4configv1.Meter{Preamble: &p4configv1.Preamble{Id: 0x14000009, Name: "m"},
+				Spec: &p4configv1.MeterSpec{Unit: p4configv1.MeterSpec_BYTES}})
+		}, "meter m (0x14000009): size 0, must be positive"},
 		{"registers", func(p *p4configv1.P4Info) {
 			p.Registers = []*p4configv1.Register{{}}
 		}, "registers are not supported (1 found)"},
@@ -550,4 +565,28 @@ func action(p *p4configv1.P4Info, name string) *p4configv1.Action {
 		}
 	}
 	panic("no action " + name)
+}
+
+func TestMeters(t *testing.T) {
+	x := p4info.MustNewIndex(p4info.New(p4info.Sizes{Meters: 100}))
+	for _, c := range []struct {
+		name string
+		id   uint32
+		unit p4configv1.MeterSpec_Unit
+	}{
+		{p4info.MeterFAR, p4info.IDMeterFAR, p4configv1.MeterSpec_BYTES},
+		{p4info.MeterFARPacket, p4info.IDMeterFARPacket, p4configv1.MeterSpec_PACKETS},
+	} {
+		byName, ok1 := x.MeterByName(c.name)
+		byID, ok2 := x.Meter(c.id)
+		if !ok1 || !ok2 || byName != byID || byID.Unit() != c.unit || byID.Size() != 100 {
+			t.Errorf("meter %s: lookups %v %v, unit %v, size %d", c.name, ok1, ok2, byID.Unit(), byID.Size())
+		}
+	}
+	if got := len(x.Meters()); got != 2 {
+		t.Errorf("%d meters, want 2", got)
+	}
+	if tab, _ := x.Table(p4info.IDTableFARQoS); tab.Size() != 100 {
+		t.Errorf("far_qos size %d, want the meters' 100", tab.Size())
+	}
 }

@@ -86,7 +86,7 @@ const (
 	Arch = "linx-xdp"
 	// Version is pkg_info.version, bumped on every change that makes Diff report a
 	// difference against the previous version.
-	Version = "3"
+	Version = "4"
 )
 
 // Tables.
@@ -100,6 +100,7 @@ const (
 	// TableTunnelTerm6 is tunnel_term for GRE inside IPv6 outer headers: a table
 	// of its own, so that tunnel_term's 32-bit keys stay as they are.
 	TableTunnelTerm6 = "LinxIngress.tunnel_term6"
+	TableFARQoS      = "LinxIngress.far_qos"
 
 	IDTablePDR        uint32 = 0x02000001
 	IDTableFAR        uint32 = 0x02000002
@@ -109,6 +110,7 @@ const (
 	IDTableNonIP      uint32 = 0x02000006
 	// Ids from 0x20 up: clear of those that other tables take in sequence.
 	IDTableTunnelTerm6 uint32 = 0x02000020
+	IDTableFARQoS      uint32 = 0x02000007
 )
 
 // Match fields of table pdr. Ternary fields with a zero mask are omitted by clients
@@ -177,6 +179,13 @@ const (
 	IDFieldNonIPEthType uint32 = 1
 )
 
+// Match field of table far_qos (exact): the FAR whose meter colors the policy
+// acts on; below the meters' size.
+const (
+	FieldFARQoSFarID          = "far_id"
+	IDFieldFARQoSFarID uint32 = 1
+)
+
 // Actions.
 const (
 	ActionSetFAR  = "LinxIngress.set_far"  // pdr: select FAR far_id
@@ -192,6 +201,10 @@ const (
 	// ActionCopyToController: non_ip: send a copy to the controller and pass the
 	// frame to the kernel.
 	ActionCopyToController = "LinxIngress.copy_to_controller"
+	// ActionSetQoS: far_qos: what each meter color does (pass, remark, drop).
+	ActionSetQoS = "LinxIngress.set_qos"
+	// ActionPolice: far_qos's const default: green and yellow pass, red drops.
+	ActionPolice = "LinxIngress.police"
 
 	IDActionSetFAR           uint32 = 0x01000001
 	IDActionDrop             uint32 = 0x01000002
@@ -204,6 +217,8 @@ const (
 	IDActionDecap            uint32 = 0x01000009
 	IDActionCopyToController uint32 = 0x0100000a
 	IDActionSetGRE6          uint32 = 0x01000020 // from 0x20: clear of ids taken in sequence
+	IDActionSetQoS           uint32 = 0x0100000b
+	IDActionPolice           uint32 = 0x0100000c
 )
 
 // Action parameters.
@@ -235,6 +250,45 @@ const (
 	IDParamSetGRE6SrcAddr uint32 = 2
 	IDParamSetGRE6DstAddr uint32 = 3
 	IDParamSetGRE6Key     uint32 = 4
+)
+
+// Parameters of set_qos: per color an action (ColorPass 0, ColorRemark 1,
+// ColorDrop 2) and the DSCP a remark sets.
+const (
+	ParamSetQoSGreen      = "green"
+	ParamSetQoSGreenDSCP  = "green_dscp"
+	ParamSetQoSYellow     = "yellow"
+	ParamSetQoSYellowDSCP = "yellow_dscp"
+	ParamSetQoSRed        = "red"
+	ParamSetQoSRedDSCP    = "red_dscp"
+
+	IDParamSetQoSGreen      uint32 = 1
+	IDParamSetQoSGreenDSCP  uint32 = 2
+	IDParamSetQoSYellow     uint32 = 3
+	IDParamSetQoSYellowDSCP uint32 = 4
+	IDParamSetQoSRed        uint32 = 5
+	IDParamSetQoSRedDSCP    uint32 = 6
+)
+
+// Color actions of set_qos.
+const (
+	ColorPass   = 0
+	ColorRemark = 1
+	ColorDrop   = 2
+)
+
+// Meters. Both are indirect, indexed by FAR id (a FAR is metered by the cells
+// of its own id, so no action parameter names a meter and the FAR table keeps
+// its actions), two-rate three-color (the MeterSpec type is left unset, which
+// is TWO_RATE_THREE_COLOR, because ONOS cannot parse the field); a config with
+// eburst set is a single-rate three-color marker (RFC 2697). See
+// docs/p4runtime.md.
+const (
+	MeterFAR       = "LinxIngress.far_meter"        // bytes; index: FAR id
+	MeterFARPacket = "LinxIngress.far_packet_meter" // packets; index: FAR id
+
+	IDMeterFAR       uint32 = 0x14000001
+	IDMeterFARPacket uint32 = 0x14000002
 )
 
 // Action profile (an action selector) implementing table lbr.
@@ -290,6 +344,7 @@ const (
 	BitsRuleID    = 32 // far_id, lbr_id, tunnel_id
 	BitsGREKey    = 32
 	BitsEthType   = 16
+	BitsColorAct  = 2 // set_qos color actions
 )
 
 // Sizes are the capacities advertised in the P4Info. They are not part of the
@@ -304,6 +359,7 @@ type Sizes struct {
 	NonIPRules  int // entries of table non_ip
 	Ports       int // size of the port counters (port numbers must be < Ports)
 	DropReasons int // size of drop_counter (drop reason codes must be < DropReasons)
+	Meters      int // size of far_meter, far_packet_meter and table far_qos (FAR ids that can be metered)
 
 	// LBRMembers is the size of lbr_selector: members across all groups.
 	LBRMembers int
@@ -324,6 +380,7 @@ var DefaultSizes = Sizes{
 	NonIPRules:      64,
 	Ports:           512,
 	DropReasons:     64,
+	Meters:          4_096,
 	LBRMembers:      1_024 * 16,
 	LBRMaxGroupSize: 16,
 }
@@ -344,6 +401,7 @@ func (s Sizes) WithDefaults() Sizes {
 	def(&s.NonIPRules, d.NonIPRules)
 	def(&s.Ports, d.Ports)
 	def(&s.DropReasons, d.DropReasons)
+	def(&s.Meters, d.Meters)
 	def(&s.LBRMembers, d.LBRMembers)
 	def(&s.LBRMaxGroupSize, d.LBRMaxGroupSize)
 	return s
@@ -493,6 +551,21 @@ func New(sizes Sizes) *p4configv1.P4Info {
 				DirectResourceIds:    []uint32{IDDirectCounterNonIP},
 				Size:                 int64(s.NonIPRules),
 			},
+			{
+				Preamble: preamble(IDTableFARQoS, TableFARQoS,
+					"What each color of a FAR's meters does: pass, remark the inner DSCP, or drop",
+					"Keyed by FAR id (below the meters' size). Without a meter config every packet is green, so a green remark "+
+						"sets the DSCP of all the FAR's packets. A miss applies police: green and yellow pass, red drops."),
+				MatchFields: []*p4configv1.MatchField{
+					exact(IDFieldFARQoSFarID, FieldFARQoSFarID, BitsRuleID, "FAR id; also the index of its far_meter and far_packet_meter cells"),
+				},
+				ActionRefs: []*p4configv1.ActionRef{
+					actionRef(IDActionSetQoS, p4configv1.ActionRef_TABLE_ONLY),
+					actionRef(IDActionPolice, p4configv1.ActionRef_DEFAULT_ONLY),
+				},
+				ConstDefaultActionId: IDActionPolice,
+				Size:                 int64(s.Meters),
+			},
 		},
 		Actions: []*p4configv1.Action{
 			action(IDActionSetFAR, ActionSetFAR, "Select forwarding action rule far_id",
@@ -520,6 +593,14 @@ func New(sizes Sizes) *p4configv1.P4Info {
 				param(IDParamSetGRE6Key, ParamSetGRE6Key, BitsGREKey, "GRE key; 0 = no key field")),
 			action(IDActionCopyToController, ActionCopyToController,
 				"Send a copy to the controller (PacketIn) and pass the frame on to the kernel (ARP must still reach the gateway's kernel, which answers it)"),
+			action(IDActionSetQoS, ActionSetQoS, "Per meter color: 0 pass, 1 remark the inner DSCP to the color's dscp, 2 drop (counted as meter)",
+				param(IDParamSetQoSGreen, ParamSetQoSGreen, BitsColorAct, "green: 0 pass, 1 remark, 2 drop"),
+				param(IDParamSetQoSGreenDSCP, ParamSetQoSGreenDSCP, BitsDSCP, "DSCP a green remark sets"),
+				param(IDParamSetQoSYellow, ParamSetQoSYellow, BitsColorAct, "yellow: 0 pass, 1 remark, 2 drop"),
+				param(IDParamSetQoSYellowDSCP, ParamSetQoSYellowDSCP, BitsDSCP, "DSCP a yellow remark sets"),
+				param(IDParamSetQoSRed, ParamSetQoSRed, BitsColorAct, "red: 0 pass, 1 remark, 2 drop"),
+				param(IDParamSetQoSRedDSCP, ParamSetQoSRedDSCP, BitsDSCP, "DSCP a red remark sets")),
+			action(IDActionPolice, ActionPolice, "Green and yellow pass, red drops (counted as meter)"),
 		},
 		ActionProfiles: []*p4configv1.ActionProfile{{
 			Preamble: preamble(IDActionProfileLBRSelector, ActionProfileLBRSelector,
@@ -537,6 +618,21 @@ func New(sizes Sizes) *p4configv1.P4Info {
 			counter(IDCounterTunnelTX, CounterTunnelTX, s.Tunnels, "Packets and bytes encapsulated onto each tunnel, indexed by tunnel id"),
 			counter(IDCounterTunnelRX, CounterTunnelRX, s.Tunnels, "Packets and bytes decapsulated from each tunnel, indexed by tunnel id"),
 			counter(IDCounterDrop, CounterDrop, s.DropReasons, "Packets and bytes dropped, indexed by drop reason code (see docs/datapath.md)"),
+		},
+		Meters: []*p4configv1.Meter{
+			{
+				Preamble: preamble(IDMeterFAR, MeterFAR, "Meters FAR id's packets in bytes (rates in bytes/s, bursts in bytes)",
+					"Two-rate three-color (RFC 2698); with eburst set, single-rate three-color (RFC 2697, cir = pir, cburst = pburst). "+
+						"No config: every packet green. Colors act as table far_qos says."),
+				Spec: &p4configv1.MeterSpec{Unit: p4configv1.MeterSpec_BYTES},
+				Size: int64(s.Meters),
+			},
+			{
+				Preamble: preamble(IDMeterFARPacket, MeterFARPacket, "Meters FAR id's packets in packets (rates in packets/s, bursts in packets)",
+					"As far_meter; a FAR with both meters takes the worse color."),
+				Spec: &p4configv1.MeterSpec{Unit: p4configv1.MeterSpec_PACKETS},
+				Size: int64(s.Meters),
+			},
 		},
 		DirectCounters: []*p4configv1.DirectCounter{
 			{
