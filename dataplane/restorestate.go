@@ -15,6 +15,10 @@ type RestoreState struct {
 	Tunnels map[TunnelID]Tunnel
 	Terms   map[TunnelTerm]TunnelID
 	NonIP   map[uint16]NonIPAction // non_ip rules by EtherType
+	// Meters are the configured meters (default ones left out); QoS the FARs'
+	// color policies (DefaultQoS left out).
+	Meters map[MeterID]MeterConfig
+	QoS    map[FARID]QoSPolicy
 }
 
 // Restorer is a data path that can be handed its rules back after a restart.
@@ -93,6 +97,25 @@ func (s RestoreState) Validate(o Options) error {
 	for et, a := range s.NonIP {
 		if err := ValidateNonIPRule(et, a); err != nil {
 			return err
+		}
+	}
+	for id, c := range s.Meters {
+		if err := ValidateMeterIndex(id.FAR, o.MaxMeters); err != nil {
+			return err
+		}
+		if id.Unit > MeterPackets {
+			return fmt.Errorf("%w: meter unit %d", ErrInvalid, id.Unit)
+		}
+		if err := c.Validate(); err != nil {
+			return fmt.Errorf("%s meter %d: %w", id.Unit, id.FAR, err)
+		}
+	}
+	for id, q := range s.QoS {
+		if err := ValidateMeterIndex(id, o.MaxMeters); err != nil {
+			return err
+		}
+		if err := q.Validate(); err != nil {
+			return fmt.Errorf("far %d qos: %w", id, err)
 		}
 	}
 	return nil

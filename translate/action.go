@@ -234,6 +234,10 @@ func toAction(act *p4info.Action, ps actionParams, wide wideParams) (Action, err
 		return Decap{Tunnel: dataplane.TunnelID(ps.get(p4info.IDParamDecapTunnelID))}, nil
 	case p4info.IDActionCopyToController:
 		return CopyToController{}, nil
+	case p4info.IDActionSetQoS:
+		return setQoS(ps)
+	case p4info.IDActionPolice:
+		return Police{}, nil
 	}
 	return nil, Errorf(codes.Unimplemented, "%s has no data-path translation", describeAction(act))
 }
@@ -291,6 +295,10 @@ func fromAction(a Action) (uint32, []param, error) {
 		return p4info.IDActionDecap, []param{{id: p4info.IDParamDecapTunnelID, v: uint64(a.Tunnel)}}, nil
 	case CopyToController:
 		return p4info.IDActionCopyToController, nil, nil
+	case SetQoS:
+		return p4info.IDActionSetQoS, fromSetQoS(a.Policy), nil
+	case Police:
+		return p4info.IDActionPolice, nil, nil
 	case nil:
 		return 0, nil, Errorf(internal, "no action")
 	}

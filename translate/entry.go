@@ -23,7 +23,7 @@ type Key struct {
 	Priority int32  // pdr: > 0 (higher wins); 0 in the other tables
 
 	Match  dataplane.PDRMatch   // pdr; omitted fields are wildcards (zero mask, AnyPort)
-	FAR    dataplane.FARID      // far: far_id
+	FAR    dataplane.FARID      // far, far_qos: far_id
 	LBR    dataplane.LBRID      // lbr: lbr_id
 	Tunnel dataplane.TunnelID   // tunnels: tunnel_id
 	Term   dataplane.TunnelTerm // tunnel_term: src_addr (Remote), dst_addr (Local), gre_key (Key)
@@ -191,6 +191,13 @@ func (t *Translator) decodeKey(te *p4v1.TableEntry) (Key, *p4info.Table, error) 
 		}
 	case p4info.IDTableNonIP:
 		k.EthType = uint16(mk.value(p4info.IDFieldNonIPEthType))
+	case p4info.IDTableFARQoS:
+		// The policy acts on the FAR's meter cells: its id must index them.
+		v := mk.value(p4info.IDFieldFARQoSFarID)
+		if int64(v) >= tab.Size() {
+			return Key{}, nil, Errorf(codes.OutOfRange, "table %s: far_id %d out of range 0..%d (the meters' size)", tab.Name(), v, tab.Size()-1)
+		}
+		k.FAR = dataplane.FARID(v)
 	default:
 		return Key{}, nil, Errorf(codes.Unimplemented, "table %s has no data-path translation", tab.Name())
 	}
@@ -302,6 +309,8 @@ func matchOf(k Key) (matchKey, error) {
 		}, nil
 	case p4info.IDTableNonIP:
 		return matchKey{{p4info.IDFieldNonIPEthType, fieldValue{Value: uint64(k.EthType)}}}, nil
+	case p4info.IDTableFARQoS:
+		return matchKey{{p4info.IDFieldFARQoSFarID, fieldValue{Value: uint64(k.FAR)}}}, nil
 	}
 	return nil, Errorf(internal, "table 0x%08x has no data-path translation", k.Table)
 }

@@ -39,6 +39,16 @@ func (d *Dataplane) Restore(s dataplane.RestoreState) error {
 	for t, id := range s.Terms {
 		d.terms[t] = id
 	}
+	for id, c := range s.Meters {
+		if !c.IsDefault() {
+			d.meters[id] = c
+		}
+	}
+	for id, q := range s.QoS {
+		if q != dataplane.DefaultQoS {
+			d.qos[id] = q
+		}
+	}
 	for et, a := range s.NonIP {
 		d.nonIP[et] = a
 		d.nonIPCnt[et] = dataplane.Counter{}

@@ -99,6 +99,18 @@ func (d *Dataplane) SetFARQoS(id dataplane.FARID, q dataplane.QoSPolicy) error {
 	if err := dataplane.ValidateMeterIndex(id, d.opts.MaxMeters); err != nil {
 		return err
 	}
+	v := kernelQoS(q)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.objs.FarQos.Put(uint32(id), v); err != nil {
+		return fmt.Errorf("write far %d qos: %w", id, err)
+	}
+	return d.bumpGen()
+}
+
+// kernelQoS is q as far_qos holds it: DefaultQoS is an entry without Set,
+// which the data path reads as its built-in policy.
+func kernelQoS(q dataplane.QoSPolicy) linxQosPolicy {
 	v := linxQosPolicy{}
 	if q != dataplane.DefaultQoS {
 		v.Set = 1
@@ -106,12 +118,7 @@ func (d *Dataplane) SetFARQoS(id dataplane.FARID, q dataplane.QoSPolicy) error {
 			v.Act[i], v.Dscp[i] = uint8(c.Action), c.DSCP
 		}
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.objs.FarQos.Put(uint32(id), v); err != nil {
-		return fmt.Errorf("write far %d qos: %w", id, err)
-	}
-	return d.bumpGen()
+	return v
 }
 
 // clearMeters resets every meter, its counters and every QoS policy (Clear),
@@ -130,6 +137,52 @@ func (d *Dataplane) clearMeters() error {
 	}
 	if _, err := d.objs.FarQos.BatchUpdate(keys[:d.opts.MaxMeters], make([]linxQosPolicy, d.opts.MaxMeters), nil); err != nil {
 		return fmt.Errorf("reset qos policies: %w", err)
+	}
+	return nil
+}
+
+// sameConfig reports whether two kernel meters have the same configuration,
+// whatever their buckets and clock.
+func sameConfig(a, b linxMeter) bool {
+	a.Lock, b.Lock = b.Lock, b.Lock
+	a.Last, a.Tok1, a.Tok2 = b.Last, b.Tok1, b.Tok2
+	return a == b
+}
+
+// restoreMeters makes every meter slot and QoS policy what s says (Restore):
+// a meter the kernel already runs with the same config keeps its buckets and
+// counters, so a restarted agent does not hand out a fresh burst.
+func (d *Dataplane) restoreMeters(s dataplane.RestoreState) error {
+	n := d.opts.MaxMeters
+	for unit := range 2 {
+		for far := range n {
+			id := dataplane.MeterID{Unit: dataplane.MeterUnit(unit), FAR: dataplane.FARID(far)}
+			slot, _ := d.meterSlot(id)
+			want := kernelMeter(id.Unit, s.Meters[id])
+			var have linxMeter
+			if err := d.objs.Meters.LookupWithFlags(slot, &have, ebpf.LookupLock); err != nil {
+				return fmt.Errorf("read meter slot %d: %w", slot, err)
+			}
+			if sameConfig(have, want) {
+				continue
+			}
+			if err := d.objs.Meters.Update(slot, want, ebpf.UpdateLock); err != nil {
+				return fmt.Errorf("write %s meter %d: %w", id.Unit, id.FAR, err)
+			}
+		}
+	}
+	keys := make([]uint32, n)
+	vals := make([]linxQosPolicy, n)
+	for i := range keys {
+		keys[i] = uint32(i)
+		q, ok := s.QoS[dataplane.FARID(i)]
+		if !ok {
+			q = dataplane.DefaultQoS
+		}
+		vals[i] = kernelQoS(q)
+	}
+	if _, err := d.objs.FarQos.BatchUpdate(keys, vals, nil); err != nil {
+		return fmt.Errorf("write qos policies: %w", err)
 	}
 	return nil
 }
