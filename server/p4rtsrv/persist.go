@@ -1,6 +1,7 @@
 package p4rtsrv
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -245,6 +246,10 @@ func (s *Server) replayUpdate(u *p4v1.Update, pdrs *[]dataplane.PDRID) error {
 			return fmt.Errorf("group: %w", err)
 		}
 		s.st.groups[g.ID] = g
+	case *p4v1.Entity_MeterEntry:
+		if err := s.replayMeter(put, e.MeterEntry); err != nil {
+			return fmt.Errorf("meter: %w", err)
+		}
 	default:
 		return fmt.Errorf("entity %T", e)
 	}
@@ -339,6 +344,14 @@ func (s *Server) snapshot() ([][]byte, error) {
 			return nil, err
 		}
 	}
+	for _, id := range sortedMeters(s.st.meters) {
+		ups = append(ups, s.meterUpdate(id))
+		if len(ups) >= snapshotChunk {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
 	for _, st := range s.sortedEntries(s.tableIDs()) {
 		e := st.entry
 		e.Counter = nil
@@ -354,6 +367,42 @@ func (s *Server) snapshot() ([][]byte, error) {
 		return nil, err
 	}
 	return recs, nil
+}
+
+// sortedMeters lists meter cells by unit, then index.
+func sortedMeters(m map[dataplane.MeterID]dataplane.MeterConfig) []dataplane.MeterID {
+	ids := make([]dataplane.MeterID, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b dataplane.MeterID) int {
+		if a.Unit != b.Unit {
+			return int(a.Unit) - int(b.Unit)
+		}
+		return cmp.Compare(a.FAR, b.FAR)
+	})
+	return ids
+}
+
+// meterCells are the cells a (successful) meter write touched.
+func (s *Server) meterCells(me *p4v1.MeterEntry) ([]dataplane.MeterID, error) {
+	cell, err := s.tr.DecodeMeterEntry(me)
+	if err != nil {
+		return nil, err
+	}
+	if !cell.All {
+		return []dataplane.MeterID{cell.ID()}, nil
+	}
+	size, err := s.tr.MeterSize(cell.Meter)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]dataplane.MeterID, 0, size)
+	for i := range size {
+		id, _ := translate.MeterOf(cell.Meter, i)
+		out = append(out, id)
+	}
+	return out, nil
 }
 
 func (s *Server) tableIDs() []uint32 {
@@ -426,9 +475,10 @@ func (s *Server) persistWriteLocked(us *wire.Updates, errs []error) {
 		return
 	}
 	type touch struct {
-		kind uint8 // 0 table entry, 1 member, 2 group
-		key  translate.Key
-		id   uint32
+		kind  uint8 // 0 table entry, 1 member, 2 group, 3 meter cell
+		key   translate.Key
+		id    uint32
+		meter dataplane.MeterID
 	}
 	seen := map[touch]bool{}
 	var ups []*p4v1.Update
@@ -456,6 +506,19 @@ func (s *Server) persistWriteLocked(us *wire.Updates, errs []error) {
 			k = touch{kind: 1, id: e.ActionProfileMember.MemberId}
 		case *p4v1.Entity_ActionProfileGroup:
 			k = touch{kind: 2, id: e.ActionProfileGroup.GroupId}
+		case *p4v1.Entity_MeterEntry:
+			cells, err := s.meterCells(e.MeterEntry)
+			if err != nil {
+				failed = err
+				continue
+			}
+			for _, id := range cells {
+				if k := (touch{kind: 3, meter: id}); !seen[k] {
+					seen[k] = true
+					ups = append(ups, s.meterUpdate(id))
+				}
+			}
+			continue
 		default:
 			continue // counters: not persisted
 		}

@@ -120,6 +120,8 @@ func (s *Server) read(ent *p4v1.Entity) ([]*p4v1.Entity, error) {
 		return s.readCounters(e.CounterEntry)
 	case *p4v1.Entity_DirectCounterEntry:
 		return s.readDirect(e.DirectCounterEntry)
+	case *p4v1.Entity_MeterEntry:
+		return s.readMeters(e.MeterEntry)
 	case nil:
 		return nil, status.Error(codes.InvalidArgument, "read of an empty entity")
 	default:

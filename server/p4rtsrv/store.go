@@ -38,6 +38,9 @@ type store struct {
 	// Counter MODIFY sets a value: reads return data path − offset (direct
 	// counters keep theirs in stored.offset).
 	counterOffsets map[counterCell]dataplane.Counter
+
+	// meters are the configured meter cells (default ones are absent).
+	meters map[dataplane.MeterID]dataplane.MeterConfig
 }
 
 func (s *Server) resetStore() {
@@ -47,6 +50,7 @@ func (s *Server) resetStore() {
 		members:        map[uint32]translate.Member{},
 		groups:         map[uint32]translate.Group{},
 		counterOffsets: map[counterCell]dataplane.Counter{},
+		meters:         map[dataplane.MeterID]dataplane.MeterConfig{},
 	}
 }
 

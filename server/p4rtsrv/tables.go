@@ -175,6 +175,24 @@ var termBinding = &binding{
 	},
 }
 
+func init() {
+	bindings[p4info.IDTableFARQoS] = &binding{
+		install: func(s *Server, st, _ *stored) error {
+			a, err := actionAs[translate.SetQoS](st.entry, "far_qos entries", "set_qos")
+			if err != nil {
+				return err
+			}
+			return s.dp.SetFARQoS(st.entry.FAR, a.Policy)
+		},
+		uninstall: func(s *Server, st *stored) error { return s.dp.SetFARQoS(st.entry.FAR, dataplane.DefaultQoS) },
+		restore: func(_ *Server, rs *dataplane.RestoreState, st *stored) error {
+			a, err := actionAs[translate.SetQoS](st.entry, "far_qos entries", "set_qos")
+			rs.QoS[st.entry.FAR] = a.Policy
+			return err
+		},
+	}
+}
+
 // actionAs is e's action as the type its table takes. The translator only lets
 // a table's own actions through, so a mismatch is INVALID_ARGUMENT for a
 // write and a corrupt record for a restore.
@@ -292,6 +310,10 @@ func (s *Server) restoreState() (dataplane.RestoreState, error) {
 		PDRs: map[dataplane.PDRID]dataplane.PDR{}, FARs: map[dataplane.FARID]dataplane.FAR{},
 		LBRs: map[dataplane.LBRID][]dataplane.LBRMember{}, Tunnels: map[dataplane.TunnelID]dataplane.Tunnel{},
 		Terms: map[dataplane.TunnelTerm]dataplane.TunnelID{}, NonIP: map[uint16]dataplane.NonIPAction{},
+		Meters: map[dataplane.MeterID]dataplane.MeterConfig{}, QoS: map[dataplane.FARID]dataplane.QoSPolicy{},
+	}
+	for id, c := range s.st.meters {
+		rs.Meters[id] = c
 	}
 	for st := range s.st.entries.all() {
 		b, err := bindingOf(st.entry.Table)

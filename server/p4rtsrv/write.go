@@ -130,6 +130,8 @@ func (s *Server) update(u *p4v1.Update) error {
 		return rpcErr(s.writeCounter(u.Type, e.CounterEntry))
 	case *p4v1.Entity_DirectCounterEntry:
 		return rpcErr(s.writeDirectCounter(u.Type, e.DirectCounterEntry))
+	case *p4v1.Entity_MeterEntry:
+		return rpcErr(s.writeMeter(u.Type, e.MeterEntry))
 	case nil:
 		return status.Error(codes.InvalidArgument, "update without an entity")
 	default:

@@ -184,8 +184,8 @@ func TestDefaultEntry(t *testing.T) {
 			codes.InvalidArgument, codes.InvalidArgument, codes.PermissionDenied, codes.PermissionDenied)
 		h.wantEntries(readDefault(), pdrDefault(p4info.IDActionPass))
 
-		// Every table's default entry: pdr's as set, non_ip's its const pass, the
-		// others their const drop.
+		// Every table's default entry: pdr's as set, non_ip's its const pass,
+		// far_qos's its const police, the others their const drop.
 		all := h.readTable(&p4v1.TableEntry{IsDefaultAction: true})
 		seen := map[uint32]bool{}
 		for _, e := range all {
@@ -194,8 +194,11 @@ func TestDefaultEntry(t *testing.T) {
 				t.Errorf("default-entry read returned %v", e)
 			}
 			want := p4info.IDActionDrop
-			if e.TableId == p4info.IDTableNonIP {
+			switch e.TableId {
+			case p4info.IDTableNonIP:
 				want = p4info.IDActionPass
+			case p4info.IDTableFARQoS:
+				want = p4info.IDActionPolice
 			}
 			if e.TableId != p4info.IDTablePDR && e.GetAction().GetAction().GetActionId() != want {
 				t.Errorf("const default entry %v", e)
@@ -362,7 +365,7 @@ func TestBatchErrors(t *testing.T) {
 				Action: &p4v1.Action{ActionId: p4info.IDActionDrop}})), // PERMISSION_DENIED (drop is DEFAULT_ONLY in lbr)
 			{Type: p4v1.Update_INSERT},                                     // INVALID_ARGUMENT: no entity
 			update(p4v1.Update_UNSPECIFIED, tableEntity(farForward(4, 1))), // INVALID_ARGUMENT
-			update(p4v1.Update_INSERT, &p4v1.Entity{Entity: &p4v1.Entity_MeterEntry{MeterEntry: &p4v1.MeterEntry{}}}), // UNIMPLEMENTED
+			update(p4v1.Update_INSERT, &p4v1.Entity{Entity: &p4v1.Entity_RegisterEntry{RegisterEntry: &p4v1.RegisterEntry{}}}), // UNIMPLEMENTED
 			update(p4v1.Update_MODIFY, counterEntity(&p4v1.CounterEntry{CounterId: p4info.IDCounterPortRX, Index: &p4v1.Index{Index: 1 << 20},
 				Data: &p4v1.CounterData{}})), // OUT_OF_RANGE
 			update(p4v1.Update_INSERT, tableEntity(&p4v1.TableEntry{TableId: 0x0200ffff})), // NOT_FOUND
