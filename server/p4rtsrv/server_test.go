@@ -39,7 +39,7 @@ const (
 
 // testOptions are the data-path capacities of most tests: small, so the eBPF
 // variant loads fast and wildcard counter reads stay short.
-var testOptions = dataplane.Options{MaxPDRs: 64, MaxFARs: 64, MaxLBRs: 8, MaxTunnels: 16, MaxTerms: 16, MaxPorts: 16, FlowCacheSize: 256}
+var testOptions = dataplane.Options{MaxPDRs: 64, MaxFARs: 64, MaxLBRs: 8, MaxTunnels: 16, MaxTerms: 16, MaxPorts: 16, FlowCacheSize: 256, MaxMeters: 16}
 
 // testPorts are attached on both data paths (eBPF: veth pairs whose peers, named
 // <name>p, stay in the same namespace).
@@ -58,7 +58,7 @@ func sizesFor(o dataplane.Options) p4info.Sizes {
 	o = o.WithDefaults()
 	return p4info.Sizes{PDRs: o.MaxPDRs, FARs: o.MaxFARs, LBRs: o.MaxLBRs, Tunnels: o.MaxTunnels, TunnelTerms: o.MaxTerms,
 		Ports: o.MaxPorts, DropReasons: dataplane.NumDropReasons, LBRMembers: o.MaxLBRs * dataplane.MaxLBRMembers,
-		LBRMaxGroupSize: dataplane.MaxLBRMembers}
+		LBRMaxGroupSize: dataplane.MaxLBRMembers, Meters: o.MaxMeters}
 }
 
 // harness is a real gRPC server on loopback in front of a data path, and a client.
