@@ -58,6 +58,7 @@ func RunLimited(t *testing.T, newDP New, l Limits) {
 		{"Probes", testProbes},
 		{"Messages", testMessages},
 		{"Clear", testClear},
+		{"Meters", testMeters},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDP) })
 	}
@@ -575,4 +576,41 @@ func testClear(t *testing.T, newDP New) {
 	if c, _ := d.TunnelCounter(1); c != (dataplane.TunnelCounters{}) {
 		t.Fatalf("tunnel counters survived Clear: %+v", c)
 	}
+}
+
+// testMeters: meter configs and QoS policies are validated alike (the field
+// named, out of range apart from invalid), a meter of either unit can be set
+// and reset at every index below MaxMeters, and counters start at zero.
+func testMeters(t *testing.T, newDP New) {
+	d := newDP(t, dataplane.Options{MaxMeters: 8})
+	ok := dataplane.MeterConfig{CIR: 1000, CBurst: 1500, PIR: 2000, PBurst: 3000}
+	for _, unit := range []dataplane.MeterUnit{dataplane.MeterBytes, dataplane.MeterPackets} {
+		for _, far := range []dataplane.FARID{0, 7} {
+			id := dataplane.MeterID{Unit: unit, FAR: far}
+			wantErr(t, "set meter", d.SetMeter(id, ok), nil)
+			wantErr(t, "srTCM", d.SetMeter(id, dataplane.MeterConfig{CIR: 10, CBurst: 5, PIR: 10, PBurst: 5, EBurst: 7}), nil)
+			wantErr(t, "reset meter", d.SetMeter(id, dataplane.MeterConfig{}), nil)
+			c, err := d.MeterCounters(id)
+			wantErr(t, "meter counters", err, nil)
+			if c != (dataplane.MeterCounters{}) {
+				t.Fatalf("fresh meter %+v counts %+v", id, c)
+			}
+		}
+	}
+	wantErr(t, "index = MaxMeters", d.SetMeter(dataplane.MeterID{FAR: 8}, ok), dataplane.ErrOutOfRange)
+	_, err := d.MeterCounters(dataplane.MeterID{FAR: 8})
+	wantErr(t, "counters at MaxMeters", err, dataplane.ErrOutOfRange)
+	wantErr(t, "pir < cir", d.SetMeter(dataplane.MeterID{FAR: 1}, dataplane.MeterConfig{CIR: 2, CBurst: 1, PIR: 1, PBurst: 1}), dataplane.ErrInvalid)
+	wantErr(t, "zero burst", d.SetMeter(dataplane.MeterID{FAR: 1}, dataplane.MeterConfig{CIR: 1, PIR: 1, PBurst: 1}), dataplane.ErrInvalid)
+	wantErr(t, "oversized burst", d.SetMeter(dataplane.MeterID{FAR: 1}, dataplane.MeterConfig{CIR: 1, CBurst: 1 << 33, PIR: 1, PBurst: 1}), dataplane.ErrOutOfRange)
+	wantErr(t, "srTCM pburst", d.SetMeter(dataplane.MeterID{FAR: 1}, dataplane.MeterConfig{CIR: 1, CBurst: 1, PIR: 1, PBurst: 2, EBurst: 1}), dataplane.ErrInvalid)
+	wantErr(t, "unit", d.SetMeter(dataplane.MeterID{Unit: 2, FAR: 1}, ok), dataplane.ErrInvalid)
+
+	q := dataplane.QoSPolicy{Green: dataplane.ColorPolicy{Action: dataplane.ColorRemark, DSCP: 46}, Red: dataplane.ColorPolicy{Action: dataplane.ColorDrop}}
+	wantErr(t, "qos", d.SetFARQoS(7, q), nil)
+	wantErr(t, "qos default", d.SetFARQoS(7, dataplane.DefaultQoS), nil)
+	wantErr(t, "qos index", d.SetFARQoS(8, q), dataplane.ErrOutOfRange)
+	wantErr(t, "qos dscp", d.SetFARQoS(1, dataplane.QoSPolicy{Yellow: dataplane.ColorPolicy{Action: dataplane.ColorRemark, DSCP: 64}}), dataplane.ErrInvalid)
+	wantErr(t, "qos action", d.SetFARQoS(1, dataplane.QoSPolicy{Red: dataplane.ColorPolicy{Action: 3}}), dataplane.ErrInvalid)
+	wantErr(t, "clear", d.Clear(), nil)
 }

@@ -276,3 +276,32 @@ func TestMeterConfigErrors(t *testing.T) {
 		t.Errorf("pir < cir: %v, want invalid", err)
 	}
 }
+
+// TestMeterRestore: meters and policies handed back by Restore run: a
+// restored packets meter with a one-packet burst passes the first packet and
+// drops the second, and a restored policy remarks the passed one.
+func TestMeterRestore(t *testing.T) {
+	r := newRig(t)
+	id := dataplane.MeterID{Unit: dataplane.MeterPackets, FAR: 1}
+	q := dataplane.QoSPolicy{Green: dataplane.ColorPolicy{Action: dataplane.ColorRemark, DSCP: 8}, Red: dataplane.ColorPolicy{Action: dataplane.ColorDrop}}
+	must(t, r.dp.Restore(dataplane.RestoreState{
+		FARs:   map[dataplane.FARID]dataplane.FAR{1: {Action: dataplane.ActPass}},
+		Meters: map[dataplane.MeterID]dataplane.MeterConfig{id: {CIR: 1, CBurst: 1, PIR: 1, PBurst: 1}},
+		QoS:    map[dataplane.FARID]dataplane.QoSPolicy{1: q},
+	}))
+	if _, err := r.dp.InsertPDR(dataplane.PDR{Match: uplink(), Priority: 1, FAR: 1}); err != nil {
+		t.Fatal(err)
+	}
+	frame := pkt{sport: 1, dport: 2}.bytes(t)
+	v, out := r.run(portLAN, frame)
+	if ip, _ := decode(out).Layer(layers.LayerTypeIPv4).(*layers.IPv4); v != xdpPass || ip == nil || ip.TOS != 8<<2 {
+		t.Fatalf("first packet: verdict %d, %v; want pass remarked to DSCP 8", v, ip)
+	}
+	if v, _ := r.run(portLAN, frame); v != xdpDrop {
+		t.Fatalf("second packet: verdict %d, want drop (one-packet burst)", v)
+	}
+	c, _ := r.dp.MeterCounters(id)
+	if c.Green.Packets != 1 || c.Red.Packets != 1 {
+		t.Errorf("counters %+v, want 1 green, 1 red", c)
+	}
+}
