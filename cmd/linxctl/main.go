@@ -70,7 +70,7 @@ type options struct {
 // commandFlags are the flags that only some commands use: any other command
 // refuses them rather than ignore them.
 var commandFlags = map[string][]string{
-	"all":      {"show counters", "watch counters"},
+	"all":      {"show counters", "watch counters", "show meters"},
 	"interval": {"watch counters"},
 	"count":    {"watch counters"},
 	"p4info":   {"pipeline push"},
@@ -224,6 +224,12 @@ func init() {
 		{[]string{"add", "lbr"}, "ID members=TUNNEL[:WEIGHT],...", true, "insert a load-balancing rule (members, group, entry)", addLBR},
 		{[]string{"mod", "lbr"}, "ID members=TUNNEL[:WEIGHT],...", true, "change the tunnels and weights of a load-balancing rule", modLBR},
 		{[]string{"del", "lbr"}, "ID", true, "delete a load-balancing rule with the group and members linxctl made for it", delLBR},
+		{[]string{"meter"}, "FAR [bytes|packets] reset|cir=RATE cburst=SIZE [pir=RATE pburst=SIZE] [eburst=SIZE]", true, "configure or reset a FAR's meter (RATE: 10mbit, 1.25mbps or bytes/s; packets: plain numbers)", setMeter},
+		{[]string{"show", "meters"}, "[--all]", false, "FAR meters: config and per-color packet counts", showMeters},
+		{[]string{"add", "qos"}, "FAR [green=A] [yellow=A] [red=A]", true, "what a FAR's meter colors do: pass, drop or a DSCP to remark to (defaults: pass, pass, drop)", addQoS},
+		{[]string{"mod", "qos"}, "FAR [green=A] [yellow=A] [red=A]", true, "replace a FAR's color policy (unnamed colors: pass, pass, drop)", modQoS},
+		{[]string{"del", "qos"}, "FAR", true, "delete a FAR's color policy (back to pass, pass, drop)", delQoS},
+		{[]string{"show", "qos"}, "", false, "FAR color policies (table far_qos)", showQoS},
 		{[]string{"apply"}, "FILE|-", true, "run add/mod/del/default lines from a file in one master session", applyFile},
 		{[]string{"dump"}, "", false, "print the device's entries as add lines for apply", dump},
 	}
@@ -235,7 +241,7 @@ var wordAliases = map[string]string{
 	"table": "tables", "pdrs": "pdr", "fars": "far", "lbrs": "lbr", "tunnel": "tunnels",
 	"term": "terms", "tunnel_term": "terms", "tunnel_terms": "terms", "group": "groups",
 	"member": "members", "counter": "counters", "arb": "arbitration",
-	"non_ip": "nonip", "non-ip": "nonip",
+	"non_ip": "nonip", "non-ip": "nonip", "far_qos": "qos",
 }
 
 func canonicalWord(w string, i int, first string) string {

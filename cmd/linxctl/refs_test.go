@@ -45,7 +45,7 @@ func TestDanglingReferences(t *testing.T) {
 func TestCommandFlags(t *testing.T) {
 	a := startAgent(t, 1)
 	a.ok(t, "-m", "pipeline", "push")
-	a.fails(t, exitUsage, []string{"--all applies to show counters and watch counters only, not to show pdr"}, "show", "pdr", "--all")
+	a.fails(t, exitUsage, []string{"--all applies to show counters and watch counters and show meters only, not to show pdr"}, "show", "pdr", "--all")
 	a.fails(t, exitUsage, []string{"--force applies to pipeline push only, not to show tables"}, "--force", "show", "tables")
 	a.fails(t, exitUsage, []string{"--interval applies to watch counters only, not to show counters"}, "show", "counters", "--interval", "2s")
 	a.ok(t, "show", "counters", "--all")

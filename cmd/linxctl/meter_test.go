@@ -1,0 +1,57 @@
+package main
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/linx-sdwan/linx/dataplane"
+)
+
+func TestMeters(t *testing.T) {
+	a := startAgent(t, 1)
+	a.ok(t, "-m", "pipeline", "push")
+	a.ok(t, "-m", "meter", "5", "cir=10mbit", "cburst=100k")
+	a.ok(t, "-m", "meter", "6", "packets", "cir=1000", "cburst=50", "pir=2000", "pburst=100")
+	a.ok(t, "-m", "meter", "7", "cir=8000", "cburst=1500", "eburst=3000")
+	rows := decodeJSON[[]meterRow](t, a.ok(t, "show", "meters", "--json"))
+	want := []meterRow{
+		{FAR: 5, Unit: "bytes", Config: &meterConfigJSON{1_250_000, 100_000, 1_250_000, 100_000, 0}},
+		{FAR: 7, Unit: "bytes", Config: &meterConfigJSON{8000, 1500, 8000, 1500, 3000}},
+		{FAR: 6, Unit: "packets", Config: &meterConfigJSON{1000, 50, 2000, 100, 0}},
+	}
+	if !slices.EqualFunc(rows, want, func(a, b meterRow) bool {
+		return a.FAR == b.FAR && a.Unit == b.Unit && *a.Config == *b.Config && a.Green == dataplane.Counter{}
+	}) {
+		t.Errorf("show meters --json: %+v, want %+v", rows, want)
+	}
+	if text := a.ok(t, "show", "meters"); !strings.Contains(text, "3 meters") || !strings.Contains(text, "1250000") {
+		t.Errorf("show meters:\n%s", text)
+	}
+	a.ok(t, "-m", "meter", "5", "reset")
+	if rows := decodeJSON[[]meterRow](t, a.ok(t, "show", "meters", "--json")); len(rows) != 2 {
+		t.Errorf("after reset: %+v, want 2 meters", rows)
+	}
+	if rows := decodeJSON[[]meterRow](t, a.ok(t, "show", "meters", "--all", "--json")); len(rows) != 2*dataplane.DefaultOptions.MaxMeters {
+		t.Errorf("--all: %d rows, want every cell", len(rows))
+	}
+	a.fails(t, exitError, []string{"INVALID_ARGUMENT", "pir 1000 below cir 2000"}, "-m", "meter", "5", "cir=2000", "cburst=10", "pir=1000", "pburst=10")
+	a.fails(t, exitError, []string{"OUT_OF_RANGE", "index 4096"}, "-m", "meter", "4096", "cir=1", "cburst=1")
+	a.fails(t, exitUsage, []string{"cir= and cburst= are required"}, "-m", "meter", "5", "cburst=10")
+	a.fails(t, exitUsage, []string{"unknown unit"}, "-m", "meter", "5", "cir=10furlongs", "cburst=10")
+
+	a.ok(t, "-m", "add", "qos", "5", "green=ef", "yellow=af11", "red=drop")
+	a.ok(t, "-m", "add", "qos", "6", "yellow=drop")
+	qs := decodeJSON[[]qosRow](t, a.ok(t, "show", "qos", "--json"))
+	if wantQ := []qosRow{{5, "ef", "af11", "drop"}, {6, "pass", "drop", "drop"}}; !slices.Equal(qs, wantQ) {
+		t.Errorf("show qos --json: %+v, want %+v", qs, wantQ)
+	}
+	a.ok(t, "-m", "mod", "qos", "5", "red=cs1")
+	a.ok(t, "-m", "del", "qos", "6")
+	qs = decodeJSON[[]qosRow](t, a.ok(t, "show", "qos", "--json"))
+	if wantQ := []qosRow{{5, "pass", "pass", "cs1"}}; !slices.Equal(qs, wantQ) {
+		t.Errorf("after mod and del: %+v, want %+v", qs, wantQ)
+	}
+	a.fails(t, exitUsage, []string{"green", "pass, drop"}, "-m", "add", "qos", "5", "green=fast")
+	a.fails(t, exitError, []string{"OUT_OF_RANGE", "far_id 5000"}, "-m", "add", "qos", "5000", "red=drop")
+}
