@@ -267,6 +267,11 @@ func (x *Index) Exceeds(got *Index) []string {
 			over("counter", w.name, "size", w.size, g.size)
 		}
 	}
+	for _, w := range x.meters.list {
+		if g, ok := got.meters.byName[w.name]; ok {
+			over("meter", w.name, "size", w.size, g.size)
+		}
+	}
 	for _, w := range x.profiles.list {
 		if g, ok := got.profiles.byName[w.name]; ok {
 			over("action profile", w.name, "size", w.size, g.size)

@@ -195,3 +195,13 @@ func TestCompatible(t *testing.T) {
 		t.Errorf("own P4Info: %v", err)
 	}
 }
+
+func TestExceedsMeters(t *testing.T) {
+	x := p4info.MustNewIndex(p4info.New(p4info.Sizes{Meters: 16}))
+	got := p4info.MustNewIndex(p4info.New(p4info.Sizes{Meters: 32}))
+	out := x.Exceeds(got)
+	want := "meter LinxIngress.far_meter: size 32, the data path holds 16"
+	if !slices.Contains(out, want) {
+		t.Errorf("Exceeds %q, want it to contain %q", out, want)
+	}
+}

@@ -24,8 +24,8 @@ const (
 
 // MaxReadEntities is the default cap on the entities one Read returns: what
 // the device can hold, once — every table full (plus its default entry and,
-// with a direct counter, a counter entry per entry), every counter cell, every
-// action-profile member and group. A Read whose answer would exceed it (queries
+// with a direct counter, a counter entry per entry), every counter and meter
+// cell, every action-profile member and group. A Read whose answer would exceed it (queries
 // that overlap, each answered in full) is RESOURCE_EXHAUSTED.
 func MaxReadEntities(x *p4info.Index) int {
 	n := int64(0)
@@ -37,6 +37,9 @@ func MaxReadEntities(x *p4info.Index) int {
 	}
 	for _, c := range x.Counters() {
 		n += c.Size()
+	}
+	for _, m := range x.Meters() {
+		n += m.Size()
 	}
 	for _, p := range x.ActionProfiles() {
 		n += 2 * p.Size()
