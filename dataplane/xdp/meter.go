@@ -144,8 +144,7 @@ func (d *Dataplane) clearMeters() error {
 // sameConfig reports whether two kernel meters have the same configuration,
 // whatever their buckets and clock.
 func sameConfig(a, b linxMeter) bool {
-	a.Lock, b.Lock = b.Lock, b.Lock
-	a.Last, a.Tok1, a.Tok2 = b.Last, b.Tok1, b.Tok2
+	a.Lock, a.Last, a.Tok1, a.Tok2 = b.Lock, b.Last, b.Tok1, b.Tok2
 	return a == b
 }
 
