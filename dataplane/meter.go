@@ -1,8 +1,10 @@
 package dataplane
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // ErrOutOfRange is returned for an index or a value beyond what the pipeline
@@ -174,4 +176,19 @@ type Meters interface {
 	// SetFARQoS sets what each color does to FAR id's packets; DefaultQoS
 	// removes the policy.
 	SetFARQoS(id FARID, q QoSPolicy) error
+}
+
+// SortedMeterIDs lists the keys of m by unit, then FAR.
+func SortedMeterIDs[V any](m map[MeterID]V) []MeterID {
+	ids := make([]MeterID, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b MeterID) int {
+		if a.Unit != b.Unit {
+			return cmp.Compare(a.Unit, b.Unit)
+		}
+		return cmp.Compare(a.FAR, b.FAR)
+	})
+	return ids
 }

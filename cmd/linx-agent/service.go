@@ -95,6 +95,11 @@ func (s *service) watch(dp dataplane.Dataplane, srv *server.Server) {
 			PerPDR:     s.perPDR,
 		}),
 		metrics.NewControllerCollector(srv.P4RT.Arbitration),
+	)
+	if ml, ok := dp.(metrics.MeterLister); ok {
+		s.reg.MustRegister(metrics.NewMeterCollector(ml))
+	}
+	s.reg.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: metrics.Namespace + "_p4rt_stream_dropped_total",
 			Help: "StreamChannel messages (PacketIns above all) dropped because their controller did not read its stream fast enough."},
 			func() float64 { return float64(srv.P4RT.StreamDropped()) }),

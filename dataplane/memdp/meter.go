@@ -94,3 +94,10 @@ func (d *Dataplane) AddMeterCount(id dataplane.MeterID, c dataplane.MeterCounter
 	v.Red = addCounter(v.Red, c.Red)
 	d.meterCnt[id] = v
 }
+
+// MeterIDs lists the configured meters, by unit then FAR.
+func (d *Dataplane) MeterIDs() []dataplane.MeterID {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return dataplane.SortedMeterIDs(d.meters)
+}

@@ -51,8 +51,9 @@ type Dataplane struct {
 	tunnels map[dataplane.TunnelID]dataplane.Tunnel
 	terms   map[dataplane.TunnelTerm]dataplane.TunnelID
 	locals  map[netipAddr4]int
-	nonIP   map[uint16]dataplane.NonIPAction   // by EtherType, host order
-	addrs6  map[dataplane.PortID]linxPortAddr6 // port_addrs6 as written (nexthop.go)
+	nonIP   map[uint16]dataplane.NonIPAction            // by EtherType, host order
+	addrs6  map[dataplane.PortID]linxPortAddr6          // port_addrs6 as written (nexthop.go)
+	meters  map[dataplane.MeterID]dataplane.MeterConfig // configured ones (meter.go)
 
 	punts     chan dataplane.Punt
 	replies   chan dataplane.ProbeReply // SLA probe replies (probe.go)
@@ -112,6 +113,7 @@ func Load(opts dataplane.Options) (*Dataplane, error) {
 		cls:     newClassifier(int(len(linxPdrTuples{}.T)), opts.MaxPDRs*entriesPerPDR),
 		ident:   map[dataplane.PDRKey]dataplane.PDRID{},
 		fars:    map[dataplane.FARID]dataplane.FAR{},
+		meters:  map[dataplane.MeterID]dataplane.MeterConfig{},
 		lbrs:    map[dataplane.LBRID][]dataplane.LBRMember{},
 		tunnels: map[dataplane.TunnelID]dataplane.Tunnel{},
 		terms:   map[dataplane.TunnelTerm]dataplane.TunnelID{},

@@ -67,7 +67,19 @@ func (d *Dataplane) SetMeter(id dataplane.MeterID, c dataplane.MeterConfig) erro
 	if err := d.objs.Meters.Update(slot, kernelMeter(id.Unit, c), ebpf.UpdateLock); err != nil {
 		return fmt.Errorf("write %s meter %d: %w", id.Unit, id.FAR, err)
 	}
+	if c.IsDefault() {
+		delete(d.meters, id)
+	} else {
+		d.meters[id] = c
+	}
 	return d.bumpGen()
+}
+
+// MeterIDs lists the configured meters (for metrics), by unit then FAR.
+func (d *Dataplane) MeterIDs() []dataplane.MeterID {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return dataplane.SortedMeterIDs(d.meters)
 }
 
 // MeterCounters reads a meter's per-color counts, summed over CPUs.
@@ -138,6 +150,7 @@ func (d *Dataplane) clearMeters() error {
 	if _, err := d.objs.FarQos.BatchUpdate(keys[:d.opts.MaxMeters], make([]linxQosPolicy, d.opts.MaxMeters), nil); err != nil {
 		return fmt.Errorf("reset qos policies: %w", err)
 	}
+	clear(d.meters)
 	return nil
 }
 
@@ -161,6 +174,9 @@ func (d *Dataplane) restoreMeters(s dataplane.RestoreState) error {
 			var have linxMeter
 			if err := d.objs.Meters.LookupWithFlags(slot, &have, ebpf.LookupLock); err != nil {
 				return fmt.Errorf("read meter slot %d: %w", slot, err)
+			}
+			if c := s.Meters[id]; !c.IsDefault() {
+				d.meters[id] = c
 			}
 			if sameConfig(have, want) {
 				continue

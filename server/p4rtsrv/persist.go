@@ -1,7 +1,6 @@
 package p4rtsrv
 
 import (
-	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -344,7 +343,7 @@ func (s *Server) snapshot() ([][]byte, error) {
 			return nil, err
 		}
 	}
-	for _, id := range sortedMeters(s.st.meters) {
+	for _, id := range dataplane.SortedMeterIDs(s.st.meters) {
 		ups = append(ups, s.meterUpdate(id))
 		if len(ups) >= snapshotChunk {
 			if err := flush(); err != nil {
@@ -367,21 +366,6 @@ func (s *Server) snapshot() ([][]byte, error) {
 		return nil, err
 	}
 	return recs, nil
-}
-
-// sortedMeters lists meter cells by unit, then index.
-func sortedMeters(m map[dataplane.MeterID]dataplane.MeterConfig) []dataplane.MeterID {
-	ids := make([]dataplane.MeterID, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
-	}
-	slices.SortFunc(ids, func(a, b dataplane.MeterID) int {
-		if a.Unit != b.Unit {
-			return int(a.Unit) - int(b.Unit)
-		}
-		return cmp.Compare(a.FAR, b.FAR)
-	})
-	return ids
 }
 
 // meterCells are the cells a (successful) meter write touched.
