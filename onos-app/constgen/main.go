@@ -103,7 +103,7 @@ func Generate(info *p4configv1.P4Info, pkg, class string) ([]byte, error) {
 	str := func(s string) string { return fmt.Sprintf("%q", s) }
 	width := func(w int32) string { return fmt.Sprint(w) }
 
-	var fields, tables, actions, params, profiles, counters, dcounters, meta []constant
+	var fields, tables, actions, params, profiles, counters, dcounters, meters, meta []constant
 	for _, t := range info.Tables {
 		add(&tables, constant{javaName(t.Preamble.Name), "PiTableId", "PiTableId.of(" + str(t.Preamble.Name) + ")", t.Preamble.GetDoc().GetBrief()})
 		for _, f := range t.MatchFields {
@@ -129,6 +129,9 @@ func Generate(info *p4configv1.P4Info, pkg, class string) ([]byte, error) {
 	for _, c := range info.DirectCounters {
 		add(&dcounters, constant{javaName(c.Preamble.Name), "PiCounterId", "PiCounterId.of(" + str(c.Preamble.Name) + ")", c.Preamble.GetDoc().GetBrief()})
 	}
+	for _, m := range info.Meters {
+		add(&meters, constant{javaName(m.Preamble.Name), "PiMeterId", "PiMeterId.of(" + str(m.Preamble.Name) + ")", m.Preamble.GetDoc().GetBrief()})
+	}
 	for _, h := range info.ControllerPacketMetadata {
 		for _, m := range h.Metadata {
 			n := javaName(m.Name)
@@ -147,6 +150,7 @@ func Generate(info *p4configv1.P4Info, pkg, class string) ([]byte, error) {
 		{"Action profiles", profiles},
 		{"Indirect counters", counters},
 		{"Direct counters", dcounters},
+		{"Meters", meters},
 		{"Packet-in / packet-out metadata", meta},
 	}
 

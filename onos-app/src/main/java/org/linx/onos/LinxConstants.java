@@ -8,17 +8,18 @@ import org.onosproject.net.pi.model.PiActionParamId;
 import org.onosproject.net.pi.model.PiActionProfileId;
 import org.onosproject.net.pi.model.PiCounterId;
 import org.onosproject.net.pi.model.PiMatchFieldId;
+import org.onosproject.net.pi.model.PiMeterId;
 import org.onosproject.net.pi.model.PiPacketMetadataId;
 import org.onosproject.net.pi.model.PiTableId;
 
 /**
- * Identifiers of the linx pipeline (P4Info "linx" version "3").
+ * Identifiers of the linx pipeline (P4Info "linx" version "4").
  */
 public final class LinxConstants {
 
     /** P4Info package name and version the constants were generated from. */
     public static final String P4INFO_NAME = "linx";
-    public static final String P4INFO_VERSION = "3";
+    public static final String P4INFO_VERSION = "4";
 
     // Match fields
     /** P4 port number the packet arrived on. */
@@ -94,6 +95,8 @@ public final class LinxConstants {
      * kernel.
      */
     public static final PiTableId LINX_INGRESS_NON_IP = PiTableId.of("LinxIngress.non_ip");
+    /** What each color of a FAR's meters does: pass, remark the inner DSCP, or drop. */
+    public static final PiTableId LINX_INGRESS_FAR_QOS = PiTableId.of("LinxIngress.far_qos");
 
     // Actions
     /** Select forwarding action rule far_id. */
@@ -121,6 +124,10 @@ public final class LinxConstants {
      * the gateway's kernel, which answers it).
      */
     public static final PiActionId LINX_INGRESS_COPY_TO_CONTROLLER = PiActionId.of("LinxIngress.copy_to_controller");
+    /** Per meter color: 0 pass, 1 remark the inner DSCP to the color's dscp, 2 drop (counted as meter). */
+    public static final PiActionId LINX_INGRESS_SET_QOS = PiActionId.of("LinxIngress.set_qos");
+    /** Green and yellow pass, red drops (counted as meter). */
+    public static final PiActionId LINX_INGRESS_POLICE = PiActionId.of("LinxIngress.police");
 
     // Action parameters
     public static final PiActionParamId FAR_ID = PiActionParamId.of("far_id");
@@ -141,6 +148,18 @@ public final class LinxConstants {
     public static final int SRC_ADDR6_BITWIDTH = 128;
     public static final PiActionParamId DST_ADDR6 = PiActionParamId.of("dst_addr6");
     public static final int DST_ADDR6_BITWIDTH = 128;
+    public static final PiActionParamId GREEN = PiActionParamId.of("green");
+    public static final int GREEN_BITWIDTH = 2;
+    public static final PiActionParamId GREEN_DSCP = PiActionParamId.of("green_dscp");
+    public static final int GREEN_DSCP_BITWIDTH = 6;
+    public static final PiActionParamId YELLOW = PiActionParamId.of("yellow");
+    public static final int YELLOW_BITWIDTH = 2;
+    public static final PiActionParamId YELLOW_DSCP = PiActionParamId.of("yellow_dscp");
+    public static final int YELLOW_DSCP_BITWIDTH = 6;
+    public static final PiActionParamId RED = PiActionParamId.of("red");
+    public static final int RED_BITWIDTH = 2;
+    public static final PiActionParamId RED_DSCP = PiActionParamId.of("red_dscp");
+    public static final int RED_DSCP_BITWIDTH = 6;
 
     // Action profiles
     /** Action selector of table lbr: weighted encap members, selected by a 5-tuple hash. */
@@ -163,6 +182,12 @@ public final class LinxConstants {
     public static final PiCounterId LINX_INGRESS_PDR_COUNTER = PiCounterId.of("LinxIngress.pdr_counter");
     /** Packets and bytes handled by each non_ip entry. */
     public static final PiCounterId LINX_INGRESS_NON_IP_COUNTER = PiCounterId.of("LinxIngress.non_ip_counter");
+
+    // Meters
+    /** Meters FAR id's packets in bytes (rates in bytes/s, bursts in bytes). */
+    public static final PiMeterId LINX_INGRESS_FAR_METER = PiMeterId.of("LinxIngress.far_meter");
+    /** Meters FAR id's packets in packets (rates in packets/s, bursts in packets). */
+    public static final PiMeterId LINX_INGRESS_FAR_PACKET_METER = PiMeterId.of("LinxIngress.far_packet_meter");
 
     // Packet-in / packet-out metadata
     /** packet_in metadata. */
