@@ -672,4 +672,9 @@ func (h *harness) fitSizes(info *p4configv1.P4Info) {
 			p.Size, p.MaxGroupSize = got.Size(), int32(got.MaxGroupSize())
 		}
 	}
+	for _, m := range info.Meters {
+		if got, ok := h.info.MeterByName(m.Preamble.Name); ok {
+			m.Size = got.Size()
+		}
+	}
 }
