@@ -231,6 +231,7 @@ func (c *Config) DataplaneOptions() dataplane.Options {
 	o := dataplane.Options{
 		MaxPDRs: t.PDRs, MaxFARs: t.FARs, MaxLBRs: t.LBRs,
 		MaxTunnels: t.Tunnels, MaxTerms: t.TunnelTerms, MaxPorts: t.Ports,
+		MaxMeters:     dataplane.DefaultOptions.MaxMeters, // FAR meters: not configurable (yet)
 		FlowCacheSize: t.FlowCache,
 		PinDir:        c.BPFFSDir,
 	}
@@ -249,6 +250,7 @@ func (c *Config) P4InfoSizes() p4info.Sizes {
 		Tunnels: t.Tunnels, TunnelTerms: t.TunnelTerms, Ports: t.Ports,
 		LBRMembers:      t.LBRs * dataplane.MaxLBRMembers,
 		LBRMaxGroupSize: dataplane.MaxLBRMembers,
+		Meters:          dataplane.DefaultOptions.MaxMeters,
 	}
 }
 

@@ -154,13 +154,13 @@ func TestFullFile(t *testing.T) {
 
 	o := c.DataplaneOptions()
 	wantO := dataplane.Options{MaxPDRs: 200_000, MaxFARs: 100_000, MaxLBRs: 2048, MaxTunnels: 8192, MaxTerms: 8192,
-		MaxPorts: 64, FlowCacheSize: 131072, PinDir: "/sys/fs/bpf/linx"}
+		MaxPorts: 64, MaxMeters: dataplane.DefaultOptions.MaxMeters, FlowCacheSize: 131072, PinDir: "/sys/fs/bpf/linx"}
 	if o != wantO {
 		t.Errorf("DataplaneOptions() = %+v, want %+v", o, wantO)
 	}
 	s := c.P4InfoSizes()
 	wantS := p4info.Sizes{PDRs: 200_000, FARs: 100_000, LBRs: 2048, Tunnels: 8192, TunnelTerms: 8192, Ports: 64,
-		LBRMembers: 2048 * dataplane.MaxLBRMembers, LBRMaxGroupSize: dataplane.MaxLBRMembers}
+		LBRMembers: 2048 * dataplane.MaxLBRMembers, LBRMaxGroupSize: dataplane.MaxLBRMembers, Meters: dataplane.DefaultOptions.MaxMeters}
 	if s != wantS {
 		t.Errorf("P4InfoSizes() = %+v, want %+v", s, wantS)
 	}
