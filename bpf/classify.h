@@ -161,11 +161,7 @@ static __always_inline void resolve(struct flow_result *res, __u32 far_id, __u32
 			f = *fp;
 	}
 	res->action = f.action;
-	res->reason = DROP_POLICY;
-	if (res->rule) {
-		res->far = far_id;
-		res->qos = qos_of(far_id);
-	}
+	res->reason = f.action == FAR_DROP ? DROP_POLICY : (res->rule ? qos_of(far_id) : 0);
 	res->port = f.port;
 	res->tunnel = f.arg;
 	if (f.action != FAR_BALANCE)
@@ -289,8 +285,8 @@ static __always_inline int classify(struct xdp_md *ctx)
 	__u32 rule = res.rule;
 	struct counter *c = bpf_map_lookup_elem(&pdr_counters, &rule);
 	count(c, frame_len(ctx));
-	if (res.qos && res.action != FAR_DROP) {
-		int v = apply_qos(ctx, m, res.far, res.qos);
+	if (res.reason && res.action != FAR_DROP) {
+		int v = apply_qos(ctx, m, res.rule, res.reason);
 		if (v >= 0)
 			return v;
 	}

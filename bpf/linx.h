@@ -152,7 +152,8 @@ enum color_action {
 	COLOR_DROP = 2,   /* dropped, DROP_METER */
 };
 
-/* Which QoS work a FAR's packets need (flow_result.qos); 0: none, one branch. */
+/* Which QoS work a FAR's packets need (flow_result.reason of an action that
+ * is not FAR_DROP); 0: none, one branch. */
 enum qos_flags {
 	QOS_F_METER_BYTES = 1,   /* run meters[far] (far_meter, bytes) */
 	QOS_F_METER_PACKETS = 2, /* run meters[max_meters + far] (far_packet_meter) */
@@ -245,13 +246,11 @@ struct flow_result {
 	__u32 gen;
 	__u32 nh_gen;
 	__u8 action; /* enum far_action; never FAR_BALANCE (resolved to FAR_ENCAP) */
-	__u8 reason; /* FAR_DROP: the drop reason */
+	__u8 reason; /* FAR_DROP: the drop reason; other actions: enum qos_flags of
+		      * the rule's FAR (kept here so that the entry does not grow) */
 	__u16 port;  /* FAR_FORWARD: the FAR's port */
 	__u32 tunnel; /* FAR_ENCAP: the overlay */
 	struct fwd_l2 l2; /* FAR_FORWARD: the rewrite, when l2.port != 0 */
-	__u32 far;    /* the FAR's id, for its meters and policy when qos != 0 */
-	__u8 qos;     /* enum qos_flags */
-	__u8 pad[3];
 };
 
 /* A flow-cache entry: the packet key it answers for and the answer, valid while gen

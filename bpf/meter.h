@@ -151,14 +151,20 @@ static __always_inline int remark_dscp(struct xdp_md *ctx, struct pkt_meta *m, _
 	return 0;
 }
 
-/* apply_qos runs a FAR's meters (bytes, then packets: the packet takes the
- * worse color) and applies its color's action. Returns -1 to go on, else the
- * verdict (a drop). */
-static __always_inline int apply_qos(struct xdp_md *ctx, struct pkt_meta *m, __u32 far, __u8 qos)
+/* apply_qos runs the meters of rule's FAR (bytes, then packets: the packet
+ * takes the worse color) and applies its color's action. The FAR id comes
+ * from pdr_rules (an inlined array read, on metered packets only): the flow
+ * cache keeps just the flags. Returns -1 to go on, else the verdict (a
+ * drop). */
+static __always_inline int apply_qos(struct xdp_md *ctx, struct pkt_meta *m, __u32 rule, __u8 qos)
 {
 	__u64 len = frame_len(ctx);
 	__u32 color = COLOR_GREEN;
+	struct pdr_rule *r = bpf_map_lookup_elem(&pdr_rules, &rule);
 
+	if (!r || !r->priority)
+		return -1; /* the rule is being deleted: its flows are about to go */
+	__u32 far = r->far_id;
 	if (far >= max_meters)
 		return -1;
 	if (qos & (QOS_F_METER_BYTES | QOS_F_METER_PACKETS)) {

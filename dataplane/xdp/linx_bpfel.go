@@ -136,9 +136,6 @@ type linxFlowResult struct {
 	Port   uint16
 	Tunnel uint32
 	L2     linxFwdL2
-	Far    uint32
-	Qos    uint8
-	Pad    [3]uint8
 }
 
 type linxFlowSet struct {
