@@ -634,3 +634,64 @@ func TestGoClientCounters(t *testing.T) {
 		t.Errorf("pdr entry read with counter_data: %v, want %v", d, dset)
 	}
 }
+
+// TestGoClientMeters configures, reads and resets FAR meter cells with the
+// Go client: its P4Info parsing finds both meters, ReadMeterEntry returns a
+// config as written, a wildcard read returns every cell, a MODIFY without a
+// config resets a cell, and a config with pir below cir is INVALID_ARGUMENT.
+func TestGoClientMeters(t *testing.T) {
+	conn := startAgent(t)
+	c, ok := newSession(t, conn, 1)
+	if !ok {
+		t.Fatal("not primary")
+	}
+	cfg := c.setPipeline(1)
+	cx := ctx(t)
+	const meter = "LinxIngress.far_meter"
+	var id uint32
+	var size int64
+	for _, m := range cfg.P4Info.Meters {
+		if m.Preamble.Name == meter {
+			id, size = m.Preamble.Id, m.Size
+		}
+	}
+	if id == 0 {
+		t.Fatalf("the client's P4Info has no %s", meter)
+	}
+	modify := func(index int64, mc *p4_v1.MeterConfig) error {
+		return c.WriteUpdate(cx, &p4_v1.Update{Type: p4_v1.Update_MODIFY, Entity: &p4_v1.Entity{Entity: &p4_v1.Entity_MeterEntry{
+			MeterEntry: &p4_v1.MeterEntry{MeterId: id, Index: &p4_v1.Index{Index: index}, Config: mc}}}})
+	}
+	want := &p4_v1.MeterConfig{Cir: 1_250_000, Cburst: 100_000, Pir: 2_500_000, Pburst: 200_000}
+	if err := modify(5, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.ReadMeterEntry(cx, meter, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(got, want) {
+		t.Errorf("far_meter[5] = %v, want %v", got, want)
+	}
+	all, err := c.ReadMeterEntryWildcard(cx, meter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(all)) != size {
+		t.Errorf("wildcard read: %d cells, want the P4Info size %d", len(all), size)
+	}
+	for _, e := range all {
+		if (e.GetConfig() != nil) != (e.GetIndex().GetIndex() == 5) {
+			t.Errorf("cell %d in a wildcard read: config %v", e.GetIndex().GetIndex(), e.GetConfig())
+		}
+	}
+	if err := modify(5, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.ReadMeterEntry(cx, meter, 5); err != nil || got != nil {
+		t.Errorf("after the reset: %v, %v; want no config", got, err)
+	}
+	if err := modify(5, &p4_v1.MeterConfig{Cir: 2000, Cburst: 10, Pir: 1000, Pburst: 10}); writeCode(err) != codes.InvalidArgument {
+		t.Errorf("pir < cir: %v, want INVALID_ARGUMENT", err)
+	}
+}
