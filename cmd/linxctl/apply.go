@@ -16,6 +16,9 @@ func applyParser(words []string) (parseFunc, int, bool) {
 		return nil, 0, false
 	}
 	first := canonicalWord(words[0], 0, "")
+	if first == "meter" {
+		return parseMeterOp, 1, true
+	}
 	second := canonicalWord(words[1], 1, first)
 	table := map[string]parseFunc{
 		"add pdr": parsePDROp(insertOp), "mod pdr": parsePDROp(modifyOp), "del pdr": parsePDROp(deleteOp),
@@ -25,6 +28,7 @@ func applyParser(words []string) (parseFunc, int, bool) {
 		"add term": parseTermOp(insertOp), "mod term": parseTermOp(modifyOp), "del term": parseTermOp(deleteOp),
 		"add nonip": parseNonIPOp(insertOp), "mod nonip": parseNonIPOp(modifyOp), "del nonip": parseNonIPOp(deleteOp),
 		"add lbr": parseAddLBR, "mod lbr": parseModLBR, "del lbr": parseDelLBR,
+		"add qos": parseQoSOp(insertOp), "mod qos": parseQoSOp(modifyOp), "del qos": parseQoSOp(deleteOp),
 	}
 	p, ok := table[first+" "+second]
 	return p, 2, ok
@@ -87,7 +91,8 @@ func applyFile(ctx context.Context, o *options, args []string) error {
 }
 
 // dump prints the device's entries as commands for apply: tunnels, terms, lbr,
-// far, pdr, the pdr default when it is not pass, and non_ip rules.
+// far, pdr, the pdr default when it is not pass, non_ip rules, configured
+// meters and qos policies.
 func dump(ctx context.Context, o *options, args []string) error {
 	if err := noArgs("dump", args); err != nil {
 		return err
@@ -123,6 +128,22 @@ func dump(ctx context.Context, o *options, args []string) error {
 		}
 		for _, r := range all.NonIP {
 			fmt.Fprintf(w, "add nonip %s %s\n", r.EthType, r.Action)
+		}
+		meters, err := c.readMeters(ctx, false)
+		if err != nil {
+			return err
+		}
+		for _, m := range meters {
+			if c := m.Config; c != nil {
+				fmt.Fprintf(w, "meter %d %s cir=%d cburst=%d pir=%d pburst=%d eburst=%d\n", m.FAR, m.Unit, c.CIR, c.CBurst, c.PIR, c.PBurst, c.EBurst)
+			}
+		}
+		qos, err := c.readQoS(ctx)
+		if err != nil {
+			return err
+		}
+		for _, q := range qos {
+			fmt.Fprintf(w, "add qos %d green=%s yellow=%s red=%s\n", q.FAR, q.Green, q.Yellow, q.Red)
 		}
 		return nil
 	})

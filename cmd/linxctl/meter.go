@@ -107,13 +107,15 @@ func parseMeter(args []string) (*p4v1.MeterEntry, string, error) {
 	return me, fmt.Sprintf("%s cir=%d cburst=%d pir=%d pburst=%d eburst=%d", desc, vals["cir"], vals["cburst"], vals["pir"], vals["pburst"], vals["eburst"]), nil
 }
 
-var setMeter = writeCommand(func(args []string) (writeOp, error) {
+var setMeter = writeCommand(parseMeterOp)
+
+func parseMeterOp(args []string) (writeOp, error) {
 	me, desc, err := parseMeter(args)
 	if err != nil {
 		return nil, err
 	}
 	return single(update{desc: desc, u: &p4v1.Update{Type: p4v1.Update_MODIFY, Entity: &p4v1.Entity{Entity: &p4v1.Entity_MeterEntry{MeterEntry: me}}}}), nil
-})
+}
 
 type meterRow struct {
 	FAR    uint32            `json:"far"`

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -53,5 +55,21 @@ func TestMeters(t *testing.T) {
 		t.Errorf("after mod and del: %+v, want %+v", qs, wantQ)
 	}
 	a.fails(t, exitUsage, []string{"green", "pass, drop"}, "-m", "add", "qos", "5", "green=fast")
+
+	// dump prints meters and policies for apply, which restores them.
+	beforeM, beforeQ := a.ok(t, "show", "meters", "--json"), a.ok(t, "show", "qos", "--json")
+	d := a.ok(t, "dump")
+	for _, w := range []string{"meter 6 packets cir=1000 cburst=50 pir=2000 pburst=100 eburst=0", "add qos 5 green=pass yellow=pass red=cs1"} {
+		if !strings.Contains(d, w) {
+			t.Errorf("dump lacks %q:\n%s", w, d)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "dump")
+	os.WriteFile(file, []byte(d), 0o644)
+	a.ok(t, "-m", "pipeline", "push", "--force")
+	a.ok(t, "-m", "apply", file)
+	if m, q := a.ok(t, "show", "meters", "--json"), a.ok(t, "show", "qos", "--json"); m != beforeM || q != beforeQ {
+		t.Errorf("after dump and apply:\n%s\n%s\nwant\n%s\n%s", m, q, beforeM, beforeQ)
+	}
 	a.fails(t, exitError, []string{"OUT_OF_RANGE", "far_id 5000"}, "-m", "add", "qos", "5000", "red=drop")
 }
