@@ -35,8 +35,10 @@
 //     to any of the previous criteria, it returns an OUT_OF_RANGE error"; the
 //     "Match Format" and "Action Specification" sections say INVALID_ARGUMENT for
 //     malformed values in general — the dedicated rule wins here); a counter index
-//     at or above the counter size ("CounterEntry").
-//   - NOT_FOUND: an unknown table, action profile or counter ID (nothing of that ID
+//     at or above the counter size ("CounterEntry"); a meter index at or above the
+//     meter size ("MeterEntry"), and a far_qos far_id at or above it; a meter rate
+//     above 2^40 or burst above 2^32-1 (what the data path's arithmetic holds).
+//   - NOT_FOUND: an unknown table, action profile, counter or meter ID (nothing of that ID
 //     exists on the device; the spec names no code for this case).
 //   - INVALID_ARGUMENT: everything malformed in an entity: an unknown match field,
 //     parameter or action (an action the table cannot use at all is
@@ -56,7 +58,11 @@
 //     than max_group_size, negative counter values, a negative counter index, a
 //     non_ip entry for eth_type 0x0800 (IPv4 never reaches non_ip: table pdr
 //     classifies it) or for a VLAN tag type (0x8100, 0x88a8: the match is on the
-//     EtherType after the tag).
+//     EtherType after the tag); in a MeterConfig a negative field, a zero rate or
+//     burst, pir below cir, eburst set with pir != cir or pburst != cburst (an
+//     srTCM), every field 0 (leave config unset to reset); a negative meter
+//     index; a set_qos color action other than 0, 1, 2. Each message names the
+//     field.
 //   - PERMISSION_DENIED: an action used outside its P4Info scope (a TABLE_ONLY
 //     action as default action, a DEFAULT_ONLY action in an entry or a member), and
 //     any MODIFY of a default entry whose default action is const
