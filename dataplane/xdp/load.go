@@ -54,6 +54,7 @@ type Dataplane struct {
 	nonIP   map[uint16]dataplane.NonIPAction            // by EtherType, host order
 	addrs6  map[dataplane.PortID]linxPortAddr6          // port_addrs6 as written (nexthop.go)
 	meters  map[dataplane.MeterID]dataplane.MeterConfig // configured ones (meter.go)
+	counted map[dataplane.MeterID]bool                  // configured since the counters were zeroed (meter.go)
 
 	punts     chan dataplane.Punt
 	replies   chan dataplane.ProbeReply // SLA probe replies (probe.go)
@@ -114,6 +115,7 @@ func Load(opts dataplane.Options) (*Dataplane, error) {
 		ident:   map[dataplane.PDRKey]dataplane.PDRID{},
 		fars:    map[dataplane.FARID]dataplane.FAR{},
 		meters:  map[dataplane.MeterID]dataplane.MeterConfig{},
+		counted: map[dataplane.MeterID]bool{},
 		lbrs:    map[dataplane.LBRID][]dataplane.LBRMember{},
 		tunnels: map[dataplane.TunnelID]dataplane.Tunnel{},
 		terms:   map[dataplane.TunnelTerm]dataplane.TunnelID{},

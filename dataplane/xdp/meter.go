@@ -71,6 +71,7 @@ func (d *Dataplane) SetMeter(id dataplane.MeterID, c dataplane.MeterConfig) erro
 		delete(d.meters, id)
 	} else {
 		d.meters[id] = c
+		d.counted[id] = true
 	}
 	return d.bumpGen()
 }
@@ -82,11 +83,20 @@ func (d *Dataplane) MeterIDs() []dataplane.MeterID {
 	return dataplane.SortedMeterIDs(d.meters)
 }
 
-// MeterCounters reads a meter's per-color counts, summed over CPUs.
+// MeterCounters reads a meter's per-color counts, summed over CPUs. A meter
+// never configured since the counters were zeroed counts nothing: it reads
+// zero without a syscall (a wildcard read of every cell costs one per
+// configured meter, not one per cell).
 func (d *Dataplane) MeterCounters(id dataplane.MeterID) (dataplane.MeterCounters, error) {
 	slot, err := d.meterSlot(id)
 	if err != nil {
 		return dataplane.MeterCounters{}, err
+	}
+	d.mu.Lock()
+	counted := d.counted[id]
+	d.mu.Unlock()
+	if !counted {
+		return dataplane.MeterCounters{}, nil
 	}
 	var per []linxMeterStats
 	if err := d.objs.MeterCounters.Lookup(slot, &per); err != nil {
@@ -151,6 +161,7 @@ func (d *Dataplane) clearMeters() error {
 		return fmt.Errorf("reset qos policies: %w", err)
 	}
 	clear(d.meters)
+	clear(d.counted)
 	return nil
 }
 
@@ -178,6 +189,7 @@ func (d *Dataplane) restoreMeters(s dataplane.RestoreState) error {
 			if c := s.Meters[id]; !c.IsDefault() {
 				d.meters[id] = c
 			}
+			d.counted[id] = true // a pinned data path may hold counts of any cell
 			if sameConfig(have, want) {
 				continue
 			}
