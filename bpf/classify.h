@@ -161,7 +161,7 @@ static __always_inline void resolve(struct flow_result *res, __u32 far_id, __u32
 			f = *fp;
 	}
 	res->action = f.action;
-	res->reason = f.action == FAR_DROP ? DROP_POLICY : (res->rule ? qos_of(far_id) : 0);
+	res->reason = f.action == FAR_DROP ? DROP_POLICY : (res->rule ? qos_of(far_id, res->rule) : 0);
 	res->port = f.port;
 	res->tunnel = f.arg;
 	if (f.action != FAR_BALANCE)

@@ -158,6 +158,7 @@ enum qos_flags {
 	QOS_F_METER_BYTES = 1,   /* run meters[far] (far_meter, bytes) */
 	QOS_F_METER_PACKETS = 2, /* run meters[max_meters + far] (far_packet_meter) */
 	QOS_F_POLICY = 4,        /* far_qos[far] holds a policy (else green pass, yellow pass, red drop) */
+	QOS_F_PDR_METER = 8,     /* run pdr_meters[rule] (pdr_meter, the rule's direct meter) */
 };
 
 /* The classifier's view of a packet; also the key of pdr_entries once masked by a

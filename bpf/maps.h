@@ -259,6 +259,24 @@ struct {
 	__uint(max_entries, 8192);
 } meter_counters SEC(".maps");
 
+/* rule id → the rule's direct meter (P4 pdr_meter, bytes), shared by all CPUs
+ * like meters. Written by Go; read and updated by the classifier. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct meter);
+	__uint(max_entries, 100001);
+} pdr_meters SEC(".maps");
+
+/* rule id → per-color packets and bytes of its direct meter, per CPU. Written
+ * by the classifier; read and zeroed by Go. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct meter_stats);
+	__uint(max_entries, 100001);
+} pdr_meter_counters SEC(".maps");
+
 /* FAR id → what each meter color does (table far_qos). Written by Go; read by
  * the classifier on a flow-cache miss. */
 struct {

@@ -18,16 +18,20 @@
  * also the number of FAR ids that can have meters or a far_qos policy. */
 const volatile __u32 max_meters = 0;
 
-/* qos_of says which QoS work a FAR's packets need: a configured meter of either
- * unit, a far_qos policy. Runs on a flow-cache miss only (three inlined array
- * reads); the answer is cached with the flow and Go bumps the classifier
- * generation when a meter or a policy changes. */
-static __always_inline __u8 qos_of(__u32 far)
+/* qos_of says which QoS work the packets of rule (whose FAR is far) need: a
+ * direct meter on the rule, a configured FAR meter of either unit, a far_qos
+ * policy. Runs on a flow-cache miss only (inlined array reads); the answer is
+ * cached with the flow and Go bumps the classifier generation when a meter or
+ * a policy changes. */
+static __always_inline __u8 qos_of(__u32 far, __u32 rule)
 {
 	__u8 q = 0;
+	struct meter *md = bpf_map_lookup_elem(&pdr_meters, &rule);
 
+	if (md && md->mode != METER_NONE)
+		q |= QOS_F_PDR_METER;
 	if (far >= max_meters)
-		return 0;
+		return q;
 	struct meter *mb = bpf_map_lookup_elem(&meters, &far);
 	if (mb && mb->mode != METER_NONE)
 		q |= QOS_F_METER_BYTES;
@@ -114,20 +118,23 @@ static __always_inline __u32 meter_color(struct meter *mt, __u64 len, __u64 now)
 	return color;
 }
 
-/* run_meter colors the packet with meter slot (if it is configured) and counts
- * it under that color; an unconfigured slot (reset since the flow was cached)
- * leaves it green, uncounted. */
-static __always_inline __u32 run_meter(__u32 slot, __u64 len, __u64 now)
+/* run_meter colors the packet with the meter mt (if it is configured) and
+ * counts it under that color in st; an unconfigured meter (reset since the
+ * flow was cached) leaves it green, uncounted. */
+static __always_inline __u32 run_meter(struct meter *mt, struct meter_stats *st, __u64 len, __u64 now)
 {
-	struct meter *mt = bpf_map_lookup_elem(&meters, &slot);
-
 	if (!mt || mt->mode == METER_NONE)
 		return COLOR_GREEN;
 	__u32 color = meter_color(mt, len, now) & 3;
-	struct meter_stats *s = bpf_map_lookup_elem(&meter_counters, &slot);
-	if (s && color <= COLOR_RED)
-		count(&s->color[color], len);
+	if (st && color <= COLOR_RED)
+		count(&st->color[color], len);
 	return color;
+}
+
+/* run_far_meter runs meter slot of the FAR meters. */
+static __always_inline __u32 run_far_meter(__u32 slot, __u64 len, __u64 now)
+{
+	return run_meter(bpf_map_lookup_elem(&meters, &slot), bpf_map_lookup_elem(&meter_counters, &slot), len, now);
 }
 
 /* remark_dscp sets the IPv4 DSCP (keeping ECN), with an incremental header
@@ -151,11 +158,11 @@ static __always_inline int remark_dscp(struct xdp_md *ctx, struct pkt_meta *m, _
 	return 0;
 }
 
-/* apply_qos runs the meters of rule's FAR (bytes, then packets: the packet
- * takes the worse color) and applies its color's action. The FAR id comes
- * from pdr_rules (an inlined array read, on metered packets only): the flow
- * cache keeps just the flags. Returns -1 to go on, else the verdict (a
- * drop). */
+/* apply_qos runs the rule's direct meter and its FAR's meters (bytes, then
+ * packets: the packet takes the worst color) and applies the color's action
+ * under the FAR's policy. The FAR id comes from pdr_rules (an inlined array
+ * read, on metered packets only): the flow cache keeps just the flags.
+ * Returns -1 to go on, else the verdict (a drop). */
 static __always_inline int apply_qos(struct xdp_md *ctx, struct pkt_meta *m, __u32 rule, __u8 qos)
 {
 	__u64 len = frame_len(ctx);
@@ -166,13 +173,19 @@ static __always_inline int apply_qos(struct xdp_md *ctx, struct pkt_meta *m, __u
 		return -1; /* the rule is being deleted: its flows are about to go */
 	__u32 far = r->far_id;
 	if (far >= max_meters)
-		return -1;
-	if (qos & (QOS_F_METER_BYTES | QOS_F_METER_PACKETS)) {
+		qos &= QOS_F_PDR_METER;
+	if (qos & (QOS_F_PDR_METER | QOS_F_METER_BYTES | QOS_F_METER_PACKETS)) {
 		__u64 now = bpf_ktime_get_ns();
-		if (qos & QOS_F_METER_BYTES)
-			color = run_meter(far, len, now);
+		if (qos & QOS_F_PDR_METER)
+			color = run_meter(bpf_map_lookup_elem(&pdr_meters, &rule),
+					  bpf_map_lookup_elem(&pdr_meter_counters, &rule), len, now);
+		if (qos & QOS_F_METER_BYTES) {
+			__u32 c = run_far_meter(far, len, now);
+			if (c > color)
+				color = c;
+		}
 		if (qos & QOS_F_METER_PACKETS) {
-			__u32 c = run_meter(max_meters + far, len, now);
+			__u32 c = run_far_meter(max_meters + far, len, now);
 			if (c > color)
 				color = c;
 		}

@@ -176,6 +176,12 @@ type Meters interface {
 	// SetFARQoS sets what each color does to FAR id's packets; DefaultQoS
 	// removes the policy.
 	SetFARQoS(id FARID, q QoSPolicy) error
+	// SetPDRMeter configures or resets rule id's direct meter (pdr_meter, in
+	// bytes); its colors join the FAR's meters'. Deleting the rule resets it
+	// and its counters. A rule that does not exist is ErrNotFound.
+	SetPDRMeter(id PDRID, c MeterConfig) error
+	// PDRMeterCounters reads rule id's direct meter's per-color counts.
+	PDRMeterCounters(id PDRID) (MeterCounters, error)
 }
 
 // SortedMeterIDs lists the keys of m by unit, then FAR.

@@ -19,6 +19,8 @@ type RestoreState struct {
 	// color policies (DefaultQoS left out).
 	Meters map[MeterID]MeterConfig
 	QoS    map[FARID]QoSPolicy
+	// PDRMeters are the rules' configured direct meters, by rule id.
+	PDRMeters map[PDRID]MeterConfig
 }
 
 // Restorer is a data path that can be handed its rules back after a restart.
@@ -108,6 +110,14 @@ func (s RestoreState) Validate(o Options) error {
 		}
 		if err := c.Validate(); err != nil {
 			return fmt.Errorf("%s meter %d: %w", id.Unit, id.FAR, err)
+		}
+	}
+	for id, c := range s.PDRMeters {
+		if _, ok := s.PDRs[id]; !ok {
+			return fmt.Errorf("%w: direct meter of pdr %d, which is not restored", ErrInvalid, id)
+		}
+		if err := c.Validate(); err != nil {
+			return fmt.Errorf("pdr %d meter: %w", id, err)
 		}
 	}
 	for id, q := range s.QoS {

@@ -85,6 +85,16 @@ func (x *Index) Diff(got *Index) []string {
 			d.addf("%s: unit %s, got %s", p, w.unit, g.unit)
 		}
 	})
+	diffSets(&d, "direct meter", &x.directMeters, &got.directMeters, func(w, g *DirectMeter) {
+		p := "direct meter " + w.name
+		d.id(p, w.id, g.id)
+		if w.unit != g.unit {
+			d.addf("%s: unit %s, got %s", p, w.unit, g.unit)
+		}
+		if w.table.name != g.table.name {
+			d.addf("%s: table %s, got %s", p, w.table.name, g.table.name)
+		}
+	})
 	diffSets(&d, "controller header", &x.headers, &got.headers, func(w, g *ControllerHeader) {
 		p := "controller header " + w.name
 		d.id(p, w.id, g.id)
@@ -199,6 +209,9 @@ func (d *differ) table(w, g *Table) {
 	if wn, gn := directCounterName(w.directCounter), directCounterName(g.directCounter); wn != gn {
 		d.addf("%s: direct counter %s, got %s", p, wn, gn)
 	}
+	if wn, gn := directMeterName(w.directMeter), directMeterName(g.directMeter); wn != gn {
+		d.addf("%s: direct meter %s, got %s", p, wn, gn)
+	}
 	if w.isConst != g.isConst {
 		d.addf("%s: is_const_table %t, got %t", p, w.isConst, g.isConst)
 	}
@@ -226,6 +239,13 @@ func profileName(p *ActionProfile) string {
 		return "none"
 	}
 	return p.name
+}
+
+func directMeterName(m *DirectMeter) string {
+	if m == nil {
+		return "none"
+	}
+	return m.name
 }
 
 func directCounterName(c *DirectCounter) string {

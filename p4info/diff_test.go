@@ -79,7 +79,7 @@ func TestDiff(t *testing.T) {
 		{"implementation and direct counter", func(p *p4configv1.P4Info) {
 			table(p, p4info.TableLBR).ImplementationId = 0
 			p.ActionProfiles = nil
-			table(p, p4info.TablePDR).DirectResourceIds = nil
+			table(p, p4info.TablePDR).DirectResourceIds = []uint32{p4info.IDDirectMeterPDR}
 			p.DirectCounters = p.DirectCounters[1:] // non_ip_counter stays
 		}, []string{
 			"table LinxIngress.pdr: direct counter LinxIngress.pdr_counter, got none",
@@ -123,7 +123,7 @@ func TestDiff(t *testing.T) {
 			"direct counter LinxIngress.pdr_counter: unit BOTH, got BYTES",
 		}},
 		{"direct counter moved", func(p *p4configv1.P4Info) {
-			table(p, p4info.TablePDR).DirectResourceIds = nil
+			table(p, p4info.TablePDR).DirectResourceIds = []uint32{p4info.IDDirectMeterPDR}
 			table(p, p4info.TableFAR).DirectResourceIds = []uint32{p4info.IDDirectCounterPDR}
 			p.DirectCounters[0].DirectTableId = p4info.IDTableFAR
 		}, []string{

@@ -25,6 +25,7 @@ type Index struct {
 	counters       set[*Counter]
 	directCounters set[*DirectCounter]
 	meters         set[*Meter]
+	directMeters   set[*DirectMeter]
 	headers        set[*ControllerHeader]
 	names          map[uint32]string // every object ID → its name
 }
@@ -57,6 +58,7 @@ type Table struct {
 	constDefault  *Action
 	profile       *ActionProfile
 	directCounter *DirectCounter
+	directMeter   *DirectMeter
 	needsPriority bool
 	isConst       bool
 	idleTimeout   bool
@@ -116,6 +118,9 @@ func (t *Table) ActionProfile() *ActionProfile { return t.profile }
 
 // DirectCounter returns the table's direct counter, nil if it has none.
 func (t *Table) DirectCounter() *DirectCounter { return t.directCounter }
+
+// DirectMeter returns the table's direct meter, or nil.
+func (t *Table) DirectMeter() *DirectMeter { return t.directMeter }
 
 // NeedsPriority reports whether entries need a non-zero priority: the key has a
 // ternary, range or optional field.
@@ -240,6 +245,20 @@ func (c *Counter) Unit() p4configv1.CounterSpec_Unit { return c.unit }
 // Size is the number of cells: valid indexes are 0..Size()-1.
 func (c *Counter) Size() int64 { return c.size }
 
+// DirectMeter is a meter attached to the entries of a table.
+type DirectMeter struct {
+	id          uint32
+	name, alias string
+	unit        p4configv1.MeterSpec_Unit
+	table       *Table
+}
+
+func (m *DirectMeter) ID() uint32                      { return m.id }
+func (m *DirectMeter) Name() string                    { return m.name }
+func (m *DirectMeter) Alias() string                   { return m.alias }
+func (m *DirectMeter) Unit() p4configv1.MeterSpec_Unit { return m.unit }
+func (m *DirectMeter) Table() *Table                   { return m.table }
+
 // Meter is an indirect meter of the P4Info.
 type Meter struct {
 	id          uint32
@@ -355,6 +374,15 @@ func (x *Index) MeterByName(name string) (*Meter, bool) { v, ok := x.meters.byNa
 // Meters returns the indirect meters in P4Info order.
 func (x *Index) Meters() []*Meter { return slices.Clone(x.meters.list) }
 
+// DirectMeter returns the direct meter with the given ID.
+func (x *Index) DirectMeter(id uint32) (*DirectMeter, bool) {
+	v, ok := x.directMeters.byID[id]
+	return v, ok
+}
+
+// DirectMeters returns the direct meters in P4Info order.
+func (x *Index) DirectMeters() []*DirectMeter { return slices.Clone(x.directMeters.list) }
+
 // Counter returns the indirect counter with the given ID.
 func (x *Index) Counter(id uint32) (*Counter, bool) { v, ok := x.counters.byID[id]; return v, ok }
 
@@ -459,7 +487,7 @@ func MustNewIndex(p *p4configv1.P4Info) *Index {
 //     selectors have a max_group_size, and it is at most the size;
 //   - counters count packets, bytes or both; indirect counters have a positive size;
 //   - controller packet metadata are named packet_in or packet_out;
-//   - meters, direct meters, registers, digests, value sets and externs are not
+//   - registers, digests, value sets and externs are not
 //     supported by linx and make the P4Info invalid.
 func NewIndex(p *p4configv1.P4Info) (*Index, error) {
 	if p == nil {
@@ -480,6 +508,7 @@ func NewIndex(p *p4configv1.P4Info) (*Index, error) {
 		counters:       newSet[*Counter](len(p.Counters)),
 		directCounters: newSet[*DirectCounter](len(p.DirectCounters)),
 		meters:         newSet[*Meter](len(p.Meters)),
+		directMeters:   newSet[*DirectMeter](len(p.DirectMeters)),
 		headers:        newSet[*ControllerHeader](len(p.ControllerPacketMetadata)),
 	}
 	b.unsupported(p)
@@ -502,6 +531,7 @@ func NewIndex(p *p4configv1.P4Info) (*Index, error) {
 	tableMsgs := map[*Table]*p4configv1.Table{}
 	profileMsgs := map[*ActionProfile]*p4configv1.ActionProfile{}
 	directCounterMsgs := map[*DirectCounter]*p4configv1.DirectCounter{}
+	directMeterMsgs := map[*DirectMeter]*p4configv1.DirectMeter{}
 	for _, t := range p.Tables {
 		id, name, alias, ok := b.preamble(p4configv1.P4Ids_TABLE, "table", t.GetPreamble())
 		if !ok {
@@ -580,6 +610,20 @@ func NewIndex(p *p4configv1.P4Info) (*Index, error) {
 		}
 		x.meters.add(id, name, &Meter{id: id, name: name, alias: alias, unit: m.GetSpec().GetUnit(), size: m.Size})
 	}
+	for _, m := range p.DirectMeters {
+		id, name, alias, ok := b.preamble(p4configv1.P4Ids_DIRECT_METER, "direct meter", m.GetPreamble())
+		if !ok {
+			continue
+		}
+		switch u := m.GetSpec().GetUnit(); u {
+		case p4configv1.MeterSpec_BYTES, p4configv1.MeterSpec_PACKETS:
+		default:
+			b.addf("%s: meter unit %s not supported", describe("direct meter", name, id), u)
+		}
+		dm := &DirectMeter{id: id, name: name, alias: alias, unit: m.GetSpec().GetUnit()}
+		directMeterMsgs[dm] = m
+		x.directMeters.add(id, name, dm)
+	}
 	for _, h := range p.ControllerPacketMetadata {
 		id, name, _, ok := b.preamble(p4configv1.P4Ids_CONTROLLER_HEADER, "controller header", h.GetPreamble())
 		if !ok {
@@ -639,6 +683,19 @@ func NewIndex(p *p4configv1.P4Info) (*Index, error) {
 			b.addf("%s: %s does not list it in direct_resource_ids", what, describe("table", tab.name, tab.id))
 		default:
 			dc.table = tab
+		}
+	}
+	for _, dm := range x.directMeters.list {
+		m := directMeterMsgs[dm]
+		what := describe("direct meter", dm.name, dm.id)
+		tab, ok := x.tables.byID[m.DirectTableId]
+		switch {
+		case !ok:
+			b.addf("%s: direct_table_id 0x%08x is not a table", what, m.DirectTableId)
+		case tab.directMeter != dm:
+			b.addf("%s: %s does not list it in direct_resource_ids", what, describe("table", tab.name, tab.id))
+		default:
+			dm.table = tab
 		}
 	}
 	for _, tab := range x.tables.list {
@@ -783,7 +840,6 @@ func (b *builder) unsupported(p *p4configv1.P4Info) {
 		kind string
 		n    int
 	}{
-		{"direct meters", len(p.DirectMeters)},
 		{"value sets", len(p.ValueSets)},
 		{"registers", len(p.Registers)},
 		{"digests", len(p.Digests)},
@@ -857,10 +913,17 @@ func (b *builder) table(x *Index, tab *Table, t *p4configv1.Table) {
 		}
 	}
 	for _, id := range t.DirectResourceIds {
+		if dm, ok := x.directMeters.byID[id]; ok {
+			if tab.directMeter != nil {
+				b.addf("%s: more than one direct meter (%s, %s)", what, tab.directMeter.name, dm.name)
+			}
+			tab.directMeter = dm
+			continue
+		}
 		dc, ok := x.directCounters.byID[id]
 		switch {
 		case !ok:
-			b.addf("%s: direct resource 0x%08x is not a direct counter", what, id)
+			b.addf("%s: direct resource 0x%08x is not a direct counter or meter", what, id)
 		case tab.directCounter != nil:
 			b.addf("%s: more than one direct counter (%s, %s)", what, tab.directCounter.name, dc.name)
 		default:

@@ -289,6 +289,12 @@ const (
 
 	IDMeterFAR       uint32 = 0x14000001
 	IDMeterFARPacket uint32 = 0x14000002
+
+	// DirectMeterPDR meters each pdr entry's packets in bytes; its colors
+	// combine with the FAR's meters' (the worse wins) under the FAR's far_qos
+	// policy.
+	DirectMeterPDR          = "LinxIngress.pdr_meter"
+	IDDirectMeterPDR uint32 = 0x15000001
 )
 
 // Action profile (an action selector) implementing table lbr.
@@ -447,7 +453,7 @@ func New(sizes Sizes) *p4configv1.P4Info {
 					actionRef(IDActionPass, p4configv1.ActionRef_DEFAULT_ONLY),
 					actionRef(IDActionDrop, p4configv1.ActionRef_DEFAULT_ONLY),
 				},
-				DirectResourceIds: []uint32{IDDirectCounterPDR},
+				DirectResourceIds: []uint32{IDDirectCounterPDR, IDDirectMeterPDR},
 				Size:              int64(s.PDRs),
 			},
 			{
@@ -634,6 +640,12 @@ func New(sizes Sizes) *p4configv1.P4Info {
 				Size: int64(s.Meters),
 			},
 		},
+		DirectMeters: []*p4configv1.DirectMeter{{
+			Preamble: preamble(IDDirectMeterPDR, DirectMeterPDR, "Meters each pdr entry's packets in bytes",
+				"As far_meter (trTCM; eburst set: srTCM); the packet takes the worse of its colors and those of its FAR's meters, and the FAR's far_qos policy acts on it."),
+			Spec:          &p4configv1.MeterSpec{Unit: p4configv1.MeterSpec_BYTES},
+			DirectTableId: IDTablePDR,
+		}},
 		DirectCounters: []*p4configv1.DirectCounter{
 			{
 				Preamble:      preamble(IDDirectCounterPDR, DirectCounterPDR, "Packets and bytes matched by each pdr entry", ""),

@@ -582,7 +582,7 @@ func testClear(t *testing.T, newDP New) {
 // named, out of range apart from invalid), a meter of either unit can be set
 // and reset at every index below MaxMeters, and counters start at zero.
 func testMeters(t *testing.T, newDP New) {
-	d := newDP(t, dataplane.Options{MaxMeters: 8})
+	d := newDP(t, dataplane.Options{MaxMeters: 8, MaxPDRs: 4})
 	ok := dataplane.MeterConfig{CIR: 1000, CBurst: 1500, PIR: 2000, PBurst: 3000}
 	for _, unit := range []dataplane.MeterUnit{dataplane.MeterBytes, dataplane.MeterPackets} {
 		for _, far := range []dataplane.FARID{0, 7} {
@@ -612,5 +612,18 @@ func testMeters(t *testing.T, newDP New) {
 	wantErr(t, "qos index", d.SetFARQoS(8, q), dataplane.ErrOutOfRange)
 	wantErr(t, "qos dscp", d.SetFARQoS(1, dataplane.QoSPolicy{Yellow: dataplane.ColorPolicy{Action: dataplane.ColorRemark, DSCP: 64}}), dataplane.ErrInvalid)
 	wantErr(t, "qos action", d.SetFARQoS(1, dataplane.QoSPolicy{Red: dataplane.ColorPolicy{Action: 3}}), dataplane.ErrInvalid)
+
+	// Direct meters of rules.
+	wantErr(t, "pdr meter of no rule", d.SetPDRMeter(1, ok), dataplane.ErrNotFound)
+	id := insert(t, d, pdr(1, 1))
+	wantErr(t, "pdr meter", d.SetPDRMeter(id, ok), nil)
+	wantErr(t, "pdr meter pir < cir", d.SetPDRMeter(id, dataplane.MeterConfig{CIR: 2, CBurst: 1, PIR: 1, PBurst: 1}), dataplane.ErrInvalid)
+	if c, err := d.PDRMeterCounters(id); err != nil || c != (dataplane.MeterCounters{}) {
+		t.Fatalf("fresh pdr meter counts %+v, %v", c, err)
+	}
+	wantErr(t, "pdr meter reset", d.SetPDRMeter(id, dataplane.MeterConfig{}), nil)
+	wantErr(t, "delete pdr", d.DeletePDR(id), nil)
+	_, err = d.PDRMeterCounters(id)
+	wantErr(t, "pdr meter counts of a deleted rule", err, dataplane.ErrNotFound)
 	wantErr(t, "clear", d.Clear(), nil)
 }

@@ -49,18 +49,20 @@ type Dataplane struct {
 	pdrDefault dataplane.FAR
 	defCount   dataplane.Counter
 
-	fars      map[dataplane.FARID]dataplane.FAR
-	lbrs      map[dataplane.LBRID][]dataplane.LBRMember
-	tunnels   map[dataplane.TunnelID]dataplane.Tunnel
-	tunCount  map[dataplane.TunnelID]dataplane.TunnelCounters
-	terms     map[dataplane.TunnelTerm]dataplane.TunnelID
-	nonIP     map[uint16]dataplane.NonIPAction
-	nonIPCnt  map[uint16]dataplane.Counter
-	portCount map[dataplane.PortID]dataplane.PortCounters
-	drops     map[dataplane.DropReason]dataplane.Counter
-	meters    map[dataplane.MeterID]dataplane.MeterConfig
-	meterCnt  map[dataplane.MeterID]dataplane.MeterCounters
-	qos       map[dataplane.FARID]dataplane.QoSPolicy
+	fars        map[dataplane.FARID]dataplane.FAR
+	lbrs        map[dataplane.LBRID][]dataplane.LBRMember
+	tunnels     map[dataplane.TunnelID]dataplane.Tunnel
+	tunCount    map[dataplane.TunnelID]dataplane.TunnelCounters
+	terms       map[dataplane.TunnelTerm]dataplane.TunnelID
+	nonIP       map[uint16]dataplane.NonIPAction
+	nonIPCnt    map[uint16]dataplane.Counter
+	portCount   map[dataplane.PortID]dataplane.PortCounters
+	drops       map[dataplane.DropReason]dataplane.Counter
+	meters      map[dataplane.MeterID]dataplane.MeterConfig
+	meterCnt    map[dataplane.MeterID]dataplane.MeterCounters
+	qos         map[dataplane.FARID]dataplane.QoSPolicy
+	pdrMeters   map[dataplane.PDRID]dataplane.MeterConfig
+	pdrMeterCnt map[dataplane.PDRID]dataplane.MeterCounters
 
 	sent    []Sent
 	punts   chan dataplane.Punt
@@ -107,6 +109,8 @@ func (d *Dataplane) clearLocked() {
 	d.meters = map[dataplane.MeterID]dataplane.MeterConfig{}
 	d.meterCnt = map[dataplane.MeterID]dataplane.MeterCounters{}
 	d.qos = map[dataplane.FARID]dataplane.QoSPolicy{}
+	d.pdrMeters = map[dataplane.PDRID]dataplane.MeterConfig{}
+	d.pdrMeterCnt = map[dataplane.PDRID]dataplane.MeterCounters{}
 }
 
 // Options returns the sizes the data path was created with (defaults filled in).
@@ -244,6 +248,8 @@ func (d *Dataplane) DeletePDR(id dataplane.PDRID) error {
 	delete(d.pdrs, id)
 	delete(d.pdrByKey, pdrKey{p.Match, p.Priority})
 	delete(d.pdrCount, id)
+	delete(d.pdrMeters, id)
+	delete(d.pdrMeterCnt, id)
 	d.ids.Release(id)
 	return nil
 }

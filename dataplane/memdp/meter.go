@@ -101,3 +101,53 @@ func (d *Dataplane) MeterIDs() []dataplane.MeterID {
 	defer d.mu.Unlock()
 	return dataplane.SortedMeterIDs(d.meters)
 }
+
+// SetPDRMeter records rule id's direct meter (the default one removes it).
+func (d *Dataplane) SetPDRMeter(id dataplane.PDRID, c dataplane.MeterConfig) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.pdrs[id]; !ok {
+		return pdrNotFound(id)
+	}
+	if c.IsDefault() {
+		delete(d.pdrMeters, id)
+	} else {
+		d.pdrMeters[id] = c
+	}
+	return nil
+}
+
+// PDRMeterCounters returns what AddPDRMeterCount added.
+func (d *Dataplane) PDRMeterCounters(id dataplane.PDRID) (dataplane.MeterCounters, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.pdrs[id]; !ok {
+		return dataplane.MeterCounters{}, pdrNotFound(id)
+	}
+	return d.pdrMeterCnt[id], nil
+}
+
+// PDRMeters returns the rules' configured direct meters.
+func (d *Dataplane) PDRMeters() map[dataplane.PDRID]dataplane.MeterConfig {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[dataplane.PDRID]dataplane.MeterConfig, len(d.pdrMeters))
+	for k, v := range d.pdrMeters {
+		out[k] = v
+	}
+	return out
+}
+
+// AddPDRMeterCount adds to a rule's direct meter's per-color counts.
+func (d *Dataplane) AddPDRMeterCount(id dataplane.PDRID, c dataplane.MeterCounters) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	v := d.pdrMeterCnt[id]
+	v.Green = addCounter(v.Green, c.Green)
+	v.Yellow = addCounter(v.Yellow, c.Yellow)
+	v.Red = addCounter(v.Red, c.Red)
+	d.pdrMeterCnt[id] = v
+}

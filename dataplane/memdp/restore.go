@@ -44,6 +44,11 @@ func (d *Dataplane) Restore(s dataplane.RestoreState) error {
 			d.meters[id] = c
 		}
 	}
+	for id, c := range s.PDRMeters {
+		if !c.IsDefault() {
+			d.pdrMeters[id] = c
+		}
+	}
 	for id, q := range s.QoS {
 		if q != dataplane.DefaultQoS {
 			d.qos[id] = q

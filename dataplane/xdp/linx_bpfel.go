@@ -363,6 +363,7 @@ const (
 	linxQosFlagsQOS_F_METER_BYTES   linxQosFlags = 1
 	linxQosFlagsQOS_F_METER_PACKETS linxQosFlags = 2
 	linxQosFlagsQOS_F_POLICY        linxQosFlags = 4
+	linxQosFlagsQOS_F_PDR_METER     linxQosFlags = 8
 )
 
 type linxQosPolicy struct {
@@ -451,61 +452,63 @@ type linxTunnelStats struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	linxMapAbi            = "abi"
-	linxMapDropCounters   = "drop_counters"
-	linxMapFarQos         = "far_qos"
-	linxMapFars           = "fars"
-	linxMapFlow6Cache     = "flow6_cache"
-	linxMapFlowCache      = "flow_cache"
-	linxMapFlowCacheUses  = "flow_cache_uses"
-	linxMapIpv6NonIp      = "ipv6_non_ip"
-	linxMapLbrs           = "lbrs"
-	linxMapMeterCounters  = "meter_counters"
-	linxMapMeters         = "meters"
-	linxMapNhGen          = "nh_gen"
-	linxMapNonIpCounters  = "non_ip_counters"
-	linxMapNonIpRules     = "non_ip_rules"
-	linxMapPdr6Entries    = "pdr6_entries"
-	linxMapPdr6TupleList  = "pdr6_tuple_list"
-	linxMapPdr6TupleSlot  = "pdr6_tuple_slot"
-	linxMapPdrBloom       = "pdr_bloom"
-	linxMapPdrCounters    = "pdr_counters"
-	linxMapPdrEntries     = "pdr_entries"
-	linxMapPdrGen         = "pdr_gen"
-	linxMapPdrMiss        = "pdr_miss"
-	linxMapPdrRules       = "pdr_rules"
-	linxMapPdrTupleList   = "pdr_tuple_list"
-	linxMapPdrTupleSlot   = "pdr_tuple_slot"
-	linxMapPortAddrs6     = "port_addrs6"
-	linxMapPortByIfindex  = "port_by_ifindex"
-	linxMapPortCounters   = "port_counters"
-	linxMapPortDown       = "port_down"
-	linxMapPortIfindex    = "port_ifindex"
-	linxMapPorts          = "ports"
-	linxMapProbeReplies   = "probe_replies"
-	linxMapPunts          = "punts"
-	linxMapScratch        = "scratch"
-	linxMapStages         = "stages"
-	linxMapStampSessions  = "stamp_sessions"
-	linxMapStampZeros     = "stamp_zeros"
-	linxMapTunnelCounters = "tunnel_counters"
-	linxMapTunnelLocals   = "tunnel_locals"
-	linxMapTunnelNexthops = "tunnel_nexthops"
-	linxMapTunnelTerms    = "tunnel_terms"
-	linxMapTunnels        = "tunnels"
-	linxMapTxPorts        = "tx_ports"
-	linxProgLinxClassify  = "linx_classify"
-	linxProgLinxClassify6 = "linx_classify6"
-	linxProgLinxEncap     = "linx_encap"
-	linxProgLinxEncap6    = "linx_encap6"
-	linxProgLinxForward   = "linx_forward"
-	linxProgLinxPass      = "linx_pass"
-	linxProgLinxXdp       = "linx_xdp"
-	linxVarFlowCacheMask  = "flow_cache_mask"
-	linxVarFlowCacheOff   = "flow_cache_off"
-	linxVarMaxMeters      = "max_meters"
-	linxVarPdrBloomMask   = "pdr_bloom_mask"
-	linxVarStampStateful  = "stamp_stateful"
+	linxMapAbi              = "abi"
+	linxMapDropCounters     = "drop_counters"
+	linxMapFarQos           = "far_qos"
+	linxMapFars             = "fars"
+	linxMapFlow6Cache       = "flow6_cache"
+	linxMapFlowCache        = "flow_cache"
+	linxMapFlowCacheUses    = "flow_cache_uses"
+	linxMapIpv6NonIp        = "ipv6_non_ip"
+	linxMapLbrs             = "lbrs"
+	linxMapMeterCounters    = "meter_counters"
+	linxMapMeters           = "meters"
+	linxMapNhGen            = "nh_gen"
+	linxMapNonIpCounters    = "non_ip_counters"
+	linxMapNonIpRules       = "non_ip_rules"
+	linxMapPdr6Entries      = "pdr6_entries"
+	linxMapPdr6TupleList    = "pdr6_tuple_list"
+	linxMapPdr6TupleSlot    = "pdr6_tuple_slot"
+	linxMapPdrBloom         = "pdr_bloom"
+	linxMapPdrCounters      = "pdr_counters"
+	linxMapPdrEntries       = "pdr_entries"
+	linxMapPdrGen           = "pdr_gen"
+	linxMapPdrMeterCounters = "pdr_meter_counters"
+	linxMapPdrMeters        = "pdr_meters"
+	linxMapPdrMiss          = "pdr_miss"
+	linxMapPdrRules         = "pdr_rules"
+	linxMapPdrTupleList     = "pdr_tuple_list"
+	linxMapPdrTupleSlot     = "pdr_tuple_slot"
+	linxMapPortAddrs6       = "port_addrs6"
+	linxMapPortByIfindex    = "port_by_ifindex"
+	linxMapPortCounters     = "port_counters"
+	linxMapPortDown         = "port_down"
+	linxMapPortIfindex      = "port_ifindex"
+	linxMapPorts            = "ports"
+	linxMapProbeReplies     = "probe_replies"
+	linxMapPunts            = "punts"
+	linxMapScratch          = "scratch"
+	linxMapStages           = "stages"
+	linxMapStampSessions    = "stamp_sessions"
+	linxMapStampZeros       = "stamp_zeros"
+	linxMapTunnelCounters   = "tunnel_counters"
+	linxMapTunnelLocals     = "tunnel_locals"
+	linxMapTunnelNexthops   = "tunnel_nexthops"
+	linxMapTunnelTerms      = "tunnel_terms"
+	linxMapTunnels          = "tunnels"
+	linxMapTxPorts          = "tx_ports"
+	linxProgLinxClassify    = "linx_classify"
+	linxProgLinxClassify6   = "linx_classify6"
+	linxProgLinxEncap       = "linx_encap"
+	linxProgLinxEncap6      = "linx_encap6"
+	linxProgLinxForward     = "linx_forward"
+	linxProgLinxPass        = "linx_pass"
+	linxProgLinxXdp         = "linx_xdp"
+	linxVarFlowCacheMask    = "flow_cache_mask"
+	linxVarFlowCacheOff     = "flow_cache_off"
+	linxVarMaxMeters        = "max_meters"
+	linxVarPdrBloomMask     = "pdr_bloom_mask"
+	linxVarStampStateful    = "stamp_stateful"
 )
 
 // loadLinx returns the embedded CollectionSpec for linx.
@@ -563,49 +566,51 @@ type linxProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type linxMapSpecs struct {
-	Abi            *ebpf.MapSpec `ebpf:"abi"`
-	DropCounters   *ebpf.MapSpec `ebpf:"drop_counters"`
-	FarQos         *ebpf.MapSpec `ebpf:"far_qos"`
-	Fars           *ebpf.MapSpec `ebpf:"fars"`
-	Flow6Cache     *ebpf.MapSpec `ebpf:"flow6_cache"`
-	FlowCache      *ebpf.MapSpec `ebpf:"flow_cache"`
-	FlowCacheUses  *ebpf.MapSpec `ebpf:"flow_cache_uses"`
-	Ipv6NonIp      *ebpf.MapSpec `ebpf:"ipv6_non_ip"`
-	Lbrs           *ebpf.MapSpec `ebpf:"lbrs"`
-	MeterCounters  *ebpf.MapSpec `ebpf:"meter_counters"`
-	Meters         *ebpf.MapSpec `ebpf:"meters"`
-	NhGen          *ebpf.MapSpec `ebpf:"nh_gen"`
-	NonIpCounters  *ebpf.MapSpec `ebpf:"non_ip_counters"`
-	NonIpRules     *ebpf.MapSpec `ebpf:"non_ip_rules"`
-	Pdr6Entries    *ebpf.MapSpec `ebpf:"pdr6_entries"`
-	Pdr6TupleList  *ebpf.MapSpec `ebpf:"pdr6_tuple_list"`
-	Pdr6TupleSlot  *ebpf.MapSpec `ebpf:"pdr6_tuple_slot"`
-	PdrBloom       *ebpf.MapSpec `ebpf:"pdr_bloom"`
-	PdrCounters    *ebpf.MapSpec `ebpf:"pdr_counters"`
-	PdrEntries     *ebpf.MapSpec `ebpf:"pdr_entries"`
-	PdrGen         *ebpf.MapSpec `ebpf:"pdr_gen"`
-	PdrMiss        *ebpf.MapSpec `ebpf:"pdr_miss"`
-	PdrRules       *ebpf.MapSpec `ebpf:"pdr_rules"`
-	PdrTupleList   *ebpf.MapSpec `ebpf:"pdr_tuple_list"`
-	PdrTupleSlot   *ebpf.MapSpec `ebpf:"pdr_tuple_slot"`
-	PortAddrs6     *ebpf.MapSpec `ebpf:"port_addrs6"`
-	PortByIfindex  *ebpf.MapSpec `ebpf:"port_by_ifindex"`
-	PortCounters   *ebpf.MapSpec `ebpf:"port_counters"`
-	PortDown       *ebpf.MapSpec `ebpf:"port_down"`
-	PortIfindex    *ebpf.MapSpec `ebpf:"port_ifindex"`
-	Ports          *ebpf.MapSpec `ebpf:"ports"`
-	ProbeReplies   *ebpf.MapSpec `ebpf:"probe_replies"`
-	Punts          *ebpf.MapSpec `ebpf:"punts"`
-	Scratch        *ebpf.MapSpec `ebpf:"scratch"`
-	Stages         *ebpf.MapSpec `ebpf:"stages"`
-	StampSessions  *ebpf.MapSpec `ebpf:"stamp_sessions"`
-	StampZeros     *ebpf.MapSpec `ebpf:"stamp_zeros"`
-	TunnelCounters *ebpf.MapSpec `ebpf:"tunnel_counters"`
-	TunnelLocals   *ebpf.MapSpec `ebpf:"tunnel_locals"`
-	TunnelNexthops *ebpf.MapSpec `ebpf:"tunnel_nexthops"`
-	TunnelTerms    *ebpf.MapSpec `ebpf:"tunnel_terms"`
-	Tunnels        *ebpf.MapSpec `ebpf:"tunnels"`
-	TxPorts        *ebpf.MapSpec `ebpf:"tx_ports"`
+	Abi              *ebpf.MapSpec `ebpf:"abi"`
+	DropCounters     *ebpf.MapSpec `ebpf:"drop_counters"`
+	FarQos           *ebpf.MapSpec `ebpf:"far_qos"`
+	Fars             *ebpf.MapSpec `ebpf:"fars"`
+	Flow6Cache       *ebpf.MapSpec `ebpf:"flow6_cache"`
+	FlowCache        *ebpf.MapSpec `ebpf:"flow_cache"`
+	FlowCacheUses    *ebpf.MapSpec `ebpf:"flow_cache_uses"`
+	Ipv6NonIp        *ebpf.MapSpec `ebpf:"ipv6_non_ip"`
+	Lbrs             *ebpf.MapSpec `ebpf:"lbrs"`
+	MeterCounters    *ebpf.MapSpec `ebpf:"meter_counters"`
+	Meters           *ebpf.MapSpec `ebpf:"meters"`
+	NhGen            *ebpf.MapSpec `ebpf:"nh_gen"`
+	NonIpCounters    *ebpf.MapSpec `ebpf:"non_ip_counters"`
+	NonIpRules       *ebpf.MapSpec `ebpf:"non_ip_rules"`
+	Pdr6Entries      *ebpf.MapSpec `ebpf:"pdr6_entries"`
+	Pdr6TupleList    *ebpf.MapSpec `ebpf:"pdr6_tuple_list"`
+	Pdr6TupleSlot    *ebpf.MapSpec `ebpf:"pdr6_tuple_slot"`
+	PdrBloom         *ebpf.MapSpec `ebpf:"pdr_bloom"`
+	PdrCounters      *ebpf.MapSpec `ebpf:"pdr_counters"`
+	PdrEntries       *ebpf.MapSpec `ebpf:"pdr_entries"`
+	PdrGen           *ebpf.MapSpec `ebpf:"pdr_gen"`
+	PdrMeterCounters *ebpf.MapSpec `ebpf:"pdr_meter_counters"`
+	PdrMeters        *ebpf.MapSpec `ebpf:"pdr_meters"`
+	PdrMiss          *ebpf.MapSpec `ebpf:"pdr_miss"`
+	PdrRules         *ebpf.MapSpec `ebpf:"pdr_rules"`
+	PdrTupleList     *ebpf.MapSpec `ebpf:"pdr_tuple_list"`
+	PdrTupleSlot     *ebpf.MapSpec `ebpf:"pdr_tuple_slot"`
+	PortAddrs6       *ebpf.MapSpec `ebpf:"port_addrs6"`
+	PortByIfindex    *ebpf.MapSpec `ebpf:"port_by_ifindex"`
+	PortCounters     *ebpf.MapSpec `ebpf:"port_counters"`
+	PortDown         *ebpf.MapSpec `ebpf:"port_down"`
+	PortIfindex      *ebpf.MapSpec `ebpf:"port_ifindex"`
+	Ports            *ebpf.MapSpec `ebpf:"ports"`
+	ProbeReplies     *ebpf.MapSpec `ebpf:"probe_replies"`
+	Punts            *ebpf.MapSpec `ebpf:"punts"`
+	Scratch          *ebpf.MapSpec `ebpf:"scratch"`
+	Stages           *ebpf.MapSpec `ebpf:"stages"`
+	StampSessions    *ebpf.MapSpec `ebpf:"stamp_sessions"`
+	StampZeros       *ebpf.MapSpec `ebpf:"stamp_zeros"`
+	TunnelCounters   *ebpf.MapSpec `ebpf:"tunnel_counters"`
+	TunnelLocals     *ebpf.MapSpec `ebpf:"tunnel_locals"`
+	TunnelNexthops   *ebpf.MapSpec `ebpf:"tunnel_nexthops"`
+	TunnelTerms      *ebpf.MapSpec `ebpf:"tunnel_terms"`
+	Tunnels          *ebpf.MapSpec `ebpf:"tunnels"`
+	TxPorts          *ebpf.MapSpec `ebpf:"tx_ports"`
 }
 
 // linxVariableSpecs contains global variables before they are loaded into the kernel.
@@ -639,49 +644,51 @@ func (o *linxObjects) Close() error {
 //
 // It can be passed to loadLinxObjects or ebpf.CollectionSpec.LoadAndAssign.
 type linxMaps struct {
-	Abi            *ebpf.Map `ebpf:"abi"`
-	DropCounters   *ebpf.Map `ebpf:"drop_counters"`
-	FarQos         *ebpf.Map `ebpf:"far_qos"`
-	Fars           *ebpf.Map `ebpf:"fars"`
-	Flow6Cache     *ebpf.Map `ebpf:"flow6_cache"`
-	FlowCache      *ebpf.Map `ebpf:"flow_cache"`
-	FlowCacheUses  *ebpf.Map `ebpf:"flow_cache_uses"`
-	Ipv6NonIp      *ebpf.Map `ebpf:"ipv6_non_ip"`
-	Lbrs           *ebpf.Map `ebpf:"lbrs"`
-	MeterCounters  *ebpf.Map `ebpf:"meter_counters"`
-	Meters         *ebpf.Map `ebpf:"meters"`
-	NhGen          *ebpf.Map `ebpf:"nh_gen"`
-	NonIpCounters  *ebpf.Map `ebpf:"non_ip_counters"`
-	NonIpRules     *ebpf.Map `ebpf:"non_ip_rules"`
-	Pdr6Entries    *ebpf.Map `ebpf:"pdr6_entries"`
-	Pdr6TupleList  *ebpf.Map `ebpf:"pdr6_tuple_list"`
-	Pdr6TupleSlot  *ebpf.Map `ebpf:"pdr6_tuple_slot"`
-	PdrBloom       *ebpf.Map `ebpf:"pdr_bloom"`
-	PdrCounters    *ebpf.Map `ebpf:"pdr_counters"`
-	PdrEntries     *ebpf.Map `ebpf:"pdr_entries"`
-	PdrGen         *ebpf.Map `ebpf:"pdr_gen"`
-	PdrMiss        *ebpf.Map `ebpf:"pdr_miss"`
-	PdrRules       *ebpf.Map `ebpf:"pdr_rules"`
-	PdrTupleList   *ebpf.Map `ebpf:"pdr_tuple_list"`
-	PdrTupleSlot   *ebpf.Map `ebpf:"pdr_tuple_slot"`
-	PortAddrs6     *ebpf.Map `ebpf:"port_addrs6"`
-	PortByIfindex  *ebpf.Map `ebpf:"port_by_ifindex"`
-	PortCounters   *ebpf.Map `ebpf:"port_counters"`
-	PortDown       *ebpf.Map `ebpf:"port_down"`
-	PortIfindex    *ebpf.Map `ebpf:"port_ifindex"`
-	Ports          *ebpf.Map `ebpf:"ports"`
-	ProbeReplies   *ebpf.Map `ebpf:"probe_replies"`
-	Punts          *ebpf.Map `ebpf:"punts"`
-	Scratch        *ebpf.Map `ebpf:"scratch"`
-	Stages         *ebpf.Map `ebpf:"stages"`
-	StampSessions  *ebpf.Map `ebpf:"stamp_sessions"`
-	StampZeros     *ebpf.Map `ebpf:"stamp_zeros"`
-	TunnelCounters *ebpf.Map `ebpf:"tunnel_counters"`
-	TunnelLocals   *ebpf.Map `ebpf:"tunnel_locals"`
-	TunnelNexthops *ebpf.Map `ebpf:"tunnel_nexthops"`
-	TunnelTerms    *ebpf.Map `ebpf:"tunnel_terms"`
-	Tunnels        *ebpf.Map `ebpf:"tunnels"`
-	TxPorts        *ebpf.Map `ebpf:"tx_ports"`
+	Abi              *ebpf.Map `ebpf:"abi"`
+	DropCounters     *ebpf.Map `ebpf:"drop_counters"`
+	FarQos           *ebpf.Map `ebpf:"far_qos"`
+	Fars             *ebpf.Map `ebpf:"fars"`
+	Flow6Cache       *ebpf.Map `ebpf:"flow6_cache"`
+	FlowCache        *ebpf.Map `ebpf:"flow_cache"`
+	FlowCacheUses    *ebpf.Map `ebpf:"flow_cache_uses"`
+	Ipv6NonIp        *ebpf.Map `ebpf:"ipv6_non_ip"`
+	Lbrs             *ebpf.Map `ebpf:"lbrs"`
+	MeterCounters    *ebpf.Map `ebpf:"meter_counters"`
+	Meters           *ebpf.Map `ebpf:"meters"`
+	NhGen            *ebpf.Map `ebpf:"nh_gen"`
+	NonIpCounters    *ebpf.Map `ebpf:"non_ip_counters"`
+	NonIpRules       *ebpf.Map `ebpf:"non_ip_rules"`
+	Pdr6Entries      *ebpf.Map `ebpf:"pdr6_entries"`
+	Pdr6TupleList    *ebpf.Map `ebpf:"pdr6_tuple_list"`
+	Pdr6TupleSlot    *ebpf.Map `ebpf:"pdr6_tuple_slot"`
+	PdrBloom         *ebpf.Map `ebpf:"pdr_bloom"`
+	PdrCounters      *ebpf.Map `ebpf:"pdr_counters"`
+	PdrEntries       *ebpf.Map `ebpf:"pdr_entries"`
+	PdrGen           *ebpf.Map `ebpf:"pdr_gen"`
+	PdrMeterCounters *ebpf.Map `ebpf:"pdr_meter_counters"`
+	PdrMeters        *ebpf.Map `ebpf:"pdr_meters"`
+	PdrMiss          *ebpf.Map `ebpf:"pdr_miss"`
+	PdrRules         *ebpf.Map `ebpf:"pdr_rules"`
+	PdrTupleList     *ebpf.Map `ebpf:"pdr_tuple_list"`
+	PdrTupleSlot     *ebpf.Map `ebpf:"pdr_tuple_slot"`
+	PortAddrs6       *ebpf.Map `ebpf:"port_addrs6"`
+	PortByIfindex    *ebpf.Map `ebpf:"port_by_ifindex"`
+	PortCounters     *ebpf.Map `ebpf:"port_counters"`
+	PortDown         *ebpf.Map `ebpf:"port_down"`
+	PortIfindex      *ebpf.Map `ebpf:"port_ifindex"`
+	Ports            *ebpf.Map `ebpf:"ports"`
+	ProbeReplies     *ebpf.Map `ebpf:"probe_replies"`
+	Punts            *ebpf.Map `ebpf:"punts"`
+	Scratch          *ebpf.Map `ebpf:"scratch"`
+	Stages           *ebpf.Map `ebpf:"stages"`
+	StampSessions    *ebpf.Map `ebpf:"stamp_sessions"`
+	StampZeros       *ebpf.Map `ebpf:"stamp_zeros"`
+	TunnelCounters   *ebpf.Map `ebpf:"tunnel_counters"`
+	TunnelLocals     *ebpf.Map `ebpf:"tunnel_locals"`
+	TunnelNexthops   *ebpf.Map `ebpf:"tunnel_nexthops"`
+	TunnelTerms      *ebpf.Map `ebpf:"tunnel_terms"`
+	Tunnels          *ebpf.Map `ebpf:"tunnels"`
+	TxPorts          *ebpf.Map `ebpf:"tx_ports"`
 }
 
 func (m *linxMaps) Close() error {
@@ -707,6 +714,8 @@ func (m *linxMaps) Close() error {
 		m.PdrCounters,
 		m.PdrEntries,
 		m.PdrGen,
+		m.PdrMeterCounters,
+		m.PdrMeters,
 		m.PdrMiss,
 		m.PdrRules,
 		m.PdrTupleList,

@@ -36,25 +36,27 @@ type Dataplane struct {
 	links map[dataplane.PortID]link.Link
 	ports map[dataplane.PortID]dataplane.PortInfo
 
-	cls     *classifier
-	gen     uint32     // classifier generation: flow-cache entries of older ones are stale
-	bloom   bloom      // pdr_bloom's copy (bloom.go)
-	nhGen   uint32     // next-hop generation: forward answers (FIB-resolved MACs) of older ones are stale
-	slot    uint32     // live slot of pdr_tuple_list
-	slot6   uint32     // live slot of pdr6_tuple_list
-	rows4   []tupleRow // the IPv4 tuple list last written (nil: unknown)
-	rows6   []tupleRow // the IPv6 tuple list last written (nil: unknown)
-	ids     dataplane.PDRIDs
-	ident   map[dataplane.PDRKey]dataplane.PDRID // match+priority → rule: P4Runtime's entry key
-	fars    map[dataplane.FARID]dataplane.FAR
-	lbrs    map[dataplane.LBRID][]dataplane.LBRMember
-	tunnels map[dataplane.TunnelID]dataplane.Tunnel
-	terms   map[dataplane.TunnelTerm]dataplane.TunnelID
-	locals  map[netipAddr4]int
-	nonIP   map[uint16]dataplane.NonIPAction            // by EtherType, host order
-	addrs6  map[dataplane.PortID]linxPortAddr6          // port_addrs6 as written (nexthop.go)
-	meters  map[dataplane.MeterID]dataplane.MeterConfig // configured ones (meter.go)
-	counted map[dataplane.MeterID]bool                  // configured since the counters were zeroed (meter.go)
+	cls        *classifier
+	gen        uint32     // classifier generation: flow-cache entries of older ones are stale
+	bloom      bloom      // pdr_bloom's copy (bloom.go)
+	nhGen      uint32     // next-hop generation: forward answers (FIB-resolved MACs) of older ones are stale
+	slot       uint32     // live slot of pdr_tuple_list
+	slot6      uint32     // live slot of pdr6_tuple_list
+	rows4      []tupleRow // the IPv4 tuple list last written (nil: unknown)
+	rows6      []tupleRow // the IPv6 tuple list last written (nil: unknown)
+	ids        dataplane.PDRIDs
+	ident      map[dataplane.PDRKey]dataplane.PDRID // match+priority → rule: P4Runtime's entry key
+	fars       map[dataplane.FARID]dataplane.FAR
+	lbrs       map[dataplane.LBRID][]dataplane.LBRMember
+	tunnels    map[dataplane.TunnelID]dataplane.Tunnel
+	terms      map[dataplane.TunnelTerm]dataplane.TunnelID
+	locals     map[netipAddr4]int
+	nonIP      map[uint16]dataplane.NonIPAction            // by EtherType, host order
+	addrs6     map[dataplane.PortID]linxPortAddr6          // port_addrs6 as written (nexthop.go)
+	meters     map[dataplane.MeterID]dataplane.MeterConfig // configured ones (meter.go)
+	counted    map[dataplane.MeterID]bool                  // configured since the counters were zeroed (meter.go)
+	pdrMeters  map[dataplane.PDRID]dataplane.MeterConfig   // configured direct meters (meter.go)
+	pdrCounted map[dataplane.PDRID]bool                    // direct meters configured since zeroed
 
 	punts     chan dataplane.Punt
 	replies   chan dataplane.ProbeReply // SLA probe replies (probe.go)
@@ -108,23 +110,25 @@ func Load(opts dataplane.Options) (*Dataplane, error) {
 		copts.Maps.PinPath = opts.PinDir
 	}
 	d := &Dataplane{
-		opts:    opts,
-		links:   map[dataplane.PortID]link.Link{},
-		ports:   map[dataplane.PortID]dataplane.PortInfo{},
-		cls:     newClassifier(int(len(linxPdrTuples{}.T)), opts.MaxPDRs*entriesPerPDR),
-		ident:   map[dataplane.PDRKey]dataplane.PDRID{},
-		fars:    map[dataplane.FARID]dataplane.FAR{},
-		meters:  map[dataplane.MeterID]dataplane.MeterConfig{},
-		counted: map[dataplane.MeterID]bool{},
-		lbrs:    map[dataplane.LBRID][]dataplane.LBRMember{},
-		tunnels: map[dataplane.TunnelID]dataplane.Tunnel{},
-		terms:   map[dataplane.TunnelTerm]dataplane.TunnelID{},
-		locals:  map[uint32]int{},
-		nonIP:   map[uint16]dataplane.NonIPAction{},
-		addrs6:  map[dataplane.PortID]linxPortAddr6{},
-		punts:   make(chan dataplane.Punt, 256),
-		replies: make(chan dataplane.ProbeReply, 256),
-		bloom:   bloom{words: make([]uint64, bloomWords(opts.MaxPDRs*entriesPerPDR))},
+		opts:       opts,
+		links:      map[dataplane.PortID]link.Link{},
+		ports:      map[dataplane.PortID]dataplane.PortInfo{},
+		cls:        newClassifier(int(len(linxPdrTuples{}.T)), opts.MaxPDRs*entriesPerPDR),
+		ident:      map[dataplane.PDRKey]dataplane.PDRID{},
+		fars:       map[dataplane.FARID]dataplane.FAR{},
+		meters:     map[dataplane.MeterID]dataplane.MeterConfig{},
+		counted:    map[dataplane.MeterID]bool{},
+		pdrMeters:  map[dataplane.PDRID]dataplane.MeterConfig{},
+		pdrCounted: map[dataplane.PDRID]bool{},
+		lbrs:       map[dataplane.LBRID][]dataplane.LBRMember{},
+		tunnels:    map[dataplane.TunnelID]dataplane.Tunnel{},
+		terms:      map[dataplane.TunnelTerm]dataplane.TunnelID{},
+		locals:     map[uint32]int{},
+		nonIP:      map[uint16]dataplane.NonIPAction{},
+		addrs6:     map[dataplane.PortID]linxPortAddr6{},
+		punts:      make(chan dataplane.Punt, 256),
+		replies:    make(chan dataplane.ProbeReply, 256),
+		bloom:      bloom{words: make([]uint64, bloomWords(opts.MaxPDRs*entriesPerPDR))},
 	}
 	if err := spec.LoadAndAssign(&d.objs, &copts); err != nil {
 		var ve *ebpf.VerifierError
@@ -243,7 +247,8 @@ func sizedSpec(opts dataplane.Options) (*ebpf.CollectionSpec, error) {
 		// Whatever the mode, so that pins survive a change of it.
 		linxMapStampSessions: opts.MaxTunnels * stampDSCPs,
 		linxMapMeters:        2 * opts.MaxMeters, linxMapMeterCounters: 2 * opts.MaxMeters,
-		linxMapFarQos: opts.MaxMeters,
+		linxMapFarQos:    opts.MaxMeters,
+		linxMapPdrMeters: opts.MaxPDRs + 1, linxMapPdrMeterCounters: opts.MaxPDRs + 1,
 	}
 	if opts.StatefulReflector {
 		if err := spec.Variables["stamp_stateful"].Set(uint8(1)); err != nil {

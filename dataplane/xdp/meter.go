@@ -98,18 +98,11 @@ func (d *Dataplane) MeterCounters(id dataplane.MeterID) (dataplane.MeterCounters
 	if !counted {
 		return dataplane.MeterCounters{}, nil
 	}
-	var per []linxMeterStats
-	if err := d.objs.MeterCounters.Lookup(slot, &per); err != nil {
-		return dataplane.MeterCounters{}, fmt.Errorf("read %s meter %d counters: %w", id.Unit, id.FAR, err)
+	c, err := sumMeterStats(d.objs.MeterCounters, slot)
+	if err != nil {
+		return c, fmt.Errorf("%s meter %d: %w", id.Unit, id.FAR, err)
 	}
-	var out [3]dataplane.Counter
-	for _, v := range per {
-		for i := range out {
-			out[i].Packets += v.Color[i].Packets
-			out[i].Bytes += v.Color[i].Bytes
-		}
-	}
-	return dataplane.MeterCounters{Green: out[0], Yellow: out[1], Red: out[2]}, nil
+	return c, nil
 }
 
 // SetFARQoS writes what each color does to a FAR's packets; DefaultQoS clears
@@ -162,6 +155,11 @@ func (d *Dataplane) clearMeters() error {
 	}
 	clear(d.meters)
 	clear(d.counted)
+	for id := range d.pdrCounted {
+		if err := d.forgetPDRMeter(id); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -210,6 +208,105 @@ func (d *Dataplane) restoreMeters(s dataplane.RestoreState) error {
 	}
 	if _, err := d.objs.FarQos.BatchUpdate(keys, vals, nil); err != nil {
 		return fmt.Errorf("write qos policies: %w", err)
+	}
+	return nil
+}
+
+// SetPDRMeter configures rule id's direct meter (pdr_meter; buckets full) or,
+// with the default config, resets it; its counters are kept while the rule
+// lives. A rule that does not exist is ErrNotFound.
+func (d *Dataplane) SetPDRMeter(id dataplane.PDRID, c dataplane.MeterConfig) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.cls.rules[id]; !ok {
+		return fmt.Errorf("%w: pdr %d", dataplane.ErrNotFound, id)
+	}
+	if err := d.objs.PdrMeters.Update(uint32(id), kernelMeter(dataplane.MeterBytes, c), ebpf.UpdateLock); err != nil {
+		return fmt.Errorf("write pdr %d meter: %w", id, err)
+	}
+	if c.IsDefault() {
+		delete(d.pdrMeters, id)
+	} else {
+		d.pdrMeters[id] = c
+		d.pdrCounted[id] = true
+	}
+	return d.bumpGen()
+}
+
+// PDRMeterCounters reads rule id's direct meter's per-color counts.
+func (d *Dataplane) PDRMeterCounters(id dataplane.PDRID) (dataplane.MeterCounters, error) {
+	d.mu.Lock()
+	_, ok := d.cls.rules[id]
+	counted := d.pdrCounted[id]
+	d.mu.Unlock()
+	if !ok {
+		return dataplane.MeterCounters{}, fmt.Errorf("%w: pdr %d", dataplane.ErrNotFound, id)
+	}
+	if !counted {
+		return dataplane.MeterCounters{}, nil
+	}
+	return sumMeterStats(d.objs.PdrMeterCounters, uint32(id))
+}
+
+// forgetPDRMeter resets a deleted rule's direct meter and its counters, so
+// that the id's next rule starts with the default (mu held).
+func (d *Dataplane) forgetPDRMeter(id dataplane.PDRID) error {
+	if !d.pdrCounted[id] {
+		return nil
+	}
+	if err := d.objs.PdrMeters.Update(uint32(id), linxMeter{}, ebpf.UpdateLock); err != nil {
+		return fmt.Errorf("reset pdr %d meter: %w", id, err)
+	}
+	if err := d.objs.PdrMeterCounters.Put(uint32(id), make([]linxMeterStats, ebpf.MustPossibleCPU())); err != nil {
+		return fmt.Errorf("reset pdr %d meter counters: %w", id, err)
+	}
+	delete(d.pdrMeters, id)
+	delete(d.pdrCounted, id)
+	return nil
+}
+
+// sumMeterStats sums a per-CPU meter_stats cell.
+func sumMeterStats(m *ebpf.Map, key uint32) (dataplane.MeterCounters, error) {
+	var per []linxMeterStats
+	if err := m.Lookup(key, &per); err != nil {
+		return dataplane.MeterCounters{}, fmt.Errorf("read meter counters %d: %w", key, err)
+	}
+	var out [3]dataplane.Counter
+	for _, v := range per {
+		for i := range out {
+			out[i].Packets += v.Color[i].Packets
+			out[i].Bytes += v.Color[i].Bytes
+		}
+	}
+	return dataplane.MeterCounters{Green: out[0], Yellow: out[1], Red: out[2]}, nil
+}
+
+// restorePDRMeters makes every rule's direct meter what s says (Restore): a
+// slot the kernel runs with the same config keeps its buckets and counts;
+// slots of rules not in s are reset (a pinned data path may hold them).
+func (d *Dataplane) restorePDRMeters(s dataplane.RestoreState) error {
+	for id := range uint32(d.opts.MaxPDRs + 1) {
+		c := s.PDRMeters[dataplane.PDRID(id)]
+		want := kernelMeter(dataplane.MeterBytes, c)
+		var have linxMeter
+		if err := d.objs.PdrMeters.LookupWithFlags(id, &have, ebpf.LookupLock); err != nil {
+			return fmt.Errorf("read pdr meter %d: %w", id, err)
+		}
+		if !c.IsDefault() {
+			d.pdrMeters[dataplane.PDRID(id)] = c
+			d.pdrCounted[dataplane.PDRID(id)] = true
+		} else if have.Mode != 0 {
+			d.pdrCounted[dataplane.PDRID(id)] = true // counts of a rule of the earlier process
+		}
+		if sameConfig(have, want) {
+			continue
+		}
+		if err := d.objs.PdrMeters.Update(id, want, ebpf.UpdateLock); err != nil {
+			return fmt.Errorf("write pdr meter %d: %w", id, err)
+		}
 	}
 	return nil
 }

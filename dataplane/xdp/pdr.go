@@ -134,6 +134,9 @@ func (d *Dataplane) DeletePDR(id dataplane.PDRID) error {
 	if err := d.apply(pl); err != nil {
 		return err
 	}
+	if err := d.forgetPDRMeter(id); err != nil {
+		return err
+	}
 	return d.bloomTidy()
 }
 

@@ -305,3 +305,63 @@ func TestMeterRestore(t *testing.T) {
 		t.Errorf("counters %+v, want 1 green, 1 red", c)
 	}
 }
+
+// TestPDRDirectMeter: a rule's direct meter colors its packets (red drops
+// under the default policy), its colors join the FAR meter's (the worse
+// wins), its counts are per rule, and deleting the rule resets meter and
+// counts for the id's next rule.
+func TestPDRDirectMeter(t *testing.T) {
+	r := newRig(t)
+	frame := pkt{sport: 1, dport: 2, payload: 100}.bytes(t)
+	freezePDR := func(id dataplane.PDRID, c dataplane.MeterConfig) {
+		t.Helper()
+		must(t, r.dp.SetPDRMeter(id, c))
+		v := kernelMeter(dataplane.MeterBytes, c)
+		v.Last = math.MaxUint64
+		must(t, r.dp.objs.PdrMeters.Update(uint32(id), v, ebpf.UpdateLock))
+	}
+	one := dataplane.MeterConfig{CIR: 1, CBurst: 200, PIR: 1, PBurst: 200} // one 142-byte frame
+	id := addRule(t, r, uplink(), 1, 1, dataplane.FAR{Action: dataplane.ActPass})
+	freezePDR(id, one)
+	for i, want := range []uint32{xdpPass, xdpDrop, xdpDrop} {
+		if v, _ := r.run(portLAN, frame); v != want {
+			t.Fatalf("packet %d: verdict %d, want %d", i, v, want)
+		}
+	}
+	c, err := r.dp.PDRMeterCounters(id)
+	must(t, err)
+	if c.Green.Packets != 1 || c.Red.Packets != 2 || c.Green.Bytes != uint64(len(frame)) {
+		t.Errorf("direct meter counts %+v, want 1 green, 2 red", c)
+	}
+	if err := r.dp.SetPDRMeter(99, one); !errors.Is(err, dataplane.ErrNotFound) {
+		t.Errorf("meter of a missing rule: %v, want not found", err)
+	}
+
+	// The id's next rule starts unmetered, with zero counts.
+	must(t, r.dp.DeletePDR(id))
+	id2 := addRule(t, r, uplink(), 1, 1, dataplane.FAR{Action: dataplane.ActPass})
+	if id2 != id {
+		t.Fatalf("the new rule got id %d, not the freed %d", id2, id)
+	}
+	if c, _ := r.dp.PDRMeterCounters(id2); c != (dataplane.MeterCounters{}) {
+		t.Errorf("counts of the id's next rule %+v, want zero", c)
+	}
+	for i := range 3 {
+		if v, _ := r.run(portLAN, frame); v != xdpPass {
+			t.Fatalf("unmetered packet %d: verdict %d", i, v)
+		}
+	}
+
+	// Direct meter red, FAR meter green: red; remarked by the FAR's policy.
+	freezePDR(id2, one)
+	freezeMeter(t, r, dataplane.MeterID{FAR: 1}, dataplane.MeterConfig{CIR: 1, CBurst: 100_000, PIR: 1, PBurst: 100_000})
+	must(t, r.dp.SetFARQoS(1, dataplane.QoSPolicy{Red: dataplane.ColorPolicy{Action: dataplane.ColorRemark, DSCP: 8}}))
+	r.run(portLAN, frame)
+	v, out := r.run(portLAN, frame)
+	if ip, _ := decode(out).Layer(layers.LayerTypeIPv4).(*layers.IPv4); v != xdpPass || ip == nil || ip.TOS != 8<<2 {
+		t.Fatalf("direct red, FAR green: verdict %d, %v; want the red remark", v, ip)
+	}
+	if fc, _ := r.dp.MeterCounters(dataplane.MeterID{FAR: 1}); fc.Green.Packets != 2 {
+		t.Errorf("FAR meter %+v, want 2 green", fc)
+	}
+}

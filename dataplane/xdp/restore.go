@@ -53,6 +53,9 @@ func (d *Dataplane) Restore(s dataplane.RestoreState) error {
 	if err := d.restoreMeters(s); err != nil {
 		return fmt.Errorf("restore data path: %w", err)
 	}
+	if err := d.restorePDRMeters(s); err != nil {
+		return fmt.Errorf("restore data path: %w", err)
+	}
 	if err := d.refreshNexthops(); err != nil {
 		return fmt.Errorf("restore data path: %w", err)
 	}
