@@ -381,8 +381,12 @@ func checkNonIP(e Entry) error {
 // decodeContents decodes what is not the key: action, metadata, direct resources.
 func (t *Translator) decodeContents(tab *p4info.Table, te *p4v1.TableEntry, e *Entry, needAction bool) error {
 	switch {
-	case te.GetMeterConfig() != nil || te.GetMeterCounterData() != nil:
+	case (te.GetMeterConfig() != nil || te.GetMeterCounterData() != nil) && tab.DirectMeter() == nil:
 		return invalidf("no direct meter: meter_config and meter_counter_data must be unset")
+	case te.GetMeterConfig() != nil || te.GetMeterCounterData() != nil:
+		// linx sets direct meters apart from the entry, so that an entry's
+		// canonical form (and a MODIFY of its action) never touches them.
+		return invalidf("meter_config and meter_counter_data must be unset: configure and read %s with DirectMeterEntry", tab.DirectMeter().Name())
 	case te.GetIdleTimeoutNs() != 0 || te.GetTimeSinceLastHit() != nil:
 		return invalidf("idle timeout not supported: idle_timeout_ns and time_since_last_hit must be unset")
 	}

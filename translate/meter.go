@@ -200,3 +200,49 @@ func (t *Translator) MeterIDs() []uint32 {
 	}
 	return ids
 }
+
+// DecodeDirectMeterEntry decodes a DirectMeterEntry of a read or a MODIFY: the
+// key of the table entry it belongs to (see DecodeKey; the table must have a
+// direct meter) and its config (unset: the default). A table_entry without
+// match and not default is a wildcard over the table, for the server to
+// expand; pass only entries that name one entry.
+func (t *Translator) DecodeDirectMeterEntry(e *p4v1.DirectMeterEntry) (Key, dataplane.MeterConfig, error) {
+	if e.GetTableEntry() == nil {
+		return Key{}, dataplane.MeterConfig{}, invalidf("direct meter entry without table_entry")
+	}
+	tab, err := t.table(e.GetTableEntry().GetTableId())
+	if err != nil {
+		return Key{}, dataplane.MeterConfig{}, err
+	}
+	dm := tab.DirectMeter()
+	if dm == nil {
+		return Key{}, dataplane.MeterConfig{}, invalidf("table %s has no direct meter", tab.Name())
+	}
+	k, err := t.DecodeKey(e.GetTableEntry())
+	if err != nil {
+		return Key{}, dataplane.MeterConfig{}, err
+	}
+	if k.Default {
+		return Key{}, dataplane.MeterConfig{}, invalidf("direct meter %s: the default entry has none", dm.Name())
+	}
+	c, err := DecodeMeterConfig(e.GetConfig())
+	if err != nil {
+		return Key{}, dataplane.MeterConfig{}, prefixed("direct meter "+dm.Name(), err)
+	}
+	return k, c, nil
+}
+
+// EncodeDirectMeterEntry returns the DirectMeterEntry of the entry with key k:
+// its canonical key, its config (unset: default) and, when counters is not
+// nil, its per-color counts.
+func (t *Translator) EncodeDirectMeterEntry(k Key, c dataplane.MeterConfig, counters *dataplane.MeterCounters) (*p4v1.DirectMeterEntry, error) {
+	te, err := t.EncodeKey(k)
+	if err != nil {
+		return nil, err
+	}
+	e := &p4v1.DirectMeterEntry{TableEntry: te, Config: EncodeMeterConfig(c)}
+	if counters != nil {
+		e.CounterData = EncodeMeterCounterData(*counters)
+	}
+	return e, nil
+}

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/linx-sdwan/linx/dataplane"
+	"github.com/linx-sdwan/linx/p4info"
 	"github.com/linx-sdwan/linx/translate"
 )
 
@@ -120,6 +121,103 @@ func (s *Server) replayMeter(put bool, me *p4v1.MeterEntry) error {
 		s.st.meters[cell.ID()] = cell.Config
 	} else {
 		delete(s.st.meters, cell.ID())
+	}
+	return nil
+}
+
+// Direct meters (pdr_meter): each pdr entry's config is kept on the stored
+// entry (stored.meter), the data path runs it under the rule's id.
+
+// writeDirectMeter sets a pdr entry's direct meter (MODIFY only): a config,
+// or none to reset it.
+func (s *Server) writeDirectMeter(op p4v1.Update_Type, dme *p4v1.DirectMeterEntry) error {
+	if op != p4v1.Update_MODIFY {
+		return status.Errorf(codes.InvalidArgument, "direct meter entries can only be modified, not %v", op)
+	}
+	k, c, err := s.tr.DecodeDirectMeterEntry(dme)
+	if err != nil {
+		return err
+	}
+	st, ok := s.st.entries.get(k)
+	if !ok {
+		return status.Error(codes.NotFound, "no such table entry")
+	}
+	if err := s.dp.SetPDRMeter(st.pdr, c); err != nil {
+		return err
+	}
+	st.meter = c
+	return nil
+}
+
+// readDirectMeters returns the direct meter of the entry a DirectMeterEntry
+// names, or of every pdr entry when its table_entry has no match (table_id
+// 0 or pdr), each with its config (unset: default) and per-color counts.
+func (s *Server) readDirectMeters(dme *p4v1.DirectMeterEntry) ([]*p4v1.Entity, error) {
+	te := dme.GetTableEntry()
+	if te == nil {
+		return nil, status.Error(codes.InvalidArgument, "direct meter entry without table_entry")
+	}
+	var sts []*stored
+	if len(te.Match) == 0 && !te.IsDefaultAction {
+		if te.TableId != 0 && te.TableId != p4info.IDTablePDR {
+			return nil, status.Errorf(codes.InvalidArgument, "table 0x%08x has no direct meter", te.TableId)
+		}
+		sts = s.sortedEntries([]uint32{p4info.IDTablePDR})
+	} else {
+		k, _, err := s.tr.DecodeDirectMeterEntry(&p4v1.DirectMeterEntry{TableEntry: te})
+		if err != nil {
+			return nil, err
+		}
+		st, ok := s.st.entries.get(k)
+		if !ok {
+			return nil, nil
+		}
+		sts = []*stored{st}
+	}
+	var out []*p4v1.Entity
+	for _, st := range sts {
+		c, err := s.dp.PDRMeterCounters(st.pdr)
+		if err != nil {
+			return nil, err
+		}
+		e, err := s.tr.EncodeDirectMeterEntry(st.entry.Key, st.meter, &c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &p4v1.Entity{Entity: &p4v1.Entity_DirectMeterEntry{DirectMeterEntry: e}})
+	}
+	return out, nil
+}
+
+// directMeterUpdate is the persisted form of key's direct meter now: INSERT
+// of its config, or DELETE (default, or no entry).
+func (s *Server) directMeterUpdate(key translate.Key) (*p4v1.Update, error) {
+	te, err := s.tr.EncodeKey(key)
+	if err != nil {
+		return nil, err
+	}
+	dme := &p4v1.DirectMeterEntry{TableEntry: te}
+	st, ok := s.st.entries.get(key)
+	if !ok || st.meter.IsDefault() {
+		return &p4v1.Update{Type: p4v1.Update_DELETE, Entity: &p4v1.Entity{Entity: &p4v1.Entity_DirectMeterEntry{DirectMeterEntry: dme}}}, nil
+	}
+	dme.Config = translate.EncodeMeterConfig(st.meter)
+	return &p4v1.Update{Type: p4v1.Update_INSERT, Entity: &p4v1.Entity{Entity: &p4v1.Entity_DirectMeterEntry{DirectMeterEntry: dme}}}, nil
+}
+
+// replayDirectMeter applies a persisted direct meter record to the store; a
+// record of an entry deleted since is ignored.
+func (s *Server) replayDirectMeter(put bool, dme *p4v1.DirectMeterEntry) error {
+	probe := &p4v1.DirectMeterEntry{TableEntry: dme.GetTableEntry()}
+	if put {
+		probe.Config = dme.GetConfig()
+	}
+	k, c, err := s.tr.DecodeDirectMeterEntry(probe)
+	if err != nil {
+		return err
+	}
+	if st, ok := s.st.entries.get(k); ok {
+		st.meter = c
 	}
 	return nil
 }

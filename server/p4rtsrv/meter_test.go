@@ -219,3 +219,129 @@ func TestMeterPersist(t *testing.T) {
 		t.Errorf("data path policies after the restart %+v, want %+v", got, qos)
 	}
 }
+
+func directMeter(te *p4v1.TableEntry, c *p4v1.MeterConfig) *p4v1.Update {
+	return update(p4v1.Update_MODIFY, &p4v1.Entity{Entity: &p4v1.Entity_DirectMeterEntry{DirectMeterEntry: &p4v1.DirectMeterEntry{TableEntry: pdrKey(te), Config: c}}})
+}
+
+func (h *harness) readDirectMeter(te *p4v1.TableEntry) *p4v1.DirectMeterEntry {
+	h.t.Helper()
+	got := h.mustRead(&p4v1.Entity{Entity: &p4v1.Entity_DirectMeterEntry{DirectMeterEntry: &p4v1.DirectMeterEntry{TableEntry: pdrKey(te)}}})
+	if len(got) != 1 {
+		h.t.Fatalf("direct meter read: %d entities", len(got))
+	}
+	return got[0].GetDirectMeterEntry()
+}
+
+// TestDirectMeter: a pdr entry's direct meter is set, read with counter_data,
+// kept by a MODIFY of the entry, reset; wildcard reads list every pdr entry;
+// a deleted entry's meter is gone from the data path; bad writes get their
+// codes.
+func TestDirectMeter(t *testing.T) {
+	forEachDP(t, testOptions, func(t *testing.T, h *harness) {
+		h.primary(20)
+		h.commit(20)
+		a, b := pdrEntry("10.2.0.0", 10, 1), pdrEntry("10.3.0.0", 20, 1)
+		h.mustWrite(20, insert(farForward(1, 1)), insert(a), insert(b))
+		h.mustWrite(20, directMeter(a, trTCM))
+		if got := h.readDirectMeter(a); !proto.Equal(got.Config, trTCM) || got.CounterData == nil {
+			t.Errorf("direct meter of a: %v, want %v with counter_data", got, trTCM)
+		}
+		if got := h.readDirectMeter(b); got.Config != nil {
+			t.Errorf("direct meter of b: %v, want none", got)
+		}
+		all := h.mustRead(&p4v1.Entity{Entity: &p4v1.Entity_DirectMeterEntry{DirectMeterEntry: &p4v1.DirectMeterEntry{TableEntry: &p4v1.TableEntry{}}}})
+		if len(all) != 2 {
+			t.Errorf("wildcard read: %d entities, want 2", len(all))
+		}
+		// A MODIFY of the entry (another FAR) keeps its meter.
+		h.mustWrite(20, insert(farForward(2, 1)), modify(pdrEntry("10.2.0.0", 10, 2)))
+		if got := h.readDirectMeter(a); !proto.Equal(got.Config, trTCM) {
+			t.Errorf("after the entry's MODIFY: %v, want %v", got, trTCM)
+		}
+		if h.mem != nil {
+			n := 0
+			for _, c := range h.mem.PDRMeters() {
+				if c.CIR == 125_000 {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("data path direct meters %v, want a's", h.mem.PDRMeters())
+			}
+		}
+		h.mustWrite(20, directMeter(a, nil))
+		if got := h.readDirectMeter(a); got.Config != nil {
+			t.Errorf("after the reset: %v, want none", got)
+		}
+		// Deleting and re-inserting the entry: no meter.
+		h.mustWrite(20, directMeter(a, trTCM))
+		h.mustWrite(20, del(pdrKey(a)))
+		h.mustWrite(20, insert(a))
+		if got := h.readDirectMeter(a); got.Config != nil {
+			t.Errorf("re-inserted entry: %v, want no meter", got)
+		}
+
+		cases := []struct {
+			name string
+			up   *p4v1.Update
+			code codes.Code
+			says string
+		}{
+			{"insert", update(p4v1.Update_INSERT, &p4v1.Entity{Entity: &p4v1.Entity_DirectMeterEntry{DirectMeterEntry: &p4v1.DirectMeterEntry{TableEntry: pdrKey(a), Config: trTCM}}}), codes.InvalidArgument, "only be modified"},
+			{"no such entry", directMeter(pdrEntry("10.9.0.0", 10, 1), trTCM), codes.NotFound, "no such table entry"},
+			{"pir below cir", directMeter(a, &p4v1.MeterConfig{Cir: 2, Cburst: 1, Pir: 1, Pburst: 1}), codes.InvalidArgument, "pir 1 below cir 2"},
+			{"table without direct meter", update(p4v1.Update_MODIFY, &p4v1.Entity{Entity: &p4v1.Entity_DirectMeterEntry{DirectMeterEntry: &p4v1.DirectMeterEntry{
+				TableEntry: &p4v1.TableEntry{TableId: p4info.IDTableFAR, Match: farKey(1)}, Config: trTCM}}}), codes.InvalidArgument, "has no direct meter"},
+			{"meter_config in a table entry", func() *p4v1.Update {
+				e := pdrEntry("10.4.0.0", 10, 1)
+				e.MeterConfig = trTCM
+				return insert(e)
+			}(), codes.InvalidArgument, "with DirectMeterEntry"},
+		}
+		for _, c := range cases {
+			err := h.write(20, c.up)
+			var code codes.Code
+			var msg string
+			if ds := status.Convert(err).Details(); len(ds) == 1 {
+				if e, ok := ds[0].(*p4v1.Error); ok {
+					code, msg = codes.Code(e.CanonicalCode), e.Message
+				}
+			}
+			if code != c.code || !strings.Contains(msg, c.says) {
+				t.Errorf("%s: %v %q, want %v saying %q", c.name, code, msg, c.code, c.says)
+			}
+		}
+	})
+}
+
+// TestDirectMeterPersist: a pdr entry's direct meter survives a restart (and
+// a later MODIFY of the entry in the journal), into the data path too.
+func TestDirectMeterPersist(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	d1, with := openState(t, dir)
+	h := newHarness(t, kindMem, testOptions, with)
+	h.primary(20)
+	h.commit(20)
+	a := pdrEntry("10.2.0.0", 10, 1)
+	h.mustWrite(20, insert(farForward(1, 1)), insert(farForward(2, 1)), insert(a), insert(pdrEntry("10.3.0.0", 20, 1)))
+	h.mustWrite(20, directMeter(a, trTCM))
+	h.mustWrite(20, modify(pdrEntry("10.2.0.0", 10, 2)))
+	before := h.readDirectMeter(a)
+	meters := h.mem.PDRMeters()
+	d1.Close()
+
+	_, with = openState(t, dir)
+	h2 := newHarness(t, kindMem, testOptions, with)
+	if got := h2.readDirectMeter(a); !proto.Equal(got.Config, before.Config) {
+		t.Errorf("after the restart: %v, want %v", got, before)
+	}
+	if got := h2.mem.PDRMeters(); len(got) != 1 || len(meters) != 1 {
+		t.Errorf("data path direct meters after the restart %v, want %v", got, meters)
+	}
+	for id, c := range meters {
+		if h2.mem.PDRMeters()[id] != c {
+			t.Errorf("rule %d's meter after the restart %+v, want %+v", id, h2.mem.PDRMeters()[id], c)
+		}
+	}
+}

@@ -218,6 +218,9 @@ func (s *Server) replayUpdate(u *p4v1.Update, pdrs *[]dataplane.PDRID) error {
 			return fmt.Errorf("table entry: %w", err)
 		}
 		st := &stored{entry: ent}
+		if old, ok := s.st.entries.get(ent.Key); ok {
+			st.meter = old.meter // an entry's record (a MODIFY) does not carry its direct meter
+		}
 		if b, ok := bindings[ent.Table]; ok && b.ruleIDs {
 			if len(*pdrs) == 0 {
 				return errors.New("pdr entry without its data-path id")
@@ -248,6 +251,10 @@ func (s *Server) replayUpdate(u *p4v1.Update, pdrs *[]dataplane.PDRID) error {
 	case *p4v1.Entity_MeterEntry:
 		if err := s.replayMeter(put, e.MeterEntry); err != nil {
 			return fmt.Errorf("meter: %w", err)
+		}
+	case *p4v1.Entity_DirectMeterEntry:
+		if err := s.replayDirectMeter(put, e.DirectMeterEntry); err != nil {
+			return fmt.Errorf("direct meter: %w", err)
 		}
 	default:
 		return fmt.Errorf("entity %T", e)
@@ -362,6 +369,22 @@ func (s *Server) snapshot() ([][]byte, error) {
 			return nil, err
 		}
 	}
+	// Direct meters after their entries: replay sets them on the stored entry.
+	for _, st := range s.sortedEntries([]uint32{p4info.IDTablePDR}) {
+		if st.meter.IsDefault() {
+			continue
+		}
+		u, err := s.directMeterUpdate(st.entry.Key)
+		if err != nil {
+			return nil, err
+		}
+		ups = append(ups, u)
+		if len(ups) >= snapshotChunk {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if err := flush(); err != nil {
 		return nil, err
 	}
@@ -459,7 +482,7 @@ func (s *Server) persistWriteLocked(us *wire.Updates, errs []error) {
 		return
 	}
 	type touch struct {
-		kind  uint8 // 0 table entry, 1 member, 2 group, 3 meter cell
+		kind  uint8 // 0 table entry, 1 member, 2 group, 3 meter cell, 4 direct meter
 		key   translate.Key
 		id    uint32
 		meter dataplane.MeterID
@@ -490,6 +513,22 @@ func (s *Server) persistWriteLocked(us *wire.Updates, errs []error) {
 			k = touch{kind: 1, id: e.ActionProfileMember.MemberId}
 		case *p4v1.Entity_ActionProfileGroup:
 			k = touch{kind: 2, id: e.ActionProfileGroup.GroupId}
+		case *p4v1.Entity_DirectMeterEntry:
+			key, _, err := s.tr.DecodeDirectMeterEntry(&p4v1.DirectMeterEntry{TableEntry: e.DirectMeterEntry.GetTableEntry()})
+			if err != nil {
+				failed = err
+				continue
+			}
+			if k := (touch{kind: 4, key: key}); !seen[k] {
+				seen[k] = true
+				u, err := s.directMeterUpdate(key)
+				if err != nil {
+					failed = err
+					continue
+				}
+				ups = append(ups, u)
+			}
+			continue
 		case *p4v1.Entity_MeterEntry:
 			cells, err := s.meterCells(e.MeterEntry)
 			if err != nil {

@@ -34,6 +34,9 @@ func MaxReadEntities(x *p4info.Index) int {
 		if t.DirectCounter() != nil {
 			n += t.Size() + 1
 		}
+		if t.DirectMeter() != nil {
+			n += t.Size()
+		}
 	}
 	for _, c := range x.Counters() {
 		n += c.Size()
@@ -125,6 +128,8 @@ func (s *Server) read(ent *p4v1.Entity) ([]*p4v1.Entity, error) {
 		return s.readDirect(e.DirectCounterEntry)
 	case *p4v1.Entity_MeterEntry:
 		return s.readMeters(e.MeterEntry)
+	case *p4v1.Entity_DirectMeterEntry:
+		return s.readDirectMeters(e.DirectMeterEntry)
 	case nil:
 		return nil, status.Error(codes.InvalidArgument, "read of an empty entity")
 	default:

@@ -19,6 +19,8 @@ type stored struct {
 	// reads the data path's count minus offset.
 	offset dataplane.Counter
 	next   *stored // entryIndex: the next entry whose key has the same hash
+	// meter is the entry's direct meter config (pdr entries; zero: default).
+	meter dataplane.MeterConfig
 }
 
 // counterCell names one cell of an indirect counter.

@@ -246,7 +246,7 @@ func (s *Server) install(st, old *stored) error {
 		return err
 	}
 	if old != nil {
-		st.pdr, st.offset = old.pdr, old.offset
+		st.pdr, st.offset, st.meter = old.pdr, old.offset, old.meter
 	}
 	return b.install(s, st, old)
 }
@@ -314,6 +314,12 @@ func (s *Server) restoreState() (dataplane.RestoreState, error) {
 	}
 	for id, c := range s.st.meters {
 		rs.Meters[id] = c
+	}
+	rs.PDRMeters = map[dataplane.PDRID]dataplane.MeterConfig{}
+	for st := range s.st.entries.all() {
+		if st.entry.Table == p4info.IDTablePDR && !st.meter.IsDefault() {
+			rs.PDRMeters[st.pdr] = st.meter
+		}
 	}
 	for st := range s.st.entries.all() {
 		b, err := bindingOf(st.entry.Table)

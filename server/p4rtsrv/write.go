@@ -132,6 +132,8 @@ func (s *Server) update(u *p4v1.Update) error {
 		return rpcErr(s.writeDirectCounter(u.Type, e.DirectCounterEntry))
 	case *p4v1.Entity_MeterEntry:
 		return rpcErr(s.writeMeter(u.Type, e.MeterEntry))
+	case *p4v1.Entity_DirectMeterEntry:
+		return rpcErr(s.writeDirectMeter(u.Type, e.DirectMeterEntry))
 	case nil:
 		return status.Error(codes.InvalidArgument, "update without an entity")
 	default:
