@@ -132,6 +132,9 @@ func Generate(info *p4configv1.P4Info, pkg, class string) ([]byte, error) {
 	for _, m := range info.Meters {
 		add(&meters, constant{javaName(m.Preamble.Name), "PiMeterId", "PiMeterId.of(" + str(m.Preamble.Name) + ")", m.Preamble.GetDoc().GetBrief()})
 	}
+	for _, m := range info.DirectMeters {
+		add(&meters, constant{javaName(m.Preamble.Name), "PiMeterId", "PiMeterId.of(" + str(m.Preamble.Name) + ")", m.Preamble.GetDoc().GetBrief()})
+	}
 	for _, h := range info.ControllerPacketMetadata {
 		for _, m := range h.Metadata {
 			n := javaName(m.Name)

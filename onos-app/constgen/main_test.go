@@ -92,6 +92,9 @@ func TestEveryEntityHasAConstant(t *testing.T) {
 	for _, x := range info.Meters {
 		names = append(names, x.Preamble.Name)
 	}
+	for _, x := range info.DirectMeters {
+		names = append(names, x.Preamble.Name)
+	}
 	for _, h := range info.ControllerPacketMetadata {
 		for _, m := range h.Metadata {
 			names = append(names, m.Name)

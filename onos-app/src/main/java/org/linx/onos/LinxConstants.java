@@ -188,6 +188,8 @@ public final class LinxConstants {
     public static final PiMeterId LINX_INGRESS_FAR_METER = PiMeterId.of("LinxIngress.far_meter");
     /** Meters FAR id's packets in packets (rates in packets/s, bursts in packets). */
     public static final PiMeterId LINX_INGRESS_FAR_PACKET_METER = PiMeterId.of("LinxIngress.far_packet_meter");
+    /** Meters each pdr entry's packets in bytes. */
+    public static final PiMeterId LINX_INGRESS_PDR_METER = PiMeterId.of("LinxIngress.pdr_meter");
 
     // Packet-in / packet-out metadata
     /** packet_in metadata. */
