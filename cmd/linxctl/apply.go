@@ -134,7 +134,12 @@ func dump(ctx context.Context, o *options, args []string) error {
 			return err
 		}
 		for _, m := range meters {
-			if c := m.Config; c != nil {
+			c := m.Config
+			switch {
+			case c == nil:
+			case m.PDR != "":
+				fmt.Fprintf(w, "meter pdr %s cir=%d cburst=%d pir=%d pburst=%d eburst=%d\n", m.PDR, c.CIR, c.CBurst, c.PIR, c.PBurst, c.EBurst)
+			default:
 				fmt.Fprintf(w, "meter %d %s cir=%d cburst=%d pir=%d pburst=%d eburst=%d\n", m.FAR, m.Unit, c.CIR, c.CBurst, c.PIR, c.PBurst, c.EBurst)
 			}
 		}

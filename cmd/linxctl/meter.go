@@ -110,6 +110,9 @@ func parseMeter(args []string) (*p4v1.MeterEntry, string, error) {
 var setMeter = writeCommand(parseMeterOp)
 
 func parseMeterOp(args []string) (writeOp, error) {
+	if len(args) > 0 && strings.ToLower(args[0]) == "pdr" {
+		return parseDirectMeter(args[1:])
+	}
 	me, desc, err := parseMeter(args)
 	if err != nil {
 		return nil, err
@@ -117,8 +120,39 @@ func parseMeterOp(args []string) (writeOp, error) {
 	return single(update{desc: desc, u: &p4v1.Update{Type: p4v1.Update_MODIFY, Entity: &p4v1.Entity{Entity: &p4v1.Entity_MeterEntry{MeterEntry: me}}}}), nil
 }
 
+// parseDirectMeter parses "KEY... reset|cir=RATE cburst=SIZE [...]": a pdr
+// entry's key (as del pdr takes it) and its direct meter (pdr_meter, bytes).
+func parseDirectMeter(args []string) (writeOp, error) {
+	var key, cfg []string
+	for _, a := range args {
+		k, _, _ := strings.Cut(a, "=")
+		if _, ok := meterKeys[strings.ToLower(k)]; ok || strings.ToLower(a) == "reset" {
+			cfg = append(cfg, a)
+		} else {
+			key = append(key, a)
+		}
+	}
+	e, err := parsePDR(key, false)
+	if err != nil {
+		return nil, err
+	}
+	te, err := translator().EncodeKey(e.Key)
+	if err != nil {
+		return nil, err
+	}
+	// The same config grammar as a FAR's bytes meter, on a placeholder index.
+	me, desc, err := parseMeter(append([]string{"0", "bytes"}, cfg...))
+	if err != nil {
+		return nil, err
+	}
+	desc = "meter pdr " + pdrKeyArgs(e) + strings.TrimPrefix(desc, "meter far 0 bytes")
+	return single(update{desc: desc, u: &p4v1.Update{Type: p4v1.Update_MODIFY, Entity: &p4v1.Entity{Entity: &p4v1.Entity_DirectMeterEntry{
+		DirectMeterEntry: &p4v1.DirectMeterEntry{TableEntry: te, Config: me.Config}}}}}), nil
+}
+
 type meterRow struct {
 	FAR    uint32            `json:"far"`
+	PDR    string            `json:"pdr,omitempty"` // a pdr entry's direct meter: the entry's key (far is 0)
 	Unit   string            `json:"unit"`
 	Config *meterConfigJSON  `json:"config,omitempty"` // absent: default (every packet green)
 	Green  dataplane.Counter `json:"green"`
@@ -162,6 +196,26 @@ func (c *client) readMeters(ctx context.Context, all bool) ([]meterRow, error) {
 		}
 		rows = append(rows, r)
 	}
+	des, err := c.read(ctx, &p4v1.Entity{Entity: &p4v1.Entity_DirectMeterEntry{DirectMeterEntry: &p4v1.DirectMeterEntry{TableEntry: &p4v1.TableEntry{}}}})
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range des {
+		dme := e.GetDirectMeterEntry()
+		k, err := translator().DecodeKey(dme.GetTableEntry())
+		if err != nil {
+			continue
+		}
+		r := meterRow{PDR: pdrKeyArgs(translate.Entry{Key: k}), Unit: "bytes", Green: counterOf(dme.GetCounterData().GetGreen()),
+			Yellow: counterOf(dme.GetCounterData().GetYellow()), Red: counterOf(dme.GetCounterData().GetRed())}
+		if cfg := dme.GetConfig(); cfg != nil {
+			r.Config = &meterConfigJSON{cfg.Cir, cfg.Cburst, cfg.Pir, cfg.Pburst, cfg.Eburst}
+		}
+		if !all && r.Config == nil && r.Green.Packets+r.Yellow.Packets+r.Red.Packets == 0 {
+			continue
+		}
+		rows = append(rows, r)
+	}
 	if rows == nil {
 		rows = []meterRow{}
 	}
@@ -180,13 +234,17 @@ func showMeters(ctx context.Context, o *options, args []string) error {
 		if o.json {
 			return writeJSON(o.stdout, rows)
 		}
-		t := newTable(o.stdout, "FAR", "UNIT", "CIR", "CBURST", "PIR", "PBURST", "EBURST", "GREEN", "YELLOW", "RED")
+		t := newTable(o.stdout, "METER", "UNIT", "CIR", "CBURST", "PIR", "PBURST", "EBURST", "GREEN", "YELLOW", "RED")
 		for _, r := range rows {
 			cfg := []any{"-", "-", "-", "-", "-"}
 			if c := r.Config; c != nil {
 				cfg = []any{c.CIR, c.CBurst, c.PIR, c.PBurst, c.EBurst}
 			}
-			t.row(append(append([]any{r.FAR, r.Unit}, cfg...), human(r.Green.Packets), human(r.Yellow.Packets), human(r.Red.Packets))...)
+			name := fmt.Sprintf("far %d", r.FAR)
+			if r.PDR != "" {
+				name = "pdr " + r.PDR
+			}
+			t.row(append(append([]any{name, r.Unit}, cfg...), human(r.Green.Packets), human(r.Yellow.Packets), human(r.Red.Packets))...)
 		}
 		t.flush()
 		fmt.Fprintf(o.stdout, "%s (rates per second: bytes for unit bytes; colors in packets; '-': default, all green)\n", plural(len(rows), "meter", "meters"))

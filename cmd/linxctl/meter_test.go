@@ -56,10 +56,26 @@ func TestMeters(t *testing.T) {
 	}
 	a.fails(t, exitUsage, []string{"green", "pass, drop"}, "-m", "add", "qos", "5", "green=fast")
 
+	// A pdr entry's direct meter.
+	a.ok(t, "-m", "add", "far", "1", "drop")
+	a.ok(t, "-m", "add", "pdr", "prio=5", "dst=10.2.0.0/16", "far=1")
+	a.ok(t, "-m", "meter", "pdr", "prio=5", "dst=10.2.0.0/16", "cir=1mbit", "cburst=10k")
+	found := false
+	for _, r := range decodeJSON[[]meterRow](t, a.ok(t, "show", "meters", "--json")) {
+		if r.PDR != "" {
+			found = strings.Contains(r.PDR, "dst=10.2.0.0/16") && r.Config != nil && *r.Config == meterConfigJSON{125_000, 10_000, 125_000, 10_000, 0}
+		}
+	}
+	if !found {
+		t.Errorf("show meters lacks the pdr entry's direct meter:\n%s", a.ok(t, "show", "meters"))
+	}
+	a.fails(t, exitError, []string{"NOT_FOUND"}, "-m", "meter", "pdr", "prio=6", "dst=10.2.0.0/16", "cir=1", "cburst=1")
+
 	// dump prints meters and policies for apply, which restores them.
 	beforeM, beforeQ := a.ok(t, "show", "meters", "--json"), a.ok(t, "show", "qos", "--json")
 	d := a.ok(t, "dump")
-	for _, w := range []string{"meter 6 packets cir=1000 cburst=50 pir=2000 pburst=100 eburst=0", "add qos 5 green=pass yellow=pass red=cs1"} {
+	for _, w := range []string{"meter 6 packets cir=1000 cburst=50 pir=2000 pburst=100 eburst=0", "add qos 5 green=pass yellow=pass red=cs1",
+		"cir=125000 cburst=10000 pir=125000 pburst=10000 eburst=0"} {
 		if !strings.Contains(d, w) {
 			t.Errorf("dump lacks %q:\n%s", w, d)
 		}
