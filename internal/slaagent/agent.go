@@ -1,0 +1,353 @@
+// Package slaagent wires the SLA brain (package sla) into the agent: it keeps
+// one probe session per overlay the controller installed, sends the probes
+// through the data path (dataplane.Dataplane.SendProbe), feeds the replies
+// (ProbeReplies) to the prober, and applies its verdicts to the data path
+// through Steered, the decorator that lays them over what the controller
+// wrote. docs/sla.md describes the whole.
+//
+// Like the other libraries it logs nothing: what it has to say goes to a Logf
+// callback.
+package slaagent
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/linx-sdwan/linx/dataplane"
+	"github.com/linx-sdwan/linx/sla"
+)
+
+// Class is an SLA class as the agent applies it: the class's limits, and the
+// LBR whose members it governs. The members are the LBR's as the controller
+// wrote them (their weights included), limited to Tunnels when it is set.
+type Class struct {
+	Name    string
+	DSCP    uint8
+	SLA     sla.Limits
+	Recover sla.Limits // zero: SLA scaled by sla.RecoverRatio
+	LBR     dataplane.LBRID
+	Tunnels []dataplane.TunnelID // nil: every member of the LBR
+}
+
+// Options configure Start.
+type Options struct {
+	// Session configures every probe session (interval, size, thresholds…);
+	// zero fields take package sla's defaults.
+	Session sla.SessionConfig
+	// Classes: at most one per LBR.
+	Classes []Class
+	// SourcePort is the first of the 64 source ports probes leave from (one per
+	// DSCP). 0: DefaultSourcePort.
+	SourcePort uint16
+	// Clock: nil is the system clock. Replies carry time.Now time.
+	Clock sla.Clock
+	// Logf receives state changes, selections and failures. nil discards them.
+	Logf func(format string, args ...any)
+}
+
+// Agent runs the prober over a Steered data path.
+type Agent struct {
+	dp     *Steered
+	opts   Options
+	prober *sla.Prober
+	logf   func(string, ...any)
+
+	syncMu   sync.Mutex // serialises sync
+	sessions map[sla.Path]bool
+	classes  []sla.Class // as last given to the prober
+	// heard: tunnels that have answered a probe since their session started.
+	// A tunnel that never answered (a peer with no reflector, a data path that
+	// cannot send probes) is never marked down by the prober: it would only
+	// ever be a guess, and a wrong one takes a working overlay away.
+	heardMu sync.Mutex
+	heard   map[dataplane.TunnelID]bool
+
+	sendErrOnce sync.Once
+	replyErrs   atomic.Uint64
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Start starts probing the overlays dp holds (and those the controller writes
+// later) until the returned Agent is stopped.
+func Start(dp *Steered, opts Options) (*Agent, error) {
+	if err := validateClasses(opts.Classes); err != nil {
+		return nil, err
+	}
+	if opts.SourcePort == 0 {
+		opts.SourcePort = DefaultSourcePort
+	}
+	if int(opts.SourcePort)+63 > 0xffff {
+		return nil, fmt.Errorf("sla source port %d: want at most %d (64 ports are used)", opts.SourcePort, 0xffff-63)
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	a := &Agent{dp: dp, opts: opts, logf: opts.Logf, sessions: map[sla.Path]bool{},
+		heard: map[dataplane.TunnelID]bool{}, done: make(chan struct{})}
+	p, err := sla.NewProber(sla.Config{Clock: opts.Clock, Sender: sender{a}, OnState: a.onState, OnSelect: a.onSelect})
+	if err != nil {
+		return nil, err
+	}
+	// A session config error shows at the first Add; check it now instead.
+	if err := p.Add(sla.Path{}, opts.Session); err != nil {
+		return nil, fmt.Errorf("sla: %w", err)
+	}
+	p.Remove(sla.Path{})
+	a.prober = p
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	dp.setOnChange(a.sync)
+	a.sync()
+	go func() {
+		defer close(a.done)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { defer wg.Done(); a.readReplies(ctx) }()
+		_ = p.Run(ctx)
+		wg.Wait()
+	}()
+	return a, nil
+}
+
+func validateClasses(cs []Class) error {
+	lbrs := map[dataplane.LBRID]string{}
+	var probe []sla.Class
+	for _, c := range cs {
+		if other, ok := lbrs[c.LBR]; ok {
+			return fmt.Errorf("sla class %q: lbr %d is already governed by class %q", c.Name, c.LBR, other)
+		}
+		lbrs[c.LBR] = c.Name
+		probe = append(probe, sla.Class{Name: c.Name, DSCP: c.DSCP, SLA: c.SLA, Recover: c.Recover,
+			Members: []dataplane.LBRMember{{Tunnel: 0, Weight: 1}}})
+	}
+	return sla.ValidateClasses(probe)
+}
+
+// Stop stops probing and waits for the goroutines to end. Verdicts already
+// applied stay in the data path (the controller's next writes, or Clear,
+// replace them).
+func (a *Agent) Stop() {
+	a.dp.setOnChange(nil)
+	a.cancel()
+	<-a.done
+}
+
+// Status is the prober's view of every session.
+func (a *Agent) Status() map[sla.Path]sla.Status { return a.prober.Status() }
+
+// Selection is the prober's current selection per class.
+func (a *Agent) Selection() sla.Selection { return a.prober.Selection() }
+
+// sync brings the probe sessions and classes in line with the controller's
+// tunnels and LBRs.
+func (a *Agent) sync() {
+	a.syncMu.Lock()
+	defer a.syncMu.Unlock()
+	tunnels := a.dp.ControllerTunnels()
+	var classes []sla.Class
+	for _, c := range a.opts.Classes {
+		members, ok := a.dp.ControllerLBR(c.LBR)
+		if !ok {
+			continue
+		}
+		var in []dataplane.LBRMember
+		for _, m := range members {
+			if _, ok := tunnels[m.Tunnel]; ok && (c.Tunnels == nil || slices.Contains(c.Tunnels, m.Tunnel)) {
+				in = append(in, m)
+			}
+		}
+		if len(in) == 0 {
+			continue
+		}
+		classes = append(classes, sla.Class{Name: c.Name, DSCP: c.DSCP, SLA: c.SLA, Recover: c.Recover, Members: in})
+	}
+	want := map[sla.Path]bool{}
+	for id := range tunnels {
+		want[sla.Path{Tunnel: id}] = true
+	}
+	for _, c := range classes {
+		if c.DSCP == 0 {
+			continue
+		}
+		for _, m := range c.Members {
+			want[sla.Path{Tunnel: m.Tunnel, DSCP: c.DSCP}] = true
+		}
+	}
+	for p := range a.sessions {
+		if !want[p] {
+			a.prober.Remove(p)
+			delete(a.sessions, p)
+			if p.DSCP == 0 {
+				a.heardMu.Lock()
+				delete(a.heard, p.Tunnel)
+				a.heardMu.Unlock()
+				if err := a.dp.SetDown(p.Tunnel, false); err != nil {
+					a.logf("sla: %v", err)
+				}
+			}
+		}
+	}
+	if !classesEqual(classes, a.classes) {
+		if err := a.prober.SetClasses(classes); err != nil {
+			a.logf("sla: classes: %v", err)
+		} else {
+			a.classes = classes
+			a.restrictGone(classes)
+		}
+	}
+	for p := range want {
+		if a.sessions[p] {
+			continue
+		}
+		if err := a.prober.Add(p, a.opts.Session); err != nil {
+			a.logf("sla: %v", err)
+			continue
+		}
+		a.sessions[p] = true
+	}
+}
+
+// restrictGone lifts the restriction of configured classes that are not
+// active (their LBR or members are gone).
+func (a *Agent) restrictGone(active []sla.Class) {
+	for _, c := range a.opts.Classes {
+		if !slices.ContainsFunc(active, func(x sla.Class) bool { return x.Name == c.Name }) {
+			if err := a.dp.Restrict(c.LBR, nil); err != nil {
+				a.logf("sla: class %s: %v", c.Name, err)
+			}
+		}
+	}
+}
+
+func classesEqual(a, b []sla.Class) bool {
+	return slices.EqualFunc(a, b, func(x, y sla.Class) bool {
+		return x.Name == y.Name && x.DSCP == y.DSCP && x.SLA == y.SLA && x.Recover == y.Recover && slices.Equal(x.Members, y.Members)
+	})
+}
+
+func (a *Agent) onState(c sla.StateChange) {
+	a.logf("sla: %v %s → %s (%s): rtt %v loss %.1f%% jitter %v", c.Path, c.From, c.To, c.Reason,
+		c.Quality.RTT, 100*c.Quality.Loss, c.Quality.Jitter)
+	if c.Path.DSCP != 0 {
+		return // a class's own session: its classes follow it, the tunnel does not
+	}
+	down := c.To == sla.StateDown
+	a.heardMu.Lock()
+	heard := a.heard[c.Path.Tunnel]
+	a.heardMu.Unlock()
+	if down && !heard {
+		a.logf("sla: tunnel %d has never answered a probe: not marking it down", c.Path.Tunnel)
+		return
+	}
+	if err := a.dp.SetDown(c.Path.Tunnel, down); err != nil {
+		a.logf("sla: %v", err)
+	}
+}
+
+func (a *Agent) onSelect(c sla.SelectionChange) {
+	var cls *Class
+	for i := range a.opts.Classes {
+		if a.opts.Classes[i].Name == c.Class {
+			cls = &a.opts.Classes[i]
+		}
+	}
+	if cls == nil {
+		return
+	}
+	var allow []dataplane.TunnelID
+	if c.Members != nil {
+		allow = make([]dataplane.TunnelID, 0, len(c.Members))
+		for _, m := range c.Members {
+			allow = append(allow, m.Tunnel)
+		}
+	}
+	a.logf("sla: class %s on tunnels %v", c.Class, allow)
+	if err := a.dp.Restrict(cls.LBR, allow); err != nil {
+		a.logf("sla: class %s: %v", c.Class, err)
+	}
+}
+
+type sender struct{ a *Agent }
+
+// Send builds the probe's IPv4/UDP and hands it to the data path.
+func (s sender) Send(path sla.Path, probe []byte) error {
+	a := s.a
+	t, ok := a.dp.ControllerTunnel(path.Tunnel)
+	if !ok {
+		return fmt.Errorf("tunnel %d: %w", path.Tunnel, dataplane.ErrNotFound)
+	}
+	pkt := buildProbe(t.Src, t.Dst, path.DSCP, a.opts.SourcePort+uint16(path.DSCP), probe)
+	err := a.dp.SendProbe(path.Tunnel, pkt)
+	if err != nil {
+		a.sendErrOnce.Do(func() {
+			a.logf("sla: sending probes through tunnel %d: %v (said once; tunnels that never answer are not marked down)", path.Tunnel, err)
+		})
+	}
+	return err
+}
+
+func (a *Agent) readReplies(ctx context.Context) {
+	ch := a.dp.ProbeReplies()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r, ok := <-ch:
+			if !ok {
+				return
+			}
+			if err := a.receive(r); err != nil {
+				a.replyErrs.Add(1)
+			}
+		}
+	}
+}
+
+// ReplyErrors counts replies that were refused (not STAMP, no session,
+// malformed, answering no outstanding probe).
+func (a *Agent) ReplyErrors() uint64 { return a.replyErrs.Load() }
+
+// receive hands one reply to the prober: the session is the tunnel it came
+// through (or, when the controller uses another id for the termination, the
+// one tunnel whose addresses it reverses) and the DSCP its port says.
+func (a *Agent) receive(r dataplane.ProbeReply) error {
+	rep, err := parseReply(r.Packet)
+	if err != nil {
+		return err
+	}
+	if rep.dport < a.opts.SourcePort || rep.dport > a.opts.SourcePort+63 {
+		return fmt.Errorf("%w: to port %d", errNotReply, rep.dport)
+	}
+	id, ok := a.tunnelOf(r.Tunnel, rep)
+	if !ok {
+		return fmt.Errorf("reply from %s to %s: %w", rep.src, rep.dst, sla.ErrUnknownPath)
+	}
+	path := sla.Path{Tunnel: id, DSCP: uint8(rep.dport - a.opts.SourcePort)}
+	if err := a.prober.Receive(path, rep.stamp, r.RxTime); err != nil {
+		return err
+	}
+	if path.DSCP == 0 {
+		a.heardMu.Lock()
+		a.heard[id] = true
+		a.heardMu.Unlock()
+	}
+	return nil
+}
+
+func (a *Agent) tunnelOf(id dataplane.TunnelID, rep reply) (dataplane.TunnelID, bool) {
+	if t, ok := a.dp.ControllerTunnel(id); ok && t.Src == rep.dst && t.Dst == rep.src {
+		return id, true
+	}
+	found, n := dataplane.TunnelID(0), 0
+	for tid, t := range a.dp.ControllerTunnels() {
+		if t.Src == rep.dst && t.Dst == rep.src {
+			found, n = tid, n+1
+		}
+	}
+	return found, n == 1
+}

@@ -1,0 +1,291 @@
+package slaagent
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/linx-sdwan/linx/dataplane"
+	"github.com/linx-sdwan/linx/dataplane/memdp"
+	"github.com/linx-sdwan/linx/sla"
+)
+
+// peer plays the far gateway for a memdp data path: it answers the probes the
+// agent sends (sla.Reflect, the model of linx's reflector) after a per-tunnel
+// delay, or not at all for a tunnel it is told to black out.
+type peer struct {
+	t  *testing.T
+	dp *memdp.Dataplane
+
+	mu     sync.Mutex
+	black  map[dataplane.TunnelID]bool
+	delay  map[dataplane.TunnelID]time.Duration
+	probes map[dataplane.TunnelID]int
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+func newPeer(t *testing.T, dp *memdp.Dataplane) *peer {
+	p := &peer{t: t, dp: dp, black: map[dataplane.TunnelID]bool{}, delay: map[dataplane.TunnelID]time.Duration{},
+		probes: map[dataplane.TunnelID]int{}, stop: make(chan struct{}), done: make(chan struct{})}
+	go p.run()
+	t.Cleanup(func() { close(p.stop); <-p.done })
+	return p
+}
+
+func (p *peer) set(id dataplane.TunnelID, black bool, delay time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.black[id], p.delay[id] = black, delay
+}
+
+func (p *peer) sent(id dataplane.TunnelID) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.probes[id]
+}
+
+func (p *peer) run() {
+	defer close(p.done)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-tick.C:
+		}
+		for _, s := range p.dp.SentProbes() {
+			p.mu.Lock()
+			p.probes[s.Tunnel]++
+			black, delay := p.black[s.Tunnel], p.delay[s.Tunnel]
+			p.mu.Unlock()
+			if black {
+				continue
+			}
+			rep, err := reflectDatagram(s.Packet, time.Now())
+			if err != nil {
+				p.t.Errorf("probe through tunnel %d: %v", s.Tunnel, err)
+				continue
+			}
+			id := s.Tunnel
+			time.AfterFunc(delay, func() {
+				p.dp.InjectProbeReply(dataplane.ProbeReply{Tunnel: id, RxTime: time.Now(), Packet: rep})
+			})
+		}
+	}
+}
+
+// reflectDatagram answers an IPv4/UDP STAMP probe as the far reflector would:
+// addresses and ports swapped, the STAMP reply from sla.Reflect.
+func reflectDatagram(probe []byte, rx time.Time) ([]byte, error) {
+	ihl := int(probe[0]&0xf) * 4
+	stamp := probe[ihl+8:]
+	r, err := sla.Reflect(stamp, rx, probe[8])
+	if err != nil {
+		return nil, err
+	}
+	src := netip.AddrFrom4([4]byte(probe[16:20]))
+	dst := netip.AddrFrom4([4]byte(probe[12:16]))
+	b := buildProbe(src, dst, probe[1]>>2, dataplane.STAMPPort, r)
+	binary.BigEndian.PutUint16(b[ihl+2:], binary.BigEndian.Uint16(probe[ihl:]))
+	return b, nil
+}
+
+const (
+	t1 = dataplane.TunnelID(1)
+	t2 = dataplane.TunnelID(2)
+)
+
+func tunnel(n byte) dataplane.Tunnel {
+	return dataplane.Tunnel{Port: 2, Src: netip.AddrFrom4([4]byte{192, 0, 2, n}), Dst: netip.AddrFrom4([4]byte{198, 51, 100, n})}
+}
+
+// rig is a memdp data path with two overlays in LBR 1, behind Steered, with
+// an agent probing them every 10 ms and a peer answering.
+func rig(t *testing.T, classes []Class) (*memdp.Dataplane, *Steered, *Agent, *peer) {
+	t.Helper()
+	mem := memdp.New(dataplane.Options{})
+	if err := mem.Attach("wan", 2, dataplane.RoleWAN, dataplane.XDPNative); err != nil {
+		t.Fatal(err)
+	}
+	st := Wrap(mem)
+	for _, id := range []dataplane.TunnelID{t1, t2} {
+		if err := st.SetTunnel(id, tunnel(byte(id))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.SetLBR(1, []dataplane.LBRMember{{Tunnel: t1, Weight: 1}, {Tunnel: t2, Weight: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	p := newPeer(t, mem)
+	a, err := Start(st, Options{Session: sla.SessionConfig{Interval: 10 * time.Millisecond,
+		Thresholds: sla.Thresholds{HoldDown: 200 * time.Millisecond}}, Classes: classes, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Stop)
+	return mem, st, a, p
+}
+
+// eventually polls cond until it holds or 10 s pass (a correctness bound, not a
+// timing claim).
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func state(a *Agent, id dataplane.TunnelID) sla.State { return a.Status()[sla.Path{Tunnel: id}].State }
+
+func TestBlackoutMarksTunnelDownAndBack(t *testing.T) {
+	mem, st, a, p := rig(t, nil)
+	eventually(t, "both tunnels up", func() bool { return state(a, t1) == sla.StateUp && state(a, t2) == sla.StateUp })
+	if mem.Tunnels()[t1].Down {
+		t.Fatal("tunnel 1 installed down while up")
+	}
+	p.set(t1, true, 0)
+	eventually(t, "tunnel 1 installed down", func() bool { return mem.Tunnels()[t1].Down })
+	if mem.Tunnels()[t2].Down {
+		t.Error("tunnel 2 marked down by tunnel 1's blackout")
+	}
+	if ct, _ := st.ControllerTunnel(t1); ct.Down {
+		t.Error("the controller's view of tunnel 1 says down: verdicts must not leak into it")
+	}
+	// A controller rewriting the tunnel (say, a new GRE key) keeps the verdict.
+	nt := tunnel(1)
+	nt.Key = 7
+	if err := st.SetTunnel(t1, nt); err != nil {
+		t.Fatal(err)
+	}
+	if got := mem.Tunnels()[t1]; !got.Down || got.Key != 7 {
+		t.Errorf("after the controller's rewrite tunnel 1 is installed as %+v: want key 7 and still down", got)
+	}
+	p.set(t1, false, 0)
+	eventually(t, "tunnel 1 back up after the hold-down", func() bool { return !mem.Tunnels()[t1].Down })
+	if got := mem.Tunnels()[t1]; got.Key != 7 {
+		t.Errorf("tunnel 1 back as %+v: the controller's key 7 is lost", got)
+	}
+}
+
+func TestNeverAnsweredTunnelIsNotMarkedDown(t *testing.T) {
+	mem, _, a, p := rig(t, nil)
+	p.set(t2, true, 0) // a peer with no reflector on tunnel 2
+	eventually(t, "tunnel 1 up", func() bool { return state(a, t1) == sla.StateUp })
+	eventually(t, "the prober calls tunnel 2 down", func() bool { return state(a, t2) == sla.StateDown })
+	if mem.Tunnels()[t2].Down {
+		t.Error("tunnel 2 never answered a probe, yet it is installed down")
+	}
+}
+
+func voice() []Class {
+	return []Class{{Name: "voice", SLA: sla.Limits{RTT: 15 * time.Millisecond}, LBR: 1}}
+}
+
+func TestBrownoutRestrictsClassAndRecovers(t *testing.T) {
+	mem, st, a, p := rig(t, voice())
+	both := []dataplane.LBRMember{{Tunnel: t1, Weight: 1}, {Tunnel: t2, Weight: 3}}
+	eventually(t, "voice on both tunnels", func() bool { return slices.Equal(a.Selection()["voice"], both) })
+	p.set(t1, false, 25*time.Millisecond) // +25 ms RTT on tunnel 1: over voice's 15 ms, under the 40 ms of silence that means down
+	only2 := []dataplane.LBRMember{{Tunnel: t2, Weight: 3}}
+	eventually(t, "LBR 1 installed with tunnel 2 only", func() bool { return slices.Equal(mem.LBRs()[1], only2) })
+	if mem.Tunnels()[t1].Down {
+		t.Error("a brownout took tunnel 1 down; only the class should leave it")
+	}
+	if m, _ := st.ControllerLBR(1); !slices.Equal(m, both) {
+		t.Errorf("the controller's LBR reads %v: want %v", m, both)
+	}
+	// The controller rewrites the LBR (new weights): the restriction stays on it.
+	if err := st.SetLBR(1, []dataplane.LBRMember{{Tunnel: t1, Weight: 2}, {Tunnel: t2, Weight: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := mem.LBRs()[1]; !slices.Equal(got, []dataplane.LBRMember{{Tunnel: t2, Weight: 2}}) {
+		t.Errorf("after the controller's rewrite LBR 1 is %v: want tunnel 2 alone with the new weight", got)
+	}
+	p.set(t1, false, 0)
+	eventually(t, "LBR 1 back on both tunnels", func() bool { return len(mem.LBRs()[1]) == 2 })
+}
+
+func TestTunnelsComeAndGo(t *testing.T) {
+	mem, st, a, p := rig(t, nil)
+	t3 := dataplane.TunnelID(3)
+	if err := st.SetTunnel(t3, tunnel(3)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "tunnel 3 probed and up", func() bool { return p.sent(t3) > 0 && state(a, t3) == sla.StateUp })
+	if err := st.DeleteTunnel(t3); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.Status()[sla.Path{Tunnel: t3}]; ok {
+		t.Error("tunnel 3 deleted, its probe session is still there")
+	}
+	n := p.sent(t3)
+	time.Sleep(50 * time.Millisecond)
+	if m := p.sent(t3); m != n {
+		t.Errorf("%d probes sent through tunnel 3 after it was deleted", m-n)
+	}
+	if err := st.Clear(); err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Status()) != 0 {
+		t.Errorf("sessions after Clear: %v", a.Status())
+	}
+	_ = mem
+}
+
+func TestRestoreRecordsControllerState(t *testing.T) {
+	mem := memdp.New(dataplane.Options{})
+	if err := mem.Attach("wan", 2, dataplane.RoleWAN, dataplane.XDPNative); err != nil {
+		t.Fatal(err)
+	}
+	st := Wrap(mem)
+	rs := dataplane.RestoreState{Tunnels: map[dataplane.TunnelID]dataplane.Tunnel{t1: tunnel(1)},
+		LBRs: map[dataplane.LBRID][]dataplane.LBRMember{1: {{Tunnel: t1, Weight: 1}}}}
+	if err := st.Restore(rs); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.ControllerTunnel(t1); !ok {
+		t.Error("restored tunnel 1 is not the controller's")
+	}
+	if _, ok := mem.Tunnels()[t1]; !ok {
+		t.Error("restored tunnel 1 is not installed")
+	}
+}
+
+func TestProbePacket(t *testing.T) {
+	stamp, err := sla.TestPacket{Seq: 9, ErrorEstimate: sla.DefaultErrorEstimate, Len: sla.BaseLen}.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := tunnel(1)
+	b := buildProbe(tn.Src, tn.Dst, 46, DefaultSourcePort+46, stamp)
+	if err := dataplane.ValidateProbe(tn, b, 1476); err != nil {
+		t.Fatal(err)
+	}
+	if b[1]>>2 != 46 {
+		t.Errorf("DSCP %d", b[1]>>2)
+	}
+	if checksum(b[:20], 0) != 0 {
+		t.Error("IPv4 header checksum does not verify")
+	}
+	// The UDP checksum verifies over the pseudo-header.
+	var ph uint32
+	for i := 12; i < 20; i += 2 {
+		ph += uint32(binary.BigEndian.Uint16(b[i:]))
+	}
+	ph += 17 + uint32(len(b)-20)
+	if checksum(b[20:], ph) != 0 {
+		t.Error("UDP checksum does not verify")
+	}
+	if got := binary.BigEndian.Uint16(b[22:]); got != dataplane.STAMPPort {
+		t.Errorf("dst port %d", got)
+	}
+}
