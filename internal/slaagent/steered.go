@@ -30,9 +30,9 @@ type Steered struct {
 	dataplane.Dataplane
 
 	mu      sync.Mutex
-	tunnels map[dataplane.TunnelID]dataplane.Tunnel      // as the controller wrote them
-	lbrs    map[dataplane.LBRID][]dataplane.LBRMember    // as the controller wrote them
-	down    map[dataplane.TunnelID]bool                  // the prober's blackout verdicts
+	tunnels map[dataplane.TunnelID]dataplane.Tunnel         // as the controller wrote them
+	lbrs    map[dataplane.LBRID][]dataplane.LBRMember       // as the controller wrote them
+	down    map[dataplane.TunnelID]bool                     // the prober's blackout verdicts
 	allow   map[dataplane.LBRID]map[dataplane.TunnelID]bool // class selections; absent: no restriction
 	// installed is the member list last written to the data path per LBR, so that
 	// a verdict that changes nothing for an LBR costs no write (and no flow-cache
