@@ -36,6 +36,7 @@ import (
 	"github.com/linx-sdwan/linx/dataplane/xdp"
 	"github.com/linx-sdwan/linx/internal/config"
 	"github.com/linx-sdwan/linx/internal/linkwatch"
+	"github.com/linx-sdwan/linx/internal/slaagent"
 	"github.com/linx-sdwan/linx/p4info"
 	"github.com/linx-sdwan/linx/server"
 	"github.com/linx-sdwan/linx/server/gnmisrv"
@@ -386,9 +387,12 @@ func run(c *config.Config, memory bool, log *zap.Logger) error {
 	}
 	defer linkwatch.Start(dp, dp.Ports(), log.Sugar().Infof)() // ports follow their links' state; stops before dp.Close
 	sugar := log.Sugar()
+	// The controller writes through steered, which lays the SLA prober's
+	// verdicts over its tunnels and LBRs (internal/slaagent).
+	steered := slaagent.Wrap(dp)
 	srv, err := server.New(server.Options{
 		DeviceID:  c.Device.ID,
-		Dataplane: dp,
+		Dataplane: steered,
 		Pipeline:  pipeline,
 		GNMI:      gnmisrv.Options{Links: linkwatch.NewLinks(nil), Logf: sugar.Warnf},
 		GRPC:      gopts,
@@ -398,6 +402,11 @@ func run(c *config.Config, memory bool, log *zap.Logger) error {
 		return err
 	}
 	logRestored(srv, state, log)
+	stopSLA, err := startSLA(c, steered, log) // sla.go
+	if err != nil {
+		return err
+	}
+	defer stopSLA()
 	svc.watch(dp, srv)
 	lis, err := net.Listen("tcp", c.GRPC.Listen)
 	if err != nil {

@@ -30,6 +30,7 @@ type Config struct {
 	StateDir        string       `yaml:"state_dir"`
 	Metrics         Metrics      `yaml:"metrics"`
 	Log             Log          `yaml:"log"`
+	SLA             SLA          `yaml:"sla"`
 	// LeaveRunningOnStop keeps the pinned data path (BPFFSDir, which it needs)
 	// attached and forwarding when the agent stops cleanly, so that the next
 	// start takes it over without a gap. False: a clean stop detaches every
@@ -172,6 +173,7 @@ func Default() *Config {
 		GRPC:     GRPC{Listen: DefaultListen, ShutdownGrace: DefaultShutdownGrace},
 		StateDir: DefaultStateDir,
 		Log:      Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		SLA:      defaultSLA(),
 		origin:   map[string]string{},
 	}
 }

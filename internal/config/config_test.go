@@ -134,6 +134,21 @@ func TestFullFile(t *testing.T) {
 		StateDir: "/var/lib/linx",
 		Metrics:  Metrics{Listen: "127.0.0.1:9100"},
 		Log:      Log{Level: "debug", Format: "console"},
+		SLA: SLA{
+			Enabled: true, Interval: 20 * time.Millisecond, Size: 160, Window: 50, Timeout: 500 * time.Millisecond, SourcePort: 40000,
+			Thresholds: SLAThresholds{
+				Degraded:  SLALimits{RTT: 200 * time.Millisecond, Loss: 5, Jitter: 40 * time.Millisecond},
+				Recovered: SLALimits{RTT: 150 * time.Millisecond, Loss: 2.5, Jitter: 30 * time.Millisecond},
+				DownAfter: 5, DownLoss: 60, DownRecoveredLoss: 10, MinSamples: 20,
+				HoldDown: 5 * time.Second, MaxHoldDown: 80 * time.Second, Stable: time.Minute,
+			},
+			Classes: []SLAClass{
+				{Name: "voice", DSCP: 46, LBR: 1, Tunnels: []int{1, 2},
+					SLA:     SLALimits{RTT: 150 * time.Millisecond, Loss: 1, Jitter: 30 * time.Millisecond},
+					Recover: SLALimits{RTT: 100 * time.Millisecond}},
+				{Name: "bulk", LBR: 2, SLA: SLALimits{Loss: 10}},
+			},
+		},
 	}
 	want.origin, want.decodeProblems, want.failed = c.origin, c.decodeProblems, c.failed
 	if !reflect.DeepEqual(c, want) {

@@ -251,6 +251,15 @@ func (w *walker) value(path string, n *yaml.Node, v reflect.Value) {
 			}
 			v.SetUint(u)
 		}
+	case reflect.Float32, reflect.Float64:
+		if _, ok := w.scalar(path, n, "a number"); ok {
+			var f float64
+			if (n.Tag != "!!float" && n.Tag != "!!int") || n.Decode(&f) != nil || v.OverflowFloat(f) || f != f {
+				w.fail(path, n, "%s is not a number", describe(n))
+				return
+			}
+			v.SetFloat(f)
+		}
 	default:
 		panic(fmt.Sprintf("config: no decoding for %s (%s)", v.Type(), path))
 	}

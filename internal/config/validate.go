@@ -88,6 +88,7 @@ func (c *Config) Validate(o ValidateOptions) error {
 	}
 	v.metrics()
 	v.log()
+	v.sla()
 	sortProblems(v.problems)
 	return v.problems.err()
 }
