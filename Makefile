@@ -6,7 +6,7 @@ REVISION := $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD
 ONOS_CONSTANTS := onos-app/src/main/java/org/linx/onos/LinxConstants.java
 GENERATED := dataplane/xdp/linx_bpfel.go dataplane/xdp/linx_bpfel.o dataplane/dropreason_gen.go p4info/p4info.txt \
 	onos-app/src/main/resources/p4info.txt $(ONOS_CONSTANTS) \
-	bench/fwd/fwd_bpfel.go bench/fwd/fwd_bpfel.o
+	bench/fwd/fwd_bpfel.go bench/fwd/fwd_bpfel.o internal/impair/impair_bpfel.go internal/impair/impair_bpfel.o
 
 .PHONY: help generate build test test-kernels check bench bench-micro demo lab clean
 
@@ -14,7 +14,7 @@ help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 generate: ## regenerate committed code (BPF objects and bindings, p4info.txt, the ONOS app's copy and constants)
-	$(GO) generate ./dataplane/... ./p4info ./bench/fwd
+	$(GO) generate ./dataplane/... ./p4info ./bench/fwd ./internal/impair
 	@# The ONOS app ships the committed P4Info verbatim and names it through generated constants.
 	cmp -s p4info/p4info.txt onos-app/src/main/resources/p4info.txt || cp p4info/p4info.txt onos-app/src/main/resources/p4info.txt
 	$(GO) run ./onos-app/constgen -p4info p4info/p4info.txt -o $(ONOS_CONSTANTS)
@@ -41,7 +41,7 @@ check: ## vet, gofmt, cross-build the operator CLI, and prove generated code is 
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(MAKE) generate
 	@git diff --exit-code --stat -- $(GENERATED) || { echo "generated files are stale: run 'make generate' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain --untracked-files=all -- dataplane/ p4info/ onos-app/src/main/ bench/ | grep '^??')" || { echo "generate left untracked files"; exit 1; }
+	@test -z "$$(git status --porcelain --untracked-files=all -- dataplane/ p4info/ onos-app/src/main/ bench/ internal/impair/ | grep '^??')" || { echo "generate left untracked files"; exit 1; }
 
 bench: ## the paper's evaluation with baselines side by side (root; <= 15 min, BENCH_QUICK=1 <= 2 min): bench/results/latest.json, docs/benchmarks.md, docs/img/*.svg
 	$(GO) build -o bin/linx-bench ./cmd/linx-bench
