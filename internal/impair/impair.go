@@ -155,4 +155,3 @@ func (e *Element) Close() error {
 	e.mu.Unlock()
 	return errors.Join(err, e.objs.Close())
 }
-
