@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/linx-sdwan/linx/internal/impair"
 	"github.com/linx-sdwan/linx/internal/netlab"
 )
 
@@ -41,6 +42,9 @@ type site struct {
 	wan               [2]netip.Addr
 	hop               [2]netip.Addr // the router's address on each WAN link
 	routerIf          [2]string     // the router's end of each WAN link
+	// impair is the impairment element on the router's end of each WAN link:
+	// it passes everything until told otherwise (package impair).
+	impair [2]*impair.Element
 
 	peer *site
 }
@@ -54,7 +58,7 @@ type topology struct {
 	router *netlab.NS
 
 	nss []*netlab.NS // every namespace created, for teardown
-	xdp []io.Closer  // XDP pass programs on the router's WAN ends
+	xdp []io.Closer  // the impairment elements on the router's WAN ends
 }
 
 func (t *topology) sites() []*site { return []*site{t.a, t.b} }
@@ -119,7 +123,9 @@ func (d *demo) buildTopology(ctx context.Context) error {
 	// redirects frames into their WAN veths, and veth delivers redirected
 	// frames only to a peer that runs NAPI (XDP attached or GRO on). XDP
 	// rather than GRO, so the router forwards the overlay's packets one by
-	// one as they came (GRO would merge them into super-packets).
+	// one as they came (GRO would merge them into super-packets). The
+	// program is the impairment element, which passes everything until an
+	// act breaks the path.
 	sysctls := [][2]string{{"net/ipv4/ip_forward", "1"}, {"net/ipv4/conf/all/rp_filter", "0"}, {"net/ipv4/conf/default/rp_filter", "0"}}
 	for _, s := range t.sites() {
 		for _, ifn := range s.routerIf {
@@ -132,12 +138,13 @@ func (d *demo) buildTopology(ctx context.Context) error {
 		}
 	}
 	for _, s := range t.sites() {
-		for _, ifn := range s.routerIf {
-			c, err := netlab.AttachXDPPass(t.router, ifn)
+		for i, ifn := range s.routerIf {
+			el, err := impair.Attach(t.router, ifn)
 			if err != nil {
 				return err
 			}
-			t.xdp = append(t.xdp, c)
+			s.impair[i] = el
+			t.xdp = append(t.xdp, el)
 		}
 	}
 	d.say("  namespaces: %s %s %s %s %s", t.a.host, t.a.gw, t.router, t.b.gw, t.b.host)
