@@ -89,6 +89,9 @@ func (d *demo) prepareConfig(s *site) (*agent, error) {
 	}
 	state := filepath.Join(d.tmp, "state-"+s.gwName())
 	data = stateDirLine.ReplaceAll(data, []byte("state_dir: "+state))
+	if d.sla != "" {
+		data = withSLA(data, d.sla)
+	}
 	a := &agent{site: s, name: s.gwName(), cfgPath: filepath.Join(d.tmp, "gateway-"+s.name+".yaml"),
 		logPath: filepath.Join(d.tmp, s.gwName()+".log"), done: make(chan struct{})}
 	if err := os.WriteFile(a.cfgPath, data, 0o644); err != nil {

@@ -165,6 +165,8 @@ type demo struct {
 
 	topo   *topology
 	agents []*agent // gw-a, gw-b once started
+
+	sla string // replaces the sla section of the agents' configuration ("": the examples')
 }
 
 func (d *demo) say(format string, args ...any) {

@@ -169,7 +169,7 @@ func (d *demo) burst(ctx context.Context, s *site, a *agent, dst netip.AddrPort,
 // checkSpread checks that bulk flows went whole onto the overlays, split
 // about weight1:weight2 (a binomial band of ±5σ around 3/4).
 func (d *demo) checkSpread(who string, delta counters, flows int) {
-	t1, t2 := delta.TX[tunnel1].Packets, delta.TX[tunnel2].Packets
+	t1, t2 := delta.flows(tunnel1), delta.flows(tunnel2)
 	want := uint64(flows * perFlow)
 	if !d.check(t1+t2 == want && t1%perFlow == 0 && t2%perFlow == 0,
 		"%s: %d bulk flows x %d datagrams all encapsulated (overlay 1 %d, overlay 2 %d datagrams: multiples of %d, as when no flow is split)",
@@ -208,9 +208,9 @@ func (d *demo) udp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.check(delta.TX[tunnel1].Packets == efFlows*perFlow && delta.TX[tunnel2].Packets == 0,
+	d.check(delta.flows(tunnel1) == efFlows*perFlow && delta.flows(tunnel2) == 0,
 		"gw-a: %d voice flows (DSCP EF) x %d datagrams all on overlay 1: overlay 1 %d, overlay 2 %d datagrams",
-		efFlows, perFlow, delta.TX[tunnel1].Packets, delta.TX[tunnel2].Packets)
+		efFlows, perFlow, delta.flows(tunnel1), delta.flows(tunnel2))
 	delta, bulk, err := d.burst(ctx, a, ga, sinkB.Addr(), 20000, bulkFlows, 0)
 	if err != nil {
 		return err
@@ -396,7 +396,7 @@ func (d *demo) bulkFlows(ctx context.Context, port uint16, phase string, check f
 			sink.Close()
 			return err
 		}
-		check(s, delta.TX[tunnel1].Packets, delta.TX[tunnel2].Packets)
+		check(s, delta.flows(tunnel1), delta.flows(tunnel2))
 		d.delivered(sink, ids, fmt.Sprintf("udp %s -> %s %s", s.hostName(), s.peer.hostName(), phase))
 		sink.Close()
 	}

@@ -1,0 +1,336 @@
+package integration
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/linx-sdwan/linx/internal/demo"
+	"github.com/linx-sdwan/linx/internal/impair"
+	"github.com/linx-sdwan/linx/internal/netlab"
+	"github.com/linx-sdwan/linx/internal/testenv"
+)
+
+// The SLA tests of issue 12: two real linx-agents (the demo's testbed: two
+// gateways, two WAN links each through an underlay router whose WAN ends run
+// the impairment element), probing each other's overlays with STAMP, and a
+// path broken with its carrier up.
+
+// slaTimeout bounds each SLA test.
+const slaTimeout = 4 * time.Minute
+
+// maxGap is the correctness bound on a failover: traffic that does not move
+// to the other overlay within it never moved. The target (≤ 300 ms) is
+// measured and logged, not asserted: timing belongs in reports.
+const maxGap = 5 * time.Second
+
+func newTestbed(t *testing.T, sla string) *demo.Testbed {
+	t.Helper()
+	testenv.RequireRoot(t)
+	if _, err := exec.LookPath("go"); err != nil {
+		testenv.SkipOrFail(t, "the testbed builds linx-agent and linxctl: %v", err)
+	}
+	tb, err := demo.StartTestbed(testenv.Context(t, slaTimeout), demo.TestbedConfig{Out: t.Output(), SLA: sla})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if left := tb.Close(); len(left) > 0 {
+			t.Errorf("left behind: %s", strings.Join(left, "; "))
+		}
+	})
+	return tb
+}
+
+// waitUp waits until both agents hold both overlays up (the first verdict
+// may be degraded: the first probes leave before the underlay neighbours are
+// resolved and count as lost).
+func waitUp(t *testing.T, ctx context.Context, tb *demo.Testbed) {
+	t.Helper()
+	end := time.Now().Add(30 * time.Second)
+	for site := range 2 {
+		for _, id := range []int{1, 2} {
+			for {
+				ls := tb.LogLines(site, fmt.Sprintf("sla: tunnel %d dscp 0 ", id))
+				if len(ls) > 0 && strings.Contains(ls[len(ls)-1], "→ up") {
+					break
+				}
+				if time.Now().After(end) || ctx.Err() != nil {
+					t.Fatalf("site %d: overlay %d not up after 30 s: %q", site, id, ls)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}
+}
+
+// stream is sequence-numbered UDP from site A's host to site B's: flows
+// datagrams every interval each, from distinct source ports, so that the
+// balancer spreads them over both overlays. The receiver keeps every
+// arrival time.
+type stream struct {
+	flows    int
+	interval time.Duration
+	stop     chan struct{}
+	done     chan struct{}
+
+	once  sync.Once
+	close func()
+
+	mu      sync.Mutex
+	arrived [][]time.Time // by flow
+	sent    []uint32
+	rx      *net.UDPConn
+}
+
+const streamPort = 7100
+
+func startStream(t *testing.T, tb *demo.Testbed, flows int, interval time.Duration) *stream {
+	t.Helper()
+	srcNS, src := tb.Host(demo.SiteA)
+	dstNS, dst := tb.Host(demo.SiteB)
+	rx, err := netlab.ListenUDP(dstNS, netip.AddrPortFrom(dst, streamPort).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &stream{flows: flows, interval: interval, stop: make(chan struct{}), done: make(chan struct{}),
+		arrived: make([][]time.Time, flows), sent: make([]uint32, flows), rx: rx}
+	var txs []*net.UDPConn
+	for i := range flows {
+		c, err := netlab.DialUDPFrom(srcNS, netip.AddrPortFrom(src, uint16(41000+i)).String(), netip.AddrPortFrom(dst, streamPort).String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		txs = append(txs, c)
+	}
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			n, err := rx.Read(buf)
+			if err != nil {
+				return
+			}
+			now := time.Now()
+			if n < 8 {
+				continue
+			}
+			f := int(binary.BigEndian.Uint32(buf))
+			if f < flows {
+				s.mu.Lock()
+				s.arrived[f] = append(s.arrived[f], now)
+				s.mu.Unlock()
+			}
+		}
+	}()
+	go func() {
+		defer close(s.done)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		b := make([]byte, 64)
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-tick.C:
+			}
+			for i, c := range txs {
+				binary.BigEndian.PutUint32(b, uint32(i))
+				s.mu.Lock()
+				binary.BigEndian.PutUint32(b[4:], s.sent[i])
+				s.sent[i]++
+				s.mu.Unlock()
+				c.Write(b)
+			}
+		}
+	}()
+	s.close = func() {
+		s.once.Do(func() {
+			close(s.stop)
+			<-s.done
+			time.Sleep(50 * time.Millisecond) // the last datagrams in flight
+			for _, c := range txs {
+				c.Close()
+			}
+			rx.Close()
+		})
+	}
+	t.Cleanup(s.halt)
+	return s
+}
+
+// halt stops sending and closes the sockets (what arrived is kept).
+func (s *stream) halt() { s.close() }
+
+// gaps is, per flow, the longest time without an arrival between from and to
+// (to itself counts as an arrival, so a flow that stopped shows the whole
+// stretch), and how many datagrams arrived after to minus its last second.
+func (s *stream) gaps(from, to time.Time) []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]time.Duration, s.flows)
+	for f, ts := range s.arrived {
+		last := from
+		for _, a := range ts {
+			if a.Before(from) {
+				continue
+			}
+			if a.After(to) {
+				break
+			}
+			out[f] = max(out[f], a.Sub(last))
+			last = a
+		}
+		out[f] = max(out[f], to.Sub(last))
+	}
+	return out
+}
+
+// arrivedSince counts each flow's arrivals after at.
+func (s *stream) arrivedSince(at time.Time) []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]int, s.flows)
+	for f, ts := range s.arrived {
+		for _, a := range ts {
+			if a.After(at) {
+				out[f]++
+			}
+		}
+	}
+	return out
+}
+
+func tx1(t *testing.T, ctx context.Context, tb *demo.Testbed) uint64 {
+	t.Helper()
+	c, err := tb.TunnelTX(ctx, demo.SiteA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c[1][0]
+}
+
+// slaRuns is how many blackouts TestSLABlackout measures: 2 by default, more
+// with LINX_SLA_RUNS (the report's numbers come from 10).
+func slaRuns() int {
+	if n, err := strconv.Atoi(os.Getenv("LINX_SLA_RUNS")); err == nil && n > 0 {
+		return n
+	}
+	return 2
+}
+
+// blackoutSLA is the testbed's sla section for the blackout test: defaults,
+// but a tunnel counts as stable 1 s after coming back, so that runs a few
+// seconds apart each start from the base hold-down (3 s) rather than one
+// doubled by the previous run. Detection does not depend on it.
+const blackoutSLA = `sla:
+  interval: 50ms
+  thresholds:
+    stable: 1s`
+
+// TestSLABlackout is issue 12's (a), (c) and (e): overlay 1 goes black with
+// its carrier up; its traffic continues on overlay 2 (the gap at the receiver
+// is measured from sequence-numbered UDP), a TCP transfer across the event
+// completes intact, and after the blackout the overlay comes back once the
+// hold-down has passed and carries traffic again.
+func TestSLABlackout(t *testing.T) {
+	tb := newTestbed(t, blackoutSLA)
+	ctx := testenv.Context(t, slaTimeout)
+	waitUp(t, ctx, tb)
+
+	var gaps, recoveries []time.Duration
+	for run := range slaRuns() {
+		t.Logf("run %d", run+1)
+		downs, ups := len(tb.LogLines(demo.SiteA, "sla: tunnel 1 dscp 0 up → down")), len(tb.LogLines(demo.SiteA, "sla: tunnel 1 dscp 0 down → up"))
+		var tcp *netlab.TCPStream
+		if run == 0 {
+			// (e): a transfer riding overlay 1 when it goes black.
+			var err error
+			if tcp, err = tb.StartTCPOn(ctx, 1, 24<<20, 4<<20); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st := startStream(t, tb, 8, 4*time.Millisecond)
+		before := tx1(t, ctx, tb)
+		time.Sleep(time.Second)
+		if tx1(t, ctx, tb)-before < 50 {
+			t.Fatalf("run %d: overlay 1 carried no traffic before the blackout", run+1)
+		}
+		b := time.Now()
+		if err := tb.BreakOverlay(0, impair.Config{Blackout: true}); err != nil {
+			t.Fatal(err)
+		}
+		line, err := tb.WaitLog(ctx, demo.SiteA, "sla: tunnel 1 dscp 0 up → down", downs, 10*time.Second)
+		if err != nil {
+			t.Fatalf("run %d: gw-a never took overlay 1 down: %v", run+1, err)
+		}
+		detect := time.Since(b)
+		time.Sleep(3 * time.Second)
+		end := time.Now()
+		st.halt()
+		g := st.gaps(b.Add(-500*time.Millisecond), end)
+		worst := slices.Max(g)
+		after := st.arrivedSince(end.Add(-time.Second))
+		t.Logf("run %d: blackout → gw-a's verdict within %v (%q); gap at the receiver per flow %v; worst %v",
+			run+1, detect.Round(time.Millisecond), line, g, worst.Round(time.Millisecond))
+		if worst > maxGap {
+			t.Errorf("run %d: a flow went %v without a datagram: its traffic never moved", run+1, worst)
+		}
+		for f, n := range after {
+			if n == 0 {
+				t.Errorf("run %d: flow %d delivered nothing in the last second of the blackout", run+1, f)
+			}
+		}
+		gaps = append(gaps, worst)
+		if tcp != nil {
+			if err := tcp.Wait(); err != nil {
+				t.Errorf("(e) the TCP transfer across the blackout failed: %v", err)
+			} else {
+				t.Logf("(e) the TCP transfer across the blackout completed intact: %d MiB", tcp.Size()>>20)
+			}
+		}
+
+		// (c): recovery after the hold-down.
+		e := time.Now()
+		if err := tb.BreakOverlay(0, impair.Config{}); err != nil {
+			t.Fatal(err)
+		}
+		line, err = tb.WaitLog(ctx, demo.SiteA, "sla: tunnel 1 dscp 0 down → up", ups, 60*time.Second)
+		if err != nil {
+			t.Fatalf("run %d: overlay 1 never came back: %v", run+1, err)
+		}
+		rec := time.Since(e)
+		recoveries = append(recoveries, rec)
+		t.Logf("run %d: blackout over → overlay 1 up again after %v (%q)", run+1, rec.Round(time.Millisecond), line)
+		st = startStream(t, tb, 8, 4*time.Millisecond)
+		before = tx1(t, ctx, tb)
+		time.Sleep(time.Second)
+		st.halt()
+		if got := tx1(t, ctx, tb) - before; got < 50 {
+			t.Errorf("run %d: overlay 1 back up but carried %d packets of 8 new flows in 1 s", run+1, got)
+		}
+		time.Sleep(1500 * time.Millisecond) // stable: the next run starts from the base hold-down
+	}
+	t.Logf("failover gap over %d runs: %s", len(gaps), spread(gaps))
+	t.Logf("recovery after the blackout over %d runs: %s", len(recoveries), spread(recoveries))
+}
+
+// spread renders the median and min–max of ds.
+func spread(ds []time.Duration) string {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return fmt.Sprintf("median %v, min %v, max %v", med.Round(time.Millisecond), s[0].Round(time.Millisecond), s[len(s)-1].Round(time.Millisecond))
+}
