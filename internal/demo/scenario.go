@@ -433,9 +433,13 @@ func (d *demo) probeCarrier(ctx context.Context, ga *agent, st *netlab.TCPStream
 func (d *demo) restore(ctx context.Context) error {
 	a, b := d.topo.a, d.topo.b
 	const upMsg = "port 3 (wan2) link up"
-	skip := map[*agent]int{}
+	// While wan2 was down its overlay answered no probe, so the SLA prober
+	// holds it down too; it returns after the hold-down (docs/sla.md).
+	const slaDown, slaUp = "sla: tunnel 2 dscp 0 ", "→ up"
+	skip, slaSkip := map[*agent]int{}, map[*agent]int{}
 	for _, g := range d.agents {
 		skip[g] = len(g.logLines(upMsg))
+		slaSkip[g] = countWith(g.logLines(slaDown), slaUp)
 	}
 	t0 := time.Now()
 	if err := d.setWAN2(true); err != nil {
@@ -445,6 +449,16 @@ func (d *demo) restore(ctx context.Context) error {
 	for _, g := range d.agents {
 		line, err := g.waitLogAfter(ctx, upMsg, skip[g], 5*time.Second)
 		d.check(err == nil, "%s's agent put wan2 back into load balancing %v after the repair: %q", g.name, time.Since(t0).Round(time.Millisecond), line)
+		if err != nil {
+			return err
+		}
+	}
+	for _, g := range d.agents {
+		if !strings.Contains(last(g.logLines(slaDown)), "→ down") {
+			continue
+		}
+		line, err := waitCount(ctx, g, slaDown, slaUp, slaSkip[g], 15*time.Second)
+		d.check(err == nil, "%s's SLA prober put overlay 2 back %v after the repair, once its probes had been answered for the hold-down: %q", g.name, time.Since(t0).Round(time.Millisecond), line)
 		if err != nil {
 			return err
 		}
@@ -481,4 +495,51 @@ func (d *demo) final(ctx context.Context) error {
 	}
 	d.check(len(bad) == 0, "no unexpected drops in the data paths%s", map[bool]string{true: "", false: ": " + strings.Join(bad, ", ")}[len(bad) == 0])
 	return nil
+}
+
+// countWith counts the lines that contain substr.
+func countWith(lines []string, substr string) int {
+	n := 0
+	for _, l := range lines {
+		if strings.Contains(l, substr) {
+			n++
+		}
+	}
+	return n
+}
+
+func last(lines []string) string {
+	if len(lines) == 0 {
+		return ""
+	}
+	return lines[len(lines)-1]
+}
+
+// waitCount waits until a's log has more than skip messages containing both
+// prefix and substr, and returns the newest.
+func waitCount(ctx context.Context, a *agent, prefix, substr string, skip int, timeout time.Duration) (string, error) {
+	end := time.Now().Add(timeout)
+	for {
+		ls := a.logLines(prefix)
+		if countWith(ls, substr) > skip {
+			var hit []string
+			for _, l := range ls {
+				if strings.Contains(l, substr) {
+					hit = append(hit, l)
+				}
+			}
+			return last(hit), nil
+		}
+		if a.exited() {
+			return "", fmt.Errorf("%s: %w (%v); its log:\n%s", a.name, errAgentExited, a.waited, a.logTail(20))
+		}
+		if time.Now().After(end) {
+			return "", fmt.Errorf("%s: no log message %q…%q within %v; its log:\n%s", a.name, prefix, substr, timeout, a.logTail(20))
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }

@@ -272,6 +272,22 @@ func (a *Agent) onSelect(c sla.SelectionChange) {
 		for _, m := range c.Members {
 			allow = append(allow, m.Tunnel)
 		}
+		// A member that has never answered a probe is not judged (see heard):
+		// it keeps carrying the class.
+		a.syncMu.Lock()
+		a.heardMu.Lock()
+		for _, k := range a.classes {
+			if k.Name != c.Class {
+				continue
+			}
+			for _, m := range k.Members {
+				if !a.heard[m.Tunnel] && !slices.Contains(allow, m.Tunnel) {
+					allow = append(allow, m.Tunnel)
+				}
+			}
+		}
+		a.heardMu.Unlock()
+		a.syncMu.Unlock()
 	}
 	a.logf("sla: class %s on tunnels %v", c.Class, allow)
 	if err := a.dp.Restrict(cls.LBR, allow); err != nil {

@@ -123,7 +123,7 @@ func rig(t *testing.T, classes []Class) (*memdp.Dataplane, *Steered, *Agent, *pe
 	}
 	p := newPeer(t, mem)
 	a, err := Start(st, Options{Session: sla.SessionConfig{Interval: 10 * time.Millisecond,
-		Thresholds: sla.Thresholds{HoldDown: 200 * time.Millisecond}}, Classes: classes, Logf: t.Logf})
+		Thresholds: sla.Thresholds{HoldDown: 200 * time.Millisecond, DownAfter: 10}}, Classes: classes, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestBrownoutRestrictsClassAndRecovers(t *testing.T) {
 	mem, st, a, p := rig(t, voice())
 	both := []dataplane.LBRMember{{Tunnel: t1, Weight: 1}, {Tunnel: t2, Weight: 3}}
 	eventually(t, "voice on both tunnels", func() bool { return slices.Equal(a.Selection()["voice"], both) })
-	p.set(t1, false, 25*time.Millisecond) // +25 ms RTT on tunnel 1: over voice's 15 ms, under the 40 ms of silence that means down
+	p.set(t1, false, 25*time.Millisecond) // +25 ms RTT on tunnel 1: over voice's 15 ms, well under the 100 ms of silence that means down
 	only2 := []dataplane.LBRMember{{Tunnel: t2, Weight: 3}}
 	eventually(t, "LBR 1 installed with tunnel 2 only", func() bool { return slices.Equal(mem.LBRs()[1], only2) })
 	if mem.Tunnels()[t1].Down {
@@ -287,5 +287,15 @@ func TestProbePacket(t *testing.T) {
 	}
 	if got := binary.BigEndian.Uint16(b[22:]); got != dataplane.STAMPPort {
 		t.Errorf("dst port %d", got)
+	}
+}
+
+func TestNeverAnsweredMemberKeepsItsClasses(t *testing.T) {
+	mem, _, a, p := rig(t, voice())
+	p.set(t2, true, 0) // a peer with no reflector on tunnel 2
+	eventually(t, "voice selected on tunnel 1", func() bool { return len(a.Selection()["voice"]) == 1 })
+	time.Sleep(100 * time.Millisecond)
+	if got := mem.LBRs()[1]; len(got) != 2 {
+		t.Errorf("LBR 1 installed as %v: tunnel 2 never answered, it must not be judged out of the class", got)
 	}
 }
