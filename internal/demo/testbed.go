@@ -157,3 +157,13 @@ func withSLA(data []byte, sla string) []byte {
 	}
 	return []byte(s + sla + "\n")
 }
+
+// Router is the underlay router's namespace.
+func (tb *Testbed) Router() *netlab.NS { return tb.d.topo.router }
+
+// RouterIf is the name of the router's end of site i's WAN link (0 or 1).
+func (tb *Testbed) RouterIf(i, link int) string { return tb.site(i).routerIf[link] }
+
+// WAN is site i's gateway address on its WAN link (0 or 1): its end of the
+// overlay over that link.
+func (tb *Testbed) WAN(i, link int) netip.Addr { return tb.site(i).wan[link] }
