@@ -167,3 +167,24 @@ func (tb *Testbed) RouterIf(i, link int) string { return tb.site(i).routerIf[lin
 // WAN is site i's gateway address on its WAN link (0 or 1): its end of the
 // overlay over that link.
 func (tb *Testbed) WAN(i, link int) netip.Addr { return tb.site(i).wan[link] }
+
+// Burst sends flows new UDP flows (5 datagrams each, TOS tos) from site i's
+// host to the other site's and returns how many of the datagrams site i's
+// gateway put on overlay 1 and on overlay 2 (probe replies taken out), after
+// checking that every datagram arrived.
+func (tb *Testbed) Burst(ctx context.Context, i int, tos uint8, flows int) (t1, t2 uint64, err error) {
+	s := tb.site(i)
+	sink, err := netlab.NewUDPSink(s.peer.host, netip.AddrPortFrom(s.peer.hostAddr, 7300).String())
+	if err != nil {
+		return 0, 0, err
+	}
+	defer sink.Close()
+	delta, ids, err := tb.d.burst(ctx, s, tb.d.agents[i], sink.Addr(), 25000, flows, tos)
+	if err != nil {
+		return 0, 0, err
+	}
+	if got, want := sink.WaitReceivedAll(ids, flows*perFlow, 5*time.Second), flows*perFlow; got != want {
+		return 0, 0, fmt.Errorf("%d of %d datagrams arrived", got, want)
+	}
+	return delta.flows(tunnel1), delta.flows(tunnel2), nil
+}
