@@ -142,9 +142,11 @@ func TestSLABlackout(t *testing.T) {
 	}
 
 	var gaps, recoveries []time.Duration
-	for run := range slaRuns() {
+	const down, up = "sla: tunnel 1 dscp 0 up → down", "sla: tunnel 1 dscp 0 down → up"
+	stalls := 0
+	for run := 0; run < slaRuns(); run++ {
 		t.Logf("run %d", run+1)
-		downs, ups := len(tb.LogLines(demo.SiteA, "sla: tunnel 1 dscp 0 up → down")), len(tb.LogLines(demo.SiteA, "sla: tunnel 1 dscp 0 down → up"))
+		downs, ups := len(tb.LogLines(demo.SiteA, down)), len(tb.LogLines(demo.SiteA, up))
 		var tcp *netlab.TCPStream
 		if run == 0 {
 			// (e): a transfer riding overlay 1 when it goes black.
@@ -159,21 +161,46 @@ func TestSLABlackout(t *testing.T) {
 		if tx1(t, ctx, tb)-before < 50 {
 			t.Fatalf("run %d: overlay 1 carried no traffic before the blackout", run+1)
 		}
+		if n := len(tb.LogLines(demo.SiteA, down)); n > downs {
+			// Overlay 1 went down with nothing broken: the agent heard no reply
+			// for 200 ms, which a stall of this shared machine does too
+			// (docs/sla.md: a pause over 150 ms reads as a blackout). That run
+			// measures nothing; wait for the overlay and do it again.
+			stalls++
+			st.Halt()
+			t.Logf("run %d: overlay 1 went down before the blackout (%q): a stall; again after its return", run+1, tb.LogLines(demo.SiteA, down)[n-1])
+			if stalls > 3 {
+				t.Fatalf("overlay 1 went down %d times with nothing broken", stalls)
+			}
+			tb.WaitLog(ctx, demo.SiteA, up, ups, 60*time.Second)
+			time.Sleep(1500 * time.Millisecond)
+			run--
+			continue
+		}
 		b := time.Now()
 		if err := tb.BreakOverlay(0, impair.Config{Blackout: true}); err != nil {
 			t.Fatal(err)
 		}
-		line, err := tb.WaitLog(ctx, demo.SiteA, "sla: tunnel 1 dscp 0 up → down", downs, 10*time.Second)
+		line, err := tb.WaitLog(ctx, demo.SiteA, down, downs, 10*time.Second)
 		if err != nil {
 			t.Fatalf("run %d: gw-a never took overlay 1 down: %v", run+1, err)
 		}
 		detect := time.Since(b)
-		time.Sleep(3 * time.Second)
+		// Keep the stream until every flow has delivered for a while after the
+		// verdict (a moment's stall of the machine must not read as traffic
+		// that never moved), at most maxGap.
+		time.Sleep(time.Second)
+		for deadline := time.Now().Add(maxGap); ; {
+			if a := st.ArrivedSince(b.Add(detect + 500*time.Millisecond)); !slices.ContainsFunc(a, func(n int) bool { return n < 50 }) || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 		end := time.Now()
 		st.Halt()
 		g := st.Gaps(b.Add(-500*time.Millisecond), end)
 		worst := slices.Max(g)
-		after := st.ArrivedSince(end.Add(-time.Second))
+		after := st.ArrivedSince(b.Add(detect + 500*time.Millisecond))
 		t.Logf("run %d: blackout → gw-a's verdict within %v (%q); gap at the receiver per flow %v; worst %v",
 			run+1, detect.Round(time.Millisecond), line, g, worst.Round(time.Millisecond))
 		if worst > maxGap {
@@ -181,7 +208,7 @@ func TestSLABlackout(t *testing.T) {
 		}
 		for f, n := range after {
 			if n == 0 {
-				t.Errorf("run %d: flow %d delivered nothing in the last second of the blackout", run+1, f)
+				t.Errorf("run %d: flow %d delivered nothing after the verdict", run+1, f)
 			}
 		}
 		gaps = append(gaps, worst)
@@ -198,7 +225,7 @@ func TestSLABlackout(t *testing.T) {
 		if err := tb.BreakOverlay(0, impair.Config{}); err != nil {
 			t.Fatal(err)
 		}
-		line, err = tb.WaitLog(ctx, demo.SiteA, "sla: tunnel 1 dscp 0 down → up", ups, 60*time.Second)
+		line, err = tb.WaitLog(ctx, demo.SiteA, up, ups, 60*time.Second)
 		if err != nil {
 			t.Fatalf("run %d: overlay 1 never came back: %v", run+1, err)
 		}
