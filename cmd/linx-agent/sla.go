@@ -1,14 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"net"
 
 	"go.uber.org/zap"
 
 	"github.com/linx-sdwan/linx/dataplane"
-	"github.com/linx-sdwan/linx/dataplane/xdp"
 	"github.com/linx-sdwan/linx/internal/config"
 	"github.com/linx-sdwan/linx/internal/slaagent"
 )
@@ -33,29 +30,11 @@ func startSLA(c *config.Config, steered *slaagent.Steered, log *zap.Logger) (sto
 	}
 	a, err := slaagent.Start(steered, slaagent.Options{
 		Session: c.SLA.Session(), Classes: classes, SourcePort: uint16(c.SLA.SourcePort),
-		Logf: log.Sugar().Infof, SendFailed: resolveNextHop,
+		Logf: log.Sugar().Infof,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sla: %w", err)
 	}
 	log.Info("SLA probing every overlay", zap.Duration("interval", c.SLA.Interval), zap.Int("classes", len(classes)))
 	return a.Stop, nil
-}
-
-// resolveNextHop makes the kernel resolve the underlay next hop of t when the
-// data path could not send a probe for want of one (xdp.ErrNoNextHop): the
-// data path learns neighbours from the kernel, which resolves them only for
-// traffic it sends itself, and an overlay that carries no data yet would
-// otherwise never be probed. An empty UDP datagram from the tunnel's address to
-// the discard port of the far end is that traffic.
-func resolveNextHop(t dataplane.Tunnel, err error) {
-	if !errors.Is(err, xdp.ErrNoNextHop) {
-		return
-	}
-	c, err := net.DialUDP("udp4", &net.UDPAddr{IP: t.Src.AsSlice()}, &net.UDPAddr{IP: t.Dst.AsSlice(), Port: 9})
-	if err != nil {
-		return
-	}
-	c.Write(nil)
-	c.Close()
 }

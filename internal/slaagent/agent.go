@@ -15,7 +15,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/linx-sdwan/linx/dataplane"
 	"github.com/linx-sdwan/linx/sla"
@@ -47,10 +46,6 @@ type Options struct {
 	Clock sla.Clock
 	// Logf receives state changes, selections and failures. nil discards them.
 	Logf func(format string, args ...any)
-	// SendFailed, when set, is told (at most once a second per tunnel) that
-	// the data path refused a probe for tunnel t: the agent uses it to have the
-	// kernel resolve an underlay next hop that nothing else made it resolve.
-	SendFailed func(t dataplane.Tunnel, err error)
 }
 
 // Agent runs the prober over a Steered data path.
@@ -71,8 +66,6 @@ type Agent struct {
 	heard   map[dataplane.TunnelID]bool
 
 	sendErrOnce sync.Once
-	failMu      sync.Mutex
-	failedAt    map[dataplane.TunnelID]time.Time
 	replyErrs   atomic.Uint64
 
 	cancel context.CancelFunc
@@ -95,7 +88,7 @@ func Start(dp *Steered, opts Options) (*Agent, error) {
 		opts.Logf = func(string, ...any) {}
 	}
 	a := &Agent{dp: dp, opts: opts, logf: opts.Logf, sessions: map[sla.Path]bool{},
-		heard: map[dataplane.TunnelID]bool{}, failedAt: map[dataplane.TunnelID]time.Time{}, done: make(chan struct{})}
+		heard: map[dataplane.TunnelID]bool{}, done: make(chan struct{})}
 	p, err := sla.NewProber(sla.Config{Clock: opts.Clock, Sender: sender{a}, OnState: a.onState, OnSelect: a.onSelect})
 	if err != nil {
 		return nil, err
@@ -310,18 +303,6 @@ func (s sender) Send(path sla.Path, probe []byte) error {
 		a.sendErrOnce.Do(func() {
 			a.logf("sla: sending probes through tunnel %d: %v (said once; tunnels that never answer are not marked down)", path.Tunnel, err)
 		})
-		if f := a.opts.SendFailed; f != nil {
-			now := time.Now()
-			a.failMu.Lock()
-			due := now.Sub(a.failedAt[path.Tunnel]) >= time.Second
-			if due {
-				a.failedAt[path.Tunnel] = now
-			}
-			a.failMu.Unlock()
-			if due {
-				f(t, err)
-			}
-		}
 	}
 	return err
 }
