@@ -13,6 +13,7 @@ import (
 
 	"github.com/linx-sdwan/linx/dataplane"
 	"github.com/linx-sdwan/linx/p4info"
+	"github.com/linx-sdwan/linx/sla"
 )
 
 // testNow is when the test certificates are checked: inside the validity of
@@ -308,5 +309,28 @@ func TestNetlinkLookup(t *testing.T) {
 	err := NetlinkLookup("linxnope0")
 	if err == nil || err.Error() != `no interface "linxnope0" in this network namespace` {
 		t.Errorf("NetlinkLookup(linxnope0) = %v", err)
+	}
+}
+
+// TestSLASession checks the sla keys become package sla's session
+// configuration: loss limits in percent become fractions, and the defaults
+// are sla's own.
+func TestSLASession(t *testing.T) {
+	c, err := loadAndValidate("testdata/good/full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.SLA.Session()
+	if s.Interval != 20*time.Millisecond || s.Size != 160 || s.Window != 50 || s.Thresholds.Degraded.Loss != 0.05 ||
+		s.Thresholds.Recovered.Loss != 0.025 || s.Thresholds.DownLoss != 0.6 || s.Thresholds.DownRecoveredLoss != 0.1 {
+		t.Errorf("session from full.yaml: %+v", s)
+	}
+	if got := c.SLA.Classes[0].SLA.Limits(); got.Loss != 0.01 || got.RTT != 150*time.Millisecond {
+		t.Errorf("voice limits %+v: want loss 0.01, rtt 150ms", got)
+	}
+	d := Default().SLA.Session()
+	if d.Interval != sla.DefaultInterval || d.Thresholds.Degraded != sla.DefaultThresholds.Degraded ||
+		d.Thresholds.DownAfter != sla.DefaultThresholds.DownAfter || d.Thresholds.HoldDown != sla.DefaultThresholds.HoldDown {
+		t.Errorf("default session %+v: want package sla's defaults", d)
 	}
 }
