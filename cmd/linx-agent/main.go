@@ -389,7 +389,7 @@ func run(c *config.Config, memory bool, log *zap.Logger) error {
 	sugar := log.Sugar()
 	// The controller writes through steered, which lays the SLA prober's
 	// verdicts over its tunnels and LBRs (internal/slaagent).
-	steered := slaagent.Wrap(dp)
+	steered := slaagent.Wrap(dp, c.DataplaneOptions())
 	srv, err := server.New(server.Options{
 		DeviceID:  c.Device.ID,
 		Dataplane: steered,

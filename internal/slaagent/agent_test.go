@@ -2,6 +2,7 @@ package slaagent
 
 import (
 	"encoding/binary"
+	"errors"
 	"net/netip"
 	"slices"
 	"sync"
@@ -112,7 +113,7 @@ func rig(t *testing.T, classes []Class) (*memdp.Dataplane, *Steered, *Agent, *pe
 	if err := mem.Attach("wan", 2, dataplane.RoleWAN, dataplane.XDPNative); err != nil {
 		t.Fatal(err)
 	}
-	st := Wrap(mem)
+	st := Wrap(mem, dataplane.Options{})
 	for _, id := range []dataplane.TunnelID{t1, t2} {
 		if err := st.SetTunnel(id, tunnel(byte(id))); err != nil {
 			t.Fatal(err)
@@ -246,7 +247,7 @@ func TestRestoreRecordsControllerState(t *testing.T) {
 	if err := mem.Attach("wan", 2, dataplane.RoleWAN, dataplane.XDPNative); err != nil {
 		t.Fatal(err)
 	}
-	st := Wrap(mem)
+	st := Wrap(mem, dataplane.Options{})
 	rs := dataplane.RestoreState{Tunnels: map[dataplane.TunnelID]dataplane.Tunnel{t1: tunnel(1)},
 		LBRs: map[dataplane.LBRID][]dataplane.LBRMember{1: {{Tunnel: t1, Weight: 1}}}}
 	if err := st.Restore(rs); err != nil {
@@ -297,5 +298,26 @@ func TestNeverAnsweredMemberKeepsItsClasses(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if got := mem.LBRs()[1]; len(got) != 2 {
 		t.Errorf("LBR 1 installed as %v: tunnel 2 never answered, it must not be judged out of the class", got)
+	}
+}
+
+func TestRestrictedLBRStillValidatesTheControllersList(t *testing.T) {
+	mem, st, a, _ := rig(t, voice())
+	eventually(t, "voice on both tunnels", func() bool { return len(a.Selection()["voice"]) == 2 })
+	// As a selection of tunnel 2 alone would (the prober's stays on both).
+	if err := st.Restrict(1, []dataplane.TunnelID{t2}); err != nil {
+		t.Fatal(err)
+	}
+	if got := mem.LBRs()[1]; !slices.Equal(got, []dataplane.LBRMember{{Tunnel: t2, Weight: 3}}) {
+		t.Fatalf("restricted LBR 1 installed as %v", got)
+	}
+	// Tunnel 1 is not allowed, so its weight 0 would not reach the data path:
+	// the write must still be refused.
+	err := st.SetLBR(1, []dataplane.LBRMember{{Tunnel: t1, Weight: 0}, {Tunnel: t2, Weight: 1}})
+	if !errors.Is(err, dataplane.ErrInvalid) {
+		t.Errorf("an LBR with a weight-0 member was accepted while restricted: %v", err)
+	}
+	if m, _ := st.ControllerLBR(1); len(m) != 2 || m[1].Weight != 3 {
+		t.Errorf("the refused write changed the controller's LBR: %v", m)
 	}
 }

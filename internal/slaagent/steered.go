@@ -1,7 +1,6 @@
 package slaagent
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -37,19 +36,22 @@ type Steered struct {
 	// installed is the member list last written to the data path per LBR, so that
 	// a verdict that changes nothing for an LBR costs no write (and no flow-cache
 	// generation bump).
-	installed map[dataplane.LBRID][]dataplane.LBRMember
-	onChange  func()
+	installed  map[dataplane.LBRID][]dataplane.LBRMember
+	onChange   func()
+	maxTunnels int
 }
 
-// Wrap returns dp behind a Steered with no verdict yet.
-func Wrap(dp dataplane.Dataplane) *Steered {
+// Wrap returns dp, a data path with options o (the table sizes), behind a
+// Steered with no verdict yet.
+func Wrap(dp dataplane.Dataplane, o dataplane.Options) *Steered {
 	return &Steered{
-		Dataplane: dp,
-		tunnels:   map[dataplane.TunnelID]dataplane.Tunnel{},
-		lbrs:      map[dataplane.LBRID][]dataplane.LBRMember{},
-		down:      map[dataplane.TunnelID]bool{},
-		allow:     map[dataplane.LBRID]map[dataplane.TunnelID]bool{},
-		installed: map[dataplane.LBRID][]dataplane.LBRMember{},
+		Dataplane:  dp,
+		maxTunnels: o.WithDefaults().MaxTunnels,
+		tunnels:    map[dataplane.TunnelID]dataplane.Tunnel{},
+		lbrs:       map[dataplane.LBRID][]dataplane.LBRMember{},
+		down:       map[dataplane.TunnelID]bool{},
+		allow:      map[dataplane.LBRID]map[dataplane.TunnelID]bool{},
+		installed:  map[dataplane.LBRID][]dataplane.LBRMember{},
 	}
 }
 
@@ -135,17 +137,18 @@ func (s *Steered) DeleteTunnel(id dataplane.TunnelID) error {
 func (s *Steered) SetLBR(id dataplane.LBRID, members []dataplane.LBRMember) error {
 	s.mu.Lock()
 	eff := s.effectiveLBR(id, members)
+	if len(eff) != len(members) {
+		// The data path checks what it installs; the controller's own list must
+		// pass the same checks, not only the part of it a verdict keeps.
+		if err := dataplane.ValidateMembers(members, s.maxTunnels); err != nil {
+			s.mu.Unlock()
+			return err
+		}
+	}
 	err := s.Dataplane.SetLBR(id, eff)
 	if err == nil {
 		s.lbrs[id] = slices.Clone(members)
 		s.installed[id] = slices.Clone(eff)
-	} else if len(eff) < len(members) && errors.Is(err, dataplane.ErrInvalid) {
-		// The controller's own list is what is wrong: say so about it.
-		err = s.Dataplane.SetLBR(id, members)
-		if err == nil {
-			s.lbrs[id] = slices.Clone(members)
-			s.installed[id] = slices.Clone(members)
-		}
 	}
 	s.mu.Unlock()
 	if err == nil {
