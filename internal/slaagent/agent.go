@@ -12,6 +12,7 @@ package slaagent
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -56,6 +57,10 @@ type Agent struct {
 	logf   func(string, ...any)
 
 	syncMu   sync.Mutex // serialises sync
+	// ctrl: the classes a controller wrote, by LBR; they replace the
+	// configured class of the same LBR (SetControllerClasses).
+	clsMu    sync.Mutex
+	ctrl     map[dataplane.LBRID]Class
 	sessions map[sla.Path]bool
 	classes  []sla.Class // as last given to the prober
 	// heard: tunnels that have answered a probe since their session started.
@@ -137,6 +142,42 @@ func (a *Agent) Stop() {
 	<-a.done
 }
 
+// SetControllerClasses replaces the classes a controller programmed (the
+// sla_class table): each replaces the configured class of the same LBR, and
+// the configured classes of other LBRs stay. It does not block for long: it
+// re-syncs the sessions and classes and returns.
+func (a *Agent) SetControllerClasses(cs []Class) error {
+	if err := validateClasses(cs); err != nil {
+		return err
+	}
+	m := make(map[dataplane.LBRID]Class, len(cs))
+	for _, c := range cs {
+		m[c.LBR] = c
+	}
+	a.clsMu.Lock()
+	a.ctrl = m
+	a.clsMu.Unlock()
+	a.sync()
+	return nil
+}
+
+// allClasses is the classes in force: the controller's, then the configured
+// ones of the other LBRs.
+func (a *Agent) allClasses() []Class {
+	a.clsMu.Lock()
+	defer a.clsMu.Unlock()
+	out := make([]Class, 0, len(a.ctrl)+len(a.opts.Classes))
+	for _, id := range slices.Sorted(maps.Keys(a.ctrl)) {
+		out = append(out, a.ctrl[id])
+	}
+	for _, c := range a.opts.Classes {
+		if _, ok := a.ctrl[c.LBR]; !ok {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // Status is the prober's view of every session.
 func (a *Agent) Status() map[sla.Path]sla.Status { return a.prober.Status() }
 
@@ -150,7 +191,7 @@ func (a *Agent) sync() {
 	defer a.syncMu.Unlock()
 	tunnels := a.dp.ControllerTunnels()
 	var classes []sla.Class
-	for _, c := range a.opts.Classes {
+	for _, c := range a.allClasses() {
 		members, ok := a.dp.ControllerLBR(c.LBR)
 		if !ok {
 			continue
@@ -215,7 +256,7 @@ func (a *Agent) sync() {
 // restrictGone lifts the restriction of configured classes that are not
 // active (their LBR or members are gone).
 func (a *Agent) restrictGone(active []sla.Class) {
-	for _, c := range a.opts.Classes {
+	for _, c := range a.allClasses() {
 		if !slices.ContainsFunc(active, func(x sla.Class) bool { return x.Name == c.Name }) {
 			if err := a.dp.Restrict(c.LBR, nil); err != nil {
 				a.logf("sla: class %s: %v", c.Name, err)
@@ -251,9 +292,9 @@ func (a *Agent) onState(c sla.StateChange) {
 
 func (a *Agent) onSelect(c sla.SelectionChange) {
 	var cls *Class
-	for i := range a.opts.Classes {
-		if a.opts.Classes[i].Name == c.Class {
-			cls = &a.opts.Classes[i]
+	for _, k := range a.allClasses() {
+		if k.Name == c.Class {
+			cls = &k
 		}
 	}
 	if cls == nil {

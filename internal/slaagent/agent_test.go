@@ -321,3 +321,28 @@ func TestRestrictedLBRStillValidatesTheControllersList(t *testing.T) {
 		t.Errorf("the refused write changed the controller's LBR: %v", m)
 	}
 }
+
+func TestControllerClassReplacesConfiguredOne(t *testing.T) {
+	mem, _, a, p := rig(t, voice()) // voice: LBR 1, RTT ≤ 15 ms
+	eventually(t, "voice on both tunnels", func() bool { return len(a.Selection()["voice"]) == 2 })
+	// The controller programs LBR 1's class with RTT ≤ 100 ms.
+	if err := a.SetControllerClasses([]Class{{Name: "lbr-1", LBR: 1, SLA: sla.Limits{RTT: 100 * time.Millisecond}}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "class lbr-1 on both tunnels", func() bool { return len(a.Selection()["lbr-1"]) == 2 })
+	if _, ok := a.Selection()["voice"]; ok {
+		t.Error("the configured class of LBR 1 is still in force next to the controller's")
+	}
+	p.set(t1, false, 25*time.Millisecond) // beyond the configured 15 ms, within the controller's 100 ms
+	eventually(t, "tunnel 1's RTT over 20 ms", func() bool {
+		return a.Status()[sla.Path{Tunnel: t1}].Quality.RTT > 20*time.Millisecond
+	})
+	if got := mem.LBRs()[1]; len(got) != 2 {
+		t.Errorf("LBR 1 installed as %v: the controller's class allows 100 ms", got)
+	}
+	// The controller's class gone: the configured one is back.
+	if err := a.SetControllerClasses(nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "LBR 1 on tunnel 2 alone under the configured class", func() bool { return len(mem.LBRs()[1]) == 1 })
+}
