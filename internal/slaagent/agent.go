@@ -56,7 +56,7 @@ type Agent struct {
 	prober *sla.Prober
 	logf   func(string, ...any)
 
-	syncMu   sync.Mutex // serialises sync
+	syncMu sync.Mutex // serialises sync
 	// ctrl: the classes a controller wrote, by LBR; they replace the
 	// configured class of the same LBR (SetControllerClasses).
 	clsMu    sync.Mutex
