@@ -16,6 +16,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/linx-sdwan/linx/dataplane"
 	"github.com/linx-sdwan/linx/sla"
@@ -43,8 +44,6 @@ type Options struct {
 	// SourcePort is the first of the 64 source ports probes leave from (one per
 	// DSCP). 0: DefaultSourcePort.
 	SourcePort uint16
-	// Clock: nil is the system clock. Replies carry time.Now time.
-	Clock sla.Clock
 	// Logf receives state changes, selections and failures. nil discards them.
 	Logf func(format string, args ...any)
 }
@@ -73,6 +72,7 @@ type Agent struct {
 	sendErrOnce sync.Once
 	replyErrs   atomic.Uint64
 
+	wake   chan struct{} // a session was added: poll now
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -93,8 +93,8 @@ func Start(dp *Steered, opts Options) (*Agent, error) {
 		opts.Logf = func(string, ...any) {}
 	}
 	a := &Agent{dp: dp, opts: opts, logf: opts.Logf, sessions: map[sla.Path]bool{},
-		heard: map[dataplane.TunnelID]bool{}, done: make(chan struct{})}
-	p, err := sla.NewProber(sla.Config{Clock: opts.Clock, Sender: sender{a}, OnState: a.onState, OnSelect: a.onSelect})
+		heard: map[dataplane.TunnelID]bool{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	p, err := sla.NewProber(sla.Config{Sender: sender{a}, OnState: a.onState, OnSelect: a.onSelect})
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func Start(dp *Steered, opts Options) (*Agent, error) {
 		var wg sync.WaitGroup
 		wg.Add(1)
 		go func() { defer wg.Done(); a.readReplies(ctx) }()
-		_ = p.Run(ctx)
+		a.run(ctx)
 		wg.Wait()
 	}()
 	return a, nil
@@ -250,6 +250,10 @@ func (a *Agent) sync() {
 			continue
 		}
 		a.sessions[p] = true
+		select {
+		case a.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -346,6 +350,66 @@ func (s sender) Send(path sla.Path, probe []byte) error {
 		})
 	}
 	return err
+}
+
+// lateLimit is how late a poll may start before the agent takes it that the
+// process itself was not running (a loaded machine, a long GC pause).
+const lateLimit = 20 * time.Millisecond
+
+// catchUp is how long a late poll waits for the reply reader to deliver what
+// arrived while the process was not running.
+const catchUp = 10 * time.Millisecond
+
+// run polls the prober when it asks to be. A poll that starts more than
+// lateLimit late first gives the reply readers catchUp to hand over the replies
+// that arrived meanwhile: the silence that makes a tunnel down must be the
+// path's, not the agent's own stall. A real blackout is judged at most
+// catchUp later; one that came with a stall of the agent is judged as late
+// as the stall anyway.
+func (a *Agent) run(ctx context.Context) {
+	var due time.Time
+	for {
+		now := time.Now()
+		if !due.IsZero() && now.Sub(due) > lateLimit {
+			a.drain()
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(catchUp):
+			}
+			a.drain()
+			now = time.Now()
+		}
+		due = a.prober.Poll(now)
+		t := time.NewTimer(time.Until(due))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		case <-a.wake:
+			t.Stop()
+			due = time.Time{} // not a deadline missed
+		}
+	}
+}
+
+// drain hands the prober every reply already queued.
+func (a *Agent) drain() {
+	ch := a.dp.ProbeReplies()
+	for {
+		select {
+		case r, ok := <-ch:
+			if !ok {
+				return
+			}
+			if err := a.receive(r); err != nil {
+				a.replyErrs.Add(1)
+			}
+		default:
+			return
+		}
+	}
 }
 
 func (a *Agent) readReplies(ctx context.Context) {
