@@ -87,6 +87,33 @@ func (d *demo) program(ctx context.Context) error {
 	}
 	d.say("  %s$ linxctl show pdr", d.agents[0].name)
 	d.indent(out)
+	return d.firstVerdicts(ctx)
+}
+
+// firstVerdicts waits until both agents hold both overlays up: each probes
+// them (docs/sla.md) and judges them once its first probes have settled,
+// after half a second, or after the hold-down when the very first probes
+// found the underlay unresolved. Before that the overlays carry traffic as
+// configured; waiting keeps the counts that follow free of the moment a
+// verdict arrives.
+func (d *demo) firstVerdicts(ctx context.Context) error {
+	t0 := time.Now()
+	for _, g := range d.agents {
+		for _, id := range []int{tunnel1, tunnel2} {
+			prefix := fmt.Sprintf("sla: tunnel %d dscp 0 ", id)
+			for !strings.Contains(last(g.logLines(prefix)), "→ up") {
+				if time.Since(t0) > slaWait {
+					return fmt.Errorf("%s: overlay %d not up after %v: %q", g.name, id, slaWait, g.logLines(prefix))
+				}
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+		}
+	}
+	d.say("  both agents probe both overlays with STAMP and hold them up (%v after programming)", time.Since(t0).Round(10*time.Millisecond))
 	return nil
 }
 

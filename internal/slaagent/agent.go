@@ -72,9 +72,13 @@ type Agent struct {
 	sendErrOnce sync.Once
 	replyErrs   atomic.Uint64
 
-	wake   chan struct{} // a session was added: poll now
-	cancel context.CancelFunc
-	done   chan struct{}
+	wake chan struct{} // a session was added: poll now
+	// applied: the allowed tunnels last applied per class, so that a
+	// selection applied again is not logged again. Only the prober's
+	// callbacks touch it, and they never run concurrently.
+	applied map[string][]dataplane.TunnelID
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
 // Start starts probing the overlays dp holds (and those the controller writes
@@ -93,7 +97,7 @@ func Start(dp *Steered, opts Options) (*Agent, error) {
 		opts.Logf = func(string, ...any) {}
 	}
 	a := &Agent{dp: dp, opts: opts, logf: opts.Logf, sessions: map[sla.Path]bool{},
-		heard: map[dataplane.TunnelID]bool{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+		heard: map[dataplane.TunnelID]bool{}, wake: make(chan struct{}, 1), applied: map[string][]dataplane.TunnelID{}, done: make(chan struct{})}
 	p, err := sla.NewProber(sla.Config{Sender: sender{a}, OnState: a.onState, OnSelect: a.onSelect})
 	if err != nil {
 		return nil, err
@@ -292,12 +296,36 @@ func (a *Agent) onState(c sla.StateChange) {
 	if err := a.dp.SetDown(c.Path.Tunnel, down); err != nil {
 		a.logf("sla: %v", err)
 	}
+	a.applyAll()
 }
 
-func (a *Agent) onSelect(c sla.SelectionChange) {
+// applyAll applies every active class's current selection again.
+func (a *Agent) applyAll() {
+	a.syncMu.Lock()
+	names := make([]string, len(a.classes))
+	for i, k := range a.classes {
+		names[i] = k.Name
+	}
+	a.syncMu.Unlock()
+	sel := a.prober.Selection()
+	for _, n := range names {
+		a.apply(n, sel[n])
+	}
+}
+
+func (a *Agent) onSelect(c sla.SelectionChange) { a.apply(c.Class, c.Members) }
+
+// apply installs the selection of class name (members nil: none alive, the
+// controller's LBR stands) on the class's LBR. A member that has never
+// answered a probe, or has no verdict yet (its first probes still settling),
+// is not judged: it keeps carrying the class, so that the first verdicts do
+// not move flows back and forth. onState applies every class again when a
+// verdict changes, since that can change who is judged without changing the
+// selection.
+func (a *Agent) apply(name string, members []dataplane.LBRMember) {
 	var cls *Class
 	for _, k := range a.allClasses() {
-		if k.Name == c.Class {
+		if k.Name == name {
 			cls = &k
 		}
 	}
@@ -305,21 +333,21 @@ func (a *Agent) onSelect(c sla.SelectionChange) {
 		return
 	}
 	var allow []dataplane.TunnelID
-	if c.Members != nil {
-		allow = make([]dataplane.TunnelID, 0, len(c.Members))
-		for _, m := range c.Members {
+	if members != nil {
+		allow = make([]dataplane.TunnelID, 0, len(members))
+		for _, m := range members {
 			allow = append(allow, m.Tunnel)
 		}
-		// A member that has never answered a probe is not judged (see heard):
-		// it keeps carrying the class.
+		status := a.prober.Status()
 		a.syncMu.Lock()
 		a.heardMu.Lock()
 		for _, k := range a.classes {
-			if k.Name != c.Class {
+			if k.Name != name {
 				continue
 			}
 			for _, m := range k.Members {
-				if !a.heard[m.Tunnel] && !slices.Contains(allow, m.Tunnel) {
+				unjudged := !a.heard[m.Tunnel] || status[sla.Path{Tunnel: m.Tunnel}].State == sla.StateUnknown
+				if unjudged && !slices.Contains(allow, m.Tunnel) {
 					allow = append(allow, m.Tunnel)
 				}
 			}
@@ -327,9 +355,12 @@ func (a *Agent) onSelect(c sla.SelectionChange) {
 		a.heardMu.Unlock()
 		a.syncMu.Unlock()
 	}
-	a.logf("sla: class %s on tunnels %v", c.Class, allow)
+	if last, ok := a.applied[name]; !ok || !slices.Equal(last, allow) || (last == nil) != (allow == nil) {
+		a.logf("sla: class %s on tunnels %v", name, allow)
+		a.applied[name] = allow
+	}
 	if err := a.dp.Restrict(cls.LBR, allow); err != nil {
-		a.logf("sla: class %s: %v", c.Class, err)
+		a.logf("sla: class %s: %v", name, err)
 	}
 }
 

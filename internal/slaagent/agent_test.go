@@ -346,3 +346,12 @@ func TestControllerClassReplacesConfiguredOne(t *testing.T) {
 	}
 	eventually(t, "LBR 1 on tunnel 2 alone under the configured class", func() bool { return len(mem.LBRs()[1]) == 1 })
 }
+
+func TestMemberOutOfSLAFromTheStartLeavesOnceJudged(t *testing.T) {
+	mem, _, a, p := rig(t, voice())
+	p.set(t2, false, 25*time.Millisecond) // before any verdict: tunnel 2 is never within voice's 15 ms
+	eventually(t, "both tunnels judged", func() bool { return state(a, t1) == sla.StateUp && state(a, t2) == sla.StateUp })
+	eventually(t, "LBR 1 on tunnel 1 alone", func() bool {
+		return slices.Equal(mem.LBRs()[1], []dataplane.LBRMember{{Tunnel: t1, Weight: 1}})
+	})
+}
