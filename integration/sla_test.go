@@ -42,6 +42,12 @@ func newTestbed(t *testing.T, sla string) *demo.Testbed {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		if t.Failed() {
+			// What the agents decided, for the failure's story.
+			for site, name := range []string{"gw-a", "gw-b"} {
+				t.Logf("%s's SLA log:\n%s", name, strings.Join(tb.LogLines(site, "sla: "), "\n"))
+			}
+		}
 		if left := tb.Close(); len(left) > 0 {
 			t.Errorf("left behind: %s", strings.Join(left, "; "))
 		}
