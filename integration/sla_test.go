@@ -374,8 +374,11 @@ func TestSLABrownout(t *testing.T) {
 // (0.5 s of samples plus the 3 s hold-down) the overlay never returns while
 // the flapping lasts, so it is taken down once: 1 switch, however long the
 // run. CI runs 3 cycles (12 s); LINX_SLA_FLAP_FULL=1 runs the 60 s.
+//
+// Both gateways run their reflectors stateful here (sla.stateful_reflector),
+// so the whole loop also runs in RFC 8762's stateful mode.
 func TestSLAFlapBound(t *testing.T) {
-	tb := newTestbed(t, "")
+	tb := newTestbed(t, "sla:\n  interval: 50ms\n  stateful_reflector: true")
 	ctx := testenv.Context(t, slaTimeout)
 	waitUp(t, ctx, tb)
 	cycles := 3

@@ -233,9 +233,10 @@ func (c *Config) DataplaneOptions() dataplane.Options {
 	o := dataplane.Options{
 		MaxPDRs: t.PDRs, MaxFARs: t.FARs, MaxLBRs: t.LBRs,
 		MaxTunnels: t.Tunnels, MaxTerms: t.TunnelTerms, MaxPorts: t.Ports,
-		MaxMeters:     dataplane.DefaultOptions.MaxMeters, // FAR meters: not configurable (yet)
-		FlowCacheSize: t.FlowCache,
-		PinDir:        c.BPFFSDir,
+		MaxMeters:         dataplane.DefaultOptions.MaxMeters, // FAR meters: not configurable (yet)
+		FlowCacheSize:     t.FlowCache,
+		PinDir:            c.BPFFSDir,
+		StatefulReflector: c.SLA.StatefulReflector,
 	}
 	if t.FlowCache == 0 {
 		o.FlowCacheSize = -1 // the data path's "off"; its 0 means "default"

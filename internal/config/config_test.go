@@ -137,6 +137,7 @@ func TestFullFile(t *testing.T) {
 		Log:      Log{Level: "debug", Format: "console"},
 		SLA: SLA{
 			Enabled: true, Interval: 20 * time.Millisecond, Size: 160, Window: 50, Timeout: 500 * time.Millisecond, SourcePort: 40000,
+			StatefulReflector: true,
 			Thresholds: SLAThresholds{
 				Degraded:  SLALimits{RTT: 200 * time.Millisecond, Loss: 5, Jitter: 40 * time.Millisecond},
 				Recovered: SLALimits{RTT: 150 * time.Millisecond, Loss: 2.5, Jitter: 30 * time.Millisecond},
@@ -170,7 +171,7 @@ func TestFullFile(t *testing.T) {
 
 	o := c.DataplaneOptions()
 	wantO := dataplane.Options{MaxPDRs: 200_000, MaxFARs: 100_000, MaxLBRs: 2048, MaxTunnels: 8192, MaxTerms: 8192,
-		MaxPorts: 64, MaxMeters: dataplane.DefaultOptions.MaxMeters, FlowCacheSize: 131072, PinDir: "/sys/fs/bpf/linx"}
+		MaxPorts: 64, MaxMeters: dataplane.DefaultOptions.MaxMeters, FlowCacheSize: 131072, PinDir: "/sys/fs/bpf/linx", StatefulReflector: true}
 	if o != wantO {
 		t.Errorf("DataplaneOptions() = %+v, want %+v", o, wantO)
 	}
@@ -324,6 +325,9 @@ func TestSLASession(t *testing.T) {
 	if s.Interval != 20*time.Millisecond || s.Size != 160 || s.Window != 50 || s.Thresholds.Degraded.Loss != 0.05 ||
 		s.Thresholds.Recovered.Loss != 0.025 || s.Thresholds.DownLoss != 0.6 || s.Thresholds.DownRecoveredLoss != 0.1 {
 		t.Errorf("session from full.yaml: %+v", s)
+	}
+	if !s.StatefulReflector || !c.DataplaneOptions().StatefulReflector {
+		t.Error("stateful_reflector: true reaches neither the prober nor the data path")
 	}
 	if got := c.SLA.Classes[0].SLA.Limits(); got.Loss != 0.01 || got.RTT != 150*time.Millisecond {
 		t.Errorf("voice limits %+v: want loss 0.01, rtt 150ms", got)

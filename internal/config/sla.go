@@ -21,8 +21,13 @@ type SLA struct {
 	Timeout  time.Duration `yaml:"timeout"`  // a probe unanswered this long is lost
 	// SourcePort is the first of the 64 UDP ports probes leave from (one per
 	// DSCP): it must not be a port the gateway's tunnel addresses serve.
-	SourcePort int           `yaml:"source_port"`
-	Thresholds SLAThresholds `yaml:"thresholds"`
+	SourcePort int `yaml:"source_port"`
+	// StatefulReflector makes this gateway's STAMP reflector number its replies
+	// (RFC 8762 §4.3) and has the prober expect the same of the far gateways',
+	// so that loss is split by direction. Every gateway of the network should
+	// set it alike. Default false (stateless).
+	StatefulReflector bool          `yaml:"stateful_reflector"`
+	Thresholds        SLAThresholds `yaml:"thresholds"`
 	// Classes restrict LBRs to the members within an SLA. Gateways whose
 	// controller programs no class table use these.
 	Classes []SLAClass `yaml:"classes"`
@@ -96,6 +101,7 @@ func (s SLA) Session() sla.SessionConfig {
 	t := s.Thresholds
 	return sla.SessionConfig{
 		Interval: s.Interval, Size: s.Size, Window: s.Window, Timeout: s.Timeout,
+		StatefulReflector: s.StatefulReflector,
 		Thresholds: sla.Thresholds{
 			Degraded: t.Degraded.Limits(), Recovered: t.Recovered.Limits(), DownAfter: t.DownAfter,
 			DownLoss: t.DownLoss / 100, DownRecoveredLoss: t.DownRecoveredLoss / 100,
