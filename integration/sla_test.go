@@ -148,11 +148,14 @@ func TestSLABlackout(t *testing.T) {
 	}
 
 	var gaps, recoveries []time.Duration
-	const down, up = "sla: tunnel 1 dscp 0 up → down", "sla: tunnel 1 dscp 0 down → up"
+	// Overlay 1's verdicts: "sla: tunnel 1 dscp 0 <from> → <to> (why)…".
+	const tun = "sla: tunnel 1 dscp 0 "
+	downs := func() int { return lines(tb, demo.SiteA, tun, "→ down") }
+	ups := func() int { return lines(tb, demo.SiteA, tun, "→ up") }
 	stalls := 0
 	for run := 0; run < slaRuns(); run++ {
 		t.Logf("run %d", run+1)
-		downs, ups := len(tb.LogLines(demo.SiteA, down)), len(tb.LogLines(demo.SiteA, up))
+		down0, up0 := downs(), ups()
 		var tcp *netlab.TCPStream
 		if run == 0 {
 			// (e): a transfer riding overlay 1 when it goes black.
@@ -167,31 +170,29 @@ func TestSLABlackout(t *testing.T) {
 		if tx1(t, ctx, tb)-before < 50 {
 			t.Fatalf("run %d: overlay 1 carried no traffic before the blackout", run+1)
 		}
-		if n := len(tb.LogLines(demo.SiteA, down)); n > downs {
+		if downs() > down0 {
 			// Overlay 1 went down with nothing broken: the agent heard no reply
 			// for 200 ms, which a stall of this shared machine does too
 			// (docs/sla.md: a pause over 150 ms reads as a blackout). That run
 			// measures nothing; wait for the overlay and do it again.
 			stalls++
 			st.Halt()
-			t.Logf("run %d: overlay 1 went down before the blackout (%q): a stall; again after its return", run+1, tb.LogLines(demo.SiteA, down)[n-1])
+			t.Logf("run %d: overlay 1 went down before the blackout (%q): a stall; again after its return", run+1, tb.LogLines(demo.SiteA, tun))
 			if stalls > 3 {
 				t.Fatalf("overlay 1 went down %d times with nothing broken", stalls)
 			}
-			tb.WaitLog(ctx, demo.SiteA, up, ups, 60*time.Second)
+			waitLines(t, ctx, tb, demo.SiteA, tun, "→ up", up0, 60*time.Second)
 			time.Sleep(1500 * time.Millisecond)
 			run--
 			continue
 		}
+		down0 = downs()
 		b := time.Now()
 		if err := tb.BreakOverlay(0, impair.Config{Blackout: true}); err != nil {
 			t.Fatal(err)
 		}
-		line, err := tb.WaitLog(ctx, demo.SiteA, down, downs, 10*time.Second)
-		if err != nil {
-			t.Fatalf("run %d: gw-a never took overlay 1 down: %v", run+1, err)
-		}
-		detect := time.Since(b)
+		detect := waitLines(t, ctx, tb, demo.SiteA, tun, "→ down", down0, 10*time.Second).Sub(b)
+		line := last(tb.LogLines(demo.SiteA, tun))
 		// Keep the stream until every flow has delivered for a while after the
 		// verdict (a moment's stall of the machine must not read as traffic
 		// that never moved), at most maxGap.
@@ -227,15 +228,16 @@ func TestSLABlackout(t *testing.T) {
 		}
 
 		// (c): recovery after the hold-down.
+		if n := ups(); n > up0 {
+			t.Errorf("run %d: overlay 1 came back while still black: %q", run+1, tb.LogLines(demo.SiteA, tun))
+		}
+		up0 = ups()
 		e := time.Now()
 		if err := tb.BreakOverlay(0, impair.Config{}); err != nil {
 			t.Fatal(err)
 		}
-		line, err = tb.WaitLog(ctx, demo.SiteA, up, ups, 60*time.Second)
-		if err != nil {
-			t.Fatalf("run %d: overlay 1 never came back: %v", run+1, err)
-		}
-		rec := time.Since(e)
+		rec := waitLines(t, ctx, tb, demo.SiteA, tun, "→ up", up0, 60*time.Second).Sub(e)
+		line = last(tb.LogLines(demo.SiteA, tun))
 		recoveries = append(recoveries, rec)
 		t.Logf("run %d: blackout over → overlay 1 up again after %v (%q)", run+1, rec.Round(time.Millisecond), line)
 		st = startStream(t, tb, 8, 4*time.Millisecond)
@@ -407,4 +409,11 @@ func TestSLAFlapBound(t *testing.T) {
 	// Good for good now: it returns after its hold-down.
 	back := waitLines(t, ctx, tb, demo.SiteA, tun, "→ up", ups0, 60*time.Second)
 	t.Logf("(d) the path good for good: overlay 1 back %v later", back.Sub(start.Add(time.Duration(cycles)*4*time.Second)).Round(time.Millisecond))
+}
+
+func last(ls []string) string {
+	if len(ls) == 0 {
+		return ""
+	}
+	return ls[len(ls)-1]
 }
