@@ -74,11 +74,15 @@ type Agent struct {
 
 	wake chan struct{} // a session was added: poll now
 	// applied: the allowed tunnels last applied per class, so that a
-	// selection applied again is not logged again. Only the prober's
-	// callbacks touch it, and they never run concurrently.
+	// selection applied again is not logged again. Only applyVerdicts
+	// touches it.
 	applied map[string][]dataplane.TunnelID
-	cancel  context.CancelFunc
-	done    chan struct{}
+	// verdicts waiting for the data path (later, applyVerdicts).
+	verdictMu  sync.Mutex
+	verdicts   []func()
+	verdictSig chan struct{}
+	cancel     context.CancelFunc
+	done       chan struct{}
 }
 
 // Start starts probing the overlays dp holds (and those the controller writes
@@ -97,7 +101,7 @@ func Start(dp *Steered, opts Options) (*Agent, error) {
 		opts.Logf = func(string, ...any) {}
 	}
 	a := &Agent{dp: dp, opts: opts, logf: opts.Logf, sessions: map[sla.Path]bool{},
-		heard: map[dataplane.TunnelID]bool{}, wake: make(chan struct{}, 1), applied: map[string][]dataplane.TunnelID{}, done: make(chan struct{})}
+		heard: map[dataplane.TunnelID]bool{}, wake: make(chan struct{}, 1), verdictSig: make(chan struct{}, 1), applied: map[string][]dataplane.TunnelID{}, done: make(chan struct{})}
 	p, err := sla.NewProber(sla.Config{Sender: sender{a}, OnState: a.onState, OnSelect: a.onSelect})
 	if err != nil {
 		return nil, err
@@ -115,8 +119,9 @@ func Start(dp *Steered, opts Options) (*Agent, error) {
 	go func() {
 		defer close(a.done)
 		var wg sync.WaitGroup
-		wg.Add(1)
+		wg.Add(2)
 		go func() { defer wg.Done(); a.readReplies(ctx) }()
+		go func() { defer wg.Done(); a.applyVerdicts(ctx) }()
 		a.run(ctx)
 		wg.Wait()
 	}()
@@ -293,10 +298,50 @@ func (a *Agent) onState(c sla.StateChange) {
 		a.logf("sla: tunnel %d has never answered a probe: not marking it down", c.Path.Tunnel)
 		return
 	}
-	if err := a.dp.SetDown(c.Path.Tunnel, down); err != nil {
-		a.logf("sla: %v", err)
+	a.later(func() {
+		if err := a.dp.SetDown(c.Path.Tunnel, down); err != nil {
+			a.logf("sla: %v", err)
+		}
+		a.applyAll()
+	})
+}
+
+// later queues a verdict for the data path. The prober calls back from its own
+// goroutine, the one that sends the probes: a data-path write that takes a
+// while (a tunnel rewrite resolves its next hop over netlink) must not hold
+// every other overlay's probes back, or their silence makes them down too.
+// Verdicts are applied in order, by applyVerdicts.
+func (a *Agent) later(f func()) {
+	a.verdictMu.Lock()
+	a.verdicts = append(a.verdicts, f)
+	a.verdictMu.Unlock()
+	select {
+	case a.verdictSig <- struct{}{}:
+	default:
 	}
-	a.applyAll()
+}
+
+// applyVerdicts applies the queued verdicts, in order, until ctx is done.
+func (a *Agent) applyVerdicts(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.verdictSig:
+		}
+		for {
+			a.verdictMu.Lock()
+			q := a.verdicts
+			a.verdicts = nil
+			a.verdictMu.Unlock()
+			if len(q) == 0 {
+				break
+			}
+			for _, f := range q {
+				f()
+			}
+		}
+	}
 }
 
 // applyAll applies every active class's current selection again.
@@ -313,7 +358,7 @@ func (a *Agent) applyAll() {
 	}
 }
 
-func (a *Agent) onSelect(c sla.SelectionChange) { a.apply(c.Class, c.Members) }
+func (a *Agent) onSelect(c sla.SelectionChange) { a.later(func() { a.apply(c.Class, c.Members) }) }
 
 // apply installs the selection of class name (members nil: none alive, the
 // controller's LBR stands) on the class's LBR. A member that has never
