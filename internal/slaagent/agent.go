@@ -432,26 +432,31 @@ func (s sender) Send(path sla.Path, probe []byte) error {
 // process itself was not running (a loaded machine, a long GC pause).
 const lateLimit = 20 * time.Millisecond
 
-// catchUp is how long a late poll waits for the reply reader to deliver what
-// arrived while the process was not running.
-const catchUp = 10 * time.Millisecond
+// A late poll waits for the reply readers to deliver what arrived while the
+// process was not running: as long as it was late, between minCatchUp and
+// maxCatchUp (readers that were not running either need about as long to
+// catch up as they were held).
+const (
+	minCatchUp = 10 * time.Millisecond
+	maxCatchUp = 100 * time.Millisecond
+)
 
 // run polls the prober when it asks to be. A poll that starts more than
-// lateLimit late first gives the reply readers catchUp to hand over the replies
-// that arrived meanwhile: the silence that makes a tunnel down must be the
-// path's, not the agent's own stall. A real blackout is judged at most
-// catchUp later; one that came with a stall of the agent is judged as late
-// as the stall anyway.
+// lateLimit late first gives the reply readers time to hand over the replies
+// that arrived meanwhile (as long as it was late, within minCatchUp and
+// maxCatchUp): the silence that makes a tunnel down must be the path's, not
+// the agent's own stall. A real blackout is judged at most maxCatchUp later,
+// and only when the agent was itself held up.
 func (a *Agent) run(ctx context.Context) {
 	var due time.Time
 	for {
 		now := time.Now()
-		if !due.IsZero() && now.Sub(due) > lateLimit {
+		if late := now.Sub(due); !due.IsZero() && late > lateLimit {
 			a.drain()
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(catchUp):
+			case <-time.After(min(max(late, minCatchUp), maxCatchUp)):
 			}
 			a.drain()
 			now = time.Now()
