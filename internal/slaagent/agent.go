@@ -77,6 +77,10 @@ type Agent struct {
 	// selection applied again is not logged again. Only applyVerdicts
 	// touches it.
 	applied map[string][]dataplane.TunnelID
+	// held: tunnels the prober holds down whose verdict was held back because
+	// every overlay was silent at once (othersAnswer).
+	heldMu sync.Mutex
+	held   map[dataplane.TunnelID]bool
 	// verdicts waiting for the data path (later, applyVerdicts).
 	verdictMu  sync.Mutex
 	verdicts   []func()
@@ -101,7 +105,7 @@ func Start(dp *Steered, opts Options) (*Agent, error) {
 		opts.Logf = func(string, ...any) {}
 	}
 	a := &Agent{dp: dp, opts: opts, logf: opts.Logf, sessions: map[sla.Path]bool{},
-		heard: map[dataplane.TunnelID]bool{}, wake: make(chan struct{}, 1), verdictSig: make(chan struct{}, 1), applied: map[string][]dataplane.TunnelID{}, done: make(chan struct{})}
+		heard: map[dataplane.TunnelID]bool{}, wake: make(chan struct{}, 1), verdictSig: make(chan struct{}, 1), held: map[dataplane.TunnelID]bool{}, applied: map[string][]dataplane.TunnelID{}, done: make(chan struct{})}
 	p, err := sla.NewProber(sla.Config{Sender: sender{a}, OnState: a.onState, OnSelect: a.onSelect})
 	if err != nil {
 		return nil, err
@@ -298,12 +302,87 @@ func (a *Agent) onState(c sla.StateChange) {
 		a.logf("sla: tunnel %d has never answered a probe: not marking it down", c.Path.Tunnel)
 		return
 	}
+	if down && !a.othersAnswer(c.Path.Tunnel, c.At) {
+		a.heldMu.Lock()
+		a.held[c.Path.Tunnel] = true
+		a.heldMu.Unlock()
+		a.logf("sla: every overlay is silent at once: tunnel %d is not marked down (the gateway itself may be stalled; with every overlay black, marking them saves no traffic)", c.Path.Tunnel)
+		return
+	}
+	a.heldMu.Lock()
+	delete(a.held, c.Path.Tunnel)
+	a.heldMu.Unlock()
 	a.later(func() {
 		if err := a.dp.SetDown(c.Path.Tunnel, down); err != nil {
 			a.logf("sla: %v", err)
 		}
 		a.applyAll()
 	})
+}
+
+// othersAnswer reports whether some other overlay that has answered before
+// got a reply within the last DownAfter−1 intervals before at.
+// When none did, every overlay is silent at once: more likely the gateway
+// itself (a stall) than every path, and if it is every path, marking them
+// down saves no traffic.
+func (a *Agent) othersAnswer(id dataplane.TunnelID, at time.Time) bool {
+	cfg := a.opts.Session
+	interval, after := cfg.Interval, cfg.Thresholds.DownAfter
+	if interval == 0 {
+		interval = sla.DefaultInterval
+	}
+	if after == 0 {
+		after = sla.DefaultThresholds.DownAfter
+	}
+	// Within one interval less than the silence that means down: an overlay
+	// that answered just before the others went quiet too is as silent.
+	window := time.Duration(after-1) * interval
+	if after <= 1 {
+		window = interval / 2
+	}
+	since := at.Add(-window)
+	a.heardMu.Lock()
+	defer a.heardMu.Unlock()
+	for p, st := range a.prober.Status() {
+		if p.DSCP == 0 && p.Tunnel != id && a.heard[p.Tunnel] && st.Quality.LastReply.After(since) {
+			return true
+		}
+	}
+	return false
+}
+
+// releaseHeld marks down the tunnels whose down verdict was held back while
+// every overlay was silent, once another overlay answers again and they are
+// still down.
+func (a *Agent) releaseHeld(now time.Time) {
+	a.heldMu.Lock()
+	ids := slices.Collect(maps.Keys(a.held))
+	a.heldMu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	status := a.prober.Status()
+	for _, id := range ids {
+		if status[sla.Path{Tunnel: id}].State != sla.StateDown {
+			a.heldMu.Lock()
+			delete(a.held, id)
+			a.heldMu.Unlock()
+			continue
+		}
+		if !a.othersAnswer(id, now) {
+			continue
+		}
+		a.heldMu.Lock()
+		delete(a.held, id)
+		a.heldMu.Unlock()
+		a.logf("sla: another overlay answers again and tunnel %d is still silent: marking it down", id)
+		a.later(func() {
+			if err := a.dp.SetDown(id, true); err != nil {
+				a.logf("sla: %v", err)
+			}
+			a.applyAll()
+		})
+	}
 }
 
 // later queues a verdict for the data path. The prober calls back from its own
@@ -462,6 +541,7 @@ func (a *Agent) run(ctx context.Context) {
 			now = time.Now()
 		}
 		due = a.prober.Poll(now)
+		a.releaseHeld(now)
 		t := time.NewTimer(time.Until(due))
 		select {
 		case <-ctx.Done():

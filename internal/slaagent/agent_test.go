@@ -355,3 +355,21 @@ func TestMemberOutOfSLAFromTheStartLeavesOnceJudged(t *testing.T) {
 		return slices.Equal(mem.LBRs()[1], []dataplane.LBRMember{{Tunnel: t1, Weight: 1}})
 	})
 }
+
+func TestEveryOverlaySilentIsNotMarkedDown(t *testing.T) {
+	mem, _, a, p := rig(t, nil)
+	eventually(t, "both tunnels up", func() bool { return state(a, t1) == sla.StateUp && state(a, t2) == sla.StateUp })
+	p.set(t1, true, 0)
+	p.set(t2, true, 0) // every overlay silent: as when the gateway itself stalls
+	eventually(t, "the prober calls both down", func() bool { return state(a, t1) == sla.StateDown && state(a, t2) == sla.StateDown })
+	time.Sleep(50 * time.Millisecond)
+	if tn := mem.Tunnels(); tn[t1].Down || tn[t2].Down {
+		t.Fatalf("every overlay silent at once, yet installed down: 1 %v, 2 %v", tn[t1].Down, tn[t2].Down)
+	}
+	// Tunnel 2 answers again, tunnel 1 stays silent: now it is the path.
+	p.set(t2, false, 0)
+	eventually(t, "tunnel 1 installed down once tunnel 2 answers", func() bool { return mem.Tunnels()[t1].Down })
+	if mem.Tunnels()[t2].Down {
+		t.Error("tunnel 2 answers, yet it is installed down")
+	}
+}
