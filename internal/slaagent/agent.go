@@ -221,7 +221,10 @@ func (a *Agent) sync() {
 		classes = append(classes, sla.Class{Name: c.Name, DSCP: c.DSCP, SLA: c.SLA, Recover: c.Recover, Members: in})
 	}
 	want := map[sla.Path]bool{}
-	for id := range tunnels {
+	for id, t := range tunnels {
+		if !probeable(t) {
+			continue // an IPv6 underlay: STAMP over it is not decided yet (docs/sla.md)
+		}
 		want[sla.Path{Tunnel: id}] = true
 	}
 	for _, c := range classes {
@@ -229,7 +232,9 @@ func (a *Agent) sync() {
 			continue
 		}
 		for _, m := range c.Members {
-			want[sla.Path{Tunnel: m.Tunnel, DSCP: c.DSCP}] = true
+			if probeable(tunnels[m.Tunnel]) {
+				want[sla.Path{Tunnel: m.Tunnel, DSCP: c.DSCP}] = true
+			}
 		}
 	}
 	for p := range a.sessions {
@@ -488,6 +493,12 @@ func (a *Agent) apply(name string, members []dataplane.LBRMember) {
 	}
 }
 
+// probeable reports whether the agent probes tunnel t: IPv4 at both ends of
+// its underlay. Tunnels over an IPv6 underlay are not probed (the data path
+// refuses such probes until their inner family is decided), hence never
+// judged: they stay as the controller wrote them.
+func probeable(t dataplane.Tunnel) bool { return t.Src.Is4() && t.Dst.Is4() }
+
 type sender struct{ a *Agent }
 
 // Send builds the probe's IPv4/UDP and hands it to the data path.
@@ -496,6 +507,9 @@ func (s sender) Send(path sla.Path, probe []byte) error {
 	t, ok := a.dp.ControllerTunnel(path.Tunnel)
 	if !ok {
 		return fmt.Errorf("tunnel %d: %w", path.Tunnel, dataplane.ErrNotFound)
+	}
+	if !probeable(t) {
+		return fmt.Errorf("tunnel %d: %w: its underlay is not IPv4", path.Tunnel, dataplane.ErrInvalid)
 	}
 	pkt := buildProbe(t.Src, t.Dst, path.DSCP, a.opts.SourcePort+uint16(path.DSCP), probe)
 	err := a.dp.SendProbe(path.Tunnel, pkt)

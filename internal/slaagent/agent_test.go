@@ -373,3 +373,19 @@ func TestEveryOverlaySilentIsNotMarkedDown(t *testing.T) {
 		t.Error("tunnel 2 answers, yet it is installed down")
 	}
 }
+
+func TestIPv6UnderlayIsNotProbed(t *testing.T) {
+	_, st, a, p := rig(t, nil)
+	t6 := dataplane.TunnelID(6)
+	tn := dataplane.Tunnel{Port: 2, Src: netip.MustParseAddr("2001:db8::1"), Dst: netip.MustParseAddr("2001:db8::2")}
+	if err := st.SetTunnel(t6, tn); err != nil {
+		t.Skipf("this data path takes no IPv6 underlay: %v", err)
+	}
+	eventually(t, "tunnel 1 up", func() bool { return state(a, t1) == sla.StateUp })
+	if _, ok := a.Status()[sla.Path{Tunnel: t6}]; ok {
+		t.Error("a tunnel over an IPv6 underlay got a probe session")
+	}
+	if n := p.sent(t6); n != 0 {
+		t.Errorf("%d probes sent through a tunnel over an IPv6 underlay", n)
+	}
+}
