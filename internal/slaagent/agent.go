@@ -325,8 +325,9 @@ func (a *Agent) onState(c sla.StateChange) {
 	})
 }
 
-// othersAnswer reports whether some other overlay that has answered before
-// got a reply within the last DownAfter−1 intervals before at.
+// othersAnswer reports whether some other overlay that has answered before,
+// and is up or degraded, got a reply within the last DownAfter−1 intervals
+// before at.
 // When none did, every overlay is silent at once: more likely the gateway
 // itself (a stall) than every path, and if it is every path, marking them
 // down saves no traffic.
@@ -349,7 +350,10 @@ func (a *Agent) othersAnswer(id dataplane.TunnelID, at time.Time) bool {
 	a.heardMu.Lock()
 	defer a.heardMu.Unlock()
 	for p, st := range a.prober.Status() {
-		if p.DSCP == 0 && p.Tunnel != id && a.heard[p.Tunnel] && st.Quality.LastReply.After(since) {
+		// Only an overlay that can carry traffic counts: one still held down
+		// (its hold-down running) answers, yet marking this one down too
+		// would leave nothing.
+		if p.DSCP == 0 && p.Tunnel != id && a.heard[p.Tunnel] && st.State.Alive() && st.Quality.LastReply.After(since) {
 			return true
 		}
 	}
