@@ -286,7 +286,7 @@ static __always_inline int classify(struct xdp_md *ctx)
 	struct counter *c = bpf_map_lookup_elem(&pdr_counters, &rule);
 	count(c, frame_len(ctx));
 	if (res.reason && res.action != FAR_DROP) {
-		int v = apply_qos(ctx, m, res.rule, res.reason);
+		int v = apply_qos(ctx, m, res.rule, res.reason, 0);
 		if (v >= 0)
 			return v;
 	}

@@ -186,6 +186,12 @@ static __always_inline int classify6(struct xdp_md *ctx)
 	__u32 rule = res.rule;
 	struct counter *c = bpf_map_lookup_elem(&pdr_counters, &rule);
 	count(c, frame_len(ctx));
+	if (res.reason && res.action != FAR_DROP) {
+		/* QoS flags (meter.h), as on the IPv4 path. */
+		int v = apply_qos(ctx, m, res.rule, res.reason, 1);
+		if (v >= 0)
+			return v;
+	}
 	m->far.action = res.action;
 	m->far.port = res.port;
 	m->tunnel_id = res.tunnel;

@@ -158,12 +158,35 @@ static __always_inline int remark_dscp(struct xdp_md *ctx, struct pkt_meta *m, _
 	return 0;
 }
 
+/* remark_dscp6 sets the IPv6 traffic class's DSCP (keeping ECN): the class
+ * straddles the header's first two octets (version 4 bits, class 8, flow
+ * label 20) and IPv6 has no header checksum. The key's copy is what encap
+ * reads for the outer header. */
+static __always_inline int remark_dscp6(struct xdp_md *ctx, struct pkt_meta *m, __u8 dscp)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 l3_off = m->l3_off;
+
+	if (l3_off > ETH_HLEN + 4)
+		return -1;
+	__u8 *h = data + l3_off;
+	if ((void *)(h + 2) > data_end)
+		return -1;
+	__u8 tc = (__u8)((h[0] & 0x0f) << 4 | h[1] >> 4);
+	tc = (dscp << 2) | (tc & 3);
+	h[0] = (h[0] & 0xf0) | (tc >> 4);
+	h[1] = (__u8)(tc << 4) | (h[1] & 0x0f);
+	m->key6.dscp_dir = (dscp << 2) | (m->key6.dscp_dir & 3);
+	return 0;
+}
+
 /* apply_qos runs the rule's direct meter and its FAR's meters (bytes, then
  * packets: the packet takes the worst color) and applies the color's action
  * under the FAR's policy. The FAR id comes from pdr_rules (an inlined array
  * read, on metered packets only): the flow cache keeps just the flags.
  * Returns -1 to go on, else the verdict (a drop). */
-static __always_inline int apply_qos(struct xdp_md *ctx, struct pkt_meta *m, __u32 rule, __u8 qos)
+static __always_inline int apply_qos(struct xdp_md *ctx, struct pkt_meta *m, __u32 rule, __u8 qos, int v6)
 {
 	__u64 len = frame_len(ctx);
 	__u32 color = COLOR_GREEN;
@@ -201,8 +224,12 @@ static __always_inline int apply_qos(struct xdp_md *ctx, struct pkt_meta *m, __u
 	}
 	if (act == COLOR_DROP)
 		return drop(ctx, DROP_METER);
-	if (act == COLOR_REMARK)
-		remark_dscp(ctx, m, dscp & 0x3f);
+	if (act == COLOR_REMARK) {
+		if (v6)
+			remark_dscp6(ctx, m, dscp & 0x3f);
+		else
+			remark_dscp(ctx, m, dscp & 0x3f);
+	}
 	return -1;
 }
 

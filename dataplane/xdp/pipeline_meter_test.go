@@ -365,3 +365,67 @@ func TestPDRDirectMeter(t *testing.T) {
 		t.Errorf("FAR meter %+v, want 2 green", fc)
 	}
 }
+
+// TestMeterPolicyIPv6 is TestMeterPolicy's colors on IPv6 packets: the same
+// FAR meters police them, and a remark rewrites the traffic class's DSCP,
+// keeping ECN, in the packet and in the overlay's outer header.
+func TestMeterPolicyIPv6(t *testing.T) {
+	r := newRig(t)
+	frame := pkt6{sport: 1000, dport: 5060, tc: 46<<2 | 1, payload: 100}
+	bytesID := dataplane.MeterID{Unit: dataplane.MeterBytes, FAR: 1}
+	remark := func(dscp uint8) dataplane.ColorPolicy {
+		return dataplane.ColorPolicy{Action: dataplane.ColorRemark, DSCP: dscp}
+	}
+	tc := func(want uint8, outer bool) func(t *testing.T, r *rig, p gopacket.Packet) {
+		return func(t *testing.T, r *rig, p gopacket.Packet) {
+			ip6, _ := p.Layer(layers.LayerTypeIPv6).(*layers.IPv6)
+			if ip6 == nil {
+				t.Fatalf("no IPv6 header: %v", p)
+			}
+			if ip6.TrafficClass != want {
+				t.Errorf("IPv6 traffic class %#x, want %#x", ip6.TrafficClass, want)
+			}
+			if ip6.FlowLabel != 0 || ip6.Version != 6 {
+				t.Errorf("version %d flow label %#x: the remark touched the class's neighbours", ip6.Version, ip6.FlowLabel)
+			}
+			if outer {
+				ip4, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+				if ip4 == nil || ip4.TOS != want&^3 {
+					t.Errorf("outer header %v, want TOS %#x", ip4, want&^3)
+				}
+			}
+		}
+	}
+	meter := func(t *testing.T, r *rig, far dataplane.FAR, q dataplane.QoSPolicy, drain int) {
+		addRule(t, r, v6only(), 1, 1, far)
+		must(t, r.dp.SetFARQoS(1, q))
+		freezeMeter(t, r, bytesID, dataplane.MeterConfig{CIR: 1, CBurst: 200, PIR: 1, PBurst: 400})
+		for range drain {
+			r.run(portLAN, frame.bytes(t))
+		}
+	}
+	pass := dataplane.FAR{Action: dataplane.ActPass}
+	policy := dataplane.QoSPolicy{Green: remark(10), Yellow: remark(12), Red: remark(14)}
+	fixtures := []fixture{
+		{name: "green remarked", port: portLAN, frame: frame6(frame), want: xdpPass, check: tc(10<<2|1, false),
+			setup: func(t *testing.T, r *rig) { meter(t, r, pass, policy, 0) }},
+		{name: "yellow remarked", port: portLAN, frame: frame6(frame), want: xdpPass, check: tc(12<<2|1, false),
+			setup: func(t *testing.T, r *rig) { meter(t, r, pass, policy, 1) }},
+		{name: "red dropped by default", port: portLAN, frame: frame6(frame), want: xdpDrop, reason: dataplane.DropMeter,
+			setup: func(t *testing.T, r *rig) { meter(t, r, pass, dataplane.DefaultQoS, 2) }},
+		{name: "red passed by policy, class kept", port: portLAN, frame: frame6(frame), want: xdpPass, check: tc(46<<2|1, false),
+			setup: func(t *testing.T, r *rig) { meter(t, r, pass, dataplane.QoSPolicy{}, 2) }},
+		{name: "remarked class copied to the overlay", port: portLAN, frame: frame6(frame), want: xdpRedirect, check: tc(12<<2|1, true),
+			setup: func(t *testing.T, r *rig) {
+				tunnels(t, r)
+				meter(t, r, dataplane.FAR{Action: dataplane.ActEncap, Tunnel: 1}, policy, 1)
+			}},
+	}
+	for _, f := range fixtures {
+		t.Run(f.name, func(t *testing.T) { f.run(t, r) })
+	}
+	c := meterCounts(t, r, bytesID)
+	if c.Green.Packets == 0 || c.Yellow.Packets == 0 {
+		t.Errorf("meter counters %+v: IPv6 packets not counted by color", c)
+	}
+}
