@@ -330,10 +330,18 @@ struct qos_policy {
 	__u8 pad;
 };
 
+/* lbr.watch[i]: member i's watch port (P4Runtime watch_port), resolved by Go:
+ * 0 none, a port id, or LBR_WATCH_TUNNEL | tunnel id for an overlay's logical
+ * port. The member is skipped while what it watches is down. */
+enum lbr_watch {
+	LBR_WATCH_TUNNEL = 0x40000000,
+};
+
 struct lbr {
 	__u32 n_members;
 	__u32 members[MAX_LBR_MEMBERS]; /* tunnel ids, fallback when probes hit down members */
-	__u32 slots[LBR_SLOTS];         /* Maglev table of tunnel ids, built in Go */
+	__u32 watch[MAX_LBR_MEMBERS];   /* watched port of each member, see LBR_WATCH_TUNNEL */
+	__u8 slots[LBR_SLOTS];          /* Maglev table of member indexes, built in Go */
 };
 
 struct tunnel {

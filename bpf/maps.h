@@ -442,6 +442,7 @@ struct linx_abi {
 	enum meter_mode meter_mode;
 	enum color_action color_action;
 	enum qos_flags qos_flags;
+	enum lbr_watch lbr_watch;
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -336,6 +336,14 @@ func TunnelOfPort(maxPorts int, port uint32) (TunnelID, bool) {
 type LBRMember struct {
 	Tunnel TunnelID
 	Weight uint32 // > 0
+	// Watch is the port the member's liveness depends on (P4Runtime's
+	// watch_port): while it is down the data path skips the member, as it skips
+	// a tunnel that is down, with no user-space round trip, and flows on the
+	// other members stay where they are. 0: no watch port. Otherwise a physical
+	// port (1..MaxPorts-1: down while SetPortUp says so) or an overlay's logical
+	// port (TunnelPort: down while the overlay is marked Down, its WAN port is
+	// down, or it does not exist). The Maglev table does not depend on it.
+	Watch uint32
 }
 
 // Counter is a packets/bytes pair summed over CPUs.

@@ -70,7 +70,7 @@ func (s RestoreState) Validate(o Options) error {
 		return fmt.Errorf("%w: %d LBRs, capacity %d", ErrFull, len(s.LBRs), o.MaxLBRs)
 	}
 	for id, m := range s.LBRs {
-		if err := ValidateMembers(m, o.MaxTunnels); err != nil {
+		if err := ValidateMembers(m, o.MaxPorts, o.MaxTunnels); err != nil {
 			return fmt.Errorf("lbr %d: %w", id, err)
 		}
 	}

@@ -242,9 +242,11 @@ func checkUnicast4(field string, a netip.Addr) error {
 }
 
 // ValidateMembers checks a load-balancing rule's members: 1..MaxLBRMembers of them,
-// each with a positive weight and a distinct tunnel id below maxTunnels, and a total
-// weight of at most LBRSlots so that every member gets a slot of the Maglev table.
-func ValidateMembers(m []LBRMember, maxTunnels int) error {
+// each with a positive weight, a distinct tunnel id below maxTunnels and a watch
+// port that is 0, a physical port number (below maxPorts) or an overlay's logical
+// port (TunnelPort of an id below maxTunnels), and a total weight of at most
+// LBRSlots so that every member gets a slot of the Maglev table.
+func ValidateMembers(m []LBRMember, maxPorts, maxTunnels int) error {
 	if len(m) == 0 {
 		return fmt.Errorf("%w: lbr needs at least one member", ErrInvalid)
 	}
@@ -262,6 +264,10 @@ func ValidateMembers(m []LBRMember, maxTunnels int) error {
 		}
 		if seen[x.Tunnel] {
 			return fmt.Errorf("%w: lbr lists tunnel %d twice", ErrInvalid, x.Tunnel)
+		}
+		if t, logical := TunnelOfPort(maxPorts, x.Watch); logical && uint64(t) >= uint64(maxTunnels) {
+			return fmt.Errorf("%w: lbr member tunnel %d: watch port %d is neither a port (1..%d) nor an overlay's logical port (%d..%d)",
+				ErrInvalid, x.Tunnel, x.Watch, maxPorts-1, TunnelPort(maxPorts, 0), TunnelPort(maxPorts, TunnelID(maxTunnels-1)))
 		}
 		seen[x.Tunnel] = true
 		total += uint64(x.Weight)

@@ -159,7 +159,7 @@ func TestTunnelTermValidate(t *testing.T) {
 }
 
 func TestValidateMembers(t *testing.T) {
-	const maxTunnels = 64
+	const maxPorts, maxTunnels = 32, 64
 	many := func(n int, w uint32) []LBRMember {
 		m := make([]LBRMember, n)
 		for i := range m {
@@ -185,9 +185,13 @@ func TestValidateMembers(t *testing.T) {
 		{"tunnel id maxTunnels", members(1, 1, maxTunnels, 1), "lbr member tunnel id 64 out of range 0..63"},
 		{"total weight LBRSlots+1", members(1, LBRSlots, 2, 1), "lbr total weight 1022 exceeds 1021 slots"},
 		{"total weight overflowing uint32", members(1, 0xffffffff, 2, 0xffffffff), "total weight 8589934590"},
+		{"watch physical port", []LBRMember{{Tunnel: 1, Weight: 1, Watch: 1}, {Tunnel: 2, Weight: 1, Watch: maxPorts - 1}}, ""},
+		{"watch logical ports", []LBRMember{{Tunnel: 1, Weight: 1, Watch: maxPorts}, {Tunnel: 2, Weight: 1, Watch: maxPorts + maxTunnels - 1}}, ""},
+		{"watch beyond the logical ports", []LBRMember{{Tunnel: 1, Weight: 1, Watch: maxPorts + maxTunnels}},
+			"lbr member tunnel 1: watch port 96 is neither a port (1..31) nor an overlay's logical port (32..95)"},
 	}
 	for _, tc := range cases {
-		checkValid(t, tc.name, ValidateMembers(tc.m, maxTunnels), tc.want)
+		checkValid(t, tc.name, ValidateMembers(tc.m, maxPorts, maxTunnels), tc.want)
 	}
 }
 

@@ -322,7 +322,7 @@ func (d *Dataplane) DeleteFAR(id dataplane.FARID) error {
 
 // SetLBR inserts or replaces LBR id with a copy of members.
 func (d *Dataplane) SetLBR(id dataplane.LBRID, members []dataplane.LBRMember) error {
-	if err := dataplane.ValidateMembers(members, d.opts.MaxTunnels); err != nil {
+	if err := dataplane.ValidateMembers(members, d.opts.MaxPorts, d.opts.MaxTunnels); err != nil {
 		return err
 	}
 	d.mu.Lock()

@@ -61,15 +61,21 @@ func kernelFAR(f dataplane.FAR) linxFar {
 	return k
 }
 
-// kernelLBR builds a load-balancing rule's map value: members and Maglev table.
-func kernelLBR(members []dataplane.LBRMember) *linxLbr {
+// kernelLBR builds a load-balancing rule's map value: members, their watch ports
+// in the data path's encoding, and the Maglev table as member indexes (so the
+// data path can check a slot's member, watch port included). The members are
+// valid (ValidateMembers): distinct tunnels, at most MaxLBRMembers.
+func kernelLBR(members []dataplane.LBRMember, maxPorts int) *linxLbr {
 	var v linxLbr
 	v.N_members = uint32(len(members))
+	index := make(map[dataplane.TunnelID]uint8, len(members))
 	for i, m := range members {
 		v.Members[i] = uint32(m.Tunnel)
+		v.Watch[i] = kernelWatch(m.Watch, maxPorts)
+		index[m.Tunnel] = uint8(i)
 	}
 	for i, t := range maglevTable(members, dataplane.LBRSlots) {
-		v.Slots[i] = uint32(t)
+		v.Slots[i] = index[t]
 	}
 	return &v
 }
@@ -84,6 +90,15 @@ func errUnderlay6(field string, a netip.Addr) error {
 	}
 	return fmt.Errorf("%w: %s address %s: the XDP data path does not carry GRE over an IPv6 underlay yet (IPv4 underlay only)",
 		dataplane.ErrInvalid, field, a)
+}
+
+// kernelWatch encodes a member's watch port for lbr.watch: 0 none, a port id as
+// is, an overlay's logical port as LBR_WATCH_TUNNEL | tunnel id.
+func kernelWatch(port uint32, maxPorts int) uint32 {
+	if t, ok := dataplane.TunnelOfPort(maxPorts, port); ok {
+		return uint32(linxLbrWatchLBR_WATCH_TUNNEL) | uint32(t)
+	}
+	return port
 }
 
 func kernelTunnel(t dataplane.Tunnel) linxTunnel {

@@ -156,8 +156,16 @@ type linxLbr struct {
 	_         structs.HostLayout
 	N_members uint32
 	Members   [16]uint32
-	Slots     [1021]uint32
+	Watch     [16]uint32
+	Slots     [1021]uint8
+	_         [3]byte
 }
+
+type linxLbrWatch uint32
+
+const (
+	linxLbrWatchLBR_WATCH_TUNNEL linxLbrWatch = 1073741824
+)
 
 type linxLinxAbi struct {
 	_           structs.HostLayout
@@ -174,6 +182,8 @@ type linxLinxAbi struct {
 	MeterMode   linxMeterMode
 	ColorAction linxColorAction
 	QosFlags    linxQosFlags
+	LbrWatch    linxLbrWatch
+	_           [4]byte
 }
 
 type linxMeter struct {

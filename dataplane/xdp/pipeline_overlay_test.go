@@ -257,3 +257,86 @@ func TestPipelinePortDown(t *testing.T) {
 		t.Fatalf("port back up: verdict %d", v)
 	}
 }
+
+// TestPipelineWatchPort checks P4Runtime watch ports on LBR members: while the
+// watched port (a physical port's link, or an overlay's logical port) is down,
+// the member gets no flow, flows on the other member stay put, and every flow
+// returns to its member when the port comes back — all without rewriting the LBR.
+func TestPipelineWatchPort(t *testing.T) {
+	const watchedPort = 5 // a port carrying none of the LBR's tunnels
+	watchedTunnel := dataplane.TunnelPort(16, 3)
+	cases := []struct {
+		name     string
+		watch    uint32
+		down, up func(t *testing.T, r *rig)
+	}{
+		{"physical port", watchedPort,
+			func(t *testing.T, r *rig) { must(t, r.dp.SetPortUp(watchedPort, false)) },
+			func(t *testing.T, r *rig) { must(t, r.dp.SetPortUp(watchedPort, true)) }},
+		{"overlay logical port", watchedTunnel,
+			func(t *testing.T, r *rig) {
+				must(t, r.dp.SetTunnel(3, dataplane.Tunnel{Port: portWAN0, Src: local0, Dst: peer1, Down: true}))
+			},
+			func(t *testing.T, r *rig) { must(t, r.dp.SetTunnel(3, dataplane.Tunnel{Port: portWAN0, Src: local0, Dst: peer1})) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			must(t, r.dp.Clear())
+			tunnels(t, r)
+			tc.up(t, r)
+			t.Cleanup(func() { r.dp.SetPortUp(watchedPort, true) })
+			// Tunnel 1 watches the port; tunnel 2 watches nothing.
+			must(t, r.dp.SetLBR(1, []dataplane.LBRMember{{Tunnel: 1, Weight: 1, Watch: tc.watch}, {Tunnel: 2, Weight: 1}}))
+			addRule(t, r, uplink(), 1, 1, dataplane.FAR{Action: dataplane.ActBalance, LBR: 1})
+			overlay := func(sport uint16) dataplane.TunnelID {
+				t.Helper()
+				v, out := r.run(portLAN, pkt{sport: sport, dport: 443, proto: layers.IPProtocolTCP}.bytes(t))
+				if v != xdpRedirect {
+					t.Fatalf("flow %d: verdict %d, drops %v", sport, v, r.drops())
+				}
+				_, outer, _, _ := outerIP(t, decode(out))
+				if outer.DstIP.Equal(peer0.AsSlice()) {
+					return 1
+				}
+				return 2
+			}
+			const flows = 400
+			first := map[uint16]dataplane.TunnelID{}
+			share := map[dataplane.TunnelID]int{}
+			for i := range flows {
+				sport := uint16(40000 + i)
+				first[sport] = overlay(sport)
+				share[first[sport]]++
+			}
+			if share[1] < flows/4 || share[2] < flows/4 {
+				t.Fatalf("flows split %v with the watched port up, want about even", share)
+			}
+
+			tc.down(t, r)
+			for sport, was := range first {
+				if got := overlay(sport); got != 2 {
+					t.Fatalf("flow %d on tunnel %d while the port tunnel 1 watches is down", sport, got)
+				} else if was == 2 && got != was {
+					t.Fatalf("flow %d moved off tunnel 2", sport)
+				}
+			}
+
+			tc.up(t, r)
+			for sport, want := range first {
+				if got := overlay(sport); got != want {
+					t.Fatalf("flow %d on tunnel %d after the watched port came back, was %d", sport, got, want)
+				}
+			}
+
+			// Both members out (tunnel 2 itself down, tunnel 1's watch down): a drop
+			// with a reason, as for an LBR whose tunnels are all down.
+			tc.down(t, r)
+			must(t, r.dp.SetTunnel(2, dataplane.Tunnel{Port: portWAN1, Src: local1, Dst: peer1, Key: 0xabcd, Down: true}))
+			before := r.drops()[dataplane.DropLBRDown].Packets
+			if v, _ := r.run(portLAN, pkt{sport: 1, dport: 2}.bytes(t)); v != xdpDrop || r.drops()[dataplane.DropLBRDown].Packets != before+1 {
+				t.Fatalf("every member out: verdict %d, drops %v", v, r.drops())
+			}
+		})
+	}
+}

@@ -93,7 +93,7 @@ func (d *Dataplane) restoreObjects(s dataplane.RestoreState) error {
 		d.tunnels[id] = s.Tunnels[id]
 	}
 	for _, id := range sortedKeys(s.LBRs) {
-		if err := d.objs.Lbrs.Put(uint32(id), kernelLBR(s.LBRs[id])); err != nil {
+		if err := d.objs.Lbrs.Put(uint32(id), kernelLBR(s.LBRs[id], d.opts.MaxPorts)); err != nil {
 			return fmt.Errorf("write lbr %d: %w", id, err)
 		}
 		d.lbrs[id] = slices.Clone(s.LBRs[id])

@@ -52,7 +52,7 @@ func (d *Dataplane) DeleteFAR(id dataplane.FARID) error {
 // SetLBR inserts or replaces a load-balancing rule: its Maglev table is built here
 // and replaces the old one in one map write.
 func (d *Dataplane) SetLBR(id dataplane.LBRID, members []dataplane.LBRMember) error {
-	if err := dataplane.ValidateMembers(members, d.opts.MaxTunnels); err != nil {
+	if err := dataplane.ValidateMembers(members, d.opts.MaxPorts, d.opts.MaxTunnels); err != nil {
 		return err
 	}
 	d.mu.Lock()
@@ -60,7 +60,7 @@ func (d *Dataplane) SetLBR(id dataplane.LBRID, members []dataplane.LBRMember) er
 	if _, ok := d.lbrs[id]; !ok && len(d.lbrs) >= d.opts.MaxLBRs {
 		return fmt.Errorf("%w: %d LBRs", dataplane.ErrFull, len(d.lbrs))
 	}
-	if err := d.objs.Lbrs.Put(uint32(id), kernelLBR(members)); err != nil {
+	if err := d.objs.Lbrs.Put(uint32(id), kernelLBR(members, d.opts.MaxPorts)); err != nil {
 		return fmt.Errorf("write lbr %d: %w", id, err)
 	}
 	d.lbrs[id] = append([]dataplane.LBRMember(nil), members...)
