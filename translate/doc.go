@@ -69,8 +69,11 @@
 //     ("Default Entry").
 //   - RESOURCE_EXHAUSTED: a group with more members than its max_size (or the
 //     selector's max_group_size when max_size is 0).
-//   - UNIMPLEMENTED: watch ports on group members or one-shot actions (the spec's
-//     code for targets that cannot watch ports).
+//   - UNIMPLEMENTED: the deprecated int32 field watch of group members and
+//     one-shot actions (watch_port is supported: a port number of 16 bits, a
+//     value that cannot be one — 0 or wider — is INVALID_ARGUMENT, and the
+//     server refuses a port that does not exist with INVALID_ARGUMENT, as the
+//     spec's "ActionProfileGroup" section requires).
 //
 // # Where linx is more lenient or stricter than the letter of the specification
 //
@@ -83,7 +86,8 @@
 //   - A group with max_size 0 is accepted although max_group_size is set (the spec
 //     asks clients for max_size > 0 but names no error); max_group_size then
 //     bounds it. An empty watch_port (or watch 0) is accepted as "no watch port"
-//     and is not part of the canonical form.
+//     and is not part of the canonical form; a padded watch_port reads back
+//     canonical, like every bytestring.
 //   - Groups and one-shot action sets may be empty, as the spec allows; the data
 //     path cannot hold an empty LBR, so the server treats one like a missing LBR
 //     (packets drop, like a table miss).

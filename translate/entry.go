@@ -472,7 +472,8 @@ func (t *Translator) decodeActionSet(tab *p4info.Table, prof *p4info.ActionProfi
 		if pa.GetWeight() <= 0 {
 			return nil, invalidf("%s: weight %d, must be positive", ctx, pa.GetWeight())
 		}
-		if err := checkWatch(pa); err != nil {
+		watch, err := decodeWatch(pa)
+		if err != nil {
 			return nil, prefixed(ctx, err)
 		}
 		a, err := t.decodeAction(tab, pa.GetAction(), false)
@@ -483,7 +484,7 @@ func (t *Translator) decodeActionSet(tab *p4info.Table, prof *p4info.ActionProfi
 		if err != nil {
 			return nil, prefixed(ctx, err)
 		}
-		out.Members = append(out.Members, dataplane.LBRMember{Tunnel: tunnel, Weight: uint32(pa.GetWeight())})
+		out.Members = append(out.Members, dataplane.LBRMember{Tunnel: tunnel, Weight: uint32(pa.GetWeight()), Watch: watch})
 	}
 	return out, nil
 }
@@ -503,14 +504,38 @@ type watcher interface {
 	GetWatchPort() []byte
 }
 
-// checkWatch rejects watch ports: linx's LBR members follow their tunnel's state,
-// not a port's. An empty watch_port (or watch 0) means no watch port and is
-// accepted; it is not part of the canonical form.
-func checkWatch(w watcher) error {
-	if w.GetWatch() != 0 || len(w.GetWatchPort()) > 0 {
-		return Errorf(codes.Unimplemented, "watch ports are not supported")
+// decodeWatch returns the watch port of a group member or one-shot action: 0
+// for none (watch_port empty), else a port number of p4info.BitsPort bits. The
+// port must exist on the device (a physical port or an overlay's logical port:
+// dataplane.TunnelPort); the server checks that, since it knows the ports
+// (INVALID_ARGUMENT, as the specification's "ActionProfileGroup" section
+// requires). A value that cannot be a port number (0, or wider than the port
+// bit width) is INVALID_ARGUMENT here; the deprecated int32 field watch is
+// UNIMPLEMENTED (P4Runtime 1.4 replaced it by watch_port).
+func decodeWatch(w watcher) (uint32, error) {
+	if w.GetWatch() != 0 {
+		return 0, Errorf(codes.Unimplemented, "the deprecated int32 field watch is not supported: use watch_port")
 	}
-	return nil
+	b := w.GetWatchPort()
+	if len(b) == 0 {
+		return 0, nil
+	}
+	v, err := DecodeUint(b, p4info.BitsPort)
+	if err != nil {
+		return 0, invalidf("watch_port 0x%x is not a port number of %d bits", b, p4info.BitsPort)
+	}
+	if v == 0 {
+		return 0, invalidf("watch_port 0 names no port (an empty watch_port means none)")
+	}
+	return uint32(v), nil
+}
+
+// encodeWatch returns the canonical watch_port of port (nil for 0: none).
+func encodeWatch(port uint32) []byte {
+	if port == 0 {
+		return nil
+	}
+	return EncodeUint(uint64(port))
 }
 
 // EncodeKey returns the canonical key of an entry: table_id, match (sorted by field
@@ -596,7 +621,14 @@ func (t *Translator) encodeTableAction(tab *p4info.Table, a Action, asDefault bo
 			if err != nil {
 				return nil, err
 			}
-			set.ActionProfileActions = append(set.ActionProfileActions, &p4v1.ActionProfileAction{Action: act, Weight: int32(m.Weight)})
+			if m.Watch >= 1<<p4info.BitsPort {
+				return nil, Errorf(internal, "action set watch port %d invalid", m.Watch)
+			}
+			pa := &p4v1.ActionProfileAction{Action: act, Weight: int32(m.Weight)}
+			if w := encodeWatch(m.Watch); w != nil {
+				pa.WatchKind = &p4v1.ActionProfileAction_WatchPort{WatchPort: w}
+			}
+			set.ActionProfileActions = append(set.ActionProfileActions, pa)
 		}
 		return &p4v1.TableAction{Type: &p4v1.TableAction_ActionProfileActionSet{ActionProfileActionSet: set}}, nil
 	}

@@ -348,8 +348,10 @@ func TestDecodeTableEntryErrors(t *testing.T) {
 		{"action set drop (DEFAULT_ONLY)", lbrEntry(b(1), actionSet(weighted(act(p4info.IDActionDrop), 1))), insert, codes.PermissionDenied},
 		{"action set forward (not an lbr action)", lbrEntry(b(1), actionSet(weighted(act(p4info.IDActionForward, prm(1, b(1))), 1))), insert, codes.InvalidArgument},
 		{"action set bad param", lbrEntry(b(1), actionSet(weighted(encap(nil), 1))), insert, codes.OutOfRange},
-		{"action set watch port", lbrEntry(b(1), actionSet(&p4v1.ActionProfileAction{Action: encap(b(1)), Weight: 1,
-			WatchKind: &p4v1.ActionProfileAction_WatchPort{WatchPort: b(1)}})), insert, codes.Unimplemented},
+		{"action set watch_port 0", lbrEntry(b(1), actionSet(&p4v1.ActionProfileAction{Action: encap(b(1)), Weight: 1,
+			WatchKind: &p4v1.ActionProfileAction_WatchPort{WatchPort: b(0)}})), insert, codes.InvalidArgument},
+		{"action set watch_port of 17 bits", lbrEntry(b(1), actionSet(&p4v1.ActionProfileAction{Action: encap(b(1)), Weight: 1,
+			WatchKind: &p4v1.ActionProfileAction_WatchPort{WatchPort: b(1, 0, 0)}})), insert, codes.InvalidArgument},
 		{"action set watch", lbrEntry(b(1), actionSet(&p4v1.ActionProfileAction{Action: encap(b(1)), Weight: 1,
 			WatchKind: &p4v1.ActionProfileAction_Watch{Watch: 3}})), insert, codes.Unimplemented},
 		{"action set above max_group_size", lbrEntry(b(1), actionSet(func() []*p4v1.ActionProfileAction {

@@ -16,10 +16,14 @@ type Member struct {
 	Tunnel dataplane.TunnelID // encap(tunnel_id); zero for a DELETE
 }
 
-// GroupMember is a member of a group with its weight.
+// GroupMember is a member of a group with its weight and watch port.
 type GroupMember struct {
 	Member uint32 // member_id, non-zero
 	Weight uint32 // 1..2^31-1
+	// Watch is the member's watch_port: 0 none, else a port number (see
+	// decodeWatch); the member leaves the group in the data path while the port
+	// is down.
+	Watch uint32
 }
 
 // Group is a decoded group of lbr_selector.
@@ -111,7 +115,8 @@ func (t *Translator) EncodeMember(m Member) (*p4v1.ActionProfileMember, error) {
 
 // DecodeGroup decodes an ActionProfileGroup of a Write update of type op. For a
 // DELETE only action_profile_id and group_id are considered. Otherwise: member IDs
-// non-zero and distinct, weights positive, no watch port, max_size in
+// non-zero and distinct, weights positive, watch ports empty or port numbers
+// (decodeWatch; whether the port exists is the server's business), max_size in
 // 0..max_group_size (INVALID_ARGUMENT), at most max_size members — or
 // max_group_size when max_size is 0 — (RESOURCE_EXHAUSTED). Whether the members
 // exist is the server's business (NOT_FOUND).
@@ -162,11 +167,12 @@ func (t *Translator) DecodeGroup(g *p4v1.ActionProfileGroup, op p4v1.Update_Type
 		case m.GetWeight() <= 0:
 			return Group{}, invalidf("%s: member %d has weight %d, must be positive", ctx, m.GetMemberId(), m.GetWeight())
 		}
-		if err := checkWatch(m); err != nil {
+		watch, err := decodeWatch(m)
+		if err != nil {
 			return Group{}, prefixed(fmt.Sprintf("%s: member %d", ctx, m.GetMemberId()), err)
 		}
 		seen[m.GetMemberId()] = true
-		out.Members = append(out.Members, GroupMember{Member: m.GetMemberId(), Weight: uint32(m.GetWeight())})
+		out.Members = append(out.Members, GroupMember{Member: m.GetMemberId(), Weight: uint32(m.GetWeight()), Watch: watch})
 	}
 	return out, nil
 }
@@ -179,10 +185,14 @@ func (t *Translator) EncodeGroup(g Group) (*p4v1.ActionProfileGroup, error) {
 	}
 	out := &p4v1.ActionProfileGroup{ActionProfileId: t.selector.ID(), GroupId: g.ID, MaxSize: g.MaxSize}
 	for _, m := range g.Members {
-		if m.Member == 0 || m.Weight == 0 || m.Weight > 1<<31-1 {
-			return nil, Errorf(internal, "group %d: member %d weight %d not valid", g.ID, m.Member, m.Weight)
+		if m.Member == 0 || m.Weight == 0 || m.Weight > 1<<31-1 || m.Watch >= 1<<p4info.BitsPort {
+			return nil, Errorf(internal, "group %d: member %d weight %d or watch port %d not valid", g.ID, m.Member, m.Weight, m.Watch)
 		}
-		out.Members = append(out.Members, &p4v1.ActionProfileGroup_Member{MemberId: m.Member, Weight: int32(m.Weight)})
+		gm := &p4v1.ActionProfileGroup_Member{MemberId: m.Member, Weight: int32(m.Weight)}
+		if w := encodeWatch(m.Watch); w != nil {
+			gm.WatchKind = &p4v1.ActionProfileGroup_Member_WatchPort{WatchPort: w}
+		}
+		out.Members = append(out.Members, gm)
 	}
 	return out, nil
 }

@@ -93,18 +93,21 @@ func TestGroups(t *testing.T) {
 		want Group
 	}{
 		{"insert keeps member order", group(1, 16, gm(3, 2), gm(1, 1), gm(2, 1<<31-1)), insert,
-			Group{ID: 1, MaxSize: 16, Members: []GroupMember{{3, 2}, {1, 1}, {2, 1<<31 - 1}}}},
-		{"max_size 0 (older ONOS)", group(2, 0, gm(1, 1)), insert, Group{ID: 2, Members: []GroupMember{{1, 1}}}},
+			Group{ID: 1, MaxSize: 16, Members: []GroupMember{{Member: 3, Weight: 2}, {Member: 1, Weight: 1}, {Member: 2, Weight: 1<<31 - 1}}}},
+		{"max_size 0 (older ONOS)", group(2, 0, gm(1, 1)), insert, Group{ID: 2, Members: []GroupMember{{Member: 1, Weight: 1}}}},
 		{"empty group", group(3, 4), modify, Group{ID: 3, MaxSize: 4}},
 		{"max_group_size members", group(4, 0, sixteen(16)...), insert, Group{ID: 4, Members: func() []GroupMember {
 			var ms []GroupMember
 			for i := range 16 {
-				ms = append(ms, GroupMember{uint32(i + 1), 1})
+				ms = append(ms, GroupMember{Member: uint32(i + 1), Weight: 1})
 			}
 			return ms
 		}()}},
 		{"empty watch_port means none", group(5, 0, &p4v1.ActionProfileGroup_Member{MemberId: 1, Weight: 1,
-			WatchKind: &p4v1.ActionProfileGroup_Member_WatchPort{}}), insert, Group{ID: 5, Members: []GroupMember{{1, 1}}}},
+			WatchKind: &p4v1.ActionProfileGroup_Member_WatchPort{}}), insert, Group{ID: 5, Members: []GroupMember{{Member: 1, Weight: 1}}}},
+		{"watch_port padded", group(8, 0, &p4v1.ActionProfileGroup_Member{MemberId: 1, Weight: 2,
+			WatchKind: &p4v1.ActionProfileGroup_Member_WatchPort{WatchPort: b(0, 0, 2, 1)}}), insert,
+			Group{ID: 8, Members: []GroupMember{{Member: 1, Weight: 2, Watch: 513}}}},
 		{"delete ignores members", group(6, -5, gm(0, 0)), del, Group{ID: 6}},
 	} {
 		got, err := tr.DecodeGroup(c.g, c.op)
@@ -112,8 +115,9 @@ func TestGroups(t *testing.T) {
 			t.Errorf("%s: %+v, %v; want %+v", c.name, got, err, c.want)
 		}
 	}
-	// Canonical round trip, byte for byte.
-	g := group(7, 8, gm(9, 3), gm(4, 1))
+	// Canonical round trip, byte for byte, watch ports included.
+	g := group(7, 8, gm(9, 3), gm(4, 1), &p4v1.ActionProfileGroup_Member{MemberId: 5, Weight: 1,
+		WatchKind: &p4v1.ActionProfileGroup_Member_WatchPort{WatchPort: b(2, 1)}})
 	dec, err := tr.DecodeGroup(g, insert)
 	if err != nil {
 		t.Fatal(err)
@@ -143,17 +147,19 @@ func TestGroups(t *testing.T) {
 		{"max_size above max_group_size", group(1, 17, gm(1, 1)), codes.InvalidArgument},
 		{"more members than max_size", group(1, 2, gm(1, 1), gm(2, 1), gm(3, 1)), codes.ResourceExhausted},
 		{"more members than max_group_size", group(1, 0, sixteen(17)...), codes.ResourceExhausted},
-		{"watch port", group(1, 0, &p4v1.ActionProfileGroup_Member{MemberId: 1, Weight: 1,
-			WatchKind: &p4v1.ActionProfileGroup_Member_WatchPort{WatchPort: b(1)}}), codes.Unimplemented},
-		{"watch", group(1, 0, &p4v1.ActionProfileGroup_Member{MemberId: 1, Weight: 1,
+		{"watch_port 0", group(1, 0, &p4v1.ActionProfileGroup_Member{MemberId: 1, Weight: 1,
+			WatchKind: &p4v1.ActionProfileGroup_Member_WatchPort{WatchPort: b(0)}}), codes.InvalidArgument},
+		{"watch_port wider than a port", group(1, 0, &p4v1.ActionProfileGroup_Member{MemberId: 1, Weight: 1,
+			WatchKind: &p4v1.ActionProfileGroup_Member_WatchPort{WatchPort: b(1, 0, 0)}}), codes.InvalidArgument},
+		{"deprecated watch", group(1, 0, &p4v1.ActionProfileGroup_Member{MemberId: 1, Weight: 1,
 			WatchKind: &p4v1.ActionProfileGroup_Member_Watch{Watch: 1}}), codes.Unimplemented},
 	} {
 		_, err := tr.DecodeGroup(c.g, modify)
 		t.Run(c.name, func(t *testing.T) { wantCode(t, err, c.code) })
 	}
 
-	for _, bad := range []Group{{ID: 0}, {ID: 1, MaxSize: -1}, {ID: 1, Members: []GroupMember{{0, 1}}}, {ID: 1, Members: []GroupMember{{1, 0}}},
-		{ID: 1, Members: []GroupMember{{1, 1 << 31}}}} {
+	for _, bad := range []Group{{ID: 0}, {ID: 1, MaxSize: -1}, {ID: 1, Members: []GroupMember{{Member: 0, Weight: 1}}}, {ID: 1, Members: []GroupMember{{Member: 1, Weight: 0}}},
+		{ID: 1, Members: []GroupMember{{Member: 1, Weight: 1 << 31}}}, {ID: 1, Members: []GroupMember{{Member: 1, Weight: 1, Watch: 1 << 16}}}} {
 		if _, err := tr.EncodeGroup(bad); Code(err) != codes.Internal {
 			t.Errorf("EncodeGroup(%+v): %v", bad, err)
 		}

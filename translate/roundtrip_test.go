@@ -104,7 +104,7 @@ func sampleEntries() []Entry {
 		{Key: Key{Table: p4info.IDTableLBR, LBR: 1}, Action: ProfileMember{ID: 1}},
 		{Key: Key{Table: p4info.IDTableLBR, LBR: 2}, Action: ProfileGroup{ID: 0xffffffff}, ControllerMetadata: 9},
 		{Key: Key{Table: p4info.IDTableLBR, LBR: 3}, Action: ActionSet{Members: []dataplane.LBRMember{
-			{Tunnel: 5, Weight: 1}, {Tunnel: 1, Weight: 1<<31 - 1}, {Tunnel: 5, Weight: 2}}}},
+			{Tunnel: 5, Weight: 1}, {Tunnel: 1, Weight: 1<<31 - 1, Watch: 513}, {Tunnel: 5, Weight: 2, Watch: 0xffff}}}},
 		{Key: Key{Table: p4info.IDTableLBR, LBR: 4}, Action: ActionSet{Members: []dataplane.LBRMember{}}},
 		{Key: Key{Table: p4info.IDTableTunnels, Tunnel: 7}, Action: SetGRE{Tunnel: dataplane.Tunnel{
 			Port: 1, Src: addr("192.0.2.1"), Dst: addr("198.51.100.2"), Key: 0xffffffff}}},
@@ -289,7 +289,7 @@ func randomEntry(r *rand.Rand) Entry {
 		default:
 			set := ActionSet{Members: []dataplane.LBRMember{}}
 			for range r.IntN(17) {
-				set.Members = append(set.Members, dataplane.LBRMember{Tunnel: dataplane.TunnelID(small()), Weight: small()>>1 | 1})
+				set.Members = append(set.Members, dataplane.LBRMember{Tunnel: dataplane.TunnelID(small()), Weight: small()>>1 | 1, Watch: uint32(u16())})
 			}
 			e.Action = set
 		}

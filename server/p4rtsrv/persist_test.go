@@ -81,7 +81,7 @@ func TestPersistRestart(t *testing.T) {
 	h := newHarness(t, kindMem, testOptions, with)
 	h.primary(20)
 	h.commit(20)
-	g := group(2, 1, 3, 4, 1)
+	g := watched(group(2, 1, 3, 4, 1), 1, []byte{3}) // member 4 watches port 3
 	h.mustWrite(20,
 		insert(tunnelEntry(1, 2, "172.16.0.1", "172.16.0.2", 0)),
 		insert(tunnelEntry(2, 3, "172.16.1.1", "172.16.1.2", 7)),
@@ -94,7 +94,7 @@ func TestPersistRestart(t *testing.T) {
 		update(p4v1.Update_INSERT, memberEntity(member(9, 2))),
 		update(p4v1.Update_INSERT, groupEntity(g)),
 		insert(lbrGroup(1, 2)),
-		insert(lbrSet(3, 1, 5, 2, 1)),
+		insert(watchedSet(lbrSet(3, 1, 5, 2, 1), 0, []byte{byte(dataplane.TunnelPort(testOptions.MaxPorts, 2))})),
 		insert(farForward(1, 1)),
 		insert(farBalance(2, 1)),
 		insert(farEncap(3, 2)),

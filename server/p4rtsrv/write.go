@@ -149,6 +149,13 @@ func (s *Server) writeTableEntry(op p4v1.Update_Type, te *p4v1.TableEntry) error
 	if e.Default {
 		return s.writeDefault(op, e)
 	}
+	if set, ok := e.Action.(translate.ActionSet); ok {
+		for i, m := range set.Members {
+			if err := s.checkWatchPort(fmt.Sprintf("action set entry %d", i), m.Watch); err != nil {
+				return err
+			}
+		}
+	}
 	old, exists := s.st.entries.get(e.Key)
 	switch op {
 	case p4v1.Update_INSERT:
@@ -198,17 +205,24 @@ func (s *Server) insertEntry(st *stored) error {
 }
 
 // lbrMembers resolves an lbr entry's action to weighted tunnels. Members that
-// encapsulate onto the same tunnel add their weights.
+// encapsulate onto the same tunnel with the same watch port add their weights;
+// the data path balances per tunnel, so two members of one tunnel watching
+// different ports are UNIMPLEMENTED.
 func (s *Server) lbrMembers(a translate.Action) ([]dataplane.LBRMember, error) {
 	var out []dataplane.LBRMember
-	add := func(t dataplane.TunnelID, w uint32) {
+	add := func(t dataplane.TunnelID, w, watch uint32) error {
 		for i := range out {
-			if out[i].Tunnel == t {
-				out[i].Weight += w
-				return
+			if out[i].Tunnel != t {
+				continue
 			}
+			if out[i].Watch != watch {
+				return status.Errorf(codes.Unimplemented, "two members encapsulate onto tunnel %d with different watch ports (%d, %d): linx balances per tunnel, give them one watch port", t, out[i].Watch, watch)
+			}
+			out[i].Weight += w
+			return nil
 		}
-		out = append(out, dataplane.LBRMember{Tunnel: t, Weight: w})
+		out = append(out, dataplane.LBRMember{Tunnel: t, Weight: w, Watch: watch})
+		return nil
 	}
 	switch a := a.(type) {
 	case translate.ProfileMember:
@@ -216,23 +230,49 @@ func (s *Server) lbrMembers(a translate.Action) ([]dataplane.LBRMember, error) {
 		if !ok {
 			return nil, status.Errorf(codes.NotFound, "action profile member %d does not exist", a.ID)
 		}
-		add(m.Tunnel, 1)
+		out = append(out, dataplane.LBRMember{Tunnel: m.Tunnel, Weight: 1})
 	case translate.ProfileGroup:
 		g, ok := s.st.groups[a.ID]
 		if !ok {
 			return nil, status.Errorf(codes.NotFound, "action profile group %d does not exist", a.ID)
 		}
 		for _, gm := range g.Members {
-			add(s.st.members[gm.Member].Tunnel, gm.Weight)
+			if err := add(s.st.members[gm.Member].Tunnel, gm.Weight, gm.Watch); err != nil {
+				return nil, status.Errorf(status.Code(err), "group %d: %s", a.ID, status.Convert(err).Message())
+			}
 		}
 	case translate.ActionSet:
 		for _, m := range a.Members {
-			add(m.Tunnel, m.Weight)
+			if err := add(m.Tunnel, m.Weight, m.Watch); err != nil {
+				return nil, err
+			}
 		}
 	default:
 		return nil, status.Errorf(codes.InvalidArgument, "lbr entries take an action profile member, group or action set, not %T", a)
 	}
 	return out, nil
+}
+
+// checkWatchPort refuses a watch_port that names no port of the device: it must
+// be an attached port or an installed overlay's logical port (the ports gNMI
+// lists). The specification's code for that is INVALID_ARGUMENT. An overlay or
+// port removed later does not unwrite the member: the data path treats what it
+// watches as down.
+func (s *Server) checkWatchPort(what string, port uint32) error {
+	if port == 0 {
+		return nil
+	}
+	for _, p := range s.dp.Ports() {
+		if uint32(p.ID) == port {
+			return nil
+		}
+	}
+	for _, t := range s.dp.ListTunnels() {
+		if t.Port == port {
+			return nil
+		}
+	}
+	return status.Errorf(codes.InvalidArgument, "%s: watch_port %d is not a port of the device (neither an attached port nor an overlay's logical port)", what, port)
 }
 
 // refreshLBRs reinstalls the LBR entries that use member or group id after it
@@ -427,6 +467,9 @@ func (s *Server) writeGroup(op p4v1.Update_Type, pg *p4v1.ActionProfileGroup) er
 		for _, gm := range g.Members {
 			if _, ok := s.st.members[gm.Member]; !ok {
 				return status.Errorf(codes.NotFound, "group %d: member %d does not exist", g.ID, gm.Member)
+			}
+			if err := s.checkWatchPort(fmt.Sprintf("group %d member %d", g.ID, gm.Member), gm.Watch); err != nil {
+				return err
 			}
 		}
 	}
