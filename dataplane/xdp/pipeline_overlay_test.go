@@ -277,7 +277,9 @@ func TestPipelineWatchPort(t *testing.T) {
 			func(t *testing.T, r *rig) {
 				must(t, r.dp.SetTunnel(3, dataplane.Tunnel{Port: portWAN0, Src: local0, Dst: peer1, Down: true}))
 			},
-			func(t *testing.T, r *rig) { must(t, r.dp.SetTunnel(3, dataplane.Tunnel{Port: portWAN0, Src: local0, Dst: peer1})) }},
+			func(t *testing.T, r *rig) {
+				must(t, r.dp.SetTunnel(3, dataplane.Tunnel{Port: portWAN0, Src: local0, Dst: peer1}))
+			}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
