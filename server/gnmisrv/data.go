@@ -30,6 +30,7 @@ type ifaceData struct {
 	linkErr error
 	ctr     dataplane.PortCounters
 	ctrOK   bool
+	sla     *TunnelStatus // an overlay's measured quality; nil: none reported
 }
 
 // kernel returns the link's kernel statistics, zero when unknown.
@@ -154,6 +155,7 @@ func (s *Server) takeTunnels(snap *snapshot, portOper map[dataplane.PortID]OperS
 		names[d.name] = true
 	}
 	tunnels := s.dp.ListTunnels()
+	quality := s.quality()
 	present := make(map[dataplane.TunnelID]bool, len(tunnels))
 	for _, t := range tunnels {
 		name := TunnelName(t.ID)
@@ -161,7 +163,7 @@ func (s *Server) takeTunnels(snap *snapshot, portOper map[dataplane.PortID]OperS
 			s.logOnce("name:"+name, "gnmisrv: overlay %d is not reported: a port is named %s", t.ID, name)
 			continue
 		}
-		d := ifaceData{name: name, index: t.Port, ifType: typeTunnel}
+		d := ifaceData{name: name, index: t.Port, ifType: typeTunnel, sla: quality[t.ID]}
 		c, err := s.dp.TunnelCounter(t.ID)
 		switch {
 		case err == nil:
@@ -208,7 +210,7 @@ func (snap *snapshot) leaves(pat *pattern) []leaf {
 	for i := range snap.ifaces {
 		d := &snap.ifaces[i]
 		for _, def := range leafDefs {
-			if def.isCounter() && !d.ctrOK {
+			if def.isCounter() && !d.ctrOK || def.present != nil && !def.present(d) {
 				continue
 			}
 			p := leafPath(d.name, def)

@@ -112,13 +112,23 @@ func buildJSON(node []pelem, leaves []leaf, ietf bool) []byte {
 			case i == len(rel)-1:
 				cur.set(e.name, l.def.module, l.val)
 			default:
-				cur = cur.child(e.name, modInterfaces, false)
+				cur = cur.child(e.name, containerModule(l.def, len(node)+i), false)
 			}
 		}
 	}
 	var b bytes.Buffer
 	writeObject(&b, root, "", ietf)
 	return b.Bytes()
+}
+
+// containerModule is the module of the container at depth (0: interfaces) on
+// the way to leaf def: the sla container below an interface entry, and what it
+// holds, augment it from linx-sla; everything else is openconfig-interfaces.
+func containerModule(def *leafDef, depth int) string {
+	if def.module == modSLA && depth >= 2 {
+		return modSLA
+	}
+	return modInterfaces
 }
 
 // writeObject writes n's members. With ietf, a member name is qualified by its

@@ -24,6 +24,21 @@
 // server saw oper-status change, in-* counters what it decapsulated and out-*
 // what it encapsulated.
 //
+// Overlays whose quality the SLA prober reports (Options.Quality, see
+// TunnelQuality) also carry linx's augmentation (module linx-sla):
+//
+//	/interfaces/interface[name=tunnel-ID]/sla/state/status         "UP" | "DEGRADED" | "DOWN" | "UNKNOWN"
+//	/interfaces/interface[name=tunnel-ID]/sla/state/last-change    uint64  ns since the Unix epoch (0: unknown)
+//	/interfaces/interface[name=tunnel-ID]/sla/state/rtt            uint64  µs, median of the probe window
+//	/interfaces/interface[name=tunnel-ID]/sla/state/rtt-min        uint64  µs
+//	/interfaces/interface[name=tunnel-ID]/sla/state/jitter         uint64  µs (RFC 3550, the worse direction)
+//	/interfaces/interface[name=tunnel-ID]/sla/state/loss           uint32  ppm, round trip
+//	/interfaces/interface[name=tunnel-ID]/sla/state/loss-forward   uint32  ppm (only with a stateful reflector)
+//	/interfaces/interface[name=tunnel-ID]/sla/state/loss-backward  uint32  ppm (only with a stateful reflector)
+//
+// status and last-change are sent on change (at once when the agent calls
+// Server.QualityChanged); the measures are sampled like counters.
+//
 // The counters C are exactly those ONOS reads:
 // in-octets, in-unicast-pkts, in-broadcast-pkts, in-multicast-pkts,
 // in-unknown-protos, in-discards, in-errors, in-fcs-errors, out-octets,
@@ -106,6 +121,9 @@ type Options struct {
 	// MinSampleInterval is the smallest sample_interval and heartbeat_interval
 	// accepted, and the interval used for sample_interval 0. Default 1 s.
 	MinSampleInterval time.Duration
+	// Quality, if set, reports the overlays' measured quality (the agent's SLA
+	// prober), served under each overlay's sla container (quality.go).
+	Quality TunnelQuality
 	// Logf, if set, receives operational messages (failures reading counters or
 	// link state, each reported once until it clears).
 	Logf func(format string, args ...any)
@@ -153,6 +171,10 @@ type Server struct {
 
 	tunMu   sync.Mutex
 	tunSeen map[dataplane.TunnelID]tunnelSeen
+
+	// changeCh is closed (and replaced) by QualityChanged.
+	changeMu sync.Mutex
+	changeCh chan struct{}
 }
 
 var _ gnmi.GNMIServer = (*Server)(nil)
@@ -161,7 +183,7 @@ var _ gnmi.GNMIServer = (*Server)(nil)
 func New(dp PortSource, opts Options) *Server {
 	opts = opts.withDefaults()
 	return &Server{dp: dp, links: opts.Links, opts: opts, done: make(chan struct{}), logged: map[string]bool{},
-		tunSeen: map[dataplane.TunnelID]tunnelSeen{}}
+		tunSeen: map[dataplane.TunnelID]tunnelSeen{}, changeCh: make(chan struct{})}
 }
 
 // Register registers the service on g (gnmi.RegisterGNMIServer).
@@ -204,6 +226,7 @@ var gnmiVersion = func() string {
 var supportedModels = []*gnmi.ModelData{
 	{Name: modInterfaces, Organization: "OpenConfig working group"},
 	{Name: modP4RT, Organization: "OpenConfig working group"},
+	{Name: modSLA, Organization: "linx"},
 }
 
 // Capabilities implements gnmi.GNMIServer.

@@ -15,6 +15,7 @@ import (
 //	/interfaces/interface[name=IF]/name
 //	/interfaces/interface[name=IF]/state/{name,type,id,ifindex,admin-status,oper-status,last-change}
 //	/interfaces/interface[name=IF]/state/counters/{in-octets,...}
+//	/interfaces/interface[name=tunnel-ID]/sla/state/{status,last-change,rtt,...}  (linx-sla)
 
 // iana-if-type identities of state/type.
 const (
@@ -25,6 +26,9 @@ const (
 const (
 	modInterfaces = "openconfig-interfaces"
 	modP4RT       = "openconfig-p4rt"
+	// modSLA names linx's own augmentation of an overlay's interface entry with
+	// its measured quality (the sla container; quality.go).
+	modSLA = "linx-sla"
 
 	elemInterfaces = "interfaces"
 	elemInterface  = "interface"
@@ -32,7 +36,7 @@ const (
 )
 
 // knownModules may prefix element names ("openconfig-interfaces:interfaces").
-var knownModules = []string{modInterfaces, modP4RT}
+var knownModules = []string{modInterfaces, modP4RT, modSLA}
 
 type leafType uint8
 
@@ -74,6 +78,8 @@ type leafDef struct {
 	// sampled: TARGET_DEFINED subscriptions sample this leaf (counters) instead of
 	// sending it on change.
 	sampled bool
+	// present says whether an interface has this leaf; nil: every interface.
+	present func(*ifaceData) bool
 	get     func(*ifaceData) value
 }
 
@@ -154,7 +160,7 @@ func buildLeafDefs() []*leafDef {
 			class: classOperational, sampled: true, get: counterGetter(c),
 		})
 	}
-	return defs
+	return append(defs, slaLeaves()...)
 }
 
 func (l *leafDef) isCounter() bool { return len(l.rel) == 3 && l.rel[1] == "counters" }

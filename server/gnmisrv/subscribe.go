@@ -233,6 +233,8 @@ func (s *Server) poll(stream gnmi.GNMI_SubscribeServer, sub *subscription, recv 
 
 func (s *Server) stream(stream gnmi.GNMI_SubscribeServer, sub *subscription, recv <-chan received) error {
 	ctx := stream.Context()
+	// Taken before each snapshot, so a QualityChanged during one wakes the next.
+	changed := s.changes()
 	start := s.take()
 	for _, st := range sub.subs {
 		st.nextChange = start.at.Add(s.opts.ChangeInterval)
@@ -276,7 +278,16 @@ func (s *Server) stream(stream gnmi.GNMI_SubscribeServer, sub *subscription, rec
 			}
 			return status.Error(codes.InvalidArgument, "a STREAM subscription accepts no further requests")
 		case <-timer.C:
+		case <-changed:
+			// A quality state changed: check the ON_CHANGE leaves now.
+			now := time.Now()
+			for _, st := range sub.subs {
+				if st.hasOnChange() && st.nextChange.After(now) {
+					st.nextChange = now
+				}
+			}
 		}
+		changed = s.changes()
 		if err := s.streamStep(stream, sub, time.Now()); err != nil {
 			return err
 		}
