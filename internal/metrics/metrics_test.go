@@ -25,6 +25,7 @@ import (
 	"github.com/linx-sdwan/linx/dataplane/memdp"
 	"github.com/linx-sdwan/linx/p4info"
 	"github.com/linx-sdwan/linx/server"
+	"github.com/linx-sdwan/linx/server/gnmisrv"
 	"github.com/linx-sdwan/linx/server/p4rtsrv"
 	"github.com/linx-sdwan/linx/translate"
 )
@@ -450,5 +451,63 @@ func BenchmarkCollect(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// fakeQuality is the prober's side of QualityCollector.
+type fakeQuality []gnmisrv.TunnelStatus
+
+func (f *fakeQuality) TunnelStatus() []gnmisrv.TunnelStatus { return *f }
+
+func TestQualityCollector(t *testing.T) {
+	var q fakeQuality
+	c := NewQualityCollector(&q)
+	check(t, testutil.CollectAndCompare(c, strings.NewReader("")))
+
+	q = fakeQuality{
+		{Tunnel: 1, State: gnmisrv.TunnelDegraded, LastChange: time.Unix(1700000000, 500_000_000),
+			RTT: 120 * time.Millisecond, MinRTT: 100 * time.Millisecond, Jitter: 5 * time.Millisecond,
+			Loss: 0.05, Directional: true, LossForward: 0.04, LossBackward: 0.01},
+		{Tunnel: 2, State: gnmisrv.TunnelDown},
+	}
+	want := `
+# HELP linx_tunnel_jitter_seconds RFC 3550 interarrival jitter of the overlay's probes, the worse direction.
+# TYPE linx_tunnel_jitter_seconds gauge
+linx_tunnel_jitter_seconds{tunnel="1"} 0.005
+linx_tunnel_jitter_seconds{tunnel="2"} 0
+# HELP linx_tunnel_loss_ratio Probe loss ratio (0..1) of the overlay's window: round_trip always, forward and backward with a stateful reflector.
+# TYPE linx_tunnel_loss_ratio gauge
+linx_tunnel_loss_ratio{direction="backward",tunnel="1"} 0.01
+linx_tunnel_loss_ratio{direction="forward",tunnel="1"} 0.04
+linx_tunnel_loss_ratio{direction="round_trip",tunnel="1"} 0.05
+linx_tunnel_loss_ratio{direction="round_trip",tunnel="2"} 0
+# HELP linx_tunnel_rtt_min_seconds Smallest round-trip time of the overlay's probe window.
+# TYPE linx_tunnel_rtt_min_seconds gauge
+linx_tunnel_rtt_min_seconds{tunnel="1"} 0.1
+linx_tunnel_rtt_min_seconds{tunnel="2"} 0
+# HELP linx_tunnel_rtt_seconds Median round-trip time of the overlay's probe window.
+# TYPE linx_tunnel_rtt_seconds gauge
+linx_tunnel_rtt_seconds{tunnel="1"} 0.12
+linx_tunnel_rtt_seconds{tunnel="2"} 0
+# HELP linx_tunnel_sla_last_change_timestamp_seconds When the overlay's SLA state last changed (Unix time; absent when unknown).
+# TYPE linx_tunnel_sla_last_change_timestamp_seconds gauge
+linx_tunnel_sla_last_change_timestamp_seconds{tunnel="1"} 1.7000000005e+09
+# HELP linx_tunnel_sla_state 1 for the overlay's current SLA state (up, degraded, down, unknown), 0 for the others.
+# TYPE linx_tunnel_sla_state gauge
+linx_tunnel_sla_state{state="degraded",tunnel="1"} 1
+linx_tunnel_sla_state{state="down",tunnel="1"} 0
+linx_tunnel_sla_state{state="unknown",tunnel="1"} 0
+linx_tunnel_sla_state{state="up",tunnel="1"} 0
+linx_tunnel_sla_state{state="degraded",tunnel="2"} 0
+linx_tunnel_sla_state{state="down",tunnel="2"} 1
+linx_tunnel_sla_state{state="unknown",tunnel="2"} 0
+linx_tunnel_sla_state{state="up",tunnel="2"} 0
+`
+	check(t, testutil.CollectAndCompare(c, strings.NewReader(want)))
+	// The collector passes a pedantic registry's consistency checks.
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	if _, err := reg.Gather(); err != nil {
+		t.Fatal(err)
 	}
 }
