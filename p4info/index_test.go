@@ -26,6 +26,7 @@ func TestLookups(t *testing.T) {
 		{p4info.TableNonIP, p4info.IDTableNonIP},
 		{p4info.TableTunnelTerm6, p4info.IDTableTunnelTerm6},
 		{p4info.TableFARQoS, p4info.IDTableFARQoS},
+		{p4info.TableSLAClass, p4info.IDTableSLAClass},
 	}
 	if got := len(x.Tables()); got != len(tables) {
 		t.Errorf("%d tables, want %d", got, len(tables))
@@ -72,6 +73,7 @@ func TestLookups(t *testing.T) {
 		{p4info.TableTunnelTerm6, p4info.FieldTunnelTerm6DstAddr, p4info.IDFieldTunnelTerm6DstAddr, 128, p4configv1.MatchField_EXACT},
 		{p4info.TableTunnelTerm6, p4info.FieldTunnelTerm6GREKey, p4info.IDFieldTunnelTerm6GREKey, 32, p4configv1.MatchField_EXACT},
 		{p4info.TableFARQoS, p4info.FieldFARQoSFarID, p4info.IDFieldFARQoSFarID, 32, p4configv1.MatchField_EXACT},
+		{p4info.TableSLAClass, p4info.FieldSLAClassLbrID, p4info.IDFieldSLAClassLbrID, 32, p4configv1.MatchField_EXACT},
 	}
 	nFields := 0
 	for _, tab := range x.Tables() {
@@ -136,6 +138,13 @@ func TestLookups(t *testing.T) {
 			{p4info.ParamSetQoSRedDSCP, p4info.IDParamSetQoSRedDSCP, 6},
 		}},
 		{p4info.ActionPolice, p4info.IDActionPolice, nil},
+		{p4info.ActionSetSLA, p4info.IDActionSetSLA, []param{
+			{p4info.ParamSetSLADSCP, p4info.IDParamSetSLADSCP, 6},
+			{p4info.ParamSetSLARttUs, p4info.IDParamSetSLARttUs, 32},
+			{p4info.ParamSetSLALossPpm, p4info.IDParamSetSLALossPpm, 20},
+			{p4info.ParamSetSLAJitterUs, p4info.IDParamSetSLAJitterUs, 32},
+		}},
+		{p4info.ActionNoSLA, p4info.IDActionNoSLA, nil},
 	}
 	if got := len(x.Actions()); got != len(actions) {
 		t.Errorf("%d actions, want %d", got, len(actions))
@@ -378,7 +387,7 @@ func TestImmutable(t *testing.T) {
 	}
 	c := x.P4Info()
 	c.Tables = nil
-	if len(x.P4Info().Tables) != 8 {
+	if len(x.P4Info().Tables) != 9 {
 		t.Error("P4Info returned the internal message")
 	}
 }

@@ -86,7 +86,7 @@ const (
 	Arch = "linx-xdp"
 	// Version is pkg_info.version, bumped on every change that makes Diff report a
 	// difference against the previous version.
-	Version = "4"
+	Version = "5"
 )
 
 // Tables.
@@ -101,6 +101,7 @@ const (
 	// of its own, so that tunnel_term's 32-bit keys stay as they are.
 	TableTunnelTerm6 = "LinxIngress.tunnel_term6"
 	TableFARQoS      = "LinxIngress.far_qos"
+	TableSLAClass    = "LinxIngress.sla_class"
 
 	IDTablePDR        uint32 = 0x02000001
 	IDTableFAR        uint32 = 0x02000002
@@ -111,6 +112,7 @@ const (
 	// Ids from 0x20 up: clear of those that other tables take in sequence.
 	IDTableTunnelTerm6 uint32 = 0x02000020
 	IDTableFARQoS      uint32 = 0x02000007
+	IDTableSLAClass    uint32 = 0x02000008
 )
 
 // Match fields of table pdr. Ternary fields with a zero mask are omitted by clients
@@ -186,6 +188,14 @@ const (
 	IDFieldFARQoSFarID uint32 = 1
 )
 
+// Match field of table sla_class (exact): the LBR whose traffic the class is.
+// An SLA class restricts which members of one LBR may carry its flows, so it is
+// keyed by that LBR: one class per LBR, and no class can name a missing one.
+const (
+	FieldSLAClassLbrID          = "lbr_id"
+	IDFieldSLAClassLbrID uint32 = 1
+)
+
 // Actions.
 const (
 	ActionSetFAR  = "LinxIngress.set_far"  // pdr: select FAR far_id
@@ -205,6 +215,11 @@ const (
 	ActionSetQoS = "LinxIngress.set_qos"
 	// ActionPolice: far_qos's const default: green and yellow pass, red drops.
 	ActionPolice = "LinxIngress.police"
+	// ActionSetSLA: sla_class: the SLA limits of the LBR's traffic, which the
+	// agent's prober enforces by choosing the members that meet them.
+	ActionSetSLA = "LinxIngress.set_sla"
+	// ActionNoSLA: sla_class's const default: no limits, every live member.
+	ActionNoSLA = "LinxIngress.no_sla"
 
 	IDActionSetFAR           uint32 = 0x01000001
 	IDActionDrop             uint32 = 0x01000002
@@ -219,6 +234,8 @@ const (
 	IDActionSetGRE6          uint32 = 0x01000020 // from 0x20: clear of ids taken in sequence
 	IDActionSetQoS           uint32 = 0x0100000b
 	IDActionPolice           uint32 = 0x0100000c
+	IDActionSetSLA           uint32 = 0x0100000d
+	IDActionNoSLA            uint32 = 0x0100000e
 )
 
 // Action parameters.
@@ -236,6 +253,10 @@ const (
 	ParamSetGRE6SrcAddr = "src_addr6" // local underlay IPv6 address
 	ParamSetGRE6DstAddr = "dst_addr6" // remote underlay IPv6 address
 	ParamSetGRE6Key     = "key"       // GRE key; 0 = no key field
+	ParamSetSLADSCP     = "dscp"      // DSCP of the class's probes
+	ParamSetSLARttUs    = "rtt_us"    // round-trip time limit, µs; 0 = none
+	ParamSetSLALossPpm  = "loss_ppm"  // loss limit, parts per million (0..1e6); 0 = none
+	ParamSetSLAJitterUs = "jitter_us" // jitter limit, µs; 0 = none
 
 	IDParamSetFARFarID    uint32 = 1
 	IDParamForwardPort    uint32 = 1
@@ -250,6 +271,10 @@ const (
 	IDParamSetGRE6SrcAddr uint32 = 2
 	IDParamSetGRE6DstAddr uint32 = 3
 	IDParamSetGRE6Key     uint32 = 4
+	IDParamSetSLADSCP     uint32 = 1
+	IDParamSetSLARttUs    uint32 = 2
+	IDParamSetSLALossPpm  uint32 = 3
+	IDParamSetSLAJitterUs uint32 = 4
 )
 
 // Parameters of set_qos: per color an action (ColorPass 0, ColorRemark 1,
@@ -350,7 +375,9 @@ const (
 	BitsRuleID    = 32 // far_id, lbr_id, tunnel_id
 	BitsGREKey    = 32
 	BitsEthType   = 16
-	BitsColorAct  = 2 // set_qos color actions
+	BitsColorAct  = 2  // set_qos color actions
+	BitsMicros    = 32 // sla limits in µs (up to 71 minutes)
+	BitsPPM       = 20 // parts per million, 0..1e6
 )
 
 // Sizes are the capacities advertised in the P4Info. They are not part of the
@@ -363,6 +390,7 @@ type Sizes struct {
 	Tunnels     int // entries of table tunnels; also the size of the tunnel counters (tunnel ids must be < Tunnels)
 	TunnelTerms int // entries of table tunnel_term
 	NonIPRules  int // entries of table non_ip
+	SLAClasses  int // entries of table sla_class
 	Ports       int // size of the port counters (port numbers must be < Ports)
 	DropReasons int // size of drop_counter (drop reason codes must be < DropReasons)
 	Meters      int // size of far_meter, far_packet_meter and table far_qos (FAR ids that can be metered)
@@ -384,6 +412,7 @@ var DefaultSizes = Sizes{
 	Tunnels:         4_096,
 	TunnelTerms:     4_096,
 	NonIPRules:      64,
+	SLAClasses:      64,
 	Ports:           512,
 	DropReasons:     64,
 	Meters:          4_096,
@@ -405,6 +434,7 @@ func (s Sizes) WithDefaults() Sizes {
 	def(&s.Tunnels, d.Tunnels)
 	def(&s.TunnelTerms, d.TunnelTerms)
 	def(&s.NonIPRules, d.NonIPRules)
+	def(&s.SLAClasses, d.SLAClasses)
 	def(&s.Ports, d.Ports)
 	def(&s.DropReasons, d.DropReasons)
 	def(&s.Meters, d.Meters)
@@ -572,6 +602,22 @@ func New(sizes Sizes) *p4configv1.P4Info {
 				ConstDefaultActionId: IDActionPolice,
 				Size:                 int64(s.Meters),
 			},
+			{
+				Preamble: preamble(IDTableSLAClass, TableSLAClass,
+					"SLA classes: the limits an LBR's traffic must be carried within (docs/sla.md)",
+					"The agent's prober measures every member tunnel of the LBR; only members within the limits carry "+
+						"its flows, and when none is, the best live one does. A limit of 0 is not checked. Without an entry "+
+						"(no_sla), every live member carries the LBR's traffic."),
+				MatchFields: []*p4configv1.MatchField{
+					exact(IDFieldSLAClassLbrID, FieldSLAClassLbrID, BitsRuleID, "id of an entry of table lbr"),
+				},
+				ActionRefs: []*p4configv1.ActionRef{
+					actionRef(IDActionSetSLA, p4configv1.ActionRef_TABLE_ONLY),
+					actionRef(IDActionNoSLA, p4configv1.ActionRef_DEFAULT_ONLY),
+				},
+				ConstDefaultActionId: IDActionNoSLA,
+				Size:                 int64(s.SLAClasses),
+			},
 		},
 		Actions: []*p4configv1.Action{
 			action(IDActionSetFAR, ActionSetFAR, "Select forwarding action rule far_id",
@@ -607,6 +653,12 @@ func New(sizes Sizes) *p4configv1.P4Info {
 				param(IDParamSetQoSRed, ParamSetQoSRed, BitsColorAct, "red: 0 pass, 1 remark, 2 drop"),
 				param(IDParamSetQoSRedDSCP, ParamSetQoSRedDSCP, BitsDSCP, "DSCP a red remark sets")),
 			action(IDActionPolice, ActionPolice, "Green and yellow pass, red drops (counted as meter)"),
+			action(IDActionSetSLA, ActionSetSLA, "Carry the LBR's traffic only on members within these limits",
+				param(IDParamSetSLADSCP, ParamSetSLADSCP, BitsDSCP, "DSCP of the probes that measure the class's path"),
+				param(IDParamSetSLARttUs, ParamSetSLARttUs, BitsMicros, "round-trip time limit in microseconds; 0: none"),
+				param(IDParamSetSLALossPpm, ParamSetSLALossPpm, BitsPPM, "loss limit in parts per million (at most 1000000); 0: none"),
+				param(IDParamSetSLAJitterUs, ParamSetSLAJitterUs, BitsMicros, "jitter limit in microseconds; 0: none")),
+			action(IDActionNoSLA, ActionNoSLA, "No SLA limits: every live member of the LBR carries its traffic"),
 		},
 		ActionProfiles: []*p4configv1.ActionProfile{{
 			Preamble: preamble(IDActionProfileLBRSelector, ActionProfileLBRSelector,

@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 	"net/netip"
+	"time"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/grpc/codes"
@@ -48,6 +49,19 @@ type ProfileGroup struct{ ID uint32 }
 // set may be empty (the P4Runtime specification allows empty groups).
 type ActionSet struct{ Members []dataplane.LBRMember }
 
+// SetSLA is the action of an sla_class entry: the SLA limits of the LBR's
+// traffic (0: not checked) and the DSCP of the probes that measure it.
+type SetSLA struct {
+	DSCP        uint8
+	RTT, Jitter time.Duration // whole microseconds
+	LossPPM     uint32        // parts per million, 0..1e6
+}
+
+// NoSLA is sla_class's const default action: no limits.
+type NoSLA struct{}
+
+func (SetSLA) isAction()           {}
+func (NoSLA) isAction()            {}
 func (SetFAR) isAction()           {}
 func (FARAction) isAction()        {}
 func (SetGRE) isAction()           {}
@@ -238,6 +252,20 @@ func toAction(act *p4info.Action, ps actionParams, wide wideParams) (Action, err
 		return setQoS(ps)
 	case p4info.IDActionPolice:
 		return Police{}, nil
+	case p4info.IDActionSetSLA:
+		loss := ps.get(p4info.IDParamSetSLALossPpm)
+		if loss > 1_000_000 {
+			return nil, invalidf("%s: parameter %d (%s) is %d, more than 1000000 (100 %%)",
+				describeAction(act), p4info.IDParamSetSLALossPpm, p4info.ParamSetSLALossPpm, loss)
+		}
+		return SetSLA{
+			DSCP:    uint8(ps.get(p4info.IDParamSetSLADSCP)),
+			RTT:     time.Duration(ps.get(p4info.IDParamSetSLARttUs)) * time.Microsecond,
+			Jitter:  time.Duration(ps.get(p4info.IDParamSetSLAJitterUs)) * time.Microsecond,
+			LossPPM: uint32(loss),
+		}, nil
+	case p4info.IDActionNoSLA:
+		return NoSLA{}, nil
 	}
 	return nil, Errorf(codes.Unimplemented, "%s has no data-path translation", describeAction(act))
 }
@@ -299,6 +327,18 @@ func fromAction(a Action) (uint32, []param, error) {
 		return p4info.IDActionSetQoS, fromSetQoS(a.Policy), nil
 	case Police:
 		return p4info.IDActionPolice, nil, nil
+	case SetSLA:
+		if a.RTT < 0 || a.Jitter < 0 || a.RTT%time.Microsecond != 0 || a.Jitter%time.Microsecond != 0 || a.LossPPM > 1_000_000 {
+			return 0, nil, Errorf(internal, "set_sla %+v not valid", a)
+		}
+		return p4info.IDActionSetSLA, []param{
+			{id: p4info.IDParamSetSLADSCP, v: uint64(a.DSCP)},
+			{id: p4info.IDParamSetSLARttUs, v: uint64(a.RTT / time.Microsecond)},
+			{id: p4info.IDParamSetSLALossPpm, v: uint64(a.LossPPM)},
+			{id: p4info.IDParamSetSLAJitterUs, v: uint64(a.Jitter / time.Microsecond)},
+		}, nil
+	case NoSLA:
+		return p4info.IDActionNoSLA, nil, nil
 	case nil:
 		return 0, nil, Errorf(internal, "no action")
 	}

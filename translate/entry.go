@@ -31,6 +31,8 @@ type Key struct {
 	EthType uint16
 }
 
+// Table sla_class is keyed by the LBR whose traffic the class is: Key.LBR.
+
 // Entry is a decoded table entry.
 type Entry struct {
 	Key
@@ -38,7 +40,7 @@ type Entry struct {
 	// MODIFY resetting a default entry, a DELETE. Otherwise it is SetFAR (pdr),
 	// FARAction (far; pdr's default: pass or drop; non_ip: pass, drop or punt),
 	// CopyToController (non_ip), ProfileMember, ProfileGroup or ActionSet (lbr),
-	// SetGRE (tunnels) or Decap (tunnel_term).
+	// SetGRE (tunnels), Decap (tunnel_term), SetSLA or NoSLA (sla_class).
 	Action Action
 	// ControllerMetadata and Metadata are opaque to the device and returned on
 	// reads as written. Metadata is nil when empty.
@@ -198,6 +200,8 @@ func (t *Translator) decodeKey(te *p4v1.TableEntry) (Key, *p4info.Table, error) 
 			return Key{}, nil, Errorf(codes.OutOfRange, "table %s: far_id %d out of range 0..%d (the meters' size)", tab.Name(), v, tab.Size()-1)
 		}
 		k.FAR = dataplane.FARID(v)
+	case p4info.IDTableSLAClass:
+		k.LBR = dataplane.LBRID(mk.value(p4info.IDFieldSLAClassLbrID))
 	default:
 		return Key{}, nil, Errorf(codes.Unimplemented, "table %s has no data-path translation", tab.Name())
 	}
@@ -311,6 +315,8 @@ func matchOf(k Key) (matchKey, error) {
 		return matchKey{{p4info.IDFieldNonIPEthType, fieldValue{Value: uint64(k.EthType)}}}, nil
 	case p4info.IDTableFARQoS:
 		return matchKey{{p4info.IDFieldFARQoSFarID, fieldValue{Value: uint64(k.FAR)}}}, nil
+	case p4info.IDTableSLAClass:
+		return matchKey{{p4info.IDFieldSLAClassLbrID, fieldValue{Value: uint64(k.LBR)}}}, nil
 	}
 	return nil, Errorf(internal, "table 0x%08x has no data-path translation", k.Table)
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"testing"
+	"time"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/protobuf/proto"
@@ -262,7 +263,7 @@ func randomEntry(r *rand.Rand) Entry {
 		{Action: dataplane.ActEncap, Tunnel: dataplane.TunnelID(small())},
 		{Action: dataplane.ActBalance, LBR: dataplane.LBRID(small())},
 	}
-	switch r.IntN(7) {
+	switch r.IntN(8) {
 	case 0:
 		m := dataplane.PDRMatch{
 			InPort: dataplane.Ternary[uint16]{Value: u16(), Mask: 0xffff}, Direction: tern8(2),
@@ -308,6 +309,10 @@ func randomEntry(r *rand.Rand) Entry {
 		}
 		e.Key = Key{Table: p4info.IDTableNonIP, EthType: et}
 		e.Action = []Action{farAct(dataplane.ActPass), farAct(dataplane.ActDrop), farAct(dataplane.ActPunt), CopyToController{}}[r.IntN(4)]
+	case 7:
+		e.Key = Key{Table: p4info.IDTableSLAClass, LBR: dataplane.LBRID(small())}
+		e.Action = SetSLA{DSCP: uint8(r.IntN(64)), RTT: time.Duration(small()) * time.Microsecond,
+			LossPPM: uint32(r.IntN(1_000_001)), Jitter: time.Duration(small()) * time.Microsecond}
 	}
 	return e
 }

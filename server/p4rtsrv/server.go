@@ -43,6 +43,14 @@ type Options struct {
 	// CompactEvery is how many records Persist's journal takes before a
 	// snapshot replaces it (default DefaultCompactEvery).
 	CompactEvery int
+	// OnSLAClasses, when set, receives every SLA class controllers wrote in
+	// table sla_class (sla.go), in LBR order, whenever the set changes: after
+	// a Write or pipeline commit that changed an sla_class entry or an LBR a
+	// class uses, and once from New when entries were restored. It is called
+	// outside the server's locks, one call at a time, newest set last; it must
+	// not block (hand the classes to the prober's goroutine) since the RPC
+	// that changed them waits for it. The slice is the callee's.
+	OnSLAClasses func([]SLAClass)
 }
 
 // Server implements p4v1.P4RuntimeServer.
@@ -62,6 +70,15 @@ type Server struct {
 	config *p4v1.ForwardingPipelineConfig // committed; nil before the first commit
 	saved  *p4v1.ForwardingPipelineConfig // VERIFY_AND_SAVE, awaiting COMMIT
 	st     store                          // what controllers wrote
+
+	// SLA classes (sla.go): slaDirty (under mu) says they may have changed;
+	// slaGen numbers the sets taken under mu, slaMu orders their delivery.
+	onSLA        func([]SLAClass)
+	slaDirty     bool
+	slaGen       uint64
+	slaMu        sync.Mutex
+	slaDelivered uint64
+	slaLast      []SLAClass
 
 	stopPunts chan struct{}
 	punts     sync.WaitGroup
@@ -89,7 +106,7 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("p4rtsrv: %w", err)
 	}
 	s := &Server{deviceID: o.DeviceID, dp: o.Dataplane, pipeline: o.Pipeline, tr: tr, arb: newArbiter(o.DeviceID),
-		stopPunts: make(chan struct{}), persist: o.Persist, compactEvery: o.CompactEvery}
+		stopPunts: make(chan struct{}), persist: o.Persist, compactEvery: o.CompactEvery, onSLA: o.OnSLAClasses}
 	if s.maxRead = o.MaxReadEntities; s.maxRead <= 0 {
 		s.maxRead = MaxReadEntities(o.Pipeline)
 	}
@@ -100,6 +117,10 @@ func New(o Options) (*Server, error) {
 	if s.persist != nil {
 		if err := s.restore(); err != nil {
 			return nil, fmt.Errorf("p4rtsrv: %w", err)
+		}
+		if len(s.st.sla) > 0 {
+			s.mu.Lock()
+			s.unlockPublish()
 		}
 	}
 	s.punts.Add(1)
@@ -233,7 +254,7 @@ func (s *Server) SetForwardingPipelineConfig(_ context.Context, req *p4v1.SetFor
 		return nil
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlockPublish()
 	switch req.Action {
 	case p4v1.SetForwardingPipelineConfigRequest_VERIFY:
 		return &p4v1.SetForwardingPipelineConfigResponse{}, verify()

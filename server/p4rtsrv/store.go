@@ -36,6 +36,9 @@ type store struct {
 	defaults map[uint32]translate.Entry // non-initial default entries by table
 	members  map[uint32]translate.Member
 	groups   map[uint32]translate.Group
+	// sla holds the sla_class entries' actions by LBR (also in entries), the
+	// classes' index (sla.go).
+	sla map[dataplane.LBRID]translate.SetSLA
 
 	// Counter MODIFY sets a value: reads return data path − offset (direct
 	// counters keep theirs in stored.offset).
@@ -46,11 +49,13 @@ type store struct {
 }
 
 func (s *Server) resetStore() {
+	s.slaDirty = true
 	s.st = store{
 		entries:        newEntryIndex(),
 		defaults:       map[uint32]translate.Entry{},
 		members:        map[uint32]translate.Member{},
 		groups:         map[uint32]translate.Group{},
+		sla:            map[dataplane.LBRID]translate.SetSLA{},
 		counterOffsets: map[counterCell]dataplane.Counter{},
 		meters:         map[dataplane.MeterID]dataplane.MeterConfig{},
 	}

@@ -125,9 +125,13 @@ var bindings = map[uint32]*binding{
 			if err != nil {
 				return err
 			}
+			s.slaDirty = true // a class takes its members from its LBR
 			return s.setLBR(st.entry.LBR, members)
 		},
-		uninstall: func(s *Server, st *stored) error { return s.setLBR(st.entry.LBR, nil) },
+		uninstall: func(s *Server, st *stored) error {
+			s.slaDirty = true
+			return s.setLBR(st.entry.LBR, nil)
+		},
 		restore: func(s *Server, rs *dataplane.RestoreState, st *stored) error {
 			members, err := s.lbrMembers(st.entry.Action)
 			if err != nil {
@@ -139,6 +143,7 @@ var bindings = map[uint32]*binding{
 			return nil
 		},
 	},
+	p4info.IDTableSLAClass: slaBinding,
 	p4info.IDTableNonIP: {
 		install: func(s *Server, st, _ *stored) error {
 			et, a, err := nonIPRule(st.entry)

@@ -185,7 +185,7 @@ func TestDefaultEntry(t *testing.T) {
 		h.wantEntries(readDefault(), pdrDefault(p4info.IDActionPass))
 
 		// Every table's default entry: pdr's as set, non_ip's its const pass,
-		// far_qos's its const police, the others their const drop.
+		// far_qos's its const police, sla_class's its const no_sla, the others their const drop.
 		all := h.readTable(&p4v1.TableEntry{IsDefaultAction: true})
 		seen := map[uint32]bool{}
 		for _, e := range all {
@@ -199,6 +199,8 @@ func TestDefaultEntry(t *testing.T) {
 				want = p4info.IDActionPass
 			case p4info.IDTableFARQoS:
 				want = p4info.IDActionPolice
+			case p4info.IDTableSLAClass:
+				want = p4info.IDActionNoSLA
 			}
 			if e.TableId != p4info.IDTablePDR && e.GetAction().GetAction().GetActionId() != want {
 				t.Errorf("const default entry %v", e)

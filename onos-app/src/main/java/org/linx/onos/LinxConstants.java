@@ -13,13 +13,13 @@ import org.onosproject.net.pi.model.PiPacketMetadataId;
 import org.onosproject.net.pi.model.PiTableId;
 
 /**
- * Identifiers of the linx pipeline (P4Info "linx" version "4").
+ * Identifiers of the linx pipeline (P4Info "linx" version "5").
  */
 public final class LinxConstants {
 
     /** P4Info package name and version the constants were generated from. */
     public static final String P4INFO_NAME = "linx";
-    public static final String P4INFO_VERSION = "4";
+    public static final String P4INFO_VERSION = "5";
 
     // Match fields
     /** P4 port number the packet arrived on. */
@@ -97,6 +97,8 @@ public final class LinxConstants {
     public static final PiTableId LINX_INGRESS_NON_IP = PiTableId.of("LinxIngress.non_ip");
     /** What each color of a FAR's meters does: pass, remark the inner DSCP, or drop. */
     public static final PiTableId LINX_INGRESS_FAR_QOS = PiTableId.of("LinxIngress.far_qos");
+    /** SLA classes: the limits an LBR's traffic must be carried within (docs/sla.md). */
+    public static final PiTableId LINX_INGRESS_SLA_CLASS = PiTableId.of("LinxIngress.sla_class");
 
     // Actions
     /** Select forwarding action rule far_id. */
@@ -128,6 +130,10 @@ public final class LinxConstants {
     public static final PiActionId LINX_INGRESS_SET_QOS = PiActionId.of("LinxIngress.set_qos");
     /** Green and yellow pass, red drops (counted as meter). */
     public static final PiActionId LINX_INGRESS_POLICE = PiActionId.of("LinxIngress.police");
+    /** Carry the LBR's traffic only on members within these limits. */
+    public static final PiActionId LINX_INGRESS_SET_SLA = PiActionId.of("LinxIngress.set_sla");
+    /** No SLA limits: every live member of the LBR carries its traffic. */
+    public static final PiActionId LINX_INGRESS_NO_SLA = PiActionId.of("LinxIngress.no_sla");
 
     // Action parameters
     public static final PiActionParamId FAR_ID = PiActionParamId.of("far_id");
@@ -160,6 +166,14 @@ public final class LinxConstants {
     public static final int RED_BITWIDTH = 2;
     public static final PiActionParamId RED_DSCP = PiActionParamId.of("red_dscp");
     public static final int RED_DSCP_BITWIDTH = 6;
+    public static final PiActionParamId DSCP = PiActionParamId.of("dscp");
+    public static final int DSCP_BITWIDTH = 6;
+    public static final PiActionParamId RTT_US = PiActionParamId.of("rtt_us");
+    public static final int RTT_US_BITWIDTH = 32;
+    public static final PiActionParamId LOSS_PPM = PiActionParamId.of("loss_ppm");
+    public static final int LOSS_PPM_BITWIDTH = 20;
+    public static final PiActionParamId JITTER_US = PiActionParamId.of("jitter_us");
+    public static final int JITTER_US_BITWIDTH = 32;
 
     // Action profiles
     /** Action selector of table lbr: weighted encap members, selected by a 5-tuple hash. */
