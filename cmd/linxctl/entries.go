@@ -326,6 +326,9 @@ type tunnelRow struct {
 	Src  string `json:"src"`
 	Dst  string `json:"dst"`
 	Key  uint32 `json:"key"`
+	// Quality is the overlay's state and measured quality (gNMI), nil when
+	// the device reports none.
+	Quality *tunnelQuality `json:"state,omitempty"`
 }
 
 func tunnelRowOf(id dataplane.TunnelID, t dataplane.Tunnel) tunnelRow {

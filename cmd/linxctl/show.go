@@ -296,6 +296,14 @@ func showTunnels(ctx context.Context, o *options, args []string) error {
 		if err != nil {
 			return err
 		}
+		// State and quality come over gNMI; a device without it still shows its tunnels.
+		qs, err := c.readQuality(ctx)
+		if err != nil {
+			fmt.Fprintf(o.stderr, "linxctl: warning: no tunnel state: %v\n", err)
+		}
+		for i := range rows {
+			rows[i].Quality = qs[rows[i].ID]
+		}
 		if o.json {
 			return writeJSON(o.stdout, rows)
 		}
@@ -305,9 +313,13 @@ func showTunnels(ctx context.Context, o *options, args []string) error {
 }
 
 func printTunnels(w io.Writer, rows []tunnelRow) {
-	t := newTable(w, "ID", "PORT", "SRC", "DST", "KEY")
+	t := newTable(w, "ID", "PORT", "SRC", "DST", "KEY", "OPER", "SLA", "RTT", "LOSS", "JITTER", "SINCE")
 	for _, r := range rows {
-		t.row(r.ID, r.Port, r.Src, r.Dst, r.Key)
+		q := r.Quality
+		if q == nil {
+			q = &tunnelQuality{}
+		}
+		t.row(r.ID, r.Port, r.Src, r.Dst, r.Key, lowerOr(q.Oper), lowerOr(q.State), fmtMs(q.RTTMs), fmtLoss(q), fmtMs(q.JitterMs), fmtSince(q.LastChange))
 	}
 	t.flush()
 }
