@@ -21,6 +21,8 @@ import org.onosproject.net.flowobjective.NextObjective;
 import org.onosproject.net.flowobjective.Objective;
 import org.onosproject.net.flowobjective.ObjectiveError;
 import org.onosproject.net.group.Group;
+import org.onosproject.net.group.GroupBucket;
+import org.onosproject.net.group.GroupBuckets;
 import org.onosproject.net.group.GroupDescription;
 import org.onosproject.net.group.GroupEvent;
 import org.onosproject.net.group.GroupKey;
@@ -81,6 +83,8 @@ public class LinxPipeliner extends AbstractHandlerBehaviour implements Pipeliner
     }
 
     private final Map<GroupKey, CompletableFuture<Boolean>> pendingGroups = new ConcurrentHashMap<>();
+    /** Bucket updates of installed groups waiting for ONOS to report them done. */
+    private final Map<GroupKey, CompletableFuture<Boolean>> pendingUpdates = new ConcurrentHashMap<>();
     private final GroupListener groupListener = this::groupEvent;
 
     @Override
@@ -194,9 +198,71 @@ public class LinxPipeliner extends AbstractHandlerBehaviour implements Pipeliner
                     success(obj);
                 });
                 break;
+            case ADD_TO_EXISTING:
+            case REMOVE_FROM_EXISTING:
+                updateMembers(obj, t);
+                break;
             default:
                 fail(obj, new LinxException(ObjectiveError.UNSUPPORTED, "next objective operation " + obj.op()
                         + " is not supported: remove the next objective and add it again"));
+        }
+    }
+
+    /**
+     * Adds or removes the overlays of a HASHED next objective's lbr_selector group:
+     * the group's buckets change, which ONOS writes as P4Runtime member inserts and
+     * a group MODIFY (the lbr and far entries stay). Flows on the overlays that stay
+     * do not move: the data path's Maglev table changes only for the members that
+     * come or go. Succeeds once ONOS reports the group updated.
+     */
+    private void updateMembers(NextObjective obj, ObjectiveTranslator.Translation t) {
+        LinxNextGroup installed = LinxNextGroup.decode(store.getNextGroup(obj.id()));
+        if (installed == null) {
+            fail(obj, new LinxException(ObjectiveError.GROUPMISSING,
+                    "next objective " + obj.id() + " is not installed: add it before adding or removing overlays"));
+            return;
+        }
+        if (installed.type != NextObjective.Type.HASHED || obj.type() != NextObjective.Type.HASHED) {
+            fail(obj, new LinxException(ObjectiveError.UNSUPPORTED, "only HASHED next objectives have overlays to "
+                    + (obj.op() == Objective.Operation.ADD_TO_EXISTING ? "add" : "remove")
+                    + "; next objective " + obj.id() + " is " + installed.type));
+            return;
+        }
+        GroupDescription desc = t.groups.get(0);
+        GroupKey key = desc.appCookie();
+        Group group = groupService.getGroup(deviceId, key);
+        if (group == null) {
+            fail(obj, new LinxException(ObjectiveError.GROUPMISSING,
+                    "lbr_selector group " + obj.id() + " of next objective " + obj.id() + " is not on the device"));
+            return;
+        }
+        List<GroupBucket> buckets = desc.buckets().buckets();
+        List<GroupBucket> current = group.buckets().buckets();
+        if (obj.op() == Objective.Operation.ADD_TO_EXISTING) {
+            long added = buckets.stream().filter(b -> !current.contains(b)).count();
+            if (current.size() + added > translator.maxGroupSize()) {
+                fail(obj, new LinxException(ObjectiveError.BADPARAMS, "next objective " + obj.id() + " would have "
+                        + (current.size() + added) + " overlays, lbr_selector takes at most "
+                        + translator.maxGroupSize()));
+                return;
+            }
+        }
+        CompletableFuture<Boolean> done = new CompletableFuture<>();
+        pendingUpdates.put(key, done);
+        done.orTimeout(GROUP_TIMEOUT_SECONDS, TimeUnit.SECONDS).whenComplete((ok, err) -> {
+            pendingUpdates.remove(key, done);
+            if (ok == null || !ok) {
+                fail(obj, new LinxException(ObjectiveError.GROUPINSTALLATIONFAILED,
+                        "lbr_selector group " + obj.id() + " was not updated" + (err != null ? ": " + err : "")));
+                return;
+            }
+            success(obj);
+        });
+        GroupBuckets change = new GroupBuckets(buckets);
+        if (obj.op() == Objective.Operation.ADD_TO_EXISTING) {
+            groupService.addBucketsToGroup(deviceId, key, change, key, obj.appId());
+        } else {
+            groupService.removeBucketsFromGroup(deviceId, key, change, key, obj.appId());
         }
     }
 
@@ -267,6 +333,14 @@ public class LinxPipeliner extends AbstractHandlerBehaviour implements Pipeliner
         Group g = event.subject();
         if (!g.deviceId().equals(deviceId)) {
             return;
+        }
+        CompletableFuture<Boolean> updated = pendingUpdates.get(g.appCookie());
+        if (updated != null) {
+            if (event.type() == GroupEvent.Type.GROUP_UPDATED) {
+                updated.complete(true);
+            } else if (event.type() == GroupEvent.Type.GROUP_UPDATE_FAILED) {
+                updated.complete(false);
+            }
         }
         CompletableFuture<Boolean> done = pendingGroups.get(g.appCookie());
         if (done == null) {

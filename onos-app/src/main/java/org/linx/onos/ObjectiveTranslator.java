@@ -480,8 +480,15 @@ final class ObjectiveTranslator {
 
     // ----------------------------------------------------------------------- next
 
+    /** @return the members an lbr_selector group may have (P4Info max_group_size) */
+    int maxGroupSize() {
+        return maxGroupSize;
+    }
+
     /**
-     * Translates a next objective for ADD or REMOVE (the same entries either way).
+     * Translates a next objective for ADD or REMOVE (the same entries either way);
+     * for ADD_TO_EXISTING and REMOVE_FROM_EXISTING of a HASHED one, the group holds
+     * the buckets (overlays) to add or remove.
      *
      * @param obj next objective
      * @return its FAR, and for HASHED its lbr entry and lbr_selector group

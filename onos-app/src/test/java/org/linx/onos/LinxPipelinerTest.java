@@ -199,7 +199,7 @@ public class LinxPipelinerTest {
         pipeliner.next(Objectives.next(3, NextObjective.Type.BROADCAST).addTreatment(Objectives.tunnel(1))
                 .add(outcome));
         pipeliner.next(Objectives.next(4, NextObjective.Type.HASHED).addTreatment(Objectives.tunnel(1))
-                .addToExisting(outcome));
+                .modify(outcome));
         assertEquals(List.of("UNSUPPORTED", "UNSUPPORTED", "UNSUPPORTED"), outcome.events);
         verify(flows);
     }
@@ -269,6 +269,75 @@ public class LinxPipelinerTest {
         applied.getValue().callback().onSuccess(applied.getValue());
         verify(groups, store);
         assertEquals(List.of("success"), outcome.events);
+    }
+
+    /** An installed HASHED next objective's group with one bucket per tunnel. */
+    private static DefaultGroup installedGroup(int id, long... tunnels) throws LinxException {
+        NextObjective.Builder b = Objectives.next(id, NextObjective.Type.HASHED);
+        for (long t : tunnels) {
+            b.addTreatment(Objectives.tunnel(t));
+        }
+        GroupDescription desc = Objectives.translator().next(b.add()).groups.get(0);
+        DefaultGroup group = new DefaultGroup(GroupId.valueOf(id), desc);
+        group.setState(Group.GroupState.ADDED);
+        return group;
+    }
+
+    @Test
+    public void addToExistingAddsTheOverlaysToTheGroupAndSucceedsWhenUpdated() throws LinxException {
+        Outcome outcome = new Outcome();
+        NextObjective obj = Objectives.next(7, NextObjective.Type.HASHED)
+                .addTreatment(Objectives.tunnel(2)).addToExisting(outcome);
+        GroupDescription add = Objectives.translator().next(obj).groups.get(0);
+        expect(store.getNextGroup(7)).andReturn(new LinxPipeliner.LinxNextGroup(NextObjective.Type.HASHED, 7));
+        expect(groups.getGroup(DEVICE, add.appCookie())).andReturn(installedGroup(7, 1));
+        groups.addBucketsToGroup(DEVICE, add.appCookie(), add.buckets(), add.appCookie(), obj.appId());
+        replay(flows, groups, store);
+
+        pipeliner.next(obj);
+        assertTrue("success before ONOS updated the group", outcome.events.isEmpty());
+        listener.getValue().event(new GroupEvent(GroupEvent.Type.GROUP_UPDATED, installedGroup(7, 1, 2)));
+        assertEquals(List.of("success"), outcome.events);
+        verify(flows, groups, store); // no flow rule touched: the lbr and far entries stay
+    }
+
+    @Test
+    public void removeFromExistingRemovesTheOverlaysAndReportsAFailedUpdate() throws LinxException {
+        Outcome outcome = new Outcome();
+        NextObjective obj = Objectives.next(7, NextObjective.Type.HASHED)
+                .addTreatment(Objectives.tunnel(1)).removeFromExisting(outcome);
+        GroupDescription rm = Objectives.translator().next(obj).groups.get(0);
+        expect(store.getNextGroup(7)).andReturn(new LinxPipeliner.LinxNextGroup(NextObjective.Type.HASHED, 7));
+        expect(groups.getGroup(DEVICE, rm.appCookie())).andReturn(installedGroup(7, 1, 2));
+        groups.removeBucketsFromGroup(DEVICE, rm.appCookie(), rm.buckets(), rm.appCookie(), obj.appId());
+        replay(flows, groups, store);
+
+        pipeliner.next(obj);
+        listener.getValue().event(new GroupEvent(GroupEvent.Type.GROUP_UPDATE_FAILED, installedGroup(7, 1, 2)));
+        assertEquals(List.of("GROUPINSTALLATIONFAILED"), outcome.events);
+        verify(flows, groups, store);
+    }
+
+    @Test
+    public void memberUpdatesNeedAnInstalledHashedNextWithRoom() throws LinxException {
+        Outcome outcome = new Outcome();
+        expect(store.getNextGroup(8)).andReturn(null);
+        expect(store.getNextGroup(9)).andReturn(new LinxPipeliner.LinxNextGroup(NextObjective.Type.SIMPLE, 9));
+        expect(store.getNextGroup(10)).andReturn(new LinxPipeliner.LinxNextGroup(NextObjective.Type.HASHED, 10));
+        long[] full = new long[16];
+        for (int i = 0; i < full.length; i++) {
+            full[i] = i + 1;
+        }
+        expect(groups.getGroup(DEVICE, ObjectiveTranslator.groupKey(10))).andReturn(installedGroup(10, full));
+        replay(flows, groups, store);
+        pipeliner.next(Objectives.next(8, NextObjective.Type.HASHED).addTreatment(Objectives.tunnel(1))
+                .addToExisting(outcome));
+        pipeliner.next(Objectives.next(9, NextObjective.Type.HASHED).addTreatment(Objectives.tunnel(1))
+                .addToExisting(outcome));
+        pipeliner.next(Objectives.next(10, NextObjective.Type.HASHED).addTreatment(Objectives.tunnel(17))
+                .addToExisting(outcome));
+        assertEquals(List.of("GROUPMISSING", "UNSUPPORTED", "BADPARAMS"), outcome.events);
+        verify(flows, groups, store);
     }
 
     @Test
