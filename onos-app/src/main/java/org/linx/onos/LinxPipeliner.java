@@ -211,9 +211,9 @@ public class LinxPipeliner extends AbstractHandlerBehaviour implements Pipeliner
     /**
      * Adds or removes the overlays of a HASHED next objective's lbr_selector group:
      * the group's buckets change, which ONOS writes as P4Runtime member inserts and
-     * a group MODIFY (the lbr and far entries stay). Flows on the overlays that stay
-     * do not move: the data path's Maglev table changes only for the members that
-     * come or go. Succeeds once ONOS reports the group updated.
+     * a group MODIFY (the lbr and far entries stay), so the data path's Maglev table
+     * moves only the flows it must, unlike removing and adding the objective.
+     * Succeeds once ONOS reports the group updated.
      */
     private void updateMembers(NextObjective obj, ObjectiveTranslator.Translation t) {
         LinxNextGroup installed = LinxNextGroup.decode(store.getNextGroup(obj.id()));
