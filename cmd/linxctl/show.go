@@ -544,6 +544,12 @@ func (c *client) readAll(ctx context.Context) (tablesJSON, error) {
 	if out.Tunnels, err = c.readTunnels(ctx); err != nil {
 		return out, err
 	}
+	// The overlays' state is a gNMI read: without it the tunnels still show.
+	if qs, err := c.readQuality(ctx); err == nil {
+		for i := range out.Tunnels {
+			out.Tunnels[i].Quality = qs[out.Tunnels[i].ID]
+		}
+	}
 	if out.Terms, err = c.readTerms(ctx); err != nil {
 		return out, err
 	}
