@@ -29,6 +29,7 @@ func applyParser(words []string) (parseFunc, int, bool) {
 		"add nonip": parseNonIPOp(insertOp), "mod nonip": parseNonIPOp(modifyOp), "del nonip": parseNonIPOp(deleteOp),
 		"add lbr": parseAddLBR, "mod lbr": parseModLBR, "del lbr": parseDelLBR,
 		"add qos": parseQoSOp(insertOp), "mod qos": parseQoSOp(modifyOp), "del qos": parseQoSOp(deleteOp),
+		"add sla": parseSLAOp(insertOp), "mod sla": parseSLAOp(modifyOp), "del sla": parseSLAOp(deleteOp),
 	}
 	p, ok := table[first+" "+second]
 	return p, 2, ok
@@ -149,6 +150,9 @@ func dump(ctx context.Context, o *options, args []string) error {
 		}
 		for _, q := range qos {
 			fmt.Fprintf(w, "add qos %d green=%s yellow=%s red=%s\n", q.FAR, q.Green, q.Yellow, q.Red)
+		}
+		for _, r := range all.SLA {
+			fmt.Fprintf(w, "add sla %d %s\n", r.LBR, slaArgs(r))
 		}
 		return nil
 	})

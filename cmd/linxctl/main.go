@@ -197,6 +197,7 @@ func init() {
 		{[]string{"show", "tunnels"}, "", false, "GRE overlays with their state and measured quality (gNMI)", showTunnels},
 		{[]string{"show", "terms"}, "", false, "GRE tunnel terminations", showTerms},
 		{[]string{"show", "nonip"}, "", false, "what frames that are not IPv4 get, by EtherType, with counters", showNonIP},
+		{[]string{"show", "sla"}, "", false, "SLA classes: the limits each LBR's traffic is carried within", showSLA},
 		{[]string{"show", "groups"}, "", false, "lbr_selector groups and their members", showGroups},
 		{[]string{"show", "members"}, "", false, "lbr_selector members", showMembers},
 		{[]string{"show", "counters"}, "[ports|tunnels|drops|pdr]", false, "counters (non-zero cells; --all for every cell)", showCounters},
@@ -231,6 +232,9 @@ func init() {
 		{[]string{"mod", "qos"}, "FAR [green=A] [yellow=A] [red=A]", true, "replace a FAR's color policy (unnamed colors: pass, pass, drop)", modQoS},
 		{[]string{"del", "qos"}, "FAR", true, "delete a FAR's color policy (back to pass, pass, drop)", delQoS},
 		{[]string{"show", "qos"}, "", false, "FAR color policies (table far_qos)", showQoS},
+		{[]string{"add", "sla"}, "LBR [dscp=D] [rtt=DURATION] [loss=PERCENT] [jitter=DURATION]", true, "insert an SLA class: only the LBR's members within these limits carry its traffic (0 or absent: not checked)", addSLA},
+		{[]string{"mod", "sla"}, "LBR [dscp=D] [rtt=DURATION] [loss=PERCENT] [jitter=DURATION]", true, "replace an SLA class's limits (absent ones become 0: not checked)", modSLA},
+		{[]string{"del", "sla"}, "LBR", true, "delete an SLA class: every live member carries the LBR's traffic again", delSLA},
 		{[]string{"apply"}, "FILE|-", true, "run add/mod/del/default lines from a file in one master session", applyFile},
 		{[]string{"dump"}, "", false, "print the device's entries as add lines for apply", dump},
 	}
@@ -242,7 +246,7 @@ var wordAliases = map[string]string{
 	"table": "tables", "pdrs": "pdr", "fars": "far", "lbrs": "lbr", "tunnel": "tunnels",
 	"term": "terms", "tunnel_term": "terms", "tunnel_terms": "terms", "group": "groups",
 	"member": "members", "counter": "counters", "arb": "arbitration",
-	"non_ip": "nonip", "non-ip": "nonip", "far_qos": "qos",
+	"non_ip": "nonip", "non-ip": "nonip", "far_qos": "qos", "sla_class": "sla", "class": "sla", "classes": "sla",
 }
 
 func canonicalWord(w string, i int, first string) string {

@@ -523,6 +523,7 @@ type tablesJSON struct {
 	Tunnels    []tunnelRow `json:"tunnels"`
 	Terms      []termRow   `json:"terms"`
 	NonIP      []nonIPRow  `json:"nonip"`
+	SLA        []slaRow    `json:"sla"`
 }
 
 func (c *client) readAll(ctx context.Context) (tablesJSON, error) {
@@ -556,6 +557,9 @@ func (c *client) readAll(ctx context.Context) (tablesJSON, error) {
 	if out.NonIP, err = c.readNonIP(ctx); err != nil {
 		return out, err
 	}
+	if out.SLA, err = c.readSLA(ctx); err != nil {
+		return out, err
+	}
 	return out, nil
 }
 
@@ -584,6 +588,8 @@ func showTables(ctx context.Context, o *options, args []string) error {
 		printTerms(w, all.Terms)
 		section(w, &first, "nonip ("+plural(len(all.NonIP), "entry", "entries")+")")
 		printNonIP(w, all.NonIP)
+		section(w, &first, "sla ("+plural(len(all.SLA), "entry", "entries")+")")
+		printSLA(w, all.SLA)
 		return nil
 	})
 }

@@ -151,3 +151,37 @@ func TestShowWatchTunnels(t *testing.T) {
 		t.Errorf("last line %q, want tunnel 1 down\n%s", got, stdout.String())
 	}
 }
+
+// SLA classes with linxctl against the real agent: add, show (text and JSON),
+// mod, dump, refused values, del.
+func TestSLACommands(t *testing.T) {
+	a := startAgent(t, 1)
+	a.ok(t, "-m", "pipeline", "push")
+	a.ok(t, "-m", "add", "tunnel", "1", "port=2", "src=172.16.1.1", "dst=172.16.1.2")
+	a.ok(t, "-m", "add", "lbr", "1", "members=1")
+	out := a.ok(t, "-m", "add", "sla", "1", "dscp=ef", "rtt=150ms", "loss=1%", "jitter=30ms")
+	if !strings.Contains(out, "insert sla 1: dscp=ef rtt=150ms loss=1% jitter=30ms): OK") {
+		t.Errorf("add sla said %q", out)
+	}
+	if out := a.ok(t, "show", "sla"); !strings.Contains(out, "1    ef    150ms  1%    30ms") {
+		t.Errorf("show sla:\n%s", out)
+	}
+	rows := decodeJSON[[]slaRow](t, a.ok(t, "show", "sla", "--json"))
+	if len(rows) != 1 || rows[0] != (slaRow{LBR: 1, DSCP: "ef", RTTMs: 150, LossPct: 1, JitterMs: 30}) {
+		t.Errorf("show sla --json: %+v", rows)
+	}
+	a.ok(t, "-m", "mod", "sla", "1", "rtt=400ms")
+	rows = decodeJSON[[]slaRow](t, a.ok(t, "show", "sla", "--json"))
+	if len(rows) != 1 || rows[0] != (slaRow{LBR: 1, DSCP: "be", RTTMs: 400}) {
+		t.Errorf("after mod sla: %+v", rows)
+	}
+	if d := a.ok(t, "dump"); !strings.Contains(d, "add sla 1 dscp=be rtt=400ms\n") {
+		t.Errorf("dump:\n%s", d)
+	}
+	a.fails(t, exitUsage, []string{"sla loss=101%: want a percentage from 0 to 100"}, "-m", "add", "sla", "2", "loss=101%")
+	a.fails(t, exitUsage, []string{"sla rtt=1.5us: want whole microseconds"}, "-m", "add", "sla", "2", "rtt=1.5us")
+	a.ok(t, "-m", "del", "sla", "1")
+	if rows := decodeJSON[[]slaRow](t, a.ok(t, "show", "sla", "--json")); len(rows) != 0 {
+		t.Errorf("after del sla: %+v", rows)
+	}
+}
