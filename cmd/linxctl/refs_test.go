@@ -31,13 +31,27 @@ func TestDanglingReferences(t *testing.T) {
 		if r.code != exitOK {
 			t.Errorf("%s: exit %d (a dangling reference is legal)\n%s", c.cmd, r.code, r.stderr)
 		}
-		if c.warn == "" && strings.Contains(r.stderr, "warning") {
+		if c.warn == "" && strings.Contains(referenceWarnings(r.stderr), "warning") {
 			t.Errorf("%s: unexpected warning:\n%s", c.cmd, r.stderr)
 		}
 		if c.warn != "" && !strings.Contains(r.stderr, c.warn) {
 			t.Errorf("%s: stderr lacks %q:\n%s", c.cmd, c.warn, r.stderr)
 		}
 	}
+}
+
+// referenceWarnings drops the warning that the previous command's master
+// session is still connected: the agent sees a closed StreamChannel a moment
+// after linxctl exits, so under load the next command may take mastership from
+// it. That is arbitration, not what this test checks.
+func referenceWarnings(stderr string) string {
+	var keep []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if !strings.Contains(l, "taking mastership of device") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
 }
 
 // TestCommandFlags: a flag only some commands use is refused by the others
