@@ -78,10 +78,10 @@ func TestPipeline(t *testing.T) {
 		t.Errorf("push said %q", out)
 	}
 	p := decodeJSON[pipelineJSON](t, a.ok(t, "pipeline", "show", "--json"))
-	if !p.Committed || p.Cookie == nil || *p.Cookie != want || p.Name != "linx" || p.Tables != 8 {
+	if !p.Committed || p.Cookie == nil || *p.Cookie != want || p.Name != "linx" || p.Tables != 9 {
 		t.Errorf("after push: %+v (cookie want %#x)", p, want)
 	}
-	if out := a.ok(t, "show", "pipeline"); !strings.Contains(out, "committed") || !strings.Contains(out, "linx version 4") {
+	if out := a.ok(t, "show", "pipeline"); !strings.Contains(out, "committed") || !strings.Contains(out, "linx version 5") {
 		t.Errorf("show pipeline:\n%s", out)
 	}
 	// The same P4Info again: nothing to do. Another cookie: refused without --force.
