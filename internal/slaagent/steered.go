@@ -39,6 +39,7 @@ type Steered struct {
 	installed  map[dataplane.LBRID][]dataplane.LBRMember
 	onChange   func()
 	maxTunnels int
+	maxPorts   int
 }
 
 // Wrap returns dp, a data path with options o (the table sizes), behind a
@@ -47,6 +48,7 @@ func Wrap(dp dataplane.Dataplane, o dataplane.Options) *Steered {
 	return &Steered{
 		Dataplane:  dp,
 		maxTunnels: o.WithDefaults().MaxTunnels,
+		maxPorts:   o.WithDefaults().MaxPorts,
 		tunnels:    map[dataplane.TunnelID]dataplane.Tunnel{},
 		lbrs:       map[dataplane.LBRID][]dataplane.LBRMember{},
 		down:       map[dataplane.TunnelID]bool{},
@@ -140,7 +142,7 @@ func (s *Steered) SetLBR(id dataplane.LBRID, members []dataplane.LBRMember) erro
 	if len(eff) != len(members) {
 		// The data path checks what it installs; the controller's own list must
 		// pass the same checks, not only the part of it a verdict keeps.
-		if err := dataplane.ValidateMembers(members, s.maxTunnels); err != nil {
+		if err := dataplane.ValidateMembers(members, s.maxPorts, s.maxTunnels); err != nil {
 			s.mu.Unlock()
 			return err
 		}
