@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
@@ -193,6 +194,12 @@ func TestSLABlackout(t *testing.T) {
 		}
 		detect := waitLines(t, ctx, tb, demo.SiteA, tun, "→ down", down0, 10*time.Second).Sub(b)
 		line := last(tb.LogLines(demo.SiteA, tun))
+		if run == 0 {
+			// What an operator sees: the verdict over gNMI, through linxctl.
+			if got := slaState(t, ctx, tb, demo.SiteA, 1); got != "DOWN" {
+				t.Errorf("linxctl show tunnels on gw-a: overlay 1's SLA state %q after the verdict, want DOWN", got)
+			}
+		}
 		// Keep the stream until every flow has delivered for a while after the
 		// verdict (a moment's stall of the machine must not read as traffic
 		// that never moved), at most maxGap.
@@ -240,6 +247,11 @@ func TestSLABlackout(t *testing.T) {
 		line = last(tb.LogLines(demo.SiteA, tun))
 		recoveries = append(recoveries, rec)
 		t.Logf("run %d: blackout over → overlay 1 up again after %v (%q)", run+1, rec.Round(time.Millisecond), line)
+		if run == 0 {
+			if got := slaState(t, ctx, tb, demo.SiteA, 1); got != "UP" {
+				t.Errorf("linxctl show tunnels on gw-a: overlay 1's SLA state %q after recovery, want UP", got)
+			}
+		}
 		st = startStream(t, tb, 8, 4*time.Millisecond)
 		before = tx1(t, ctx, tb)
 		time.Sleep(time.Second)
@@ -416,4 +428,57 @@ func last(ls []string) string {
 		return ""
 	}
 	return ls[len(ls)-1]
+}
+
+// slaState is overlay id's SLA state on site i as an operator reads it:
+// linxctl show tunnels, which reads it from the agent over gNMI ("" when the
+// agent reports none).
+func slaState(t *testing.T, ctx context.Context, tb *demo.Testbed, i int, id uint32) string {
+	t.Helper()
+	out, err := tb.Ctl(ctx, i, "--json", "show", "tunnels")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []struct {
+		ID    uint32 `json:"id"`
+		State *struct {
+			SLA string `json:"sla_state"`
+		} `json:"state"`
+	}
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("linxctl --json show tunnels: %v\n%s", err, out)
+	}
+	for _, r := range rows {
+		if r.ID == id {
+			if r.State == nil {
+				return ""
+			}
+			return r.State.SLA
+		}
+	}
+	t.Fatalf("linxctl show tunnels lists no tunnel %d:\n%s", id, out)
+	return ""
+}
+
+// TestSLAControllerClass: a class a controller writes in table sla_class
+// (here with linxctl, as ONOS would over P4Runtime) reaches the agent's
+// prober, which then steers that LBR; a brownout it tolerates changes nothing.
+func TestSLAControllerClass(t *testing.T) {
+	tb := newTestbed(t, "")
+	ctx := testenv.Context(t, slaTimeout)
+	waitUp(t, ctx, tb)
+	for _, cmd := range [][]string{
+		{"add", "lbr", "3", "members=1:1,2:1"},
+		{"add", "sla", "3", "rtt=150ms", "loss=10%"},
+	} {
+		if out, err := tb.Ctl(ctx, demo.SiteA, append([]string{"--master"}, cmd...)...); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+	}
+	// The class is named after its LBR (p4rtsrv.SLAClassName) and, with both
+	// overlays within its limits, carried by both.
+	waitLines(t, ctx, tb, demo.SiteA, "sla: class lbr-3 on tunnels ", "[1 2]", 0, 20*time.Second)
+	if n := lines(tb, demo.SiteA, "SLA classes from the controller", ""); n == 0 {
+		t.Errorf("gw-a never logged the controller's classes: %q", tb.LogLines(demo.SiteA, "sla"))
+	}
 }

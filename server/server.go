@@ -29,6 +29,9 @@ type Options struct {
 	// Persist keeps the P4Runtime state across restarts (p4rtsrv.Options.Persist):
 	// New restores it, into the data path too.
 	Persist p4rtsrv.Persist
+	// OnSLAClasses receives the SLA classes controllers write
+	// (p4rtsrv.Options.OnSLAClasses).
+	OnSLAClasses func([]p4rtsrv.SLAClass)
 }
 
 // Server is the device's gRPC endpoint.
@@ -42,7 +45,8 @@ type Server struct {
 // decodes P4Runtime Writes lazily (package wire): a large Write never exists
 // as one tree of messages.
 func New(o Options) (*Server, error) {
-	p4rt, err := p4rtsrv.New(p4rtsrv.Options{DeviceID: o.DeviceID, Dataplane: o.Dataplane, Pipeline: o.Pipeline, Persist: o.Persist})
+	p4rt, err := p4rtsrv.New(p4rtsrv.Options{DeviceID: o.DeviceID, Dataplane: o.Dataplane, Pipeline: o.Pipeline, Persist: o.Persist,
+		OnSLAClasses: o.OnSLAClasses})
 	if err != nil {
 		return nil, fmt.Errorf("p4runtime service: %w", err)
 	}

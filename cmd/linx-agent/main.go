@@ -390,24 +390,27 @@ func run(c *config.Config, memory bool, log *zap.Logger) error {
 	// The controller writes through steered, which lays the SLA prober's
 	// verdicts over its tunnels and LBRs (internal/slaagent).
 	steered := slaagent.Wrap(dp, c.DataplaneOptions())
+	hooks := &slaHooks{log: log} // sla.go
 	srv, err := server.New(server.Options{
-		DeviceID:  c.Device.ID,
-		Dataplane: steered,
-		Pipeline:  pipeline,
-		GNMI:      gnmisrv.Options{Links: linkwatch.NewLinks(nil), Logf: sugar.Warnf},
-		GRPC:      gopts,
-		Persist:   persistOf(state),
+		DeviceID:     c.Device.ID,
+		Dataplane:    steered,
+		Pipeline:     pipeline,
+		GNMI:         gnmisrv.Options{Links: linkwatch.NewLinks(nil), Logf: sugar.Warnf, Quality: hooks},
+		GRPC:         gopts,
+		Persist:      persistOf(state),
+		OnSLAClasses: hooks.onSLAClasses,
 	})
 	if err != nil {
 		return err
 	}
+	hooks.gnmi.Store(srv.GNMI)
 	logRestored(srv, state, log)
-	stopSLA, err := startSLA(c, steered, log) // sla.go
+	stopSLA, err := startSLA(c, steered, hooks, log)
 	if err != nil {
 		return err
 	}
 	defer stopSLA()
-	svc.watch(dp, srv)
+	svc.watch(dp, srv, hooks)
 	lis, err := net.Listen("tcp", c.GRPC.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

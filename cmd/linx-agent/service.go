@@ -19,6 +19,7 @@ import (
 	"github.com/linx-sdwan/linx/internal/metrics"
 	"github.com/linx-sdwan/linx/internal/sdnotify"
 	"github.com/linx-sdwan/linx/server"
+	"github.com/linx-sdwan/linx/server/gnmisrv"
 )
 
 // service is what the agent tells the world about itself: the Prometheus
@@ -80,9 +81,9 @@ func (s *service) grpcOptions() []grpc.ServerOption {
 	return s.rpc.ServerOptions()
 }
 
-// watch exports the data path's counters, the controllers' arbitration and
-// the RPC series of every method srv serves.
-func (s *service) watch(dp dataplane.Dataplane, srv *server.Server) {
+// watch exports the data path's counters, the controllers' arbitration, the
+// overlays' measured quality and the RPC series of every method srv serves.
+func (s *service) watch(dp dataplane.Dataplane, srv *server.Server, quality gnmisrv.TunnelQuality) {
 	if s.reg == nil {
 		return
 	}
@@ -95,6 +96,7 @@ func (s *service) watch(dp dataplane.Dataplane, srv *server.Server) {
 			PerPDR:     s.perPDR,
 		}),
 		metrics.NewControllerCollector(srv.P4RT.Arbitration),
+		metrics.NewQualityCollector(quality),
 	)
 	if ml, ok := dp.(metrics.MeterLister); ok {
 		s.reg.MustRegister(metrics.NewMeterCollector(ml))

@@ -46,6 +46,9 @@ type Options struct {
 	SourcePort uint16
 	// Logf receives state changes, selections and failures. nil discards them.
 	Logf func(format string, args ...any)
+	// OnChange, if set, is called after every state change of a session
+	// (gNMI's ON_CHANGE subscriptions wake on it). It must not block.
+	OnChange func()
 }
 
 // Agent runs the prober over a Steered data path.
@@ -296,6 +299,9 @@ func classesEqual(a, b []sla.Class) bool {
 func (a *Agent) onState(c sla.StateChange) {
 	a.logf("sla: %v %s → %s (%s): rtt %v loss %.1f%% jitter %v", c.Path, c.From, c.To, c.Reason,
 		c.Quality.RTT, 100*c.Quality.Loss, c.Quality.Jitter)
+	if a.opts.OnChange != nil {
+		a.opts.OnChange()
+	}
 	if c.Path.DSCP != 0 {
 		return // a class's own session: its classes follow it, the tunnel does not
 	}
