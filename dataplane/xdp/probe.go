@@ -202,11 +202,33 @@ func (d *Dataplane) readProbeReplies() {
 // clock: now, minus how long ago ns was. The result keeps a monotonic reading,
 // so subtracting a probe's send time (a time.Now) gives the elapsed time
 // whatever the wall clock does.
+//
+// time.Now and CLOCK_MONOTONIC cannot be read at one instant: the monotonic
+// clock is read on both sides of time.Now and the midpoint taken, from the
+// tightest of a few tries, so a preemption between the reads (hundreds of µs
+// under emulation) does not move the result by the preemption's length.
 func monoTime(ns uint64) time.Time {
-	now := time.Now()
-	var ts unix.Timespec
-	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) != nil {
-		return now
+	var (
+		best    time.Time
+		bestGap int64 = -1
+	)
+	for range 4 {
+		var a, b unix.Timespec
+		if unix.ClockGettime(unix.CLOCK_MONOTONIC, &a) != nil {
+			return time.Now()
+		}
+		now := time.Now()
+		if unix.ClockGettime(unix.CLOCK_MONOTONIC, &b) != nil {
+			return now
+		}
+		gap := b.Nano() - a.Nano()
+		if bestGap < 0 || gap < bestGap {
+			mid := a.Nano() + gap/2
+			best, bestGap = now.Add(-time.Duration(mid-int64(ns))), gap
+		}
+		if gap < int64(10*time.Microsecond) {
+			break
+		}
 	}
-	return now.Add(-time.Duration(ts.Nano() - int64(ns)))
+	return best
 }
