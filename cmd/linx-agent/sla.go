@@ -45,7 +45,7 @@ func (h *slaHooks) TunnelStatus() []gnmisrv.TunnelStatus {
 		}
 		q := s.Quality
 		out = append(out, gnmisrv.TunnelStatus{Tunnel: p.Tunnel, State: tunnelState(s.State), LastChange: s.Since,
-			RTT: q.RTT, MinRTT: q.MinRTT, Jitter: q.Jitter, Loss: q.Loss,
+			NoReplies: q.Replies == 0, RTT: q.RTT, MinRTT: q.MinRTT, Jitter: q.Jitter, Loss: q.Loss,
 			Directional: q.Directional, LossForward: q.LossForward, LossBackward: q.LossBackward})
 	}
 	slices.SortFunc(out, func(a, b gnmisrv.TunnelStatus) int { return int(a.Tunnel) - int(b.Tunnel) })

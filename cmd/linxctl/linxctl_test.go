@@ -208,10 +208,12 @@ func TestAddShow(t *testing.T) {
 	}
 
 	tunnels := decodeJSON[[]tunnelRow](t, a.ok(t, "show", "tunnels", "--json"))
-	// Each overlay's liveness comes over gNMI; this agent runs no prober, so no SLA state.
+	// Each overlay's liveness and SLA state come over gNMI. This agent probes
+	// its overlays (sla is on by default) but no peer answers: no verdict
+	// yet, and no round-trip measures (absent, not 0).
 	for i := range tunnels {
-		if q := tunnels[i].Quality; q == nil || q.Oper == "" || q.State != "" {
-			t.Errorf("show tunnels --json: tunnel %d state %+v, want an oper-status and no sla state", tunnels[i].ID, q)
+		if q := tunnels[i].Quality; q == nil || q.Oper == "" || q.State != "UNKNOWN" || q.RTTMs != nil || q.JitterMs != nil {
+			t.Errorf("show tunnels --json: tunnel %d state %+v, want an oper-status, sla state UNKNOWN and no rtt or jitter", tunnels[i].ID, q)
 		}
 		tunnels[i].Quality = nil
 	}

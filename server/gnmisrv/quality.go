@@ -31,6 +31,9 @@ type TunnelStatus struct {
 	RTT, MinRTT, Jitter time.Duration
 	// Loss is the round-trip loss ratio (0..1) of the window.
 	Loss float64
+	// NoReplies says no probe of the window was answered: RTT, MinRTT and
+	// Jitter are unknown and their leaves absent (not 0).
+	NoReplies bool
 	// Directional says LossForward and LossBackward are known (the far end is
 	// a stateful STAMP reflector); otherwise their leaves are absent.
 	Directional               bool
@@ -111,6 +114,7 @@ func unixNanos(t time.Time) uint64 {
 func slaLeaves() []*leafDef {
 	has := func(d *ifaceData) bool { return d.sla != nil }
 	directional := func(d *ifaceData) bool { return d.sla != nil && d.sla.Directional }
+	replied := func(d *ifaceData) bool { return d.sla != nil && !d.sla.NoReplies }
 	leaf := func(name string, typ leafType, sampled bool, present func(*ifaceData) bool, get func(*TunnelStatus) value) *leafDef {
 		return &leafDef{rel: []string{"sla", "state", name}, module: modSLA, typ: typ, class: classOperational,
 			sampled: sampled, present: present, get: func(d *ifaceData) value { return get(d.sla) }}
@@ -123,9 +127,9 @@ func slaLeaves() []*leafDef {
 			return str(string(q.State))
 		}),
 		leaf("last-change", tUint64, false, has, func(q *TunnelStatus) value { return u64(unixNanos(q.LastChange)) }),
-		leaf("rtt", tUint64, true, has, func(q *TunnelStatus) value { return u64(micros(q.RTT)) }),
-		leaf("rtt-min", tUint64, true, has, func(q *TunnelStatus) value { return u64(micros(q.MinRTT)) }),
-		leaf("jitter", tUint64, true, has, func(q *TunnelStatus) value { return u64(micros(q.Jitter)) }),
+		leaf("rtt", tUint64, true, replied, func(q *TunnelStatus) value { return u64(micros(q.RTT)) }),
+		leaf("rtt-min", tUint64, true, replied, func(q *TunnelStatus) value { return u64(micros(q.MinRTT)) }),
+		leaf("jitter", tUint64, true, replied, func(q *TunnelStatus) value { return u64(micros(q.Jitter)) }),
 		leaf("loss", tUint32, true, has, func(q *TunnelStatus) value { return u32(ppm(q.Loss)) }),
 		leaf("loss-forward", tUint32, true, directional, func(q *TunnelStatus) value { return u32(ppm(q.LossForward)) }),
 		leaf("loss-backward", tUint32, true, directional, func(q *TunnelStatus) value { return u32(ppm(q.LossBackward)) }),
