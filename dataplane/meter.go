@@ -184,6 +184,27 @@ type Meters interface {
 	PDRMeterCounters(id PDRID) (MeterCounters, error)
 }
 
+// MeterLister is a data path that lists its configured meters (both
+// implementations are): what metrics and gNMI export is then bounded by what
+// operators configured, not by the meters' size.
+type MeterLister interface {
+	Meters
+	// MeterIDs lists the configured FAR meters, by unit then FAR.
+	MeterIDs() []MeterID
+	// PDRMeterIDs lists the rules whose direct meter is configured, by id.
+	PDRMeterIDs() []PDRID
+}
+
+// SortedPDRMeterIDs lists the keys of m in ascending order.
+func SortedPDRMeterIDs[V any](m map[PDRID]V) []PDRID {
+	ids := make([]PDRID, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
 // SortedMeterIDs lists the keys of m by unit, then FAR.
 func SortedMeterIDs[V any](m map[MeterID]V) []MeterID {
 	ids := make([]MeterID, 0, len(m))

@@ -102,6 +102,15 @@ func (d *Dataplane) MeterIDs() []dataplane.MeterID {
 	return dataplane.SortedMeterIDs(d.meters)
 }
 
+var _ dataplane.MeterLister = (*Dataplane)(nil)
+
+// PDRMeterIDs lists the rules with a configured direct meter, by id.
+func (d *Dataplane) PDRMeterIDs() []dataplane.PDRID {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return dataplane.SortedPDRMeterIDs(d.pdrMeters)
+}
+
 // SetPDRMeter records rule id's direct meter (the default one removes it).
 func (d *Dataplane) SetPDRMeter(id dataplane.PDRID, c dataplane.MeterConfig) error {
 	if err := c.Validate(); err != nil {

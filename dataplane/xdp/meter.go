@@ -83,6 +83,16 @@ func (d *Dataplane) MeterIDs() []dataplane.MeterID {
 	return dataplane.SortedMeterIDs(d.meters)
 }
 
+var _ dataplane.MeterLister = (*Dataplane)(nil)
+
+// PDRMeterIDs lists the rules with a configured direct meter (for metrics
+// and gNMI), by id.
+func (d *Dataplane) PDRMeterIDs() []dataplane.PDRID {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return dataplane.SortedPDRMeterIDs(d.pdrMeters)
+}
+
 // MeterCounters reads a meter's per-color counts, summed over CPUs. A meter
 // never configured since the counters were zeroed counts nothing: it reads
 // zero without a syscall (a wildcard read of every cell costs one per
