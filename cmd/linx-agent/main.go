@@ -395,7 +395,7 @@ func run(c *config.Config, memory bool, log *zap.Logger) error {
 		DeviceID:     c.Device.ID,
 		Dataplane:    steered,
 		Pipeline:     pipeline,
-		GNMI:         gnmisrv.Options{Links: linkwatch.NewLinks(nil), Logf: sugar.Warnf, Quality: hooks},
+		GNMI:         gnmisrv.Options{Links: linkwatch.NewLinks(nil), Logf: sugar.Warnf, Quality: hooks, Meters: meterLister(dp)},
 		GRPC:         gopts,
 		Persist:      persistOf(state),
 		OnSLAClasses: hooks.onSLAClasses,

@@ -98,7 +98,7 @@ func (s *service) watch(dp dataplane.Dataplane, srv *server.Server, quality gnmi
 		metrics.NewControllerCollector(srv.P4RT.Arbitration),
 		metrics.NewQualityCollector(quality),
 	)
-	if ml, ok := dp.(metrics.MeterLister); ok {
+	if ml := meterLister(dp); ml != nil {
 		s.reg.MustRegister(metrics.NewMeterCollector(ml))
 	}
 	s.reg.MustRegister(
@@ -106,6 +106,14 @@ func (s *service) watch(dp dataplane.Dataplane, srv *server.Server, quality gnmi
 			Help: "StreamChannel messages (PacketIns above all) dropped because their controller did not read its stream fast enough."},
 			func() float64 { return float64(srv.P4RT.StreamDropped()) }),
 	)
+}
+
+// meterLister is dp's listing of its configured meters (both data paths have
+// one), which gNMI and metrics export; nil without one. It is the data path
+// itself, not the SLA steering that wraps it for the controller.
+func meterLister(dp dataplane.Dataplane) dataplane.MeterLister {
+	ml, _ := dp.(dataplane.MeterLister)
+	return ml
 }
 
 // ready reports the agent ready (the data path loaded and gRPC listening at

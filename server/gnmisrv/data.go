@@ -20,9 +20,14 @@ func u32(u uint32) value           { return value{typ: tUint32, u: uint64(u)} }
 func u64(u uint64) value           { return value{typ: tUint64, u: u} }
 func (v value) equal(o value) bool { return v == o }
 
-// ifaceData is what one interface looks like at one moment: a port, or an
-// overlay reported as a logical port.
+// ifaceData is what one list entry looks like at one moment: an interface (a
+// port, or an overlay reported as a logical port) or a meter (meter set).
 type ifaceData struct {
+	list  *listDef
+	entry []pelem // the entry's path (list.entryPath)
+	key   string  // pathString(entry): the entry's identity in subscriptions
+	meter *meterData
+
 	name    string
 	index   uint32 // the P4 port number, or the overlay's logical port number
 	ifType  string // iana-if-type identity
@@ -72,10 +77,16 @@ func (d *ifaceData) lastChange() uint64 {
 	return uint64(ns)
 }
 
-// snapshot is the state of every port at one moment.
+// setEntry places d in list l with key values vals.
+func (d *ifaceData) setEntry(l *listDef, vals ...string) {
+	d.list, d.entry = l, l.entryPath(vals)
+	d.key = pathString(d.entry)
+}
+
+// snapshot is the state of every port, overlay and meter at one moment.
 type snapshot struct {
 	at     time.Time
-	ifaces []ifaceData
+	ifaces []ifaceData // interfaces first, then meters
 }
 
 // leaf is one leaf instance of a snapshot.
@@ -83,7 +94,7 @@ type leaf struct {
 	def   *leafDef
 	path  []pelem
 	key   string // pathString(path)
-	iface string
+	entry *ifaceData
 	val   value
 }
 
@@ -95,6 +106,7 @@ func (s *Server) take() *snapshot {
 	portOper := map[dataplane.PortID]OperStatus{}
 	for _, p := range s.dp.Ports() {
 		d := ifaceData{name: p.Name, index: uint32(p.ID), ifType: typeEthernet}
+		d.setEntry(ifList, p.Name)
 		c, err := s.dp.PortCounter(p.ID)
 		switch {
 		case err == nil:
@@ -114,6 +126,7 @@ func (s *Server) take() *snapshot {
 		snap.ifaces = append(snap.ifaces, d)
 	}
 	s.takeTunnels(snap, portOper)
+	s.takeMeters(snap)
 	return snap
 }
 
@@ -164,6 +177,7 @@ func (s *Server) takeTunnels(snap *snapshot, portOper map[dataplane.PortID]OperS
 			continue
 		}
 		d := ifaceData{name: name, index: t.Port, ifType: typeTunnel, sla: quality[t.ID]}
+		d.setEntry(ifList, name)
 		c, err := s.dp.TunnelCounter(t.ID)
 		switch {
 		case err == nil:
@@ -203,21 +217,21 @@ func (s *Server) tunnelChange(id dataplane.TunnelID, oper OperStatus, at time.Ti
 	return seen.since
 }
 
-// leaves returns the snapshot's leaves that pat selects, interface by interface in
-// port order, each interface's leaves in schema order.
+// leaves returns the snapshot's leaves that pat selects, entry by entry
+// (interfaces in port order, then meters), each entry's leaves in schema order.
 func (snap *snapshot) leaves(pat *pattern) []leaf {
 	var out []leaf
 	for i := range snap.ifaces {
 		d := &snap.ifaces[i]
 		for _, def := range leafDefs {
-			if def.isCounter() && !d.ctrOK || def.present != nil && !def.present(d) {
+			if def.list != d.list || def.isCounter() && !d.ctrOK || def.present != nil && !def.present(d) {
 				continue
 			}
-			p := leafPath(d.name, def)
+			p := leafPath(d.entry, def)
 			if !pat.match(p) {
 				continue
 			}
-			out = append(out, leaf{def: def, path: p, key: pathString(p), iface: d.name, val: def.get(d)})
+			out = append(out, leaf{def: def, path: p, key: pathString(p), entry: d, val: def.get(d)})
 		}
 	}
 	return out

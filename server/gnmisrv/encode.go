@@ -75,16 +75,25 @@ func (n *jnode) child(name, module string, list bool) *jnode {
 	return c
 }
 
-// entry returns the list entry with key k, creating it with its key leaf first.
-func (n *jnode) entry(k string) *jnode {
+// entry returns the list entry with keys kv, creating it with its key leaves
+// first.
+func (n *jnode) entry(kv []keyVal) *jnode {
+	k := pathString([]pelem{{keys: kv}})
 	if e, ok := n.index[k]; ok {
 		return e
 	}
 	e := &jnode{module: n.module, index: map[string]*jnode{}}
 	n.index[k] = e
 	n.kids = append(n.kids, e)
-	e.set(keyName, modInterfaces, str(k))
+	e.setKeys(kv, n.module)
 	return e
+}
+
+// setKeys sets the key leaves of a list entry.
+func (n *jnode) setKeys(kv []keyVal, module string) {
+	for _, k := range kv {
+		n.set(k.name, module, str(k.val))
+	}
 }
 
 func (n *jnode) set(name, module string, v value) {
@@ -99,16 +108,16 @@ func buildJSON(node []pelem, leaves []leaf, ietf bool) []byte {
 		return jsonScalar(leaves[0].val, ietf)
 	}
 	root := &jnode{index: map[string]*jnode{}}
-	if len(node) > 0 && node[len(node)-1].list {
-		root.set(keyName, modInterfaces, str(node[len(node)-1].key))
+	if len(node) > 0 && node[len(node)-1].list() {
+		root.setKeys(node[len(node)-1].keys, leaves[0].def.list.module)
 	}
 	for _, l := range leaves {
 		cur := root
 		rel := l.path[len(node):]
 		for i, e := range rel {
 			switch {
-			case e.list:
-				cur = cur.child(e.name, modInterfaces, true).entry(e.key)
+			case e.list():
+				cur = cur.child(e.name, l.def.list.module, true).entry(e.keys)
 			case i == len(rel)-1:
 				cur.set(e.name, l.def.module, l.val)
 			default:
@@ -121,14 +130,15 @@ func buildJSON(node []pelem, leaves []leaf, ietf bool) []byte {
 	return b.Bytes()
 }
 
-// containerModule is the module of the container at depth (0: interfaces) on
-// the way to leaf def: the sla container below an interface entry, and what it
-// holds, augment it from linx-sla; everything else is openconfig-interfaces.
+// containerModule is the module of the container at depth (0: interfaces,
+// qos) on the way to leaf def: the sla container below an interface entry, and
+// what it holds, augment it from linx-sla; everything else is its list's
+// module (openconfig-interfaces, linx-qos).
 func containerModule(def *leafDef, depth int) string {
 	if def.module == modSLA && depth >= 2 {
 		return modSLA
 	}
-	return modInterfaces
+	return def.list.module
 }
 
 // writeObject writes n's members. With ietf, a member name is qualified by its

@@ -32,8 +32,10 @@ func TestCapabilities(t *testing.T) {
 	for _, m := range resp.GetSupportedModels() {
 		models = append(models, m.GetName())
 	}
-	if !slices.Contains(models, "openconfig-interfaces") {
-		t.Errorf("models %v lack openconfig-interfaces", models)
+	for _, m := range []string{"openconfig-interfaces", "linx-qos"} {
+		if !slices.Contains(models, m) {
+			t.Errorf("models %v lack %s", models, m)
+		}
 	}
 }
 

@@ -39,6 +39,12 @@
 // status and last-change are sent on change (at once when the agent calls
 // Server.QualityChanged); the measures are sampled like counters.
 //
+// Configured meters carry their per-color counts under linx's module linx-qos
+// (meters.go; F the FAR id, U bytes or packets, ID the data path's rule id):
+//
+//	/qos/meters/meter[far=F][unit=U]/state/counters/{green,yellow,red}/{packets,bytes}  uint64
+//	/qos/pdr-meters/meter[pdr=ID]/state/counters/{green,yellow,red}/{packets,bytes}     uint64
+//
 // The counters C are exactly those ONOS reads:
 // in-octets, in-unicast-pkts, in-broadcast-pkts, in-multicast-pkts,
 // in-unknown-protos, in-discards, in-errors, in-fcs-errors, out-octets,
@@ -52,7 +58,7 @@
 // Paths may use the key wildcards name=* and name=... (ONOS' port discovery
 // sends the latter), the element wildcards * and ..., module-qualified element
 // names and origin "openconfig". Every update carries the full path from
-// /interfaces; a request prefix's target is echoed in the notification prefix.
+// the root; a request prefix's target is echoed in the notification prefix.
 //
 // Get: encodings PROTO (one typed update per leaf: string_val or uint_val),
 // JSON_IETF and JSON (one update per addressed node holding its subtree, member
@@ -78,8 +84,9 @@
 //
 // heartbeat_interval (at least Options.MinSampleInterval) resends everything;
 // updates_only suppresses the initial state. An interface that goes away is
-// reported as a delete of /interfaces/interface[name=IF]; subscriptions to
-// interfaces that do not exist yet stay open. Cancelling the RPC ends it at
+// reported as a delete of /interfaces/interface[name=IF] (a meter reset to the
+// default, or whose rule is deleted, as a delete of its meter entry);
+// subscriptions to interfaces or meters that do not exist yet stay open. Cancelling the RPC ends it at
 // once; Server.Close ends all of them.
 package gnmisrv
 
@@ -121,6 +128,11 @@ type Options struct {
 	// MinSampleInterval is the smallest sample_interval and heartbeat_interval
 	// accepted, and the interval used for sample_interval 0. Default 1 s.
 	MinSampleInterval time.Duration
+	// Meters, if set, lists the configured meters served under /qos
+	// (meters.go); nil: the data path's own, if it lists them
+	// (dataplane.MeterLister). The agent passes its data path here because
+	// the one it serves interfaces from is wrapped by the SLA steering.
+	Meters dataplane.MeterLister
 	// Quality, if set, reports the overlays' measured quality (the agent's SLA
 	// prober), served under each overlay's sla container (quality.go).
 	Quality TunnelQuality
@@ -159,9 +171,10 @@ func (o Options) withDefaults() Options {
 type Server struct {
 	gnmi.UnimplementedGNMIServer
 
-	dp    PortSource
-	links LinkStater
-	opts  Options
+	dp     PortSource
+	meters dataplane.MeterLister // nil: no meters served
+	links  LinkStater
+	opts   Options
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -182,7 +195,7 @@ var _ gnmi.GNMIServer = (*Server)(nil)
 // New returns the gNMI service over dp.
 func New(dp PortSource, opts Options) *Server {
 	opts = opts.withDefaults()
-	return &Server{dp: dp, links: opts.Links, opts: opts, done: make(chan struct{}), logged: map[string]bool{},
+	return &Server{dp: dp, meters: meterSource(dp, opts), links: opts.Links, opts: opts, done: make(chan struct{}), logged: map[string]bool{},
 		tunSeen: map[dataplane.TunnelID]tunnelSeen{}, changeCh: make(chan struct{})}
 }
 
@@ -227,6 +240,7 @@ var supportedModels = []*gnmi.ModelData{
 	{Name: modInterfaces, Organization: "OpenConfig working group"},
 	{Name: modP4RT, Organization: "OpenConfig working group"},
 	{Name: modSLA, Organization: "linx"},
+	{Name: modQoS, Organization: "linx"},
 }
 
 // Capabilities implements gnmi.GNMIServer.
@@ -269,8 +283,8 @@ func (s *Server) Get(ctx context.Context, req *gnmi.GetRequest) (*gnmi.GetRespon
 	resp := &gnmi.GetResponse{}
 	for _, pat := range pats {
 		all := snap.leaves(pat)
-		if len(all) == 0 && pat.namesInterface() {
-			return nil, status.Errorf(codes.NotFound, "%s: no such interface", pat.text)
+		if what := pat.namedEntry(); len(all) == 0 && what != "" {
+			return nil, status.Errorf(codes.NotFound, "%s: no such %s", pat.text, what)
 		}
 		var leaves []leaf
 		for _, l := range all {

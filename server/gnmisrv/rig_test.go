@@ -244,13 +244,23 @@ func updates(t *testing.T, ns ...*gnmi.Notification) map[string]string {
 func checkFullPath(t *testing.T, path *gnmi.Path) {
 	t.Helper()
 	el := path.GetElem()
-	if len(el) < 2 || el[0].GetName() != "interfaces" || el[1].GetName() != "interface" || el[1].GetKey()["name"] == "" {
-		t.Errorf("update path %s is not a full /interfaces/interface[name=X]/... path", pstr(path))
+	switch {
+	case len(el) >= 2 && el[0].GetName() == "interfaces" && el[1].GetName() == "interface" && el[1].GetKey()["name"] != "":
+	case len(el) >= 3 && el[0].GetName() == "qos" && el[1].GetName() == "meters" && el[2].GetName() == "meter" &&
+		el[2].GetKey()["far"] != "" && el[2].GetKey()["unit"] != "":
+	case len(el) >= 3 && el[0].GetName() == "qos" && el[1].GetName() == "pdr-meters" && el[2].GetName() == "meter" && el[2].GetKey()["pdr"] != "":
+	default:
+		t.Errorf("update path %s is not a full /interfaces/interface[name=X]/... or /qos/.../meter[...]/... path", pstr(path))
 		return
 	}
 	for _, e := range el {
-		if e.GetName() == "*" || e.GetName() == "..." || e.GetKey()["name"] == "*" || e.GetKey()["name"] == "..." {
+		if e.GetName() == "*" || e.GetName() == "..." {
 			t.Errorf("update path %s has a wildcard", pstr(path))
+		}
+		for _, v := range e.GetKey() {
+			if v == "*" || v == "..." {
+				t.Errorf("update path %s has a wildcard", pstr(path))
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package gnmisrv
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/openconfig/gnmi/proto/gnmi"
@@ -10,12 +11,15 @@ import (
 )
 
 // The schema served: a read-only slice of openconfig-interfaces (plus the
-// openconfig-p4rt id leaf), one list entry per attached port and per overlay:
+// openconfig-p4rt id leaf), one list entry per attached port and per overlay,
+// and linx's meters (linx-qos), one entry per configured meter:
 //
 //	/interfaces/interface[name=IF]/name
 //	/interfaces/interface[name=IF]/state/{name,type,id,ifindex,admin-status,oper-status,last-change}
 //	/interfaces/interface[name=IF]/state/counters/{in-octets,...}
 //	/interfaces/interface[name=tunnel-ID]/sla/state/{status,last-change,rtt,...}  (linx-sla)
+//	/qos/meters/meter[far=F][unit=U]/state/counters/{green,yellow,red}/{packets,bytes}  (linx-qos)
+//	/qos/pdr-meters/meter[pdr=ID]/state/counters/...                                  (linx-qos)
 
 // iana-if-type identities of state/type.
 const (
@@ -29,14 +33,45 @@ const (
 	// modSLA names linx's own augmentation of an overlay's interface entry with
 	// its measured quality (the sla container; quality.go).
 	modSLA = "linx-sla"
+	// modQoS names linx's own module of meter state (the qos container;
+	// meters.go).
+	modQoS = "linx-qos"
 
-	elemInterfaces = "interfaces"
-	elemInterface  = "interface"
-	keyName        = "name"
+	keyName = "name"
 )
 
 // knownModules may prefix element names ("openconfig-interfaces:interfaces").
-var knownModules = []string{modInterfaces, modP4RT, modSLA}
+var knownModules = []string{modInterfaces, modP4RT, modSLA, modQoS}
+
+// listDef is one keyed list of the tree: the containers above it, its
+// element name, its key names in order, and its module.
+type listDef struct {
+	above  []string
+	elem   string
+	keys   []string
+	module string
+	what   string // in a NOT_FOUND message: "no such <what>"
+}
+
+// The lists served.
+var (
+	ifList       = &listDef{above: []string{"interfaces"}, elem: "interface", keys: []string{keyName}, module: modInterfaces, what: "interface"}
+	farMeterList = &listDef{above: []string{"qos", "meters"}, elem: "meter", keys: []string{"far", "unit"}, module: modQoS, what: "meter"}
+	pdrMeterList = &listDef{above: []string{"qos", "pdr-meters"}, elem: "meter", keys: []string{"pdr"}, module: modQoS, what: "meter"}
+)
+
+// entryPath is the path of the list entry with key values vals.
+func (l *listDef) entryPath(vals []string) []pelem {
+	p := make([]pelem, 0, len(l.above)+1)
+	for _, a := range l.above {
+		p = append(p, pelem{name: a})
+	}
+	kv := make([]keyVal, len(l.keys))
+	for i, k := range l.keys {
+		kv[i] = keyVal{k, vals[i]}
+	}
+	return append(p, pelem{name: l.elem, keys: kv})
+}
 
 type leafType uint8
 
@@ -69,9 +104,10 @@ func (c dataClass) in(t gnmi.GetRequest_DataType) bool {
 	return false
 }
 
-// leafDef is one leaf of an interface list entry.
+// leafDef is one leaf of a list entry (an interface, a meter).
 type leafDef struct {
-	rel    []string // path below /interfaces/interface[name=IF]
+	list   *listDef // nil: ifList
+	rel    []string // path below the entry, /interfaces/interface[name=IF] for ifList
 	module string
 	typ    leafType
 	class  dataClass
@@ -160,22 +196,30 @@ func buildLeafDefs() []*leafDef {
 			class: classOperational, sampled: true, get: counterGetter(c),
 		})
 	}
-	return append(defs, slaLeaves()...)
+	defs = append(defs, slaLeaves()...)
+	for _, d := range defs {
+		d.list = ifList
+	}
+	return append(defs, meterLeaves()...)
 }
 
 func (l *leafDef) isCounter() bool { return len(l.rel) == 3 && l.rel[1] == "counters" }
 
-// pelem is one element of a concrete data path. Only the interface list element
-// has a key (name).
+// pelem is one element of a concrete data path; a list entry's carries its
+// keys in schema order.
 type pelem struct {
 	name string
-	key  string
-	list bool
+	keys []keyVal // nil: not a list entry
 }
 
-func leafPath(ifname string, l *leafDef) []pelem {
-	p := make([]pelem, 0, 2+len(l.rel))
-	p = append(p, pelem{name: elemInterfaces}, pelem{name: elemInterface, key: ifname, list: true})
+type keyVal struct{ name, val string }
+
+func (e pelem) list() bool { return e.keys != nil }
+
+// leafPath is the path of leaf l of the entry at entry.
+func leafPath(entry []pelem, l *leafDef) []pelem {
+	p := make([]pelem, 0, len(entry)+len(l.rel))
+	p = append(p, entry...)
 	for _, r := range l.rel {
 		p = append(p, pelem{name: r})
 	}
@@ -186,8 +230,11 @@ func toGNMIPath(p []pelem) *gnmi.Path {
 	out := &gnmi.Path{Elem: make([]*gnmi.PathElem, len(p))}
 	for i, e := range p {
 		out.Elem[i] = &gnmi.PathElem{Name: e.name}
-		if e.list {
-			out.Elem[i].Key = map[string]string{keyName: e.key}
+		if e.list() {
+			out.Elem[i].Key = make(map[string]string, len(e.keys))
+			for _, k := range e.keys {
+				out.Elem[i].Key[k.name] = k.val
+			}
 		}
 	}
 	return out
@@ -198,10 +245,8 @@ func pathString(p []pelem) string {
 	for _, e := range p {
 		b.WriteByte('/')
 		b.WriteString(e.name)
-		if e.list {
-			b.WriteString("[name=")
-			b.WriteString(e.key)
-			b.WriteByte(']')
+		for _, k := range e.keys {
+			fmt.Fprintf(&b, "[%s=%s]", k.name, k.val)
 		}
 	}
 	if b.Len() == 0 {
@@ -251,7 +296,7 @@ func parsePattern(prefix, path *gnmi.Path) (*pattern, error) {
 	}
 	pat.text = pat.String()
 	if !pat.valid() {
-		return nil, status.Errorf(codes.InvalidArgument, "path %s is not in the supported schema (/interfaces/interface[name=*]/...)", pat.text)
+		return nil, status.Errorf(codes.InvalidArgument, "path %s is not in the supported schema (/interfaces/interface[name=*]/..., /qos/meters/meter[far=*][unit=*]/..., /qos/pdr-meters/meter[pdr=*]/...)", pat.text)
 	}
 	return pat, nil
 }
@@ -338,7 +383,7 @@ func (p *pattern) String() string {
 // valid reports whether the pattern addresses at least one schema node.
 func (p *pattern) valid() bool {
 	for _, l := range leafDefs {
-		if matchPrefix(p.elems, leafPath("", l), true) {
+		if matchPrefix(p.elems, leafPath(l.list.entryPath(make([]string, len(l.list.keys))), l), true) {
 			return true
 		}
 	}
@@ -358,15 +403,24 @@ func (p *pattern) hasDots() bool {
 	return false
 }
 
-// namesInterface reports whether the pattern selects one interface by name (so
-// that no data at all means NOT_FOUND rather than an empty result).
-func (p *pattern) namesInterface() bool {
+// namedEntry returns what the pattern's list entry is ("interface", "meter")
+// when it names one by a key value (so that no data at all means NOT_FOUND
+// rather than an empty result), "" otherwise.
+func (p *pattern) namedEntry() string {
 	for _, e := range p.elems {
-		if v, ok := e.keys[keyName]; ok && !isWild(v) {
-			return true
+		for _, v := range e.keys {
+			if isWild(v) {
+				continue
+			}
+			for _, l := range []*listDef{ifList, farMeterList, pdrMeterList} {
+				if l.elem == e.name {
+					return l.what
+				}
+			}
+			return "entry"
 		}
 	}
-	return false
+	return ""
 }
 
 // matchPrefix matches pat against a prefix of path. With anyKey, the path's list
@@ -395,10 +449,11 @@ func elemMatch(pe patElem, e pelem, anyKey bool) bool {
 		return false
 	}
 	for k, v := range pe.keys {
-		if !e.list || k != keyName {
+		i := slices.IndexFunc(e.keys, func(kv keyVal) bool { return kv.name == k })
+		if i < 0 {
 			return false
 		}
-		if !anyKey && !isWild(v) && v != e.key {
+		if !anyKey && !isWild(v) && v != e.keys[i].val {
 			return false
 		}
 	}

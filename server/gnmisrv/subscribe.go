@@ -21,9 +21,11 @@ type subState struct {
 
 	nextChange, nextSample, nextBeat time.Time
 
-	// last holds, per interface, the values last sent (or, with updates_only, the
-	// baseline) of the leaves whose changes matter.
-	last map[string]map[string]value
+	// last holds, per list entry (its path string), the values last sent (or,
+	// with updates_only, the baseline) of the leaves whose changes matter;
+	// entries the entries' paths, to report them gone.
+	last    map[string]map[string]value
+	entries map[string][]pelem
 }
 
 // schedule says when a leaf is considered for sending: at every sample (sampled)
@@ -70,7 +72,7 @@ func (s *Server) newSubscription(list *gnmi.SubscriptionList) (*subscription, er
 		if err != nil {
 			return nil, err
 		}
-		st := &subState{pat: pat, mode: in.GetMode(), suppress: in.GetSuppressRedundant(), last: map[string]map[string]value{}}
+		st := &subState{pat: pat, mode: in.GetMode(), suppress: in.GetSuppressRedundant(), last: map[string]map[string]value{}, entries: map[string][]pelem{}}
 		if list.GetMode() == gnmi.SubscriptionList_STREAM {
 			if err := s.streamParams(st, in); err != nil {
 				return nil, err
@@ -369,34 +371,36 @@ func advance(t time.Time, d time.Duration, now time.Time) time.Time {
 }
 
 func (st *subState) changed(l leaf) bool {
-	old, ok := st.last[l.iface][l.key]
+	old, ok := st.last[l.entry.key][l.key]
 	return !ok || !old.equal(l.val)
 }
 
 func (st *subState) remember(l leaf) {
-	m := st.last[l.iface]
+	m := st.last[l.entry.key]
 	if m == nil {
 		m = map[string]value{}
-		st.last[l.iface] = m
+		st.last[l.entry.key] = m
+		st.entries[l.entry.key] = l.entry.entry
 	}
 	m[l.key] = l.val
 }
 
-// sendGone reports interfaces this subscription has sent that are no longer
-// attached, as deletes of their list entries.
+// sendGone reports list entries this subscription has sent that are gone
+// (interfaces detached or deleted, meters reset), as deletes of the entries.
 func (s *Server) sendGone(stream gnmi.GNMI_SubscribeServer, sub *subscription, st *subState, snap *snapshot) error {
 	if len(st.last) == 0 {
 		return nil
 	}
 	present := make(map[string]bool, len(snap.ifaces))
 	for _, d := range snap.ifaces {
-		present[d.name] = true
+		present[d.key] = true
 	}
 	n := &gnmi.Notification{Timestamp: snap.at.UnixNano(), Prefix: targetPrefix(st.pat.target)}
-	for name := range st.last {
-		if !present[name] {
-			delete(st.last, name)
-			n.Delete = append(n.Delete, toGNMIPath([]pelem{{name: elemInterfaces}, {name: elemInterface, key: name, list: true}}))
+	for key := range st.last {
+		if !present[key] {
+			n.Delete = append(n.Delete, toGNMIPath(st.entries[key]))
+			delete(st.last, key)
+			delete(st.entries, key)
 		}
 	}
 	if len(n.Delete) == 0 {
@@ -415,7 +419,7 @@ func (s *Server) sendAll(stream gnmi.GNMI_SubscribeServer, sub *subscription, sn
 	return nil
 }
 
-// sendLeaves sends leaves as one notification per interface, each update with
+// sendLeaves sends leaves as one notification per list entry, each update with
 // its full path. Leaf values are scalars, which gNMI carries in the typed
 // TypedValue fields whatever the requested encoding (that one applies to
 // structured values, which subscriptions never send); gnmi_cli, for one, decodes
@@ -430,15 +434,15 @@ func (s *Server) sendLeaves(stream gnmi.GNMI_SubscribeServer, sub *subscription,
 		n = nil
 		return err
 	}
-	iface := ""
+	var entry *ifaceData
 	for _, l := range leaves {
-		if n != nil && l.iface != iface {
+		if n != nil && l.entry != entry {
 			if err := flush(); err != nil {
 				return err
 			}
 		}
 		if n == nil {
-			iface = l.iface
+			entry = l.entry
 			n = &gnmi.Notification{Timestamp: snap.at.UnixNano(), Prefix: targetPrefix(sub.list.GetPrefix().GetTarget())}
 		}
 		n.Update = append(n.Update, &gnmi.Update{Path: toGNMIPath(l.path), Val: typedScalar(l.val, gnmi.Encoding_PROTO)})
