@@ -227,7 +227,7 @@ func init() {
 		{[]string{"mod", "lbr"}, "ID members=TUNNEL[:WEIGHT],...", true, "change the tunnels and weights of a load-balancing rule", modLBR},
 		{[]string{"del", "lbr"}, "ID", true, "delete a load-balancing rule with the group and members linxctl made for it", delLBR},
 		{[]string{"meter"}, "FAR [bytes|packets] | pdr KEY...  reset|cir=RATE cburst=SIZE [pir=RATE pburst=SIZE] [eburst=SIZE]", true, "configure or reset a FAR's meter, or a pdr entry's direct meter (KEY as del pdr; RATE: 10mbit, 1.25mbps or bytes/s; packets: plain numbers)", setMeter},
-		{[]string{"show", "meters"}, "[--all]", false, "FAR and pdr meters: config and per-color packet counts", showMeters},
+		{[]string{"show", "meters"}, "[--all]", false, "FAR and pdr meters: config and what each colored (packets, bytes per color)", showMeters},
 		{[]string{"add", "qos"}, "FAR [green=A] [yellow=A] [red=A]", true, "what a FAR's meter colors do: pass, drop or a DSCP to remark to (defaults: pass, pass, drop)", addQoS},
 		{[]string{"mod", "qos"}, "FAR [green=A] [yellow=A] [red=A]", true, "replace a FAR's color policy (unnamed colors: pass, pass, drop)", modQoS},
 		{[]string{"del", "qos"}, "FAR", true, "delete a FAR's color policy (back to pass, pass, drop)", delQoS},

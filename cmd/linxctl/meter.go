@@ -172,29 +172,37 @@ func counterOf(d *p4v1.CounterData) dataplane.Counter {
 	return dataplane.Counter{Packets: uint64(d.GetPacketCount()), Bytes: uint64(d.GetByteCount())}
 }
 
-// readMeters reads every cell of both meters; rows of cells without a config
-// and without counts are left out unless all.
+// meterRowOf is a meter cell as read, FAR and direct meters alike; nil when
+// it has neither a config nor a count and all is false.
+func meterRowOf(r meterRow, cfg *p4v1.MeterConfig, data *p4v1.MeterCounterData, all bool) *meterRow {
+	r.Green, r.Yellow, r.Red = counterOf(data.GetGreen()), counterOf(data.GetYellow()), counterOf(data.GetRed())
+	if cfg != nil {
+		r.Config = &meterConfigJSON{cfg.Cir, cfg.Cburst, cfg.Pir, cfg.Pburst, cfg.Eburst}
+	}
+	if !all && r.Config == nil && r.Green.Packets+r.Yellow.Packets+r.Red.Packets == 0 {
+		return nil
+	}
+	return &r
+}
+
+// readMeters reads every cell of both FAR meters, then every pdr entry's
+// direct meter; rows of cells without a config and without counts are left
+// out unless all.
 func (c *client) readMeters(ctx context.Context, all bool) ([]meterRow, error) {
 	es, err := c.read(ctx, &p4v1.Entity{Entity: &p4v1.Entity_MeterEntry{MeterEntry: &p4v1.MeterEntry{}}})
 	if err != nil {
 		return nil, err
 	}
-	var rows []meterRow
+	rows := []meterRow{}
 	for _, e := range es {
 		me := e.GetMeterEntry()
 		id, ok := translate.MeterOf(me.GetMeterId(), me.GetIndex().GetIndex())
 		if !ok {
 			continue
 		}
-		r := meterRow{FAR: uint32(id.FAR), Unit: id.Unit.String(), Green: counterOf(me.GetCounterData().GetGreen()),
-			Yellow: counterOf(me.GetCounterData().GetYellow()), Red: counterOf(me.GetCounterData().GetRed())}
-		if cfg := me.GetConfig(); cfg != nil {
-			r.Config = &meterConfigJSON{cfg.Cir, cfg.Cburst, cfg.Pir, cfg.Pburst, cfg.Eburst}
+		if r := meterRowOf(meterRow{FAR: uint32(id.FAR), Unit: id.Unit.String()}, me.GetConfig(), me.GetCounterData(), all); r != nil {
+			rows = append(rows, *r)
 		}
-		if !all && r.Config == nil && r.Green.Packets+r.Yellow.Packets+r.Red.Packets == 0 {
-			continue
-		}
-		rows = append(rows, r)
 	}
 	des, err := c.read(ctx, &p4v1.Entity{Entity: &p4v1.Entity_DirectMeterEntry{DirectMeterEntry: &p4v1.DirectMeterEntry{TableEntry: &p4v1.TableEntry{}}}})
 	if err != nil {
@@ -206,50 +214,36 @@ func (c *client) readMeters(ctx context.Context, all bool) ([]meterRow, error) {
 		if err != nil {
 			continue
 		}
-		r := meterRow{PDR: pdrKeyArgs(translate.Entry{Key: k}), Unit: "bytes", Green: counterOf(dme.GetCounterData().GetGreen()),
-			Yellow: counterOf(dme.GetCounterData().GetYellow()), Red: counterOf(dme.GetCounterData().GetRed())}
-		if cfg := dme.GetConfig(); cfg != nil {
-			r.Config = &meterConfigJSON{cfg.Cir, cfg.Cburst, cfg.Pir, cfg.Pburst, cfg.Eburst}
+		if r := meterRowOf(meterRow{PDR: pdrKeyArgs(translate.Entry{Key: k}), Unit: "bytes"}, dme.GetConfig(), dme.GetCounterData(), all); r != nil {
+			rows = append(rows, *r)
 		}
-		if !all && r.Config == nil && r.Green.Packets+r.Yellow.Packets+r.Red.Packets == 0 {
-			continue
-		}
-		rows = append(rows, r)
-	}
-	if rows == nil {
-		rows = []meterRow{}
 	}
 	return rows, nil
 }
 
-func showMeters(ctx context.Context, o *options, args []string) error {
-	if err := noArgs("show meters", args); err != nil {
-		return err
+var showMeters = showRows("show meters", func(ctx context.Context, c *client, o *options) ([]meterRow, error) {
+	return c.readMeters(ctx, o.all)
+}, printMeters)
+
+// printMeters prints each meter's config and what it colored, per color in
+// packets and bytes.
+func printMeters(w io.Writer, rows []meterRow) {
+	t := newTable(w, "METER", "UNIT", "CIR", "CBURST", "PIR", "PBURST", "EBURST",
+		"GREEN-PKTS", "GREEN-BYTES", "YELLOW-PKTS", "YELLOW-BYTES", "RED-PKTS", "RED-BYTES")
+	for _, r := range rows {
+		cfg := []any{"-", "-", "-", "-", "-"}
+		if c := r.Config; c != nil {
+			cfg = []any{c.CIR, c.CBurst, c.PIR, c.PBurst, c.EBurst}
+		}
+		name := fmt.Sprintf("far %d", r.FAR)
+		if r.PDR != "" {
+			name = "pdr " + r.PDR
+		}
+		t.row(append(append([]any{name, r.Unit}, cfg...), human(r.Green.Packets), human(r.Green.Bytes),
+			human(r.Yellow.Packets), human(r.Yellow.Bytes), human(r.Red.Packets), human(r.Red.Bytes))...)
 	}
-	return withClient(o, func(c *client) error {
-		rows, err := c.readMeters(ctx, o.all)
-		if err != nil {
-			return err
-		}
-		if o.json {
-			return writeJSON(o.stdout, rows)
-		}
-		t := newTable(o.stdout, "METER", "UNIT", "CIR", "CBURST", "PIR", "PBURST", "EBURST", "GREEN", "YELLOW", "RED")
-		for _, r := range rows {
-			cfg := []any{"-", "-", "-", "-", "-"}
-			if c := r.Config; c != nil {
-				cfg = []any{c.CIR, c.CBurst, c.PIR, c.PBurst, c.EBurst}
-			}
-			name := fmt.Sprintf("far %d", r.FAR)
-			if r.PDR != "" {
-				name = "pdr " + r.PDR
-			}
-			t.row(append(append([]any{name, r.Unit}, cfg...), human(r.Green.Packets), human(r.Yellow.Packets), human(r.Red.Packets))...)
-		}
-		t.flush()
-		fmt.Fprintf(o.stdout, "%s (rates per second: bytes for unit bytes; colors in packets; '-': default, all green)\n", plural(len(rows), "meter", "meters"))
-		return nil
-	})
+	t.flush()
+	fmt.Fprintf(w, "%s (rates per second, bursts: in bytes for unit bytes (frames with their Ethernet header), packets for unit packets; '-': default, all green)\n", plural(len(rows), "meter", "meters"))
 }
 
 // ---- far_qos ----
@@ -364,22 +358,7 @@ func (c *client) readQoS(ctx context.Context) ([]qosRow, error) {
 	return rows, nil
 }
 
-func showQoS(ctx context.Context, o *options, args []string) error {
-	if err := noArgs("show qos", args); err != nil {
-		return err
-	}
-	return withClient(o, func(c *client) error {
-		rows, err := c.readQoS(ctx)
-		if err != nil {
-			return err
-		}
-		if o.json {
-			return writeJSON(o.stdout, rows)
-		}
-		printQoS(o.stdout, rows)
-		return nil
-	})
-}
+var showQoS = showRows("show qos", func(ctx context.Context, c *client, _ *options) ([]qosRow, error) { return c.readQoS(ctx) }, printQoS)
 
 func printQoS(w io.Writer, rows []qosRow) {
 	t := newTable(w, "FAR", "GREEN", "YELLOW", "RED")

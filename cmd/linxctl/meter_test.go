@@ -27,9 +27,11 @@ func TestMeters(t *testing.T) {
 	}) {
 		t.Errorf("show meters --json: %+v, want %+v", rows, want)
 	}
-	if text := a.ok(t, "show", "meters"); !strings.Contains(text, "3 meters") || !strings.Contains(text, "1250000") {
+	if text := a.ok(t, "show", "meters"); !strings.Contains(text, "3 meters") || !strings.Contains(text, "1250000") ||
+		!strings.Contains(text, "GREEN-PKTS") || !strings.Contains(text, "RED-BYTES") {
 		t.Errorf("show meters:\n%s", text)
 	}
+	a.fails(t, exitUsage, []string{"show meters takes no arguments"}, "show", "meters", "5")
 	a.ok(t, "-m", "meter", "5", "reset")
 	if rows := decodeJSON[[]meterRow](t, a.ok(t, "show", "meters", "--json")); len(rows) != 2 {
 		t.Errorf("after reset: %+v, want 2 meters", rows)

@@ -33,6 +33,28 @@ func noArgs(what string, args []string) error {
 	return nil
 }
 
+// showRows makes a show command that takes no arguments: it reads its rows
+// and prints them as JSON (--json) or as a table with print. Every such
+// command of linxctl is one, so they parse, dial and print alike.
+func showRows[T any](what string, read func(ctx context.Context, c *client, o *options) (T, error), print func(w io.Writer, rows T)) func(context.Context, *options, []string) error {
+	return func(ctx context.Context, o *options, args []string) error {
+		if err := noArgs(what, args); err != nil {
+			return err
+		}
+		return withClient(o, func(c *client) error {
+			rows, err := read(ctx, c, o)
+			if err != nil {
+				return err
+			}
+			if o.json {
+				return writeJSON(o.stdout, rows)
+			}
+			print(o.stdout, rows)
+			return nil
+		})
+	}
+}
+
 // readTable reads every entry of a table (pdr and non_ip with their counters).
 func (c *client) readTable(ctx context.Context, table uint32) ([]translate.Entry, error) {
 	te := &p4v1.TableEntry{TableId: table}
@@ -235,22 +257,7 @@ func (c *client) readFARs(ctx context.Context) ([]farRow, error) {
 	return rows, nil
 }
 
-func showFAR(ctx context.Context, o *options, args []string) error {
-	if err := noArgs("show far", args); err != nil {
-		return err
-	}
-	return withClient(o, func(c *client) error {
-		rows, err := c.readFARs(ctx)
-		if err != nil {
-			return err
-		}
-		if o.json {
-			return writeJSON(o.stdout, rows)
-		}
-		printFAR(o.stdout, rows)
-		return nil
-	})
-}
+var showFAR = showRows("show far", func(ctx context.Context, c *client, _ *options) ([]farRow, error) { return c.readFARs(ctx) }, printFAR)
 
 func printFAR(w io.Writer, rows []farRow) {
 	t := newTable(w, "ID", "ACTION", "PORT", "TUNNEL", "LBR")
@@ -287,30 +294,21 @@ func (c *client) readTunnels(ctx context.Context) ([]tunnelRow, error) {
 	return rows, nil
 }
 
-func showTunnels(ctx context.Context, o *options, args []string) error {
-	if err := noArgs("show tunnels", args); err != nil {
-		return err
+var showTunnels = showRows("show tunnels", func(ctx context.Context, c *client, o *options) ([]tunnelRow, error) {
+	rows, err := c.readTunnels(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return withClient(o, func(c *client) error {
-		rows, err := c.readTunnels(ctx)
-		if err != nil {
-			return err
-		}
-		// State and quality come over gNMI; a device without it still shows its tunnels.
-		qs, err := c.readQuality(ctx)
-		if err != nil {
-			fmt.Fprintf(o.stderr, "linxctl: warning: no tunnel state: %v\n", err)
-		}
-		for i := range rows {
-			rows[i].Quality = qs[rows[i].ID]
-		}
-		if o.json {
-			return writeJSON(o.stdout, rows)
-		}
-		printTunnels(o.stdout, rows)
-		return nil
-	})
-}
+	// State and quality come over gNMI; a device without it still shows its tunnels.
+	qs, err := c.readQuality(ctx)
+	if err != nil {
+		fmt.Fprintf(o.stderr, "linxctl: warning: no tunnel state: %v\n", err)
+	}
+	for i := range rows {
+		rows[i].Quality = qs[rows[i].ID]
+	}
+	return rows, nil
+}, printTunnels)
 
 func printTunnels(w io.Writer, rows []tunnelRow) {
 	t := newTable(w, "ID", "PORT", "SRC", "DST", "KEY", "OPER", "SLA", "RTT", "LOSS", "JITTER", "SINCE")
@@ -343,22 +341,7 @@ func (c *client) readTerms(ctx context.Context) ([]termRow, error) {
 	return rows, nil
 }
 
-func showTerms(ctx context.Context, o *options, args []string) error {
-	if err := noArgs("show terms", args); err != nil {
-		return err
-	}
-	return withClient(o, func(c *client) error {
-		rows, err := c.readTerms(ctx)
-		if err != nil {
-			return err
-		}
-		if o.json {
-			return writeJSON(o.stdout, rows)
-		}
-		printTerms(o.stdout, rows)
-		return nil
-	})
-}
+var showTerms = showRows("show terms", func(ctx context.Context, c *client, _ *options) ([]termRow, error) { return c.readTerms(ctx) }, printTerms)
 
 func printTerms(w io.Writer, rows []termRow) {
 	t := newTable(w, "SRC", "DST", "KEY", "TUNNEL")
@@ -384,22 +367,10 @@ func (c *client) readLBRs(ctx context.Context) ([]lbrRow, lbrView, error) {
 	return rows, v, nil
 }
 
-func showLBR(ctx context.Context, o *options, args []string) error {
-	if err := noArgs("show lbr", args); err != nil {
-		return err
-	}
-	return withClient(o, func(c *client) error {
-		rows, _, err := c.readLBRs(ctx)
-		if err != nil {
-			return err
-		}
-		if o.json {
-			return writeJSON(o.stdout, rows)
-		}
-		printLBR(o.stdout, rows)
-		return nil
-	})
-}
+var showLBR = showRows("show lbr", func(ctx context.Context, c *client, _ *options) ([]lbrRow, error) {
+	rows, _, err := c.readLBRs(ctx)
+	return rows, err
+}, printLBR)
 
 func printLBR(w io.Writer, rows []lbrRow) {
 	t := newTable(w, "ID", "REF", "MEMBERS (TUNNEL:WEIGHT)")
