@@ -43,6 +43,17 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo check failed: %s", c.Text)
 		}
 	}
+	// The acts of issue 14 ran and checked what they promise: an IPv6 flow
+	// across the sites (echoes, UDP, TCP, the IPv6 rules' counters) and a
+	// policed class (nothing dropped below the CIR, the CIR delivered above
+	// it, the meter's per-color counts equal to what arrived and what not).
+	for _, want := range []string{"ping6 host-a -> host-b", "ping6 host-b -> host-a", "udp over IPv6 host-a -> host-b",
+		"tcp over IPv6 host-a -> host-b", "the IPv6 rules carried it", "at half the CIR", "at twice the CIR, host-b received",
+		"the meter's per-color counts match"} {
+		if !slices.ContainsFunc(r.Checks, func(c demo.Check) bool { return strings.Contains(c.Text, want) }) {
+			t.Errorf("the demo made no check %q", want)
+		}
+	}
 	if len(r.Leftovers) > 0 {
 		t.Errorf("the demo says it left behind: %s", strings.Join(r.Leftovers, "; "))
 	}

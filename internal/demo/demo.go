@@ -149,6 +149,8 @@ func (d *demo) run(ctx context.Context) error {
 		{"tcp", d.tcp},
 		{"udp flows: DSCP EF pinned to overlay 1, the rest balanced 3:1", d.udp},
 		{"per-overlay counters (linxctl show counters tunnels)", d.showCounters},
+		{"IPv6 between the sites, inside the overlays of the IPv4 underlay", d.ipv6},
+		{"a policed class: UDP to port 9000 metered at 8 Mbit/s", d.policed},
 		{"failover: WAN link 2 fails under a running TCP transfer", d.failover},
 		{"WAN link 2 back", d.restore},
 		{"SLA blackout: overlay 1 goes black with its carrier up", d.slaBlackout},
@@ -181,6 +183,8 @@ type demo struct {
 	agents []*agent // gw-a, gw-b once started
 
 	sla string // replaces the sla section of the agents' configuration ("": the examples')
+
+	policedRed uint64 // what the policed act's meter dropped on gw-a (reason meter)
 }
 
 func (d *demo) say(format string, args ...any) {

@@ -41,6 +41,54 @@ func TestRules(t *testing.T) {
 	}
 }
 
+// commands returns the non-comment lines of a rules file.
+func commands(rules string) []string {
+	var out []string
+	for _, l := range strings.Split(rules, "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestQoSActRules checks the rules of the IPv6 and the policed acts: IPv6
+// prefixes balanced uplink and forwarded downlink, each site mirrored; a FAR
+// onto overlay 1 policed at 8 Mbit/s (1,000,000 bytes/s as linxctl reads
+// 8mbit) for UDP to port 9000, above every other uplink rule.
+func TestQoSActRules(t *testing.T) {
+	a, b := newSite("a", 1, 1, 2), newSite("b", 2, 3, 4)
+	a.peer, b.peer = b, a
+	for _, c := range []struct {
+		name      string
+		got, want []string
+	}{
+		{"gw-a ipv6", commands(a.rules6()), []string{
+			"add pdr prio=21 dir=uplink dst=2001:db8:2::/64 far=3",
+			"add pdr prio=11 dir=downlink dst=2001:db8:1::/64 far=1",
+		}},
+		{"gw-b ipv6", commands(b.rules6()), []string{
+			"add pdr prio=21 dir=uplink dst=2001:db8:1::/64 far=3",
+			"add pdr prio=11 dir=downlink dst=2001:db8:2::/64 far=1",
+		}},
+		{"gw-a policed", commands(a.policedRules()), []string{
+			"add far 4 encap tunnel=1",
+			"meter 4 cir=8mbit cburst=30000",
+			"add pdr prio=40 dir=uplink dst=10.2.0.0/16 proto=udp dport=9000 far=4",
+		}},
+	} {
+		if !slices.Equal(c.got, c.want) {
+			t.Errorf("%s:\n%s\nwant:\n%s", c.name, strings.Join(c.got, "\n"), strings.Join(c.want, "\n"))
+		}
+	}
+	if prioPoliced <= prioUplinkEF || policedFrame != 1042 {
+		t.Errorf("policed class: priority %d (must beat %d), frame %d", prioPoliced, prioUplinkEF, policedFrame)
+	}
+	if _, host, gw := site6(a); host.String() != "2001:db8:1::2" || gw.String() != "2001:db8:1::1" {
+		t.Errorf("site a's IPv6 host %s, gateway %s", host, gw)
+	}
+}
+
 // TestChildren checks that Children finds a child process and forgets it
 // once it is reaped.
 func TestChildren(t *testing.T) {
