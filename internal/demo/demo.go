@@ -12,7 +12,9 @@
 // namespace with examples/gateway-{a,b}.yaml, programs both over P4Runtime
 // with linxctl only (DSCP EF pinned to overlay 1, the rest balanced 3:1 over
 // overlays 1 and 2), then pings, moves TCP and UDP traffic, reads the
-// per-overlay counters with linxctl, fails WAN link 2 under a running TCP
+// per-overlay counters with linxctl, carries IPv6 between the sites inside
+// the overlays and polices a UDP class with a FAR meter (qosacts.go), fails
+// WAN link 2 under a running TCP
 // transfer (the agents follow the links' state, package linkwatch) and brings
 // it back. Then overlay 1 breaks with its carrier up, through the impairment
 // elements on the router (package impair): a blackout, whose failover gap the
