@@ -72,16 +72,17 @@ func TestQoSActRules(t *testing.T) {
 			"add pdr prio=11 dir=downlink dst=2001:db8:2::/64 far=1",
 		}},
 		{"gw-a policed", commands(a.policedRules()), []string{
-			"add far 4 encap tunnel=1",
-			"meter 4 cir=8mbit cburst=30000",
-			"add pdr prio=40 dir=uplink dst=10.2.0.0/16 proto=udp dport=9000 far=4",
+			"add far 10 encap tunnel=1",
+			"meter 10 cir=8mbit cburst=100000",
+			"add pdr prio=50 dir=uplink dst=10.2.0.0/16 proto=udp dport=9000 far=10",
 		}},
 	} {
 		if !slices.Equal(c.got, c.want) {
 			t.Errorf("%s:\n%s\nwant:\n%s", c.name, strings.Join(c.got, "\n"), strings.Join(c.want, "\n"))
 		}
 	}
-	if prioPoliced <= prioUplinkEF || policedFrame != 1042 {
+	// Above every uplink rule, the SLA brownout's voice rule (prio 40, FAR 4) included.
+	if prioPoliced <= 40 || farPoliced == 4 || policedFrame != 1042 {
 		t.Errorf("policed class: priority %d (must beat %d), frame %d", prioPoliced, prioUplinkEF, policedFrame)
 	}
 	if _, host, gw := site6(a); host.String() != "2001:db8:1::2" || gw.String() != "2001:db8:1::1" {
