@@ -606,6 +606,19 @@ func testMeters(t *testing.T, newDP New) {
 	wantErr(t, "srTCM pburst", d.SetMeter(dataplane.MeterID{FAR: 1}, dataplane.MeterConfig{CIR: 1, CBurst: 1, PIR: 1, PBurst: 2, EBurst: 1}), dataplane.ErrInvalid)
 	wantErr(t, "unit", d.SetMeter(dataplane.MeterID{Unit: 2, FAR: 1}, ok), dataplane.ErrInvalid)
 
+	// The listing metrics and gNMI export: configured meters only, sorted.
+	ml, isLister := d.(dataplane.MeterLister)
+	if !isLister {
+		t.Fatalf("%T does not list its meters (dataplane.MeterLister)", d)
+	}
+	wantErr(t, "set meter", d.SetMeter(dataplane.MeterID{Unit: dataplane.MeterPackets, FAR: 2}, ok), nil)
+	wantErr(t, "set meter", d.SetMeter(dataplane.MeterID{FAR: 5}, ok), nil)
+	wantErr(t, "set meter", d.SetMeter(dataplane.MeterID{FAR: 3}, ok), nil)
+	wantErr(t, "reset meter", d.SetMeter(dataplane.MeterID{FAR: 3}, dataplane.MeterConfig{}), nil)
+	if got, want := ml.MeterIDs(), []dataplane.MeterID{{FAR: 5}, {Unit: dataplane.MeterPackets, FAR: 2}}; !slices.Equal(got, want) {
+		t.Fatalf("MeterIDs() = %v, want %v (configured ones, by unit then FAR)", got, want)
+	}
+
 	q := dataplane.QoSPolicy{Green: dataplane.ColorPolicy{Action: dataplane.ColorRemark, DSCP: 46}, Red: dataplane.ColorPolicy{Action: dataplane.ColorDrop}}
 	wantErr(t, "qos", d.SetFARQoS(7, q), nil)
 	wantErr(t, "qos default", d.SetFARQoS(7, dataplane.DefaultQoS), nil)
@@ -621,9 +634,24 @@ func testMeters(t *testing.T, newDP New) {
 	if c, err := d.PDRMeterCounters(id); err != nil || c != (dataplane.MeterCounters{}) {
 		t.Fatalf("fresh pdr meter counts %+v, %v", c, err)
 	}
+	id2 := insert(t, d, pdr(2, 1))
+	if got := ml.PDRMeterIDs(); !slices.Equal(got, []dataplane.PDRID{id}) {
+		t.Fatalf("PDRMeterIDs() = %v, want [%d] (rule %d has no meter)", got, id, id2)
+	}
 	wantErr(t, "pdr meter reset", d.SetPDRMeter(id, dataplane.MeterConfig{}), nil)
+	if got := ml.PDRMeterIDs(); len(got) != 0 {
+		t.Fatalf("PDRMeterIDs() = %v after the reset, want none", got)
+	}
+	wantErr(t, "pdr meter", d.SetPDRMeter(id2, ok), nil)
+	wantErr(t, "delete pdr", d.DeletePDR(id2), nil)
+	if got := ml.PDRMeterIDs(); len(got) != 0 {
+		t.Fatalf("PDRMeterIDs() = %v after the rule's deletion, want none", got)
+	}
 	wantErr(t, "delete pdr", d.DeletePDR(id), nil)
 	_, err = d.PDRMeterCounters(id)
 	wantErr(t, "pdr meter counts of a deleted rule", err, dataplane.ErrNotFound)
 	wantErr(t, "clear", d.Clear(), nil)
+	if got := ml.MeterIDs(); len(got) != 0 {
+		t.Fatalf("MeterIDs() = %v after Clear, want none", got)
+	}
 }
