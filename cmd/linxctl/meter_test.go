@@ -1,14 +1,66 @@
 package main
 
 import (
+	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/linx-sdwan/linx/dataplane"
 )
+
+// gnmiMeters lists the meter entries the agent serves over gNMI (a Get of
+// /qos), as "far=F unit=U" and "pdr=ID", with their green packet counts.
+func gnmiMeters(t *testing.T, a *agent) map[string]uint64 {
+	t.Helper()
+	conn, err := grpc.NewClient(a.target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := gpb.NewGNMIClient(conn).Get(ctx, &gpb.GetRequest{Encoding: gpb.Encoding_PROTO,
+		Path: []*gpb.Path{{Elem: []*gpb.PathElem{{Name: "qos"}}}}})
+	if err != nil {
+		t.Fatalf("gNMI Get /qos: %v", err)
+	}
+	out := map[string]uint64{}
+	for _, n := range resp.GetNotification() {
+		for _, u := range n.GetUpdate() {
+			el := u.GetPath().GetElem()
+			if len(el) < 3 {
+				t.Fatalf("gNMI update at %v", u.GetPath())
+			}
+			var keys []string
+			for k, v := range el[2].GetKey() {
+				keys = append(keys, k+"="+v)
+			}
+			sort.Strings(keys)
+			entry := strings.Join(keys, " ")
+			if _, ok := out[entry]; !ok {
+				out[entry] = 0
+			}
+			var rel []string
+			for _, e := range el[3:] {
+				rel = append(rel, e.GetName())
+			}
+			if strings.Join(rel, "/") == "state/counters/green/packets" {
+				out[entry] = u.GetVal().GetUintVal()
+			}
+		}
+	}
+	return out
+}
 
 func TestMeters(t *testing.T) {
 	a := startAgent(t, 1)
@@ -32,6 +84,11 @@ func TestMeters(t *testing.T) {
 		t.Errorf("show meters:\n%s", text)
 	}
 	a.fails(t, exitUsage, []string{"show meters takes no arguments"}, "show", "meters", "5")
+	// The agent serves the same meters over gNMI (through the SLA steering
+	// that wraps its data path for controllers).
+	if got, want := gnmiMeters(t, a), map[string]uint64{"far=5 unit=bytes": 0, "far=6 unit=packets": 0, "far=7 unit=bytes": 0}; !maps.Equal(got, want) {
+		t.Errorf("gNMI /qos: %v, want %v", got, want)
+	}
 	a.ok(t, "-m", "meter", "5", "reset")
 	if rows := decodeJSON[[]meterRow](t, a.ok(t, "show", "meters", "--json")); len(rows) != 2 {
 		t.Errorf("after reset: %+v, want 2 meters", rows)
@@ -70,6 +127,9 @@ func TestMeters(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("show meters lacks the pdr entry's direct meter:\n%s", a.ok(t, "show", "meters"))
+	}
+	if got := gnmiMeters(t, a); len(got) != 3 || !slices.ContainsFunc(slices.Collect(maps.Keys(got)), func(k string) bool { return strings.HasPrefix(k, "pdr=") }) {
+		t.Errorf("gNMI /qos after meter 5's reset and the pdr meter: %v, want far 6, far 7 and one pdr meter", got)
 	}
 	a.fails(t, exitError, []string{"NOT_FOUND"}, "-m", "meter", "pdr", "prio=6", "dst=10.2.0.0/16", "cir=1", "cburst=1")
 
