@@ -106,8 +106,8 @@ func (c dataClass) in(t gnmi.GetRequest_DataType) bool {
 
 // leafDef is one leaf of a list entry (an interface, a meter).
 type leafDef struct {
-	list   *listDef // nil: ifList
-	rel    []string // path below the entry, /interfaces/interface[name=IF] for ifList
+	list   *listDef // the list whose entries have the leaf
+	rel    []string // path below the entry (/interfaces/interface[name=IF] for ifList)
 	module string
 	typ    leafType
 	class  dataClass
@@ -246,7 +246,11 @@ func pathString(p []pelem) string {
 		b.WriteByte('/')
 		b.WriteString(e.name)
 		for _, k := range e.keys {
-			fmt.Fprintf(&b, "[%s=%s]", k.name, k.val)
+			b.WriteByte('[')
+			b.WriteString(k.name)
+			b.WriteByte('=')
+			b.WriteString(k.val)
+			b.WriteByte(']')
 		}
 	}
 	if b.Len() == 0 {
