@@ -98,11 +98,18 @@ type leaf struct {
 	val   value
 }
 
-// take reads every attached port, then every overlay. Ports detached and
-// overlays deleted while being read are left out; an interface whose counters
-// cannot be read has no counter leaves in this snapshot.
-func (s *Server) take() *snapshot {
+// take reads every attached port, then every overlay, then every configured
+// meter, each only if need says so. Ports detached and overlays deleted while
+// being read are left out; an interface whose counters cannot be read has no
+// counter leaves in this snapshot.
+func (s *Server) take(need lists) *snapshot {
 	snap := &snapshot{at: time.Now()}
+	if need.meters {
+		defer s.takeMeters(snap)
+	}
+	if !need.ifaces {
+		return snap
+	}
 	portOper := map[dataplane.PortID]OperStatus{}
 	for _, p := range s.dp.Ports() {
 		d := ifaceData{name: p.Name, index: uint32(p.ID), ifType: typeEthernet}
@@ -126,7 +133,6 @@ func (s *Server) take() *snapshot {
 		snap.ifaces = append(snap.ifaces, d)
 	}
 	s.takeTunnels(snap, portOper)
-	s.takeMeters(snap)
 	return snap
 }
 

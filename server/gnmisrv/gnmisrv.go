@@ -272,14 +272,16 @@ func (s *Server) Get(ctx context.Context, req *gnmi.GetRequest) (*gnmi.GetRespon
 		paths = []*gnmi.Path{{}}
 	}
 	pats := make([]*pattern, len(paths))
+	var need lists
 	for i, p := range paths {
 		pat, err := parsePattern(req.GetPrefix(), p)
 		if err != nil {
 			return nil, err
 		}
 		pats[i] = pat
+		need = need.union(pat.lists)
 	}
-	snap := s.take()
+	snap := s.take(need)
 	resp := &gnmi.GetResponse{}
 	for _, pat := range pats {
 		all := snap.leaves(pat)

@@ -3,6 +3,7 @@ package gnmisrv
 import (
 	"maps"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -260,5 +261,49 @@ func TestMetersGnmiCLI(t *testing.T) {
 		"-query", "/qos/meters/meter[far=3][unit=bytes]/state/counters/red/packets", "-qt", "o", "-dt", "s")
 	if got := strings.TrimSpace(out); !strings.HasSuffix(got, "state/counters/red/packets, 5") || !strings.Contains(got, "qos/meters/meter/") {
 		t.Errorf("gnmi_cli printed %q", out)
+	}
+}
+
+// countingMeters counts how often the server lists the meters.
+type countingMeters struct {
+	dataplane.MeterLister
+	lists atomic.Int64
+}
+
+func (c *countingMeters) MeterIDs() []dataplane.MeterID {
+	c.lists.Add(1)
+	return c.MeterLister.MeterIDs()
+}
+
+// A request for interfaces reads no meter, one for meters reads them: the
+// ON_CHANGE checks of ONOS's port subscriptions (every ChangeInterval) cost
+// nothing per configured meter.
+func TestMetersReadOnlyWhenAsked(t *testing.T) {
+	cm := &countingMeters{}
+	opts := fastOptions()
+	opts.Meters = cm
+	r := newRig(t, opts)
+	cm.MeterLister = r.dp
+	if err := r.dp.SetMeter(farBytes3, meterCfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := get(t, r, gnmi.Encoding_PROTO, "/interfaces/interface[name=*]/state/counters"); err != nil {
+		t.Fatal(err)
+	}
+	if n := cm.lists.Load(); n != 0 {
+		t.Errorf("a Get of interface counters listed the meters %d times", n)
+	}
+	got, err := get(t, r, gnmi.Encoding_PROTO, "/qos/meters/meter[far=3][unit=bytes]/state/far")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := cm.lists.Load(); n != 1 || got["/qos/meters/meter[far=3][unit=bytes]/state/far"] != "u3" {
+		t.Errorf("a Get of a meter listed the meters %d times (want 1) and returned %v", n, got)
+	}
+	if _, err := get(t, r, gnmi.Encoding_PROTO, "/"); err != nil {
+		t.Fatal(err)
+	}
+	if n := cm.lists.Load(); n != 2 {
+		t.Errorf("a Get of the whole tree: meters listed %d times in all, want 2", n)
 	}
 }

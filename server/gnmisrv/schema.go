@@ -267,6 +267,22 @@ type pattern struct {
 	elems  []patElem
 	target string
 	text   string
+	lists  lists // the lists it can address (parsePattern)
+}
+
+// lists is a set of the schema's lists: what a snapshot must read for a
+// request, so that a request for interfaces reads no meter and one for meters
+// no interface.
+type lists struct{ ifaces, meters bool }
+
+func (l lists) union(o lists) lists { return lists{l.ifaces || o.ifaces, l.meters || o.meters} }
+
+func (l *lists) add(d *listDef) {
+	if d == ifList {
+		l.ifaces = true
+	} else {
+		l.meters = true
+	}
 }
 
 type patElem struct {
@@ -299,7 +315,7 @@ func parsePattern(prefix, path *gnmi.Path) (*pattern, error) {
 		pat.elems = append(pat.elems, els...)
 	}
 	pat.text = pat.String()
-	if !pat.valid() {
+	if pat.lists = pat.schemaLists(); pat.lists == (lists{}) {
 		return nil, status.Errorf(codes.InvalidArgument, "path %s is not in the supported schema (/interfaces/interface[name=*]/..., /qos/meters/meter[far=*][unit=*]/..., /qos/pdr-meters/meter[pdr=*]/...)", pat.text)
 	}
 	return pat, nil
@@ -384,14 +400,16 @@ func (p *pattern) String() string {
 	return b.String()
 }
 
-// valid reports whether the pattern addresses at least one schema node.
-func (p *pattern) valid() bool {
+// schemaLists returns the lists with a schema node the pattern addresses;
+// none: the pattern is not in the schema.
+func (p *pattern) schemaLists() lists {
+	var out lists
 	for _, l := range leafDefs {
 		if matchPrefix(p.elems, leafPath(l.list.entryPath(make([]string, len(l.list.keys))), l), true) {
-			return true
+			out.add(l.list)
 		}
 	}
-	return false
+	return out
 }
 
 // match reports whether the pattern selects the concrete leaf path.

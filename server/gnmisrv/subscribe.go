@@ -54,6 +54,7 @@ func (st *subState) hasOnChange() bool { return st.mode != gnmi.SubscriptionMode
 type subscription struct {
 	list *gnmi.SubscriptionList
 	subs []*subState
+	need lists // what its snapshots read
 }
 
 func (s *Server) newSubscription(list *gnmi.SubscriptionList) (*subscription, error) {
@@ -72,6 +73,7 @@ func (s *Server) newSubscription(list *gnmi.SubscriptionList) (*subscription, er
 		if err != nil {
 			return nil, err
 		}
+		sub.need = sub.need.union(pat.lists)
 		st := &subState{pat: pat, mode: in.GetMode(), suppress: in.GetSuppressRedundant(), last: map[string]map[string]value{}, entries: map[string][]pelem{}}
 		if list.GetMode() == gnmi.SubscriptionList_STREAM {
 			if err := s.streamParams(st, in); err != nil {
@@ -174,7 +176,7 @@ func (s *Server) Subscribe(stream gnmi.GNMI_SubscribeServer) error {
 	switch list.GetMode() {
 	case gnmi.SubscriptionList_ONCE:
 		if !list.GetUpdatesOnly() {
-			if err := s.sendAll(stream, sub, s.take()); err != nil {
+			if err := s.sendAll(stream, sub, s.take(sub.need)); err != nil {
 				return err
 			}
 		}
@@ -201,7 +203,7 @@ func ctxErr(ctx context.Context) error { return status.FromContextError(ctx.Err(
 func (s *Server) poll(stream gnmi.GNMI_SubscribeServer, sub *subscription, recv <-chan received) error {
 	ctx := stream.Context()
 	if !sub.list.GetUpdatesOnly() {
-		if err := s.sendAll(stream, sub, s.take()); err != nil {
+		if err := s.sendAll(stream, sub, s.take(sub.need)); err != nil {
 			return err
 		}
 	}
@@ -223,7 +225,7 @@ func (s *Server) poll(stream gnmi.GNMI_SubscribeServer, sub *subscription, recv 
 			case r.req.GetPoll() == nil:
 				return status.Error(codes.InvalidArgument, "a POLL subscription accepts only Poll requests")
 			}
-			if err := s.sendAll(stream, sub, s.take()); err != nil {
+			if err := s.sendAll(stream, sub, s.take(sub.need)); err != nil {
 				return err
 			}
 			if err := sendSync(stream); err != nil {
@@ -237,7 +239,7 @@ func (s *Server) stream(stream gnmi.GNMI_SubscribeServer, sub *subscription, rec
 	ctx := stream.Context()
 	// Taken before each snapshot, so a QualityChanged during one wakes the next.
 	changed := s.changes()
-	start := s.take()
+	start := s.take(sub.need)
 	for _, st := range sub.subs {
 		st.nextChange = start.at.Add(s.opts.ChangeInterval)
 		st.nextSample = start.at.Add(st.sample)
@@ -326,7 +328,7 @@ func (s *Server) streamStep(stream gnmi.GNMI_SubscribeServer, sub *subscription,
 			continue
 		}
 		if snap == nil {
-			snap = s.take()
+			snap = s.take(sub.need)
 		}
 		var ups []leaf
 		for _, l := range snap.leaves(st.pat) {
