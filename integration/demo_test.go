@@ -49,7 +49,7 @@ func TestDemo(t *testing.T) {
 	// it, the meter's per-color counts equal to what arrived and what not).
 	for _, want := range []string{"ping6 host-a -> host-b", "ping6 host-b -> host-a", "udp over IPv6 host-a -> host-b",
 		"tcp over IPv6 host-a -> host-b", "the IPv6 rules carried it", "at half the CIR", "at twice the CIR, host-b received",
-		"the meter's per-color counts match"} {
+		"an ideal policer fed the same sends", "the meter's per-color counts match"} {
 		if !slices.ContainsFunc(r.Checks, func(c demo.Check) bool { return strings.Contains(c.Text, want) }) {
 			t.Errorf("the demo made no check %q", want)
 		}

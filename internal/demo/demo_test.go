@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRules checks the linxctl commands that program gw-a: the overlays over
@@ -105,5 +106,26 @@ func TestChildren(t *testing.T) {
 	cmd.Wait()
 	if slices.Contains(Children(), pid) {
 		t.Errorf("Children() = %v, still has %d after it was reaped", Children(), pid)
+	}
+}
+
+// TestIdealGreen: the reference policer of the policed act. 100-byte frames
+// every 10 ms into a bucket of 300 bytes refilled at 5000 bytes/s (50 per
+// frame interval): the burst and the refill pass five, then every other one.
+func TestIdealGreen(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	var sent []time.Time
+	for i := range 10 {
+		sent = append(sent, t0.Add(time.Duration(i)*10*time.Millisecond))
+	}
+	if g := idealGreen(sent, 100, 5000, 300); g != 7 {
+		t.Errorf("idealGreen = %d, want 7 (frames 0-4, 6, 8)", g)
+	}
+	if g := idealGreen(sent, 100, 1e9, 100); g != 10 {
+		t.Errorf("idealGreen at a rate far above the offered one = %d, want all 10", g)
+	}
+	sent = append(sent, sent[9].Add(250*time.Millisecond))
+	if g := longestGap(sent); g != 250*time.Millisecond {
+		t.Errorf("longestGap = %v, want 250ms", g)
 	}
 }
