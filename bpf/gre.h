@@ -21,10 +21,10 @@ struct gre_base {
 	__be16 proto;
 };
 
-/* gre_term reads the GRE header at offset g into the termination key (the key
- * field) and its length. Returns 0, or the drop reason of a header this gateway
- * does not decapsulate. */
-static __always_inline int gre_term(void *data, void *data_end, __u32 g, struct term_key *tk, __u32 *glenp,
+/* gre_term reads the GRE header at offset g: its key into *keyp (the
+ * termination key's key field), its length and payload type. Returns 0, or the
+ * drop reason of a header this gateway does not decapsulate. */
+static __always_inline int gre_term(void *data, void *data_end, __u32 g, __be32 *keyp, __u32 *glenp,
 				    __be16 *protop)
 {
 	struct gre_base *gh = data + g;
@@ -40,7 +40,7 @@ static __always_inline int gre_term(void *data, void *data_end, __u32 g, struct 
 		__be32 *kp = data + g + glen;
 		if ((void *)(kp + 1) > data_end)
 			return DROP_MALFORMED_GRE;
-		tk->key = *kp;
+		*keyp = *kp;
 		glen += 4;
 	}
 	if (flags & GRE_F_SEQ)
@@ -83,7 +83,7 @@ static __always_inline int try_decap(struct xdp_md *ctx, struct pkt_meta *m)
 	struct term_key tk = { .remote = ip->saddr, .local = ip->daddr, .key = 0 };
 	__u32 glen = 0;
 	__be16 proto = 0;
-	int bad = gre_term(data, data_end, g, &tk, &glen, &proto);
+	int bad = gre_term(data, data_end, g, &tk.key, &glen, &proto);
 	__u32 *tid = NULL;
 	if (!bad)
 		tid = bpf_map_lookup_elem(&tunnel_terms, &tk);
@@ -119,6 +119,67 @@ static __always_inline int try_decap(struct xdp_md *ctx, struct pkt_meta *m)
 	__builtin_memcpy(neth->h_source, oeth->h_source, ETH_ALEN);
 	neth->h_proto = proto;
 	if (bpf_xdp_adjust_head(ctx, (int)(inner - ETH_HLEN)))
+		return DROP_ADJUST;
+	return proto == ETH_P_IPV6_BE ? DECAP_IPV6 : 0;
+}
+
+/* try_decap6 is try_decap for GRE inside an outer IPv6 header, which
+ * parse_ipv6 has checked (extension headers walked, m->l4_off the GRE header,
+ * 0 for a fragment): terminations and local addresses from tunnel_terms6 and
+ * tunnel_locals6, the same results. Outer headers (VLAN tag, IPv6, extension
+ * headers, GRE) longer than GRE6_HDRS_MAX octets are not decapsulated: to a
+ * local tunnel address they are malformed_gre. */
+static __always_inline int try_decap6(struct xdp_md *ctx, struct pkt_meta *m)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 off = m->l3_off;
+
+	if (off > ETH_HLEN + 4)
+		return DROP_MALFORMED_IPV6;
+	struct ipv6hdr *ip6 = data + off;
+	if ((void *)(ip6 + 1) > data_end)
+		return DROP_MALFORMED_IPV6;
+	struct term6_key tk = {};
+	__builtin_memcpy(tk.remote, &ip6->saddr, 16);
+	__builtin_memcpy(tk.local, &ip6->daddr, 16);
+	__u32 g = m->l4_off; /* 0: a fragment */
+	int bad = 0;
+	__u32 glen = 0;
+	__be16 proto = 0;
+	if (!g)
+		bad = DROP_GRE_FRAGMENT;
+	else if (g > ETH_HLEN + GRE6_HDRS_MAX)
+		bad = DROP_MALFORMED_GRE;
+	else
+		bad = gre_term(data, data_end, g, &tk.key, &glen, &proto);
+	__u32 *tid = NULL;
+	if (!bad)
+		tid = bpf_map_lookup_elem(&tunnel_terms6, &tk);
+	if (!tid) {
+		if (!bpf_map_lookup_elem(&tunnel_locals6, tk.local))
+			return -1;
+		return bad ? bad : DROP_GRE_SPOOFED;
+	}
+	__u32 tunnel = *tid;
+	m->term_local = 0; /* STAMP is answered over IPv4 underlays only */
+	m->term_tunnel = tunnel;
+	struct tunnel_stats *ts = bpf_map_lookup_elem(&tunnel_counters, &tunnel);
+	if (ts)
+		count(&ts->rx, frame_len(ctx));
+
+	__u32 eoff = g + glen - ETH_HLEN;
+	barrier_var(eoff);
+	if (eoff > GRE6_HDRS_MAX)
+		return DROP_MALFORMED_GRE;
+	struct ethhdr *neth = data + eoff;
+	struct ethhdr *oeth = data;
+	if ((void *)(neth + 1) > data_end || (void *)(oeth + 1) > data_end)
+		return DROP_MALFORMED_GRE;
+	__builtin_memcpy(neth->h_dest, oeth->h_dest, ETH_ALEN);
+	__builtin_memcpy(neth->h_source, oeth->h_source, ETH_ALEN);
+	neth->h_proto = proto;
+	if (bpf_xdp_adjust_head(ctx, (int)eoff))
 		return DROP_ADJUST;
 	return proto == ETH_P_IPV6_BE ? DECAP_IPV6 : 0;
 }

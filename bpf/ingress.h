@@ -24,11 +24,30 @@ static __always_inline int ipv6_to_non_ip(void)
 }
 
 /* ingress6 parses an IPv6 packet (at off) for linx_classify6; what the kernel
- * must see (neighbour discovery, link-local, multicast) passes to it. */
+ * must see (neighbour discovery, link-local, multicast) passes to it. GRE on a
+ * WAN port (dir DIR_UNDERLAY) is decapsulated first when a termination
+ * matches (try_decap6): its inner IPv4 packet goes to linx_classify
+ * (NEXT_STAGE), its inner IPv6 packet is parsed in its place. */
 static __always_inline int ingress6(struct xdp_md *ctx, struct pkt_meta *m, __u32 off, __u8 dir)
 {
 	int rc = parse_ipv6(ctx, off, m);
 
+	if (rc == 0 && dir == DIR_UNDERLAY && m->key6.proto == IPPROTO_GRE) {
+		rc = try_decap6(ctx, m);
+		if (rc == 0) {
+			rc = parse_ipv4(ctx, ETH_HLEN, m);
+			if (rc)
+				return drop(ctx, rc);
+			m->key.dscp_dir |= DIR_DOWNLINK;
+			return NEXT_STAGE;
+		}
+		if (rc == DECAP_IPV6) {
+			rc = parse_ipv6(ctx, ETH_HLEN, m);
+			dir = DIR_DOWNLINK;
+		} else if (rc < 0) {
+			rc = 0; /* underlay GRE, not to a local tunnel address */
+		}
+	}
 	if (rc == PARSE6_KERNEL)
 		return XDP_PASS;
 	if (rc)

@@ -30,7 +30,8 @@
 #define FLOW_CACHE_WINDOW 1024 /* lookups per decision to use the flow cache or not */
 #define FLOW_CACHE_SAMPLE 16   /* bypassed: one packet in this many still uses it */
 #define LBR_PROBES 4       /* Maglev slots tried before the member-list fallback */
-#define GRE_TTL 64
+#define GRE_TTL 64          /* outer IPv4 TTL and outer IPv6 hop limit */
+#define GRE6_HDRS_MAX 256   /* outer IPv6 header, its extension headers and GRE: decap's bound */
 #define PORT_IFINDEX_DIRECT 4096 /* ifindexes below this find their port in an ARRAY */
 #define STAMP_PORT 862     /* UDP port of STAMP session-reflectors (RFC 8762) */
 #define STAMP_BASE_LEN 44  /* unauthenticated STAMP test packet without padding */
@@ -129,6 +130,7 @@ enum tunnel_flags {
 	TUNNEL_F_DOWN = 2,     /* skip in LBRs, drop in encap FARs */
 	TUNNEL_F_SET_DSCP = 4, /* outer DSCP from the tunnel, not the inner header */
 	TUNNEL_F_PRESENT = 8,  /* the tunnels slot holds a tunnel (a zero slot: none) */
+	TUNNEL_F_V6 = 16,      /* IPv6 underlay: endpoints in tunnels6[id], src/dst here 0 */
 };
 
 /* A meter's color (RFC 2697/2698). */
@@ -353,6 +355,14 @@ struct tunnel {
 	__u8 dscp;
 };
 
+/* The endpoints of a tunnel over an IPv6 underlay (tunnels6, by the tunnel's
+ * id), apart from struct tunnel so that the IPv4 underlay's entry stays 16
+ * bytes and its encapsulation reads nothing more. */
+struct tunnel6 {
+	__be32 src[4];
+	__be32 dst[4];
+};
+
 /* Whether a tunnel's underlay next hop is known (tunnel_nh.state). */
 enum nh_state {
 	NH_UNKNOWN = 0,  /* the agent has not resolved it: ask the FIB per packet */
@@ -382,6 +392,18 @@ struct term_key {
 	__be32 remote;
 	__be32 local;
 	__be32 key; /* 0: no GRE key */
+};
+
+/* tunnel_terms6's key: term_key for GRE inside an outer IPv6 header. */
+struct term6_key {
+	__be32 remote[4];
+	__be32 local[4];
+	__be32 key; /* 0: no GRE key */
+};
+
+/* An IPv6 address as a map key (tunnel_locals6). */
+struct addr6 {
+	__be32 a[4];
 };
 
 struct non_ip_rule {

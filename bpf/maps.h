@@ -46,6 +46,17 @@ struct {
 	__uint(max_entries, 512);
 } port_addrs6 SEC(".maps");
 
+/* port id → the port's IPv4 address (network order; 0: none), the source of
+ * the ICMP fragmentation-needed an IPv4 packet too big for an overlay over an
+ * IPv6 underlay gets (the tunnel has no IPv4 address to send it from). Written
+ * by Go (as port_addrs6); read by encap. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __be32);
+	__uint(max_entries, 512);
+} port_addrs4 SEC(".maps");
+
 /* port id → 1 while the port's link is down (the agent follows the kernel's
  * operstate): tunnels leaving by it count as down. Written by Go; read by the load
  * balancer and encap. */
@@ -303,6 +314,15 @@ struct {
 	__uint(max_entries, 4096);
 } tunnels SEC(".maps");
 
+/* tunnel id → the endpoints of a tunnel with TUNNEL_F_V6 (IPv6 underlay).
+ * Written by Go before the tunnels entry; read by encap for those tunnels only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct tunnel6);
+	__uint(max_entries, 4096);
+} tunnels6 SEC(".maps");
+
 /* tunnel id → underlay next hop (route, neighbour, MTU), kept current by the
  * agent from netlink route/neighbour/link/address events. Written by Go; read by
  * encap. */
@@ -338,6 +358,23 @@ struct {
 	__type(value, __u32);
 	__uint(max_entries, 4096);
 } tunnel_locals SEC(".maps");
+
+/* tunnel_terms and tunnel_locals for GRE inside an outer IPv6 header: (remote,
+ * local, key) → tunnel id, and local IPv6 tunnel address → terminations using
+ * it. Written by Go; read by the parser for IPv6 GRE on WAN ports only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct term6_key);
+	__type(value, __u32);
+	__uint(max_entries, 4096);
+} tunnel_terms6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct addr6);
+	__type(value, __u32);
+	__uint(max_entries, 4096);
+} tunnel_locals6 SEC(".maps");
 
 /* EtherType (network order) → what a frame that is not IPv4 gets; no entry: the
  * kernel. Written by Go; read by the parser, only for frames that are not IPv4. */

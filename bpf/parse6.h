@@ -145,6 +145,8 @@ static __always_inline int parse_ipv6(struct xdp_md *ctx, __u32 off, struct pkt_
 			return PARSE6_KERNEL; /* router and neighbour discovery */
 		break;
 	}
+	case IPPROTO_GRE:
+		break; /* m->l4_off for try_decap6 (fragments have none) */
 	default:
 		return 0;
 	}

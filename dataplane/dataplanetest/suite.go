@@ -26,19 +26,7 @@ type New func(t *testing.T, o dataplane.Options) dataplane.Dataplane
 
 // Run runs the whole suite against the data paths newDP makes, one fresh data
 // path per subtest.
-func Run(t *testing.T, newDP New) { RunLimited(t, newDP, Limits{}) }
-
-// Limits lists parts of the contract an implementation does not carry yet. Each
-// must still be refused cleanly: ErrInvalid with a message saying what is
-// missing, never accepted and dropped.
-type Limits struct {
-	// NoIPv6Underlay: overlays and terminations with IPv6 endpoints are refused
-	// (ErrInvalid, "IPv6 underlay" in the message).
-	NoIPv6Underlay bool
-}
-
-// RunLimited is Run for an implementation with limits l.
-func RunLimited(t *testing.T, newDP New, l Limits) {
+func Run(t *testing.T, newDP New) {
 	for _, tc := range []struct {
 		name string
 		fn   func(*testing.T, New)
@@ -53,7 +41,7 @@ func RunLimited(t *testing.T, newDP New, l Limits) {
 		{"LBRs", testLBRs},
 		{"Tunnels", testTunnels},
 		{"TunnelTerms", testTunnelTerms},
-		{"TunnelsIPv6Underlay", func(t *testing.T, n New) { testTunnelsIPv6(t, n, l) }},
+		{"TunnelsIPv6Underlay", testTunnelsIPv6},
 		{"NonIPRules", testNonIPRules},
 		{"Probes", testProbes},
 		{"Messages", testMessages},
@@ -381,9 +369,8 @@ func testTunnelTerms(t *testing.T, newDP New) {
 
 // testTunnelsIPv6 checks overlays and terminations over an IPv6 underlay: both
 // ends of one family, each a unicast address of it, refusals naming the field;
-// accepted, listed and deleted like IPv4 ones, or, on an implementation with
-// Limits.NoIPv6Underlay, refused as not carried.
-func testTunnelsIPv6(t *testing.T, newDP New, limits Limits) {
+// accepted, listed and deleted like IPv4 ones.
+func testTunnelsIPv6(t *testing.T, newDP New) {
 	d := newDP(t, dataplane.Options{MaxTunnels: 4, MaxPorts: 4, MaxTerms: 2})
 	t6 := dataplane.Tunnel{Port: 2, Src: addr("2001:db8:a::1"), Dst: addr("2001:db8:b::1"), Key: 7, SetDSCP: true, DSCP: 46}
 	term6 := dataplane.TunnelTerm{Remote: t6.Dst, Local: t6.Src, Key: 7}
@@ -412,16 +399,6 @@ func testTunnelsIPv6(t *testing.T, newDP New, limits Limits) {
 		if err != nil && c.name != "v4 src v6 dst" && c.name != "v6 src v4 dst" && !strings.Contains(err.Error(), field) {
 			t.Errorf("term %s: %v does not name %q", c.name, err, field)
 		}
-	}
-	if limits.NoIPv6Underlay {
-		for name, err := range map[string]error{"tunnel": d.SetTunnel(1, t6), "term": d.SetTunnelTerm(term6, 1)} {
-			wantErr(t, name, err, dataplane.ErrInvalid)
-			if err != nil && !strings.Contains(err.Error(), "IPv6 underlay") {
-				t.Errorf("%s: %v does not say the IPv6 underlay is not carried", name, err)
-			}
-		}
-		wantTunnels(t, d, []dataplane.TunnelInfo{})
-		return
 	}
 	wantErr(t, "set", d.SetTunnel(1, t6), nil)
 	wantErr(t, "set v4", d.SetTunnel(2, tunnel), nil)

@@ -10,13 +10,12 @@ import (
 
 func TestContract(t *testing.T) {
 	testenv.RequireRoot(t)
-	// GRE over an IPv6 underlay is in the contract but not in the kernel's maps yet.
-	dataplanetest.RunLimited(t, func(t *testing.T, o dataplane.Options) dataplane.Dataplane {
+	dataplanetest.Run(t, func(t *testing.T, o dataplane.Options) dataplane.Dataplane {
 		d, err := Load(o)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { d.Close() })
 		return d
-	}, dataplanetest.Limits{NoIPv6Underlay: true})
+	})
 }

@@ -5,7 +5,6 @@ package xdp
 
 import (
 	"encoding/binary"
-	"fmt"
 	"math/bits"
 	"net/netip"
 
@@ -80,18 +79,6 @@ func kernelLBR(members []dataplane.LBRMember, maxPorts int) *linxLbr {
 	return &v
 }
 
-// errUnderlay6 refuses an overlay or termination whose underlay is IPv6: the
-// contract accepts one (dataplane.Tunnel.Validate), the kernel's tunnel and
-// termination maps hold IPv4 endpoints only so far. Refused rather than stored,
-// so that no tunnel is installed that would silently drop what it is given.
-func errUnderlay6(field string, a netip.Addr) error {
-	if a.Is4() {
-		return nil
-	}
-	return fmt.Errorf("%w: %s address %s: the XDP data path does not carry GRE over an IPv6 underlay yet (IPv4 underlay only)",
-		dataplane.ErrInvalid, field, a)
-}
-
 // kernelWatch encodes a member's watch port for lbr.watch: 0 none, a port id as
 // is, an overlay's logical port as LBR_WATCH_TUNNEL | tunnel id.
 func kernelWatch(port uint32, maxPorts int) uint32 {
@@ -101,9 +88,19 @@ func kernelWatch(port uint32, maxPorts int) uint32 {
 	return port
 }
 
-func kernelTunnel(t dataplane.Tunnel) linxTunnel {
-	v := linxTunnel{Src: hton32(dataplane.IPv4(t.Src)), Dst: hton32(dataplane.IPv4(t.Dst)), Key: hton32(t.Key), Port: uint16(t.Port), Dscp: t.DSCP,
+// kernelTunnel converts an overlay to its tunnels entry and, over an IPv6
+// underlay, to its tunnels6 entry (the endpoints, which the tunnels entry
+// cannot hold; nil over IPv4).
+func kernelTunnel(t dataplane.Tunnel) (linxTunnel, *linxTunnel6) {
+	v := linxTunnel{Key: hton32(t.Key), Port: uint16(t.Port), Dscp: t.DSCP,
 		Flags: uint8(linxTunnelFlagsTUNNEL_F_PRESENT)}
+	var v6 *linxTunnel6
+	if t.Src.Is4() {
+		v.Src, v.Dst = hton32(dataplane.IPv4(t.Src)), hton32(dataplane.IPv4(t.Dst))
+	} else {
+		v.Flags |= uint8(linxTunnelFlagsTUNNEL_F_V6)
+		v6 = &linxTunnel6{Src: kernelAddr6(t.Src), Dst: kernelAddr6(t.Dst)}
+	}
 	if t.Key != 0 {
 		v.Flags |= uint8(linxTunnelFlagsTUNNEL_F_KEY)
 	}
@@ -113,9 +110,68 @@ func kernelTunnel(t dataplane.Tunnel) linxTunnel {
 	if t.SetDSCP {
 		v.Flags |= uint8(linxTunnelFlagsTUNNEL_F_SET_DSCP)
 	}
-	return v
+	return v, v6
 }
 
+// kernelAddr6 is an IPv6 address as the data path stores it: four words whose
+// in-memory bytes are the address in network order.
+func kernelAddr6(a netip.Addr) [4]uint32 {
+	b := a.As16()
+	var w [4]uint32
+	for i := range 4 {
+		w[i] = binary.LittleEndian.Uint32(b[4*i:])
+	}
+	return w
+}
+
+// addrFromKernel6 is kernelAddr6's inverse.
+func addrFromKernel6(w [4]uint32) netip.Addr {
+	var b [16]byte
+	for i := range 4 {
+		binary.LittleEndian.PutUint32(b[4*i:], w[i])
+	}
+	return netip.AddrFrom16(b)
+}
+
+// kernelTerm is an IPv4 underlay's termination key (tunnel_terms).
 func kernelTerm(t dataplane.TunnelTerm) linxTermKey {
 	return linxTermKey{Remote: hton32(dataplane.IPv4(t.Remote)), Local: hton32(dataplane.IPv4(t.Local)), Key: hton32(t.Key)}
+}
+
+// kernelTerm6 is an IPv6 underlay's termination key (tunnel_terms6).
+func kernelTerm6(t dataplane.TunnelTerm) linxTerm6Key {
+	return linxTerm6Key{Remote: kernelAddr6(t.Remote), Local: kernelAddr6(t.Local), Key: hton32(t.Key)}
+}
+
+// putTerm writes a termination into the map of its underlay's family.
+func (d *Dataplane) putTerm(t dataplane.TunnelTerm, id dataplane.TunnelID) error {
+	if t.Local.Is4() {
+		return d.objs.TunnelTerms.Put(kernelTerm(t), uint32(id))
+	}
+	return d.objs.TunnelTerms6.Put(kernelTerm6(t), uint32(id))
+}
+
+// deleteTerm removes a termination from the map of its family.
+func (d *Dataplane) deleteTerm(t dataplane.TunnelTerm) error {
+	if t.Local.Is4() {
+		return d.objs.TunnelTerms.Delete(kernelTerm(t))
+	}
+	return d.objs.TunnelTerms6.Delete(kernelTerm6(t))
+}
+
+// putLocal writes how many terminations use local tunnel address a into
+// tunnel_locals or tunnel_locals6; 0 deletes it.
+func (d *Dataplane) putLocal(a netip.Addr, refs int) error {
+	if a.Is4() {
+		k := hton32(dataplane.IPv4(a))
+		if refs == 0 {
+			return d.objs.TunnelLocals.Delete(k)
+		}
+		return d.objs.TunnelLocals.Put(k, uint32(refs))
+	}
+	k := linxAddr6{A: kernelAddr6(a)}
+	if refs == 0 {
+		return d.objs.TunnelLocals6.Delete(k)
+	}
+	return d.objs.TunnelLocals6.Put(k, uint32(refs))
 }

@@ -13,6 +13,11 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type linxAddr6 struct {
+	_ structs.HostLayout
+	A [4]uint32
+}
+
 type linxColorAction uint32
 
 const (
@@ -416,6 +421,13 @@ type linxStampZeros struct {
 	B [1536]uint8
 }
 
+type linxTerm6Key struct {
+	_      structs.HostLayout
+	Remote [4]uint32
+	Local  [4]uint32
+	Key    uint32
+}
+
 type linxTermKey struct {
 	_      structs.HostLayout
 	Remote uint32
@@ -433,6 +445,12 @@ type linxTunnel struct {
 	Dscp  uint8
 }
 
+type linxTunnel6 struct {
+	_   structs.HostLayout
+	Src [4]uint32
+	Dst [4]uint32
+}
+
 type linxTunnelFlags uint32
 
 const (
@@ -440,6 +458,7 @@ const (
 	linxTunnelFlagsTUNNEL_F_DOWN     linxTunnelFlags = 2
 	linxTunnelFlagsTUNNEL_F_SET_DSCP linxTunnelFlags = 4
 	linxTunnelFlagsTUNNEL_F_PRESENT  linxTunnelFlags = 8
+	linxTunnelFlagsTUNNEL_F_V6       linxTunnelFlags = 16
 )
 
 type linxTunnelNh struct {
@@ -489,6 +508,7 @@ const (
 	linxMapPdrRules         = "pdr_rules"
 	linxMapPdrTupleList     = "pdr_tuple_list"
 	linxMapPdrTupleSlot     = "pdr_tuple_slot"
+	linxMapPortAddrs4       = "port_addrs4"
 	linxMapPortAddrs6       = "port_addrs6"
 	linxMapPortByIfindex    = "port_by_ifindex"
 	linxMapPortCounters     = "port_counters"
@@ -503,9 +523,12 @@ const (
 	linxMapStampZeros       = "stamp_zeros"
 	linxMapTunnelCounters   = "tunnel_counters"
 	linxMapTunnelLocals     = "tunnel_locals"
+	linxMapTunnelLocals6    = "tunnel_locals6"
 	linxMapTunnelNexthops   = "tunnel_nexthops"
 	linxMapTunnelTerms      = "tunnel_terms"
+	linxMapTunnelTerms6     = "tunnel_terms6"
 	linxMapTunnels          = "tunnels"
+	linxMapTunnels6         = "tunnels6"
 	linxMapTxPorts          = "tx_ports"
 	linxProgLinxClassify    = "linx_classify"
 	linxProgLinxClassify6   = "linx_classify6"
@@ -603,6 +626,7 @@ type linxMapSpecs struct {
 	PdrRules         *ebpf.MapSpec `ebpf:"pdr_rules"`
 	PdrTupleList     *ebpf.MapSpec `ebpf:"pdr_tuple_list"`
 	PdrTupleSlot     *ebpf.MapSpec `ebpf:"pdr_tuple_slot"`
+	PortAddrs4       *ebpf.MapSpec `ebpf:"port_addrs4"`
 	PortAddrs6       *ebpf.MapSpec `ebpf:"port_addrs6"`
 	PortByIfindex    *ebpf.MapSpec `ebpf:"port_by_ifindex"`
 	PortCounters     *ebpf.MapSpec `ebpf:"port_counters"`
@@ -617,9 +641,12 @@ type linxMapSpecs struct {
 	StampZeros       *ebpf.MapSpec `ebpf:"stamp_zeros"`
 	TunnelCounters   *ebpf.MapSpec `ebpf:"tunnel_counters"`
 	TunnelLocals     *ebpf.MapSpec `ebpf:"tunnel_locals"`
+	TunnelLocals6    *ebpf.MapSpec `ebpf:"tunnel_locals6"`
 	TunnelNexthops   *ebpf.MapSpec `ebpf:"tunnel_nexthops"`
 	TunnelTerms      *ebpf.MapSpec `ebpf:"tunnel_terms"`
+	TunnelTerms6     *ebpf.MapSpec `ebpf:"tunnel_terms6"`
 	Tunnels          *ebpf.MapSpec `ebpf:"tunnels"`
+	Tunnels6         *ebpf.MapSpec `ebpf:"tunnels6"`
 	TxPorts          *ebpf.MapSpec `ebpf:"tx_ports"`
 }
 
@@ -681,6 +708,7 @@ type linxMaps struct {
 	PdrRules         *ebpf.Map `ebpf:"pdr_rules"`
 	PdrTupleList     *ebpf.Map `ebpf:"pdr_tuple_list"`
 	PdrTupleSlot     *ebpf.Map `ebpf:"pdr_tuple_slot"`
+	PortAddrs4       *ebpf.Map `ebpf:"port_addrs4"`
 	PortAddrs6       *ebpf.Map `ebpf:"port_addrs6"`
 	PortByIfindex    *ebpf.Map `ebpf:"port_by_ifindex"`
 	PortCounters     *ebpf.Map `ebpf:"port_counters"`
@@ -695,9 +723,12 @@ type linxMaps struct {
 	StampZeros       *ebpf.Map `ebpf:"stamp_zeros"`
 	TunnelCounters   *ebpf.Map `ebpf:"tunnel_counters"`
 	TunnelLocals     *ebpf.Map `ebpf:"tunnel_locals"`
+	TunnelLocals6    *ebpf.Map `ebpf:"tunnel_locals6"`
 	TunnelNexthops   *ebpf.Map `ebpf:"tunnel_nexthops"`
 	TunnelTerms      *ebpf.Map `ebpf:"tunnel_terms"`
+	TunnelTerms6     *ebpf.Map `ebpf:"tunnel_terms6"`
 	Tunnels          *ebpf.Map `ebpf:"tunnels"`
+	Tunnels6         *ebpf.Map `ebpf:"tunnels6"`
 	TxPorts          *ebpf.Map `ebpf:"tx_ports"`
 }
 
@@ -730,6 +761,7 @@ func (m *linxMaps) Close() error {
 		m.PdrRules,
 		m.PdrTupleList,
 		m.PdrTupleSlot,
+		m.PortAddrs4,
 		m.PortAddrs6,
 		m.PortByIfindex,
 		m.PortCounters,
@@ -744,9 +776,12 @@ func (m *linxMaps) Close() error {
 		m.StampZeros,
 		m.TunnelCounters,
 		m.TunnelLocals,
+		m.TunnelLocals6,
 		m.TunnelNexthops,
 		m.TunnelTerms,
+		m.TunnelTerms6,
 		m.Tunnels,
+		m.Tunnels6,
 		m.TxPorts,
 	)
 }

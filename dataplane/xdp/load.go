@@ -14,6 +14,7 @@ package xdp
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"sync"
 
@@ -50,9 +51,10 @@ type Dataplane struct {
 	lbrs       map[dataplane.LBRID][]dataplane.LBRMember
 	tunnels    map[dataplane.TunnelID]dataplane.Tunnel
 	terms      map[dataplane.TunnelTerm]dataplane.TunnelID
-	locals     map[netipAddr4]int
+	locals     map[netip.Addr]int                          // local tunnel addresses → terminations using them
 	nonIP      map[uint16]dataplane.NonIPAction            // by EtherType, host order
 	addrs6     map[dataplane.PortID]linxPortAddr6          // port_addrs6 as written (nexthop.go)
+	addrs4     map[dataplane.PortID]uint32                 // port_addrs4 as written (nexthop.go)
 	meters     map[dataplane.MeterID]dataplane.MeterConfig // configured ones (meter.go)
 	counted    map[dataplane.MeterID]bool                  // configured since the counters were zeroed (meter.go)
 	pdrMeters  map[dataplane.PDRID]dataplane.MeterConfig   // configured direct meters (meter.go)
@@ -75,8 +77,6 @@ type Dataplane struct {
 	restored  bool     // Restore ran
 	takenOver map[dataplane.PortID]bool
 }
-
-type netipAddr4 = uint32
 
 var _ dataplane.Dataplane = (*Dataplane)(nil)
 
@@ -123,9 +123,10 @@ func Load(opts dataplane.Options) (*Dataplane, error) {
 		lbrs:       map[dataplane.LBRID][]dataplane.LBRMember{},
 		tunnels:    map[dataplane.TunnelID]dataplane.Tunnel{},
 		terms:      map[dataplane.TunnelTerm]dataplane.TunnelID{},
-		locals:     map[uint32]int{},
+		locals:     map[netip.Addr]int{},
 		nonIP:      map[uint16]dataplane.NonIPAction{},
 		addrs6:     map[dataplane.PortID]linxPortAddr6{},
+		addrs4:     map[dataplane.PortID]uint32{},
 		punts:      make(chan dataplane.Punt, 256),
 		replies:    make(chan dataplane.ProbeReply, 256),
 		bloom:      bloom{words: make([]uint64, bloomWords(opts.MaxPDRs*entriesPerPDR))},
@@ -241,7 +242,9 @@ func sizedSpec(opts dataplane.Options) (*ebpf.CollectionSpec, error) {
 		linxMapFars:        opts.MaxFARs, linxMapLbrs: opts.MaxLBRs,
 		linxMapTunnels: opts.MaxTunnels, linxMapTunnelCounters: opts.MaxTunnels,
 		linxMapTunnelTerms: opts.MaxTerms, linxMapTunnelLocals: opts.MaxTerms,
-		linxMapFlowCache: flowCacheSets(opts.FlowCacheSize), linxMapFlow6Cache: flowCacheSets(opts.FlowCacheSize),
+		linxMapTunnels6: opts.MaxTunnels, linxMapTunnelTerms6: opts.MaxTerms, linxMapTunnelLocals6: opts.MaxTerms,
+		linxMapPortAddrs4: opts.MaxPorts,
+		linxMapFlowCache:  flowCacheSets(opts.FlowCacheSize), linxMapFlow6Cache: flowCacheSets(opts.FlowCacheSize),
 		linxMapPdr6Entries: opts.MaxPDRs * entriesPerPDR,
 		linxMapPdrBloom:    bloomWords(opts.MaxPDRs * entriesPerPDR),
 		// Whatever the mode, so that pins survive a change of it.

@@ -6,7 +6,8 @@ package xdp
 // and neighbours are the truth, a subscription to their changes (and to links'
 // and addresses') re-resolves every tunnel, and a tunnel whose neighbour is not
 // known is marked NH_NO_NEIGH, so its packets go to the kernel, which resolves
-// it (ARP); the neighbour's appearance then comes back as an event.
+// it (ARP, or IPv6 neighbour discovery for a tunnel over an IPv6 underlay);
+// the neighbour's appearance then comes back as an event.
 
 import (
 	"bytes"
@@ -132,19 +133,21 @@ func (n *nexthops) close() {
 // carry MACs the data path got from the FIB, which may have changed with
 // whatever event brought us here. d.mu is held.
 func (d *Dataplane) refreshNexthops() error {
-	errs := []error{d.bumpNhGen(), d.syncPortAddrs6()}
+	errs := []error{d.bumpNhGen(), d.syncPortAddrs()}
 	for id := range d.tunnels {
 		errs = append(errs, d.resolveTunnel(id))
 	}
 	return errors.Join(errs...)
 }
 
-// syncPortAddrs6 writes each attached port's IPv6 address into port_addrs6
+// syncPortAddrs writes each attached port's IPv6 address into port_addrs6
 // (the source of the ICMPv6 Packet Too Big encap sends out of it): the first
 // global address of its interface that is usable (not tentative, not failed
 // duplicate address detection), preferring one not deprecated; zeroes for a
-// port without one or no longer attached. d.mu is held.
-func (d *Dataplane) syncPortAddrs6() error {
+// port without one or no longer attached. Likewise its first IPv4 address
+// into port_addrs4 (the source of fragmentation-needed for overlays over an
+// IPv6 underlay). d.mu is held.
+func (d *Dataplane) syncPortAddrs() error {
 	if d.nh == nil {
 		return nil
 	}
@@ -159,14 +162,29 @@ func (d *Dataplane) syncPortAddrs6() error {
 		}
 		d.addrs6[id] = v
 	}
+	put4 := func(id dataplane.PortID, v uint32) {
+		if old, ok := d.addrs4[id]; ok && old == v {
+			return
+		}
+		if err := d.objs.PortAddrs4.Put(uint32(id), v); err != nil {
+			errs = append(errs, fmt.Errorf("write port %d IPv4 address: %w", id, err))
+			return
+		}
+		d.addrs4[id] = v
+	}
 	for id, p := range d.ports {
 		var v linxPortAddr6
+		var v4 uint32
 		if l, err := d.nh.h.LinkByIndex(p.Ifindex); err == nil {
 			if as, err := d.nh.h.AddrList(l, netlink.FAMILY_V6); err == nil {
 				v = pickAddr6(as)
 			}
+			if as, err := d.nh.h.AddrList(l, netlink.FAMILY_V4); err == nil {
+				v4 = pickAddr4(as)
+			}
 		}
 		put(id, v)
+		put4(id, v4)
 	}
 	for id := range d.addrs6 {
 		if _, ok := d.ports[id]; !ok {
@@ -174,7 +192,24 @@ func (d *Dataplane) syncPortAddrs6() error {
 			delete(d.addrs6, id)
 		}
 	}
+	for id := range d.addrs4 {
+		if _, ok := d.ports[id]; !ok {
+			put4(id, 0)
+			delete(d.addrs4, id)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// pickAddr4 chooses an interface's first IPv4 address (in network order as
+// the data path stores it; 0: none).
+func pickAddr4(as []netlink.Addr) uint32 {
+	for _, a := range as {
+		if ip := a.IP.To4(); ip != nil && !ip.IsUnspecified() {
+			return binary.LittleEndian.Uint32(ip)
+		}
+	}
+	return 0
 }
 
 // pickAddr6 chooses the source of ICMPv6 errors among an interface's
@@ -289,7 +324,11 @@ func (n *nexthops) lookup(t dataplane.Tunnel, p dataplane.PortInfo) linxTunnelNh
 		via = r.Gw
 	}
 	v.State = uint8(linxNhStateNH_NO_NEIGH)
-	neighs, err := n.h.NeighList(p.Ifindex, netlink.FAMILY_V4)
+	family := netlink.FAMILY_V4
+	if !t.Dst.Is4() {
+		family = netlink.FAMILY_V6
+	}
+	neighs, err := n.h.NeighList(p.Ifindex, family)
 	if err != nil {
 		return v
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 
 	"github.com/cilium/ebpf"
@@ -31,16 +32,6 @@ var _ dataplane.Restorer = (*Dataplane)(nil)
 func (d *Dataplane) Restore(s dataplane.RestoreState) error {
 	if err := s.Validate(d.opts); err != nil {
 		return err
-	}
-	for id, t := range s.Tunnels {
-		if err := errUnderlay6("tunnel src", t.Src); err != nil {
-			return fmt.Errorf("tunnel %d: %w", id, err)
-		}
-	}
-	for term := range s.Terms {
-		if err := errUnderlay6("tunnel_term local", term.Local); err != nil {
-			return err
-		}
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -87,7 +78,13 @@ func (d *Dataplane) restoreObjects(s dataplane.RestoreState) error {
 				return err
 			}
 		}
-		if err := d.objs.Tunnels.Put(uint32(id), kernelTunnel(s.Tunnels[id])); err != nil {
+		v, v6 := kernelTunnel(s.Tunnels[id])
+		if v6 != nil {
+			if err := d.objs.Tunnels6.Put(uint32(id), v6); err != nil {
+				return fmt.Errorf("write tunnel %d endpoints: %w", id, err)
+			}
+		}
+		if err := d.objs.Tunnels.Put(uint32(id), v); err != nil {
 			return fmt.Errorf("write tunnel %d: %w", id, err)
 		}
 		d.tunnels[id] = s.Tunnels[id]
@@ -105,17 +102,17 @@ func (d *Dataplane) restoreObjects(s dataplane.RestoreState) error {
 		d.fars[id] = s.FARs[id]
 	}
 	// Local addresses before terminations, as SetTunnelTerm does.
-	locals := map[uint32]int{}
+	locals := map[netip.Addr]int{}
 	for term := range s.Terms {
-		locals[dataplane.IPv4(term.Local)]++
+		locals[term.Local]++
 	}
 	for a, n := range locals {
-		if err := d.objs.TunnelLocals.Put(hton32(a), uint32(n)); err != nil {
-			return fmt.Errorf("register local tunnel address %s: %w", dataplane.AddrFrom4(a), err)
+		if err := d.putLocal(a, n); err != nil {
+			return fmt.Errorf("register local tunnel address %s: %w", a, err)
 		}
 	}
 	for term, id := range s.Terms {
-		if err := d.objs.TunnelTerms.Put(kernelTerm(term), uint32(id)); err != nil {
+		if err := d.putTerm(term, id); err != nil {
 			return fmt.Errorf("write tunnel termination: %w", err)
 		}
 		d.terms[term] = id
@@ -292,8 +289,13 @@ func (d *Dataplane) removeExtraObjects(s dataplane.RestoreState) error {
 		}
 	}
 	want := make(map[linxTermKey]bool, len(s.Terms))
+	want6 := make(map[linxTerm6Key]bool, len(s.Terms))
 	for term := range s.Terms {
-		want[kernelTerm(term)] = true
+		if term.Local.Is4() {
+			want[kernelTerm(term)] = true
+		} else {
+			want6[kernelTerm6(term)] = true
+		}
 	}
 	terms, err := mapKeys[linxTermKey](d.objs.TunnelTerms, d.opts.MaxTerms)
 	errs = append(errs, err)
@@ -302,11 +304,25 @@ func (d *Dataplane) removeExtraObjects(s dataplane.RestoreState) error {
 			del(d.objs.TunnelTerms, k, "stale tunnel termination")
 		}
 	}
+	terms6, err := mapKeys[linxTerm6Key](d.objs.TunnelTerms6, d.opts.MaxTerms)
+	errs = append(errs, err)
+	for _, k := range terms6 {
+		if !want6[k] {
+			del(d.objs.TunnelTerms6, k, "stale tunnel termination")
+		}
+	}
 	locals, err := mapKeys[uint32](d.objs.TunnelLocals, d.opts.MaxTerms)
 	errs = append(errs, err)
 	for _, a := range locals {
-		if _, ok := d.locals[hton32(a)]; !ok {
+		if _, ok := d.locals[dataplane.AddrFrom4(hton32(a))]; !ok {
 			del(d.objs.TunnelLocals, a, "stale local tunnel address")
+		}
+	}
+	locals6, err := mapKeys[linxAddr6](d.objs.TunnelLocals6, d.opts.MaxTerms)
+	errs = append(errs, err)
+	for _, a := range locals6 {
+		if _, ok := d.locals[addrFromKernel6(a.A)]; !ok {
+			del(d.objs.TunnelLocals6, a, "stale local tunnel address")
 		}
 	}
 	fars, err := mapKeys[uint32](d.objs.Fars, d.opts.MaxFARs)

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -483,23 +482,53 @@ func TestRestoreFresh(t *testing.T) {
 	}
 }
 
-// TestRestoreRefusesIPv6Underlay: a saved state with an IPv6 underlay's overlay
-// or termination (valid in the contract) is refused whole by the XDP data path,
-// which does not carry one yet, before anything is written.
-func TestRestoreRefusesIPv6Underlay(t *testing.T) {
-	r := newRig(t)
+// TestRestoreIPv6Underlay: a saved state with an overlay and a termination
+// over an IPv6 underlay is written into the IPv6 maps (endpoints, termination,
+// local address); a second data path restoring a state without them removes
+// them from pinned maps.
+func TestRestoreIPv6Underlay(t *testing.T) {
+	testenv.RequireRoot(t)
+	dir := mountBPFFS(t)
+	opts := dataplane.Options{MaxPDRs: 64, MaxFARs: 64, MaxLBRs: 8, MaxTunnels: 16, MaxTerms: 16, MaxPorts: 16, PinDir: dir, LeaveRunning: true}
+	r := newRigWith(t, opts)
 	a, b := netip.MustParseAddr("2001:db8:a::1"), netip.MustParseAddr("2001:db8:b::1")
-	for name, st := range map[string]dataplane.RestoreState{
-		"tunnel": {Tunnels: map[dataplane.TunnelID]dataplane.Tunnel{1: {Port: portWAN0, Src: a, Dst: b}}},
-		"term":   {Terms: map[dataplane.TunnelTerm]dataplane.TunnelID{{Remote: b, Local: a}: 1}},
-	} {
-		err := r.dp.Restore(st)
-		if !errors.Is(err, dataplane.ErrInvalid) || !strings.Contains(err.Error(), "IPv6 underlay") {
-			t.Errorf("%s: %v, want ErrInvalid about the IPv6 underlay", name, err)
-		}
+	term6 := dataplane.TunnelTerm{Remote: b, Local: a, Key: 9}
+	st := dataplane.RestoreState{
+		Tunnels: map[dataplane.TunnelID]dataplane.Tunnel{1: {Port: portWAN0, Src: a, Dst: b, Key: 9}, 2: {Port: portWAN1, Src: local1, Dst: peer1}},
+		Terms:   map[dataplane.TunnelTerm]dataplane.TunnelID{term6: 1, {Remote: peer1, Local: local1}: 2},
 	}
-	if len(r.dp.ListTunnels()) != 0 {
-		t.Errorf("tunnels after refused restores: %v", r.dp.ListTunnels())
+	must(t, r.dp.Restore(st))
+	if got := r.dp.ListTunnels(); len(got) != 2 || got[0].Tunnel != st.Tunnels[1] {
+		t.Errorf("tunnels after restore: %+v", got)
+	}
+	var tun linxTunnel
+	must(t, r.dp.objs.Tunnels.Lookup(uint32(1), &tun))
+	var ends linxTunnel6
+	must(t, r.dp.objs.Tunnels6.Lookup(uint32(1), &ends))
+	if tun.Flags&uint8(linxTunnelFlagsTUNNEL_F_V6) == 0 || addrFromKernel6(ends.Src) != a || addrFromKernel6(ends.Dst) != b {
+		t.Errorf("tunnel 1 in the kernel: %+v, endpoints %s→%s", tun, addrFromKernel6(ends.Src), addrFromKernel6(ends.Dst))
+	}
+	var id, refs uint32
+	must(t, r.dp.objs.TunnelTerms6.Lookup(kernelTerm6(term6), &id))
+	must(t, r.dp.objs.TunnelLocals6.Lookup(linxAddr6{A: kernelAddr6(a)}, &refs))
+	if id != 1 || refs != 1 {
+		t.Errorf("termination → tunnel %d, local address refs %d; want 1, 1", id, refs)
+	}
+	must(t, r.dp.Close()) // LeaveRunning: the maps stay pinned
+
+	var dp2 *Dataplane
+	must(t, r.ns.Do(func() error {
+		var err error
+		dp2, err = Load(opts)
+		return err
+	}))
+	t.Cleanup(func() { dp2.opts.LeaveRunning = false; dp2.Close() })
+	must(t, dp2.Restore(dataplane.RestoreState{Tunnels: map[dataplane.TunnelID]dataplane.Tunnel{2: st.Tunnels[2]}}))
+	if terms, _ := mapKeys[linxTerm6Key](dp2.objs.TunnelTerms6, 16); len(terms) != 0 {
+		t.Errorf("IPv6 terminations left after a restore without them: %+v", terms)
+	}
+	if locals, _ := mapKeys[linxAddr6](dp2.objs.TunnelLocals6, 16); len(locals) != 0 {
+		t.Errorf("IPv6 local addresses left after a restore without them: %+v", locals)
 	}
 }
 

@@ -86,9 +86,6 @@ func (d *Dataplane) SetTunnel(id dataplane.TunnelID, t dataplane.Tunnel) error {
 	if err := t.Validate(d.opts.MaxPorts); err != nil {
 		return err
 	}
-	if err := errUnderlay6("tunnel src", t.Src); err != nil {
-		return err
-	}
 	if err := dataplane.ValidateTunnelID(id, d.opts.MaxTunnels); err != nil {
 		return err
 	}
@@ -98,7 +95,7 @@ func (d *Dataplane) SetTunnel(id dataplane.TunnelID, t dataplane.Tunnel) error {
 	if !exists && len(d.tunnels) >= d.opts.MaxTunnels {
 		return fmt.Errorf("%w: %d tunnels", dataplane.ErrFull, len(d.tunnels))
 	}
-	v := kernelTunnel(t)
+	v, v6 := kernelTunnel(t)
 	if !exists {
 		if err := d.zeroTunnelCounter(id); err != nil {
 			return err
@@ -120,6 +117,13 @@ func (d *Dataplane) SetTunnel(id dataplane.TunnelID, t dataplane.Tunnel) error {
 	if err := d.resolveTunnel(id); err != nil {
 		undo()
 		return err
+	}
+	// An IPv6 underlay's endpoints before the entry that says to use them.
+	if v6 != nil {
+		if err := d.objs.Tunnels6.Put(uint32(id), v6); err != nil {
+			undo()
+			return fmt.Errorf("write tunnel %d endpoints: %w", id, err)
+		}
 	}
 	if err := d.objs.Tunnels.Put(uint32(id), v); err != nil {
 		undo()
@@ -165,9 +169,6 @@ func (d *Dataplane) SetTunnelTerm(term dataplane.TunnelTerm, id dataplane.Tunnel
 	if err := term.Validate(); err != nil {
 		return err
 	}
-	if err := errUnderlay6("tunnel_term local", term.Local); err != nil {
-		return err
-	}
 	if err := dataplane.ValidateTunnelID(id, d.opts.MaxTunnels); err != nil {
 		return err
 	}
@@ -177,15 +178,15 @@ func (d *Dataplane) SetTunnelTerm(term dataplane.TunnelTerm, id dataplane.Tunnel
 	if !exists && len(d.terms) >= d.opts.MaxTerms {
 		return fmt.Errorf("%w: %d tunnel terminations", dataplane.ErrFull, len(d.terms))
 	}
-	local := dataplane.IPv4(term.Local)
+	local := term.Local
 	if !exists {
 		// The local address first: a GRE packet to it that no termination matches
 		// yet is dropped as spoofed, which is what it is until the next write.
-		if err := d.objs.TunnelLocals.Put(hton32(local), uint32(d.locals[local]+1)); err != nil {
+		if err := d.putLocal(local, d.locals[local]+1); err != nil {
 			return fmt.Errorf("register local tunnel address %s: %w", term.Local, err)
 		}
 	}
-	if err := d.objs.TunnelTerms.Put(kernelTerm(term), uint32(id)); err != nil {
+	if err := d.putTerm(term, id); err != nil {
 		if !exists {
 			d.putLocal(local, d.locals[local])
 		}
@@ -198,14 +199,6 @@ func (d *Dataplane) SetTunnelTerm(term dataplane.TunnelTerm, id dataplane.Tunnel
 	return nil
 }
 
-func (d *Dataplane) putLocal(addr uint32, refs int) {
-	if refs == 0 {
-		d.objs.TunnelLocals.Delete(hton32(addr))
-		return
-	}
-	d.objs.TunnelLocals.Put(hton32(addr), uint32(refs))
-}
-
 // DeleteTunnelTerm stops decapsulating a peer's GRE.
 func (d *Dataplane) DeleteTunnelTerm(term dataplane.TunnelTerm) error {
 	d.mu.Lock()
@@ -213,10 +206,10 @@ func (d *Dataplane) DeleteTunnelTerm(term dataplane.TunnelTerm) error {
 	if _, ok := d.terms[term]; !ok {
 		return fmt.Errorf("%w: tunnel termination %s→%s key %d", dataplane.ErrNotFound, term.Remote, term.Local, term.Key)
 	}
-	if err := d.objs.TunnelTerms.Delete(kernelTerm(term)); err != nil {
+	if err := d.deleteTerm(term); err != nil {
 		return fmt.Errorf("delete tunnel termination: %w", err)
 	}
-	local := dataplane.IPv4(term.Local)
+	local := term.Local
 	d.locals[local]--
 	d.putLocal(local, d.locals[local])
 	if d.locals[local] == 0 {
@@ -328,10 +321,10 @@ func (d *Dataplane) Clear() error {
 		errs = append(errs, d.objs.Tunnels.Put(uint32(id), linxTunnel{}), d.zeroTunnelCounter(id), d.forgetNexthop(id))
 	}
 	for t := range d.terms {
-		errs = append(errs, d.objs.TunnelTerms.Delete(kernelTerm(t)))
+		errs = append(errs, d.deleteTerm(t))
 	}
 	for a := range d.locals {
-		errs = append(errs, d.objs.TunnelLocals.Delete(hton32(a)))
+		errs = append(errs, d.putLocal(a, 0))
 	}
 	for et := range d.nonIP {
 		errs = append(errs, d.deleteNonIP(et))
