@@ -13,6 +13,10 @@
 // the gateway's kernel, which also resolves neighbours the XDP path does not
 // know yet.
 //
+// With Config.Underlay6 the WAN links also carry IPv6 (2001:db8:16:<link>::<site>/64)
+// and both overlays run over it: GRE inside IPv6 between the gateways'
+// WANAddr6, the inner traffic unchanged.
+//
 // The hosts' veths have TX checksum offload off and GRO on, as XDP on the
 // gateways needs.
 //
@@ -110,6 +114,9 @@ type Config struct {
 	Mode dataplane.XDPMode
 	// Options size the pipelines' tables; zero means LabOptions.
 	Options dataplane.Options
+	// Underlay6 runs both overlays over IPv6 on the WAN links (WANAddr6)
+	// instead of IPv4; the WAN links keep their IPv4 addresses too.
+	Underlay6 bool
 }
 
 // Site is one side of the lab: a host behind a gateway.
@@ -124,6 +131,9 @@ type Site struct {
 	LANAddr  netip.Addr    // 10.X.0.1, the host's default gateway
 	Prefix   netip.Prefix  // 10.X.0.0/16, the site's addresses
 	WANAddr  [2]netip.Addr // 172.16.1.X and 172.16.2.X: WAN links 1 and 2
+	WANAddr6 [2]netip.Addr // 2001:db8:16:1::X and 2001:db8:16:2::X (Config.Underlay6)
+	// Underlay6: the overlays run between WANAddr6, not WANAddr.
+	Underlay6 bool
 
 	// The PDRs installed on the gateway.
 	PDRDownlink, PDRUplinkEF, PDRUplink dataplane.PDRID
@@ -149,7 +159,11 @@ func newSite(name string, n byte) *Site {
 		LANAddr:  netip.AddrFrom4([4]byte{10, n, 0, 1}),
 		Prefix:   netip.PrefixFrom(netip.AddrFrom4([4]byte{10, n, 0, 0}), 16),
 		WANAddr:  [2]netip.Addr{netip.AddrFrom4([4]byte{172, 16, 1, n}), netip.AddrFrom4([4]byte{172, 16, 2, n})},
-		tunnels:  map[dataplane.TunnelID]dataplane.Tunnel{},
+		WANAddr6: [2]netip.Addr{
+			netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 0x16, 0, 1, 15: n}),
+			netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 0x16, 0, 2, 15: n}),
+		},
+		tunnels: map[dataplane.TunnelID]dataplane.Tunnel{},
 	}
 }
 
@@ -171,6 +185,7 @@ func New(ctx context.Context, cfg Config) (_ *Lab, err error) {
 	}
 	l := &Lab{A: newSite("a", 1), B: newSite("b", 2)}
 	l.A.peer, l.B.peer = l.B, l.A
+	l.A.Underlay6, l.B.Underlay6 = cfg.Underlay6, cfg.Underlay6
 	defer func() {
 		if err != nil {
 			err = errors.Join(fmt.Errorf("build lab: %w", err), l.Close())
@@ -250,6 +265,38 @@ func (l *Lab) wire() error {
 			return err
 		}
 	}
+	if a.Underlay6 {
+		// The LAN port too: the kernel takes the frames XDP encapsulated but
+		// could not send (neighbour unresolved) as received there, and drops
+		// IPv6 on an interface without it.
+		for _, s := range l.Sites() {
+			if err := enableIPv6(s.GW, IfLAN); err != nil {
+				return err
+			}
+		}
+		for i, ifn := range []string{IfWAN1, IfWAN2} {
+			for _, s := range l.Sites() {
+				if err := enableIPv6(s.GW, ifn); err != nil {
+					return err
+				}
+				if err := netlab.AddAddr(s.GW, ifn, netip.PrefixFrom(s.WANAddr6[i], 64).String()); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// enableIPv6 turns IPv6 on for one interface (makeNamespaces turned it off)
+// without duplicate address detection, so its address is usable at once,
+// and without router solicitations (nothing answers them).
+func enableIPv6(ns *netlab.NS, ifname string) error {
+	for _, kv := range [][2]string{{"accept_dad", "0"}, {"router_solicitations", "0"}, {"disable_ipv6", "0"}} {
+		if err := netlab.SetSysctl(ns, "net/ipv6/conf/"+ifname+"/"+kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -273,6 +320,11 @@ func configureHost(s *Site) error {
 // kernel has no route to).
 func configureGateway(s *Site) error {
 	sysctls := [][2]string{{"net/ipv4/ip_forward", "1"}}
+	if s.Underlay6 {
+		// The kernel forwards encapsulated packets XDP passes up while the
+		// far end's neighbour is unresolved.
+		sysctls = append(sysctls, [2]string{"net/ipv6/conf/all/forwarding", "1"})
+	}
 	for _, c := range []string{"all", "default", IfLAN, IfWAN1, IfWAN2} {
 		sysctls = append(sysctls, [2]string{"net/ipv4/conf/" + c + "/rp_filter", "0"})
 	}
@@ -313,6 +365,9 @@ func loadDataPath(s *Site, opts dataplane.Options, mode dataplane.XDPMode) error
 func (s *Site) TunnelSpec(id dataplane.TunnelID) dataplane.Tunnel {
 	i := int(id) - 1
 	t := dataplane.Tunnel{Port: PortWAN1 + dataplane.PortID(i), Src: s.WANAddr[i], Dst: s.peer.WANAddr[i]}
+	if s.Underlay6 {
+		t.Src, t.Dst = s.WANAddr6[i], s.peer.WANAddr6[i]
+	}
 	if id == Tunnel2 {
 		t.Key = Tunnel2Key
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/linx-sdwan/linx/dataplane"
 	"github.com/linx-sdwan/linx/internal/netlab"
@@ -158,5 +159,41 @@ func TestCloseTwice(t *testing.T) {
 	gone(t, *names)
 	if _, err := l.A.Counters(); err == nil {
 		t.Error("counters of a closed lab")
+	}
+}
+
+// TestUnderlay6 builds the lab with its overlays over IPv6 and pings host to
+// host through them: the gateways' overlays run between their IPv6 WAN
+// addresses, and the echoes cross them (their tunnel counters move).
+func TestUnderlay6(t *testing.T) {
+	testenv.RequireRoot(t)
+	l, err := New(testenv.Context(t, 2*time.Minute), Config{NewNS: testenv.NSMaker(t), Underlay6: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, s := range l.Sites() {
+		for i, ti := range s.DP.ListTunnels() {
+			if ti.Tunnel.Src != s.WANAddr6[i] || ti.Tunnel.Dst != s.Peer().WANAddr6[i] {
+				t.Errorf("gw-%s tunnel %d: %s→%s, want %s→%s", s.Name, ti.ID, ti.Tunnel.Src, ti.Tunnel.Dst, s.WANAddr6[i], s.Peer().WANAddr6[i])
+			}
+		}
+	}
+	if err := l.Warmup(testenv.Context(t, time.Minute), 10); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range l.Sites() {
+		c, err := s.Counters()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tx, rx uint64
+		for _, id := range Tunnels {
+			tx += c.Tunnels[id].TX.Packets
+			rx += c.Tunnels[id].RX.Packets
+		}
+		if tx == 0 || rx == 0 {
+			t.Errorf("gw-%s: tunnels sent %d and received %d packets, want echoes both ways", s.Name, tx, rx)
+		}
 	}
 }
