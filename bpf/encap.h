@@ -8,6 +8,7 @@
 #include "icmp.h"
 #include "gre.h"
 #include "icmp6.h"
+#include "stage.h"
 
 #define MAX_OVERHEAD6 (40 + 8) /* outer IPv6 + GRE with key */
 
@@ -165,6 +166,24 @@ static __always_inline int encap_v6u(struct xdp_md *ctx, struct pkt_meta *m, __u
 	return redirect(ctx, out_ifindex);
 }
 
+/* do_encap_u6 is the stage after do_encap's NEXT_ENCAP_U6: encap_v6u with
+ * the tunnel do_encap checked (looked up again: another program). */
+static __always_inline int do_encap_u6(struct xdp_md *ctx, const int inner6)
+{
+	struct pkt_meta *m = get_meta();
+	if (!m)
+		return drop(ctx, DROP_INTERNAL);
+	__u32 tunnel_id = m->tunnel_id;
+	struct tunnel *t = bpf_map_lookup_elem(&tunnels, &tunnel_id);
+	if (!t || !(t->flags & TUNNEL_F_PRESENT))
+		return drop(ctx, DROP_NO_TUNNEL);
+	__u32 port = t->port;
+	__u32 *ifx = bpf_map_lookup_elem(&port_ifindex, &port);
+	if (!ifx || !*ifx)
+		return drop(ctx, DROP_NO_PORT);
+	return encap_v6u(ctx, m, tunnel_id, t, *ifx, inner6);
+}
+
 /* do_encap puts the packet into GRE overlay tunnel_id: outer Ethernet from the
  * tunnel's next hop (tunnel_nexthops, kept by the agent; the FIB until it has one),
  * outer IPv4 (DF, TTL 64, DSCP copied unless the tunnel sets one), GRE with an
@@ -172,8 +191,9 @@ static __always_inline int encap_v6u(struct xdp_md *ctx, struct pkt_meta *m, __u
  * TTL and go out even on a tunnel marked down: the far end's probes are how its
  * quality is known, and how it comes back. inner6 (a constant: each caller
  * compiles its own copy) says the packet is IPv6 (GRE protocol type 0x86dd, hop
- * limit, traffic class). A tunnel over an IPv6 underlay takes encap_v6u
- * after the checks both share. */
+ * limit, traffic class). A tunnel over an IPv6 underlay is left, after the
+ * checks both share, to its own stage (NEXT_ENCAP_U6: do_encap_u6), so that
+ * this one stays the IPv4 underlay's. */
 static __always_inline int do_encap(struct xdp_md *ctx, struct pkt_meta *m, __u32 tunnel_id, const int inner6)
 {
 	struct tunnel *t = bpf_map_lookup_elem(&tunnels, &tunnel_id);
@@ -186,7 +206,7 @@ static __always_inline int do_encap(struct xdp_md *ctx, struct pkt_meta *m, __u3
 	if (!ifx || !*ifx)
 		return drop(ctx, DROP_NO_PORT);
 	if (t->flags & TUNNEL_F_V6)
-		return encap_v6u(ctx, m, tunnel_id, t, *ifx, inner6);
+		return NEXT_ENCAP_U6;
 
 	__u32 glen = (t->flags & TUNNEL_F_KEY) ? 8 : 4;
 	__u32 overhead = sizeof(struct iphdr) + glen;

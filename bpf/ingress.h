@@ -25,29 +25,11 @@ static __always_inline int ipv6_to_non_ip(void)
 
 /* ingress6 parses an IPv6 packet (at off) for linx_classify6; what the kernel
  * must see (neighbour discovery, link-local, multicast) passes to it. GRE on a
- * WAN port (dir DIR_UNDERLAY) is decapsulated first when a termination
- * matches (try_decap6): its inner IPv4 packet goes to linx_classify
- * (NEXT_STAGE), its inner IPv6 packet is parsed in its place. */
+ * WAN port (dir DIR_UNDERLAY) goes to linx_decap6 first (NEXT_DECAP6). */
 static __always_inline int ingress6(struct xdp_md *ctx, struct pkt_meta *m, __u32 off, __u8 dir)
 {
 	int rc = parse_ipv6(ctx, off, m);
 
-	if (rc == 0 && dir == DIR_UNDERLAY && m->key6.proto == IPPROTO_GRE) {
-		rc = try_decap6(ctx, m);
-		if (rc == 0) {
-			rc = parse_ipv4(ctx, ETH_HLEN, m);
-			if (rc)
-				return drop(ctx, rc);
-			m->key.dscp_dir |= DIR_DOWNLINK;
-			return NEXT_STAGE;
-		}
-		if (rc == DECAP_IPV6) {
-			rc = parse_ipv6(ctx, ETH_HLEN, m);
-			dir = DIR_DOWNLINK;
-		} else if (rc < 0) {
-			rc = 0; /* underlay GRE, not to a local tunnel address */
-		}
-	}
 	if (rc == PARSE6_KERNEL)
 		return XDP_PASS;
 	if (rc)
@@ -55,7 +37,31 @@ static __always_inline int ingress6(struct xdp_md *ctx, struct pkt_meta *m, __u3
 	m->key6.tuple = 0;
 	m->key6.in_port = m->port;
 	m->key6.dscp_dir |= dir;
+	if (dir == DIR_UNDERLAY && m->key6.proto == IPPROTO_GRE)
+		return NEXT_DECAP6;
 	return NEXT_CLASSIFY6;
+}
+
+/* decap6 decapsulates GRE in IPv6 that ingress6 handed over (NEXT_DECAP6):
+ * with a termination (try_decap6), the inner IPv4 packet is parsed for
+ * linx_classify (NEXT_STAGE), the inner IPv6 one for linx_classify6
+ * (NEXT_CLASSIFY6), both as downlink; GRE not to a local tunnel address goes
+ * on to linx_classify6 as the underlay packet ingress6 parsed. */
+static __always_inline int decap6(struct xdp_md *ctx, struct pkt_meta *m)
+{
+	int rc = try_decap6(ctx, m);
+
+	if (rc == -1)
+		return NEXT_CLASSIFY6;
+	if (rc > 0)
+		return drop(ctx, rc);
+	if (rc == DECAP_IPV6)
+		return ingress6(ctx, m, ETH_HLEN, DIR_DOWNLINK);
+	rc = parse_ipv4(ctx, ETH_HLEN, m);
+	if (rc)
+		return drop(ctx, rc);
+	m->key.dscp_dir |= DIR_DOWNLINK;
+	return NEXT_STAGE;
 }
 
 /* not_ipv4 handles a frame whose EtherType (proto) is not IPv4: IPv6 to its

@@ -4,6 +4,8 @@
  *   linx_xdp (parser, GRE decap) → linx_classify (PDR, FAR, LBR) → linx_forward
  *                                                                → linx_encap (GRE)
  *   linx_xdp (IPv6)              → linx_classify6                 → linx_encap6
+ *   linx_xdp (GRE in IPv6)       → linx_decap6 → linx_classify or linx_classify6
+ *   linx_encap, linx_encap6 (a tunnel over an IPv6 underlay) → linx_encap_u6, linx_encap6_u6
  *   linx_xdp (STAMP probe from a tunnel, reflected in place)     → linx_encap
  *
  * Frames that are neither IPv4 nor IPv6 end in linx_xdp, with their non_ip rule (by EtherType).
@@ -39,6 +41,26 @@ int linx_xdp(struct xdp_md *ctx)
 
 	if (rc == NEXT_ENCAP)
 		return tail(ctx, STAGE_ENCAP);
+	if (rc == NEXT_CLASSIFY6)
+		return tail(ctx, STAGE_CLASSIFY6);
+	if (rc == NEXT_DECAP6)
+		return tail(ctx, STAGE_DECAP6);
+	if (rc != NEXT_STAGE)
+		return rc;
+	return tail(ctx, STAGE_CLASSIFY);
+}
+
+/* linx_decap6 decapsulates GRE that came in an outer IPv6 header (a stage of
+ * its own so that linx_xdp keeps the IPv4 underlay's code) and hands the
+ * inner packet to the classifier of its family. */
+SEC("xdp")
+int linx_decap6(struct xdp_md *ctx)
+{
+	struct pkt_meta *m = get_meta();
+
+	if (!m)
+		return drop(ctx, DROP_INTERNAL);
+	int rc = decap6(ctx, m);
 	if (rc == NEXT_CLASSIFY6)
 		return tail(ctx, STAGE_CLASSIFY6);
 	if (rc != NEXT_STAGE)
@@ -88,7 +110,24 @@ int linx_encap(struct xdp_md *ctx)
 
 	if (!m)
 		return drop(ctx, DROP_INTERNAL);
-	return do_encap(ctx, m, m->tunnel_id, 0);
+	int rc = do_encap(ctx, m, m->tunnel_id, 0);
+	if (rc == NEXT_ENCAP_U6)
+		return tail(ctx, STAGE_ENCAP_U6);
+	return rc;
+}
+
+/* linx_encap_u6 and linx_encap6_u6 put an IPv4 or IPv6 packet into an
+ * overlay over an IPv6 underlay (outer IPv6 header). */
+SEC("xdp")
+int linx_encap_u6(struct xdp_md *ctx)
+{
+	return do_encap_u6(ctx, 0);
+}
+
+SEC("xdp")
+int linx_encap6_u6(struct xdp_md *ctx)
+{
+	return do_encap_u6(ctx, 1);
 }
 
 /* linx_classify6 is linx_classify for IPv6 packets (their own key, tuple space
@@ -111,7 +150,10 @@ int linx_encap6(struct xdp_md *ctx)
 
 	if (!m)
 		return drop(ctx, DROP_INTERNAL);
-	return do_encap(ctx, m, m->tunnel_id, 1);
+	int rc = do_encap(ctx, m, m->tunnel_id, 1);
+	if (rc == NEXT_ENCAP_U6)
+		return tail(ctx, STAGE_ENCAP6_U6);
+	return rc;
 }
 
 /* linx_pass lets frames through untouched. Attach it to the peer of a veth that

@@ -94,6 +94,9 @@ enum stage {
 	STAGE_ENCAP,
 	STAGE_CLASSIFY6, /* IPv6 packets: their own key, tuple space and flow cache */
 	STAGE_ENCAP6,    /* GRE encapsulation of an IPv6 packet */
+	STAGE_ENCAP_U6,  /* GRE over an IPv6 underlay, inner IPv4 */
+	STAGE_ENCAP6_U6, /* GRE over an IPv6 underlay, inner IPv6 */
+	STAGE_DECAP6,    /* GRE in an outer IPv6 header on a WAN port */
 	STAGE_MAX,
 };
 

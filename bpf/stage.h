@@ -19,6 +19,10 @@
 #define NEXT_ENCAP (-2)
 /* ... or NEXT_CLASSIFY6 when the parser hands an IPv6 packet to linx_classify6. */
 #define NEXT_CLASSIFY6 (-3)
+/* ... or NEXT_DECAP6 when the parser hands GRE in IPv6 on a WAN port to linx_decap6. */
+#define NEXT_DECAP6 (-4)
+/* ... or NEXT_ENCAP_U6 when encapsulation is over an IPv6 underlay (linx_encap_u6). */
+#define NEXT_ENCAP_U6 (-5)
 
 static __always_inline struct pkt_meta *get_meta(void)
 {

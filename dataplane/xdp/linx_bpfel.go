@@ -404,7 +404,10 @@ const (
 	linxStageSTAGE_ENCAP     linxStage = 2
 	linxStageSTAGE_CLASSIFY6 linxStage = 3
 	linxStageSTAGE_ENCAP6    linxStage = 4
-	linxStageSTAGE_MAX       linxStage = 5
+	linxStageSTAGE_ENCAP_U6  linxStage = 5
+	linxStageSTAGE_ENCAP6U6  linxStage = 6
+	linxStageSTAGE_DECAP6    linxStage = 7
+	linxStageSTAGE_MAX       linxStage = 8
 )
 
 type linxStampSession struct {
@@ -532,8 +535,11 @@ const (
 	linxMapTxPorts          = "tx_ports"
 	linxProgLinxClassify    = "linx_classify"
 	linxProgLinxClassify6   = "linx_classify6"
+	linxProgLinxDecap6      = "linx_decap6"
 	linxProgLinxEncap       = "linx_encap"
 	linxProgLinxEncap6      = "linx_encap6"
+	linxProgLinxEncap6U6    = "linx_encap6_u6"
+	linxProgLinxEncapU6     = "linx_encap_u6"
 	linxProgLinxForward     = "linx_forward"
 	linxProgLinxPass        = "linx_pass"
 	linxProgLinxXdp         = "linx_xdp"
@@ -588,8 +594,11 @@ type linxSpecs struct {
 type linxProgramSpecs struct {
 	LinxClassify  *ebpf.ProgramSpec `ebpf:"linx_classify"`
 	LinxClassify6 *ebpf.ProgramSpec `ebpf:"linx_classify6"`
+	LinxDecap6    *ebpf.ProgramSpec `ebpf:"linx_decap6"`
 	LinxEncap     *ebpf.ProgramSpec `ebpf:"linx_encap"`
 	LinxEncap6    *ebpf.ProgramSpec `ebpf:"linx_encap6"`
+	LinxEncap6U6  *ebpf.ProgramSpec `ebpf:"linx_encap6_u6"`
+	LinxEncapU6   *ebpf.ProgramSpec `ebpf:"linx_encap_u6"`
 	LinxForward   *ebpf.ProgramSpec `ebpf:"linx_forward"`
 	LinxPass      *ebpf.ProgramSpec `ebpf:"linx_pass"`
 	LinxXdp       *ebpf.ProgramSpec `ebpf:"linx_xdp"`
@@ -803,8 +812,11 @@ type linxVariables struct {
 type linxPrograms struct {
 	LinxClassify  *ebpf.Program `ebpf:"linx_classify"`
 	LinxClassify6 *ebpf.Program `ebpf:"linx_classify6"`
+	LinxDecap6    *ebpf.Program `ebpf:"linx_decap6"`
 	LinxEncap     *ebpf.Program `ebpf:"linx_encap"`
 	LinxEncap6    *ebpf.Program `ebpf:"linx_encap6"`
+	LinxEncap6U6  *ebpf.Program `ebpf:"linx_encap6_u6"`
+	LinxEncapU6   *ebpf.Program `ebpf:"linx_encap_u6"`
 	LinxForward   *ebpf.Program `ebpf:"linx_forward"`
 	LinxPass      *ebpf.Program `ebpf:"linx_pass"`
 	LinxXdp       *ebpf.Program `ebpf:"linx_xdp"`
@@ -814,8 +826,11 @@ func (p *linxPrograms) Close() error {
 	return _LinxClose(
 		p.LinxClassify,
 		p.LinxClassify6,
+		p.LinxDecap6,
 		p.LinxEncap,
 		p.LinxEncap6,
+		p.LinxEncap6U6,
+		p.LinxEncapU6,
 		p.LinxForward,
 		p.LinxPass,
 		p.LinxXdp,

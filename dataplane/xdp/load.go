@@ -147,6 +147,9 @@ func Load(opts dataplane.Options) (*Dataplane, error) {
 		linxStageSTAGE_ENCAP:     d.objs.LinxEncap,
 		linxStageSTAGE_CLASSIFY6: d.objs.LinxClassify6,
 		linxStageSTAGE_ENCAP6:    d.objs.LinxEncap6,
+		linxStageSTAGE_ENCAP_U6:  d.objs.LinxEncapU6,
+		linxStageSTAGE_ENCAP6U6:  d.objs.LinxEncap6U6,
+		linxStageSTAGE_DECAP6:    d.objs.LinxDecap6,
 	}
 	for s, p := range stages {
 		if err := d.objs.Stages.Put(s, p); err != nil {

@@ -146,6 +146,12 @@ func TestPipelineUnderlay6Encap(t *testing.T) {
 				if c, _ := r.dp.TunnelCounter(1); c.TX.Packets != 1 {
 					t.Errorf("tunnel tx %+v, want 1", c.TX)
 				}
+				// The agent resolved the IPv6 neighbour (no FIB lookup per packet).
+				var nh linxTunnelNh
+				must(t, r.dp.objs.TunnelNexthops.Lookup(uint32(1), &nh))
+				if nh.State != uint8(linxNhStateNH_OK) || !bytes.Equal(nh.Dmac[:], peer0MAC) || nh.Mtu != 1500 {
+					t.Errorf("tunnel 1 next hop %+v, want ok, %s, MTU 1500", nh, peer0MAC)
+				}
 			}},
 		{name: "IPv6 into GRE over IPv6 with a key and a set DSCP", port: portLAN, frame: frame6(udp6),
 			want: xdpRedirect, setup: encapTo(2, dataplane.FamilyIPv6),
