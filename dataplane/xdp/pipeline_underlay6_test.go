@@ -29,7 +29,7 @@ var (
 // underlay6 gives the rig's WAN ports IPv6 addresses and static neighbours,
 // the LAN port an IPv4 address the data path learns (port_addrs4), and
 // returns once the data path has it.
-func underlay6(t *testing.T, r *rig) {
+func underlay6(t testing.TB, r *rig) {
 	t.Helper()
 	testenv.SetSysctl(t, r.ns, "net/ipv6/conf/all/forwarding", "1")
 	for _, c := range []struct {
