@@ -288,7 +288,7 @@ const (
 // Tunnel is one GRE overlay (RFC 2784, key per RFC 2890).
 type Tunnel struct {
 	Port     PortID     // WAN port the overlay leaves by
-	Src, Dst netip.Addr // local and remote underlay addresses (IPv4)
+	Src, Dst netip.Addr // local and remote underlay addresses, both IPv4 or both IPv6
 	Key      uint32     // GRE key; 0 means no key field
 	// DSCP of the outer header: copied from the inner header unless SetDSCP.
 	SetDSCP bool
