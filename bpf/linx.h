@@ -342,8 +342,12 @@ enum lbr_watch {
 	LBR_WATCH_TUNNEL = 0x40000000,
 };
 
+/* lbr.skip: bit i set = member i is excluded by an SLA class (the agent's
+ * verdict): it keeps its Maglev slots, so no other member's flows move, but
+ * carries flows only while no member outside the mask is up. */
 struct lbr {
 	__u32 n_members;
+	__u32 skip;                     /* excluded members, bit i = members[i] */
 	__u32 members[MAX_LBR_MEMBERS]; /* tunnel ids, fallback when probes hit down members */
 	__u32 watch[MAX_LBR_MEMBERS];   /* watched port of each member, see LBR_WATCH_TUNNEL */
 	__u8 slots[LBR_SLOTS];          /* Maglev table of member indexes, built in Go */

@@ -344,6 +344,14 @@ type LBRMember struct {
 	// port (TunnelPort: down while the overlay is marked Down, its WAN port is
 	// down, or it does not exist). The Maglev table does not depend on it.
 	Watch uint32
+	// Excluded takes the member out of the rule without moving anyone else's
+	// flows: an SLA class's verdict (internal/slaagent), never a controller's.
+	// The member keeps its place in the Maglev table and the data path skips it
+	// as it skips a down member, so only its own flows move. It still carries
+	// flows while no member that is not excluded is up (a class is never
+	// dropped while one of its members is alive); with every member excluded
+	// the rule behaves as if none were.
+	Excluded bool
 }
 
 // Counter is a packets/bytes pair summed over CPUs.

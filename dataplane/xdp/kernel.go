@@ -61,8 +61,9 @@ func kernelFAR(f dataplane.FAR) linxFar {
 }
 
 // kernelLBR builds a load-balancing rule's map value: members, their watch ports
-// in the data path's encoding, and the Maglev table as member indexes (so the
-// data path can check a slot's member, watch port included). The members are
+// in the data path's encoding, the excluded members' mask, and the Maglev table
+// as member indexes (so the data path can check a slot's member, watch port and
+// exclusion included). The table is built over every member, excluded or not. The members are
 // valid (ValidateMembers): distinct tunnels, at most MaxLBRMembers.
 func kernelLBR(members []dataplane.LBRMember, maxPorts int) *linxLbr {
 	var v linxLbr
@@ -72,6 +73,12 @@ func kernelLBR(members []dataplane.LBRMember, maxPorts int) *linxLbr {
 		v.Members[i] = uint32(m.Tunnel)
 		v.Watch[i] = kernelWatch(m.Watch, maxPorts)
 		index[m.Tunnel] = uint8(i)
+		if m.Excluded {
+			v.Skip |= 1 << i
+		}
+	}
+	if v.Skip == 1<<len(members)-1 {
+		v.Skip = 0 // every member excluded: none is
 	}
 	for i, t := range maglevTable(members, dataplane.LBRSlots) {
 		v.Slots[i] = index[t]

@@ -160,6 +160,7 @@ type linxFwdL2 struct {
 type linxLbr struct {
 	_         structs.HostLayout
 	N_members uint32
+	Skip      uint32
 	Members   [16]uint32
 	Watch     [16]uint32
 	Slots     [1021]uint8

@@ -196,8 +196,10 @@ func TestBrownoutRestrictsClassAndRecovers(t *testing.T) {
 	both := []dataplane.LBRMember{{Tunnel: t1, Weight: 1}, {Tunnel: t2, Weight: 3}}
 	eventually(t, "voice on both tunnels", func() bool { return slices.Equal(a.Selection()["voice"], both) })
 	p.set(t1, false, 25*time.Millisecond) // +25 ms RTT on tunnel 1: over voice's 15 ms, well under the 250 ms of silence that means down (generous: this machine is shared)
-	only2 := []dataplane.LBRMember{{Tunnel: t2, Weight: 3}}
-	eventually(t, "LBR 1 installed with tunnel 2 only", func() bool { return slices.Equal(mem.LBRs()[1], only2) })
+	// Tunnel 1 stays in the LBR, excluded: its Maglev slots stay, so no flow
+	// of tunnel 2 moves.
+	only2 := []dataplane.LBRMember{{Tunnel: t1, Weight: 1, Excluded: true}, {Tunnel: t2, Weight: 3}}
+	eventually(t, "LBR 1 installed with tunnel 1 excluded", func() bool { return slices.Equal(mem.LBRs()[1], only2) })
 	if mem.Tunnels()[t1].Down {
 		t.Error("a brownout took tunnel 1 down; only the class should leave it")
 	}
@@ -208,11 +210,13 @@ func TestBrownoutRestrictsClassAndRecovers(t *testing.T) {
 	if err := st.SetLBR(1, []dataplane.LBRMember{{Tunnel: t1, Weight: 2}, {Tunnel: t2, Weight: 2}}); err != nil {
 		t.Fatal(err)
 	}
-	if got := mem.LBRs()[1]; !slices.Equal(got, []dataplane.LBRMember{{Tunnel: t2, Weight: 2}}) {
-		t.Errorf("after the controller's rewrite LBR 1 is %v: want tunnel 2 alone with the new weight", got)
+	if got := mem.LBRs()[1]; !slices.Equal(got, []dataplane.LBRMember{{Tunnel: t1, Weight: 2, Excluded: true}, {Tunnel: t2, Weight: 2}}) {
+		t.Errorf("after the controller's rewrite LBR 1 is %v: want the new weights, tunnel 1 still excluded", got)
 	}
 	p.set(t1, false, 0)
-	eventually(t, "LBR 1 back on both tunnels", func() bool { return len(mem.LBRs()[1]) == 2 })
+	eventually(t, "LBR 1 back on both tunnels", func() bool {
+		return slices.Equal(mem.LBRs()[1], []dataplane.LBRMember{{Tunnel: t1, Weight: 2}, {Tunnel: t2, Weight: 2}})
+	})
 }
 
 func TestTunnelsComeAndGo(t *testing.T) {
@@ -296,7 +300,7 @@ func TestNeverAnsweredMemberKeepsItsClasses(t *testing.T) {
 	p.set(t2, true, 0) // a peer with no reflector on tunnel 2
 	eventually(t, "voice selected on tunnel 1", func() bool { return len(a.Selection()["voice"]) == 1 })
 	time.Sleep(100 * time.Millisecond)
-	if got := mem.LBRs()[1]; len(got) != 2 {
+	if got := mem.LBRs()[1]; excluded(got) != nil {
 		t.Errorf("LBR 1 installed as %v: tunnel 2 never answered, it must not be judged out of the class", got)
 	}
 }
@@ -308,10 +312,10 @@ func TestRestrictedLBRStillValidatesTheControllersList(t *testing.T) {
 	if err := st.Restrict(1, []dataplane.TunnelID{t2}); err != nil {
 		t.Fatal(err)
 	}
-	if got := mem.LBRs()[1]; !slices.Equal(got, []dataplane.LBRMember{{Tunnel: t2, Weight: 3}}) {
+	if got := mem.LBRs()[1]; !slices.Equal(got, []dataplane.LBRMember{{Tunnel: t1, Weight: 1, Excluded: true}, {Tunnel: t2, Weight: 3}}) {
 		t.Fatalf("restricted LBR 1 installed as %v", got)
 	}
-	// Tunnel 1 is not allowed, so its weight 0 would not reach the data path:
+	// Tunnel 1 is not allowed, yet its weight 0 is the controller's error:
 	// the write must still be refused.
 	err := st.SetLBR(1, []dataplane.LBRMember{{Tunnel: t1, Weight: 0}, {Tunnel: t2, Weight: 1}})
 	if !errors.Is(err, dataplane.ErrInvalid) {
@@ -337,14 +341,14 @@ func TestControllerClassReplacesConfiguredOne(t *testing.T) {
 	eventually(t, "tunnel 1's RTT over 20 ms", func() bool {
 		return a.Status()[sla.Path{Tunnel: t1}].Quality.RTT > 20*time.Millisecond
 	})
-	if got := mem.LBRs()[1]; len(got) != 2 {
+	if got := mem.LBRs()[1]; excluded(got) != nil {
 		t.Errorf("LBR 1 installed as %v: the controller's class allows 100 ms", got)
 	}
 	// The controller's class gone: the configured one is back.
 	if err := a.SetControllerClasses(nil); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "LBR 1 on tunnel 2 alone under the configured class", func() bool { return len(mem.LBRs()[1]) == 1 })
+	eventually(t, "LBR 1 on tunnel 2 alone under the configured class", func() bool { return slices.Equal(excluded(mem.LBRs()[1]), []dataplane.TunnelID{t1}) })
 }
 
 func TestMemberOutOfSLAFromTheStartLeavesOnceJudged(t *testing.T) {
@@ -352,7 +356,7 @@ func TestMemberOutOfSLAFromTheStartLeavesOnceJudged(t *testing.T) {
 	p.set(t2, false, 25*time.Millisecond) // before any verdict: tunnel 2 is never within voice's 15 ms
 	eventually(t, "both tunnels judged", func() bool { return state(a, t1) == sla.StateUp && state(a, t2) == sla.StateUp })
 	eventually(t, "LBR 1 on tunnel 1 alone", func() bool {
-		return slices.Equal(mem.LBRs()[1], []dataplane.LBRMember{{Tunnel: t1, Weight: 1}})
+		return slices.Equal(mem.LBRs()[1], []dataplane.LBRMember{{Tunnel: t1, Weight: 1}, {Tunnel: t2, Weight: 3, Excluded: true}})
 	})
 }
 
@@ -388,4 +392,15 @@ func TestIPv6UnderlayIsNotProbed(t *testing.T) {
 	if n := p.sent(t6); n != 0 {
 		t.Errorf("%d probes sent through a tunnel over an IPv6 underlay", n)
 	}
+}
+
+// excluded lists the members of ms an SLA class excludes.
+func excluded(ms []dataplane.LBRMember) []dataplane.TunnelID {
+	var out []dataplane.TunnelID
+	for _, m := range ms {
+		if m.Excluded {
+			out = append(out, m.Tunnel)
+		}
+	}
+	return out
 }

@@ -16,9 +16,10 @@ import (
 //
 //   - a tunnel the prober holds down is installed with Down set (LBRs skip it,
 //     FARs onto it drop), whatever the controller wrote;
-//   - an LBR governed by an SLA class is installed with only the members the
-//     class's selection allows (with the controller's weights), unless none of
-//     them is in the controller's LBR any more.
+//   - an LBR governed by an SLA class is installed with the members the
+//     class's selection does not allow marked Excluded (the data path skips
+//     them without moving anyone else's flows), unless it allows none of the
+//     controller's members.
 //
 // So a controller rewriting a tunnel or an LBR never undoes a verdict, and a
 // verdict never undoes a controller write: each write recomputes what is
@@ -36,24 +37,20 @@ type Steered struct {
 	// installed is the member list last written to the data path per LBR, so that
 	// a verdict that changes nothing for an LBR costs no write (and no flow-cache
 	// generation bump).
-	installed  map[dataplane.LBRID][]dataplane.LBRMember
-	onChange   func()
-	maxTunnels int
-	maxPorts   int
+	installed map[dataplane.LBRID][]dataplane.LBRMember
+	onChange  func()
 }
 
 // Wrap returns dp, a data path with options o (the table sizes), behind a
 // Steered with no verdict yet.
 func Wrap(dp dataplane.Dataplane, o dataplane.Options) *Steered {
 	return &Steered{
-		Dataplane:  dp,
-		maxTunnels: o.WithDefaults().MaxTunnels,
-		maxPorts:   o.WithDefaults().MaxPorts,
-		tunnels:    map[dataplane.TunnelID]dataplane.Tunnel{},
-		lbrs:       map[dataplane.LBRID][]dataplane.LBRMember{},
-		down:       map[dataplane.TunnelID]bool{},
-		allow:      map[dataplane.LBRID]map[dataplane.TunnelID]bool{},
-		installed:  map[dataplane.LBRID][]dataplane.LBRMember{},
+		Dataplane: dp,
+		tunnels:   map[dataplane.TunnelID]dataplane.Tunnel{},
+		lbrs:      map[dataplane.LBRID][]dataplane.LBRMember{},
+		down:      map[dataplane.TunnelID]bool{},
+		allow:     map[dataplane.LBRID]map[dataplane.TunnelID]bool{},
+		installed: map[dataplane.LBRID][]dataplane.LBRMember{},
 	}
 }
 
@@ -85,22 +82,23 @@ func (s *Steered) effectiveTunnel(id dataplane.TunnelID, t dataplane.Tunnel) dat
 	return t
 }
 
-// effectiveLBR is the controller's members of LBR id that its class's
-// selection allows, or all of them when there is no selection or it allows none
-// of them (the controller changed the LBR since: its word wins until the next
-// selection).
+// effectiveLBR is the controller's members of LBR id, those its class's
+// selection does not allow marked Excluded (they keep their Maglev slots, so
+// the flows of the others do not move), or the controller's list as written
+// when there is no selection or it allows none of them (the controller changed
+// the LBR since: its word wins until the next selection).
 func (s *Steered) effectiveLBR(id dataplane.LBRID, members []dataplane.LBRMember) []dataplane.LBRMember {
 	allow, ok := s.allow[id]
 	if !ok {
 		return members
 	}
-	var out []dataplane.LBRMember
-	for _, m := range members {
-		if allow[m.Tunnel] {
-			out = append(out, m)
-		}
+	out := slices.Clone(members)
+	kept := false
+	for i := range out {
+		out[i].Excluded = !allow[out[i].Tunnel]
+		kept = kept || !out[i].Excluded
 	}
-	if len(out) == 0 {
+	if !kept {
 		return members
 	}
 	return out
@@ -139,14 +137,6 @@ func (s *Steered) DeleteTunnel(id dataplane.TunnelID) error {
 func (s *Steered) SetLBR(id dataplane.LBRID, members []dataplane.LBRMember) error {
 	s.mu.Lock()
 	eff := s.effectiveLBR(id, members)
-	if len(eff) != len(members) {
-		// The data path checks what it installs; the controller's own list must
-		// pass the same checks, not only the part of it a verdict keeps.
-		if err := dataplane.ValidateMembers(members, s.maxPorts, s.maxTunnels); err != nil {
-			s.mu.Unlock()
-			return err
-		}
-	}
 	err := s.Dataplane.SetLBR(id, eff)
 	if err == nil {
 		s.lbrs[id] = slices.Clone(members)
@@ -283,9 +273,10 @@ func (s *Steered) Down(id dataplane.TunnelID) bool {
 }
 
 // Restrict limits LBR id to the members in allow (nil: lifts the restriction)
-// and installs the result when it differs from what is installed. Members that
-// stay are written with the same weights, so the data path's Maglev table keeps
-// most of their slots (see docs/sla.md on what moves).
+// and installs the result when it differs from what is installed. The others
+// are installed Excluded, not removed: the data path's Maglev table stays the
+// controller's, so only the excluded members' flows move (docs/sla.md, "Which
+// flows move").
 func (s *Steered) Restrict(id dataplane.LBRID, allow []dataplane.TunnelID) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
