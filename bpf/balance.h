@@ -14,16 +14,19 @@ static __always_inline int tunnel_up(__u32 id)
 	return t && (t->flags & (TUNNEL_F_PRESENT | TUNNEL_F_DOWN)) == TUNNEL_F_PRESENT && !port_is_down(t->port);
 }
 
-/* member_live reports whether member idx of l can carry flows: its tunnel is
- * up and the port it watches (if any) is up; sets *tid to its tunnel. Without a
- * watch port this costs what tunnel_up does; a watched overlay adds one inlined
- * array lookup, a watched port another. */
-static __always_inline int member_live(struct lbr *l, __u32 idx, __u32 *tid)
+/* member_up reports whether member idx of l may carry flows: no SLA class
+ * excludes it (one bit test of l->skip, no map call), its tunnel is up and the
+ * port it watches (if any) is up; sets *tid to its tunnel. Without a watch port
+ * this costs what tunnel_up does; a watched overlay adds one inlined array
+ * lookup, a watched port another. */
+static __always_inline int member_up(struct lbr *l, __u32 idx, __u32 *tid)
 {
 	if (idx >= MAX_LBR_MEMBERS)
 		return 0;
+	/* The member is read before the mask is tested: its index is then still
+	 * in the register the verifier saw bounded. */
 	__u32 t = l->members[idx];
-	if (!tunnel_up(t))
+	if ((l->skip >> idx) & 1 || !tunnel_up(t))
 		return 0;
 	__u32 w = l->watch[idx];
 	if (w & LBR_WATCH_TUNNEL) {
@@ -36,22 +39,11 @@ static __always_inline int member_live(struct lbr *l, __u32 idx, __u32 *tid)
 	return 1;
 }
 
-/* member_up is member_live for a member its SLA class does not exclude: one bit
- * test of l->skip, no map call; an excluded member is skipped as a down one is. */
-static __always_inline int member_up(struct lbr *l, __u32 idx, __u32 *tid)
-{
-	if (idx >= MAX_LBR_MEMBERS || (l->skip >> idx) & 1)
-		return 0;
-	return member_live(l, idx, tid);
-}
-
 /* pick_tunnel picks a tunnel from LBR l for the flow of hash h: its Maglev slot,
  * else the next slots, else the first live member after a hash-chosen start.
- * Members that are down (their tunnel, or the port they watch) or excluded
- * (l->skip) are skipped; flows on the other members never move. An excluded
- * member still carries flows when no other member is live, so a class is never
- * dropped while one of its members is up. Sets *tid and returns 0, or returns
- * a drop reason. */
+ * Members that are down (their tunnel, or the port they watch) or excluded by
+ * an SLA class (l->skip) are skipped; flows on the other members never move.
+ * Sets *tid and returns 0, or returns a drop reason. */
 static __always_inline int pick_tunnel(__u32 h, struct lbr *l, __u32 *tid_out)
 {
 	__u32 slot = h % LBR_SLOTS;
@@ -68,28 +60,13 @@ static __always_inline int pick_tunnel(__u32 h, struct lbr *l, __u32 *tid_out)
 	if (n == 0 || n > MAX_LBR_MEMBERS)
 		return DROP_LBR_DOWN;
 	__u32 start = h % n;
-	__u32 spare = 0;
-	int have_spare = 0;
 	for (__u32 i = 0; i < MAX_LBR_MEMBERS; i++) {
 		if (i >= n)
 			break;
 		__u32 idx = (start + i) % n;
 		barrier_var(idx);
-		__u32 t;
-		if (!member_live(l, idx, &t))
-			continue;
-		if (!((l->skip >> idx) & 1)) {
-			*tid_out = t;
+		if (member_up(l, idx, tid_out))
 			return 0;
-		}
-		if (!have_spare) {
-			spare = t;
-			have_spare = 1;
-		}
-	}
-	if (have_spare) {
-		*tid_out = spare;
-		return 0;
 	}
 	return DROP_LBR_DOWN;
 }

@@ -18,7 +18,7 @@
 #define LBR_SLOTS 1021     /* Maglev lookup-table size per LBR (prime) */
 #endif
 #ifndef MAX_LBR_MEMBERS
-#define MAX_LBR_MEMBERS 16
+#define MAX_LBR_MEMBERS 16 /* at most 32: lbr.skip has a bit per member */
 #endif
 #ifndef MAX_PUNT_BYTES
 #define MAX_PUNT_BYTES 1536
@@ -343,8 +343,8 @@ enum lbr_watch {
 };
 
 /* lbr.skip: bit i set = member i is excluded by an SLA class (the agent's
- * verdict): it keeps its Maglev slots, so no other member's flows move, but
- * carries flows only while no member outside the mask is up. */
+ * verdict): it keeps its Maglev slots, so no other member's flows move, and is
+ * skipped as a down member is. Go never sets every member's bit. */
 struct lbr {
 	__u32 n_members;
 	__u32 skip;                     /* excluded members, bit i = members[i] */

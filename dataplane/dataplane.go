@@ -347,10 +347,8 @@ type LBRMember struct {
 	// Excluded takes the member out of the rule without moving anyone else's
 	// flows: an SLA class's verdict (internal/slaagent), never a controller's.
 	// The member keeps its place in the Maglev table and the data path skips it
-	// as it skips a down member, so only its own flows move. It still carries
-	// flows while no member that is not excluded is up (a class is never
-	// dropped while one of its members is alive); with every member excluded
-	// the rule behaves as if none were.
+	// exactly as it skips a down member, so only its own flows move. With
+	// every member excluded the rule behaves as if none were.
 	Excluded bool
 }
 

@@ -26,8 +26,8 @@ const lbrFlows = 2000
 
 // testLBRExclusion checks the contract of LBRMember.Excluded: excluding a member
 // moves its flows and no other; lifting the exclusion puts every flow back; a
-// rule whose members are all excluded behaves as if none were; an excluded
-// member still carries flows while every other member is down.
+// rule whose members are all excluded behaves as if none were; otherwise an
+// excluded member is skipped exactly as a down one is.
 func testLBRExclusion(t *testing.T, rig FlowRig) {
 	d := rig.DP
 	var ids []dataplane.TunnelID
@@ -121,26 +121,28 @@ func testLBRExclusion(t *testing.T, rig FlowRig) {
 	if got := route("all excluded"); !equalOverlays(got, before) {
 		t.Fatal("every member excluded: flows are not where they are with none excluded")
 	}
-	// The eligible members down: the excluded one carries everything rather
-	// than the rule dropping.
+	// The eligible members down: the excluded one is skipped exactly as a down
+	// one, so the rule has no member left (the agent's next selection lifts
+	// the exclusion: slaagent.Steered).
 	must("exclude one", d.SetLBR(lbr, members(ids[0])))
 	for _, id := range ids[1:] {
 		tn := rig.Tunnels[id]
 		tn.Down = true
 		must("tunnel down", d.SetTunnel(id, tn))
 	}
-	for i, o := range route("eligible members down") {
-		if o != ids[0] {
-			t.Fatalf("every eligible member down: flow %d on tunnel %d, want the excluded tunnel %d", i, o, ids[0])
+	for i := range lbrFlows {
+		if o := rig.Overlay(t, lbr, i); o != 0 {
+			t.Fatalf("every member down or excluded: flow %d on tunnel %d", i, o)
 		}
 	}
-	// The eligible members back: the excluded one is skipped again.
+	// The eligible members back: their flows are back where they were.
 	for _, id := range ids[1:] {
 		must("tunnel up", d.SetTunnel(id, rig.Tunnels[id]))
 	}
-	for i, o := range route("eligible members back") {
-		if o == ids[0] {
-			t.Fatalf("eligible members back up: flow %d still on excluded tunnel %d", i, o)
+	after = route("eligible members back")
+	for i := range before {
+		if before[i] != ids[0] && after[i] != before[i] || after[i] == ids[0] {
+			t.Fatalf("eligible members back up: flow %d on tunnel %d, was on %d", i, after[i], before[i])
 		}
 	}
 }

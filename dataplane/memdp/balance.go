@@ -14,8 +14,7 @@ import (
 // table: weighted rendezvous hashing over every member, so a member that is
 // down (its tunnel is missing, marked Down or on a down port, or what it
 // watches is down) or excluded gives its flows to the others and no other
-// member's flow moves; an excluded member carries flows while no other member
-// is live; with every member excluded, none is.
+// member's flow moves; with every member excluded, none is.
 func (d *Dataplane) Overlay(id dataplane.LBRID, h uint32) (dataplane.TunnelID, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -27,30 +26,20 @@ func (d *Dataplane) Overlay(id dataplane.LBRID, h uint32) (dataplane.TunnelID, b
 	for _, m := range ms {
 		all = all && m.Excluded
 	}
-	best, spare := -1, -1
-	var bestScore, spareScore float64
+	best := -1
+	var bestScore float64
 	for i, m := range ms {
-		if !d.memberLiveLocked(m) {
+		if m.Excluded && !all || !d.memberLiveLocked(m) {
 			continue
 		}
-		s := rendezvous(h, m)
-		if m.Excluded && !all {
-			if spare < 0 || s > spareScore {
-				spare, spareScore = i, s
-			}
-			continue
-		}
-		if best < 0 || s > bestScore {
+		if s := rendezvous(h, m); best < 0 || s > bestScore {
 			best, bestScore = i, s
 		}
 	}
-	switch {
-	case best >= 0:
-		return ms[best].Tunnel, true
-	case spare >= 0:
-		return ms[spare].Tunnel, true
+	if best < 0 {
+		return 0, false
 	}
-	return 0, false
+	return ms[best].Tunnel, true
 }
 
 // rendezvous is member m's weighted score for the flow of hash h (Schindelhauer
