@@ -84,6 +84,7 @@ enum drop_reason {
 	DROP_IPV6_EXT,          /* IPv6 extension header truncated, beyond the payload, or hop-by-hop not first */
 	DROP_IPV6_EXT_DEPTH,    /* more IPv6 extension headers than the parser walks (IPV6_EXT_MAX) */
 	DROP_METER,            /* a FAR's meter colored it and its policy said drop */
+	DROP_STAMP_RATE,       /* STAMP probe over its tunnel's reflector rate (token bucket) */
 	DROP_REASON_MAX,
 };
 

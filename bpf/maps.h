@@ -463,6 +463,25 @@ struct {
 	__uint(max_entries, 4096 * 64);
 } stamp_sessions SEC(".maps");
 
+/* The reflector's token bucket of each tunnel (RFC 8762 asks reflectors to
+ * guard against floods): tunnel id → probes it may still answer, x METER_NS,
+ * refilled at stamp_rate per second up to stamp_cap. Shared by every CPU under
+ * its lock, so the rate is per tunnel, not per CPU. Written by the reflector
+ * only; zeroed by Go's map creation (a first probe finds it full); sized
+ * MaxTunnels by Go. */
+struct stamp_bucket {
+	struct bpf_spin_lock lock;
+	__u32 pad;
+	__u64 last; /* bpf_ktime_get_ns of the last refill */
+	__u64 tok;  /* probes x METER_NS */
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct stamp_bucket);
+	__uint(max_entries, 4096);
+} stamp_buckets SEC(".maps");
+
 /* Never read or written: its value type keeps the types that the code uses only as
  * constants or through sizeof in BTF, so bpf2go can export them to Go instead of
  * Go mirroring them by hand. */

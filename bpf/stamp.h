@@ -5,9 +5,10 @@
  *
  * Only a datagram decapsulated from a terminated tunnel (its remote a configured
  * peer) and addressed to that termination's local address is STAMP for linx.
- * Answering (stateless) costs no map write and no lookup beyond those data makes
- * (but an inlined array access for a padded probe's zeros); what it adds is a
- * clock read. The reply is rewritten in place, never larger than the probe, and
+ * Each tunnel's probes pass a token bucket (stamp_buckets: an inlined array
+ * access, a clock read and a lock); those over the rate are dropped before any
+ * other work. Answering adds a second clock read (the timestamps) and, for a
+ * padded probe, an inlined array access for its zeros. The reply is rewritten in place, never larger than the probe, and
  * leaves through the encap stage into the termination's tunnel. */
 #ifndef LINX_STAMP_H
 #define LINX_STAMP_H
@@ -27,6 +28,47 @@
  * own sequence number per session, (tunnel, DSCP), instead of the probe's. */
 const volatile __u8 stamp_stateful = 0;
 #define NSEC_PER_SEC 1000000000ULL
+
+/* Set by Go at load (Options.ReflectorRate, ReflectorBurst): each tunnel's
+ * bucket refills at stamp_rate probes per second up to stamp_cap = burst x
+ * METER_NS; stamp_fill = ceil(stamp_cap / stamp_rate) ns fills it from empty.
+ * rate x elapsed stays below cap + rate for the bounds Go enforces. */
+const volatile __u64 stamp_rate = 500;
+const volatile __u64 stamp_cap = 100 * METER_NS;
+const volatile __u64 stamp_fill = 200000000;
+
+/* stamp_take takes one probe's token from tunnel's bucket: 1 if the probe may
+ * be answered, 0 if it is over the rate (or the tunnel id is beyond the map).
+ * One inlined array lookup, a clock read and the lock: what a flood of probes
+ * costs per packet before it is dropped. */
+static __always_inline int stamp_take(__u32 tunnel)
+{
+	struct stamp_bucket *b = bpf_map_lookup_elem(&stamp_buckets, &tunnel);
+
+	if (!b)
+		return 0;
+	__u64 now = bpf_ktime_get_ns(); /* before the lock: no helper under it */
+	int ok = 0;
+	bpf_spin_lock(&b->lock);
+	__u64 dt = 0;
+	if (now > b->last) { /* a CPU whose read is older than the last refill adds nothing */
+		dt = now - b->last;
+		b->last = now;
+	}
+	__u64 tok = stamp_cap;
+	if (dt < stamp_fill) {
+		tok = b->tok + stamp_rate * dt;
+		if (tok > stamp_cap)
+			tok = stamp_cap;
+	}
+	if (tok >= METER_NS) {
+		tok -= METER_NS;
+		ok = 1;
+	}
+	b->tok = tok;
+	bpf_spin_unlock(&b->lock);
+	return ok;
+}
 
 /* The session-reflector test packet (RFC 8762 §4.3.1). The session-sender's
  * (§4.2.1) shares its first 14 octets: seq, ts and err. */
@@ -77,6 +119,10 @@ static __always_inline int stamp_reflect(struct xdp_md *ctx, struct pkt_meta *m)
 		return drop(ctx, DROP_STAMP_LONG);
 	if (((__u8 *)&s->err)[1] == 0) /* the multiplier: the low octet */
 		return drop(ctx, DROP_STAMP_ERROR_ESTIMATE);
+	/* Over the tunnel's rate: dropped before the timestamps, the padding's
+	 * copy and the encap stage, so a flood costs less than data. */
+	if (!stamp_take(m->term_tunnel))
+		return drop(ctx, DROP_STAMP_RATE);
 
 	__be32 seq = s->seq; /* stateless: the probe's */
 	if (stamp_stateful) {

@@ -45,10 +45,11 @@ const (
 	DropIPv6Ext            DropReason = 38 // IPv6 extension header truncated, beyond the payload, or hop-by-hop not first
 	DropIPv6ExtDepth       DropReason = 39 // more IPv6 extension headers than the parser walks (IPV6_EXT_MAX)
 	DropMeter              DropReason = 40 // a FAR's meter colored it and its policy said drop
+	DropSTAMPRate          DropReason = 41 // STAMP probe over its tunnel's reflector rate (token bucket)
 )
 
 // NumDropReasons bounds the reason codes (DROP_REASON_MAX).
-const NumDropReasons = 41
+const NumDropReasons = 42
 
 var dropReasonNames = [NumDropReasons]string{
 	DropUnspec:             "unspec",
@@ -92,4 +93,5 @@ var dropReasonNames = [NumDropReasons]string{
 	DropIPv6Ext:            "ipv6_ext",
 	DropIPv6ExtDepth:       "ipv6_ext_depth",
 	DropMeter:              "meter",
+	DropSTAMPRate:          "stamp_rate",
 }

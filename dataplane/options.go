@@ -1,5 +1,7 @@
 package dataplane
 
+import "fmt"
+
 // Options size the pipeline's tables and set its behaviour. Zero fields take the
 // defaults from DefaultOptions.
 type Options struct {
@@ -25,6 +27,15 @@ type Options struct {
 	// forward from backward loss. Otherwise (the default) it carries the probe's.
 	StatefulReflector bool
 
+	// ReflectorRate is how many STAMP probes per second the reflector answers
+	// through each tunnel: a token bucket per tunnel in the data path, shared
+	// by every CPU, drops the rest early (drop reason stamp_rate), so a flood
+	// of probes costs less than the same flood of data. ReflectorBurst is the
+	// bucket's depth: probes answered back to back after a quiet spell. 0: the
+	// defaults (DefaultOptions); at most MaxReflectorRate and MaxReflectorBurst.
+	ReflectorRate  int
+	ReflectorBurst int
+
 	// PinDir, when set, pins maps and programs under this bpffs directory so that a
 	// restarted agent can take over a running data path (see pin.go): the maps
 	// are reused, and Attach swaps the program of a port an earlier process left
@@ -47,6 +58,31 @@ var DefaultOptions = Options{
 	MaxMeters:  4_096,
 
 	FlowCacheSize: 65_536,
+
+	// A prober at the shortest interval (10 ms) with a few DSCP sessions per
+	// tunnel sends a few hundred probes per second; linx's own default (50 ms,
+	// one session) sends 20.
+	ReflectorRate:  500,
+	ReflectorBurst: 100,
+}
+
+// Bounds of Options.ReflectorRate and ReflectorBurst: the data path's token
+// arithmetic (probes x 1e9 in 64 bits) stays exact within them.
+const (
+	MaxReflectorRate  = 1_000_000
+	MaxReflectorBurst = 1_000_000
+)
+
+// ValidateReflector checks Options.ReflectorRate and ReflectorBurst (after
+// WithDefaults), naming the field that is out of range.
+func (o Options) ValidateReflector() error {
+	if o.ReflectorRate < 1 || o.ReflectorRate > MaxReflectorRate {
+		return fmt.Errorf("%w: reflector rate %d probes/s is outside 1..%d", ErrInvalid, o.ReflectorRate, MaxReflectorRate)
+	}
+	if o.ReflectorBurst < 1 || o.ReflectorBurst > MaxReflectorBurst {
+		return fmt.Errorf("%w: reflector burst %d probes is outside 1..%d", ErrInvalid, o.ReflectorBurst, MaxReflectorBurst)
+	}
+	return nil
 }
 
 // WithDefaults returns o with zero fields replaced by DefaultOptions.
@@ -75,6 +111,12 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.FlowCacheSize == 0 {
 		o.FlowCacheSize = d.FlowCacheSize
+	}
+	if o.ReflectorRate == 0 {
+		o.ReflectorRate = d.ReflectorRate
+	}
+	if o.ReflectorBurst == 0 {
+		o.ReflectorBurst = d.ReflectorBurst
 	}
 	return o
 }

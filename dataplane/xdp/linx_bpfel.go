@@ -84,7 +84,8 @@ const (
 	linxDropReasonDROP_IPV6EXT              linxDropReason = 38
 	linxDropReasonDROP_IPV6EXT_DEPTH        linxDropReason = 39
 	linxDropReasonDROP_METER                linxDropReason = 40
-	linxDropReasonDROP_REASON_MAX           linxDropReason = 41
+	linxDropReasonDROP_STAMP_RATE           linxDropReason = 41
+	linxDropReasonDROP_REASON_MAX           linxDropReason = 42
 )
 
 type linxFar struct {
@@ -411,6 +412,17 @@ const (
 	linxStageSTAGE_MAX       linxStage = 8
 )
 
+type linxStampBucket struct {
+	_    structs.HostLayout
+	Lock struct {
+		_   structs.HostLayout
+		Val uint32
+	}
+	Pad  uint32
+	Last uint64
+	Tok  uint64
+}
+
 type linxStampSession struct {
 	_    structs.HostLayout
 	Lock struct {
@@ -523,6 +535,7 @@ const (
 	linxMapPunts            = "punts"
 	linxMapScratch          = "scratch"
 	linxMapStages           = "stages"
+	linxMapStampBuckets     = "stamp_buckets"
 	linxMapStampSessions    = "stamp_sessions"
 	linxMapStampZeros       = "stamp_zeros"
 	linxMapTunnelCounters   = "tunnel_counters"
@@ -548,6 +561,9 @@ const (
 	linxVarFlowCacheOff     = "flow_cache_off"
 	linxVarMaxMeters        = "max_meters"
 	linxVarPdrBloomMask     = "pdr_bloom_mask"
+	linxVarStampCap         = "stamp_cap"
+	linxVarStampFill        = "stamp_fill"
+	linxVarStampRate        = "stamp_rate"
 	linxVarStampStateful    = "stamp_stateful"
 )
 
@@ -647,6 +663,7 @@ type linxMapSpecs struct {
 	Punts            *ebpf.MapSpec `ebpf:"punts"`
 	Scratch          *ebpf.MapSpec `ebpf:"scratch"`
 	Stages           *ebpf.MapSpec `ebpf:"stages"`
+	StampBuckets     *ebpf.MapSpec `ebpf:"stamp_buckets"`
 	StampSessions    *ebpf.MapSpec `ebpf:"stamp_sessions"`
 	StampZeros       *ebpf.MapSpec `ebpf:"stamp_zeros"`
 	TunnelCounters   *ebpf.MapSpec `ebpf:"tunnel_counters"`
@@ -668,6 +685,9 @@ type linxVariableSpecs struct {
 	FlowCacheOff  *ebpf.VariableSpec `ebpf:"flow_cache_off"`
 	MaxMeters     *ebpf.VariableSpec `ebpf:"max_meters"`
 	PdrBloomMask  *ebpf.VariableSpec `ebpf:"pdr_bloom_mask"`
+	StampCap      *ebpf.VariableSpec `ebpf:"stamp_cap"`
+	StampFill     *ebpf.VariableSpec `ebpf:"stamp_fill"`
+	StampRate     *ebpf.VariableSpec `ebpf:"stamp_rate"`
 	StampStateful *ebpf.VariableSpec `ebpf:"stamp_stateful"`
 }
 
@@ -729,6 +749,7 @@ type linxMaps struct {
 	Punts            *ebpf.Map `ebpf:"punts"`
 	Scratch          *ebpf.Map `ebpf:"scratch"`
 	Stages           *ebpf.Map `ebpf:"stages"`
+	StampBuckets     *ebpf.Map `ebpf:"stamp_buckets"`
 	StampSessions    *ebpf.Map `ebpf:"stamp_sessions"`
 	StampZeros       *ebpf.Map `ebpf:"stamp_zeros"`
 	TunnelCounters   *ebpf.Map `ebpf:"tunnel_counters"`
@@ -782,6 +803,7 @@ func (m *linxMaps) Close() error {
 		m.Punts,
 		m.Scratch,
 		m.Stages,
+		m.StampBuckets,
 		m.StampSessions,
 		m.StampZeros,
 		m.TunnelCounters,
@@ -804,6 +826,9 @@ type linxVariables struct {
 	FlowCacheOff  *ebpf.Variable `ebpf:"flow_cache_off"`
 	MaxMeters     *ebpf.Variable `ebpf:"max_meters"`
 	PdrBloomMask  *ebpf.Variable `ebpf:"pdr_bloom_mask"`
+	StampCap      *ebpf.Variable `ebpf:"stamp_cap"`
+	StampFill     *ebpf.Variable `ebpf:"stamp_fill"`
+	StampRate     *ebpf.Variable `ebpf:"stamp_rate"`
 	StampStateful *ebpf.Variable `ebpf:"stamp_stateful"`
 }
 

@@ -84,6 +84,9 @@ var _ dataplane.Dataplane = (*Dataplane)(nil)
 // attached yet.
 func Load(opts dataplane.Options) (*Dataplane, error) {
 	opts = opts.WithDefaults()
+	if err := opts.ValidateReflector(); err != nil {
+		return nil, err
+	}
 	if err := CheckKernel(); err != nil {
 		return nil, err
 	}
@@ -252,6 +255,7 @@ func sizedSpec(opts dataplane.Options) (*ebpf.CollectionSpec, error) {
 		linxMapPdrBloom:    bloomWords(opts.MaxPDRs * entriesPerPDR),
 		// Whatever the mode, so that pins survive a change of it.
 		linxMapStampSessions: opts.MaxTunnels * stampDSCPs,
+		linxMapStampBuckets:  opts.MaxTunnels,
 		linxMapMeters:        2 * opts.MaxMeters, linxMapMeterCounters: 2 * opts.MaxMeters,
 		linxMapFarQos:    opts.MaxMeters,
 		linxMapPdrMeters: opts.MaxPDRs + 1, linxMapPdrMeterCounters: opts.MaxPDRs + 1,
@@ -259,6 +263,13 @@ func sizedSpec(opts dataplane.Options) (*ebpf.CollectionSpec, error) {
 	if opts.StatefulReflector {
 		if err := spec.Variables["stamp_stateful"].Set(uint8(1)); err != nil {
 			return nil, fmt.Errorf("make the reflector stateful: %w", err)
+		}
+	}
+	rate, burst := uint64(opts.ReflectorRate), uint64(opts.ReflectorBurst)
+	capacity := burst * 1e9 // METER_NS
+	for name, v := range map[string]uint64{"stamp_rate": rate, "stamp_cap": capacity, "stamp_fill": (capacity + rate - 1) / rate} {
+		if err := spec.Variables[name].Set(v); err != nil {
+			return nil, fmt.Errorf("set the reflector's rate (%s): %w", name, err)
 		}
 	}
 	if err := spec.Variables["pdr_bloom_mask"].Set(uint32(bloomWords(opts.MaxPDRs*entriesPerPDR)*64 - 1)); err != nil {

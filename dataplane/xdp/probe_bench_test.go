@@ -22,16 +22,23 @@ import (
 // stages included), one packet per BPF_PROG_TEST_RUN, in batches of 256 that
 // alternate the three, so that all see the same machine; ns/pkt reported as
 // medians over the batches (extremes logged). The stateful reflector is timed
-// at 44 octets.
+// at 44 octets. The reflector's rate is set high enough that every probe is
+// answered, but in the over-rate cases: a rate of 1 probe per second and a
+// burst of 1, so that every timed probe is a flood's, dropped (stamp_rate).
 func BenchmarkSTAMPReflector(b *testing.B) {
 	for _, c := range []struct {
 		size     int
 		stateful bool
-	}{{sla.BaseLen, false}, {1000, false}, {sla.BaseLen, true}} {
+		overRate bool
+	}{{sla.BaseLen, false, false}, {1000, false, false}, {sla.BaseLen, true, false}, {sla.BaseLen, false, true}, {1000, false, true}} {
 		size := c.size
-		b.Run(fmt.Sprintf("stamp=%d/stateful=%v", size, c.stateful), func(b *testing.B) {
+		b.Run(fmt.Sprintf("stamp=%d/stateful=%v/overrate=%v", size, c.stateful, c.overRate), func(b *testing.B) {
+			rate, burst := dataplane.MaxReflectorRate, dataplane.MaxReflectorBurst
+			if c.overRate {
+				rate, burst = 1, 1
+			}
 			r := newRigWith(b, dataplane.Options{MaxPDRs: 4096, MaxFARs: 1024, MaxLBRs: 64, MaxTunnels: 64, MaxTerms: 64, MaxPorts: 16,
-				StatefulReflector: c.stateful})
+				StatefulReflector: c.stateful, ReflectorRate: rate, ReflectorBurst: burst})
 			must(b, r.dp.SetTunnel(1, dataplane.Tunnel{Port: portWAN0, Src: local0, Dst: peer0}))
 			must(b, r.dp.SetTunnelTerm(dataplane.TunnelTerm{Remote: peer0, Local: local0}, 1))
 			must(b, r.dp.SetFAR(1, dataplane.FAR{Action: dataplane.ActForward, Port: portLAN}))
@@ -53,6 +60,11 @@ func BenchmarkSTAMPReflector(b *testing.B) {
 			}{{portWAN0, probe}, {portWAN0, data}, {portLAN, up}} {
 				if v, _ := r.run(f.port, f.frame); v != xdpRedirect {
 					b.Fatalf("verdict %d, want redirect (drops %v)", v, r.drops())
+				}
+			}
+			if c.overRate { // the burst of 1 is spent: the next probes are over the rate
+				if v, _ := r.run(portWAN0, probe); v != xdpDrop || r.drops()[dataplane.DropSTAMPRate].Packets == 0 {
+					b.Fatalf("verdict %d, want a stamp_rate drop (drops %v)", v, r.drops())
 				}
 			}
 			stats, err := ebpf.EnableStats(unix.BPF_STATS_RUN_TIME)

@@ -569,3 +569,50 @@ func TestSTAMPStatefulReflector(t *testing.T) {
 		next[id]++
 	}
 }
+
+// TestSTAMPRateLimit sends bursts of probes through two tunnels whose reflector
+// buckets hold 8 probes and refill at 1 per second: each tunnel answers its
+// first 8 (plus what refilled while the test ran, nothing unless it took over
+// a second) and drops the rest with stamp_rate; one tunnel's flood takes
+// nothing from the other's bucket.
+func TestSTAMPRateLimit(t *testing.T) {
+	const burst, extra, rate = 8, 5, 1
+	r := newRigWith(t, dataplane.Options{MaxPDRs: 64, MaxFARs: 16, MaxLBRs: 4, MaxTunnels: 64, MaxTerms: 64, MaxPorts: 16,
+		ReflectorRate: rate, ReflectorBurst: burst})
+	stampSetup(t, r)
+	send := func(port dataplane.PortID, peer, local netip.Addr, key uint32, n int) (answered, limited int, took time.Duration) {
+		start := time.Now()
+		before := r.drops()[dataplane.DropSTAMPRate].Packets
+		for i := range n {
+			inner := udpDatagram(t, peer, local, 40000, sla.Port, 0, 64, stampProbe(t, uint32(i), 0))
+			frame := greFrame(t, peer, local, &layers.GRE{KeyPresent: key != 0, Key: key}, inner)
+			switch v, _ := r.run(port, frame); v {
+			case xdpRedirect:
+				answered++
+			case xdpDrop:
+			default:
+				t.Fatalf("probe %d: verdict %d", i, v)
+			}
+		}
+		return answered, int(r.drops()[dataplane.DropSTAMPRate].Packets - before), time.Since(start)
+	}
+	check := func(name string, answered, limited int, took time.Duration, n int) {
+		t.Helper()
+		refilled := int(took.Seconds() * rate)
+		if answered < burst || answered > burst+refilled {
+			t.Errorf("%s: %d of %d probes answered in %v, want %d (+%d refilled)", name, answered, n, took, burst, refilled)
+		}
+		if answered+limited != n {
+			t.Errorf("%s: %d answered and %d dropped with stamp_rate of %d probes", name, answered, limited, n)
+		}
+	}
+	a, l, took := send(portWAN0, peer0, local0, 0, burst+extra)
+	check("tunnel 1", a, l, took, burst+extra)
+	a, l, took = send(portWAN1, peer1, local1, 0xabcd, burst+extra)
+	check("tunnel 2 after tunnel 1's flood", a, l, took, burst+extra)
+	// Tunnel 1's bucket is still empty: the next probe is over the rate, unless
+	// a second has passed.
+	if a, l, took = send(portWAN0, peer0, local0, 0, 1); took < time.Second && (a != 0 || l != 1) {
+		t.Errorf("tunnel 1 emptied: its next probe answered %d, dropped %d", a, l)
+	}
+}

@@ -237,6 +237,8 @@ func (c *Config) DataplaneOptions() dataplane.Options {
 		FlowCacheSize:     t.FlowCache,
 		PinDir:            c.BPFFSDir,
 		StatefulReflector: c.SLA.StatefulReflector,
+		ReflectorRate:     c.SLA.ReflectorRate,
+		ReflectorBurst:    c.SLA.ReflectorBurst,
 	}
 	if t.FlowCache == 0 {
 		o.FlowCacheSize = -1 // the data path's "off"; its 0 means "default"

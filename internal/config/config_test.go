@@ -137,7 +137,7 @@ func TestFullFile(t *testing.T) {
 		Log:      Log{Level: "debug", Format: "console"},
 		SLA: SLA{
 			Enabled: true, Interval: 20 * time.Millisecond, Size: 160, Window: 50, Timeout: 500 * time.Millisecond, SourcePort: 40000,
-			StatefulReflector: true,
+			StatefulReflector: true, ReflectorRate: 800, ReflectorBurst: 40,
 			Thresholds: SLAThresholds{
 				Degraded:  SLALimits{RTT: 200 * time.Millisecond, Loss: 5, Jitter: 40 * time.Millisecond},
 				Recovered: SLALimits{RTT: 150 * time.Millisecond, Loss: 2.5, Jitter: 30 * time.Millisecond},
@@ -171,7 +171,8 @@ func TestFullFile(t *testing.T) {
 
 	o := c.DataplaneOptions()
 	wantO := dataplane.Options{MaxPDRs: 200_000, MaxFARs: 100_000, MaxLBRs: 2048, MaxTunnels: 8192, MaxTerms: 8192,
-		MaxPorts: 64, MaxMeters: dataplane.DefaultOptions.MaxMeters, FlowCacheSize: 131072, PinDir: "/sys/fs/bpf/linx", StatefulReflector: true}
+		MaxPorts: 64, MaxMeters: dataplane.DefaultOptions.MaxMeters, FlowCacheSize: 131072, PinDir: "/sys/fs/bpf/linx", StatefulReflector: true,
+		ReflectorRate: 800, ReflectorBurst: 40}
 	if o != wantO {
 		t.Errorf("DataplaneOptions() = %+v, want %+v", o, wantO)
 	}

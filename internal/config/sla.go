@@ -26,8 +26,15 @@ type SLA struct {
 	// (RFC 8762 §4.3) and has the prober expect the same of the far gateways',
 	// so that loss is split by direction. Every gateway of the network should
 	// set it alike. Default false (stateless).
-	StatefulReflector bool          `yaml:"stateful_reflector"`
-	Thresholds        SLAThresholds `yaml:"thresholds"`
+	StatefulReflector bool `yaml:"stateful_reflector"`
+	// ReflectorRate is how many STAMP probes per second this gateway's
+	// reflector answers through each tunnel; ReflectorBurst how many it answers
+	// back to back after a quiet spell. Probes over them are dropped in the
+	// data path (stamp_rate). They bound what a flood of probes costs; every
+	// far prober's sessions on a tunnel must fit in them.
+	ReflectorRate  int           `yaml:"reflector_rate"`
+	ReflectorBurst int           `yaml:"reflector_burst"`
+	Thresholds     SLAThresholds `yaml:"thresholds"`
 	// Classes restrict LBRs to the members within an SLA. Gateways whose
 	// controller programs no class table use these.
 	Classes []SLAClass `yaml:"classes"`
@@ -85,6 +92,7 @@ func defaultSLA() SLA {
 	return SLA{
 		Enabled: true, Interval: sla.DefaultInterval, Size: sla.BaseLen, Window: sla.DefaultWindow,
 		Timeout: sla.DefaultTimeout, SourcePort: DefaultSLASourcePort,
+		ReflectorRate: dataplane.DefaultOptions.ReflectorRate, ReflectorBurst: dataplane.DefaultOptions.ReflectorBurst,
 		Thresholds: SLAThresholds{
 			Degraded: limitsOf(t.Degraded), DownAfter: t.DownAfter,
 			DownLoss: 100 * t.DownLoss, DownRecoveredLoss: 100 * t.DownRecoveredLoss,
@@ -126,6 +134,12 @@ func (v *validator) sla() {
 	}
 	if s.SourcePort < 1 || s.SourcePort > 0xffff-63 {
 		v.fail("sla.source_port", "%d is outside 1..%d (64 ports from it are used)", s.SourcePort, 0xffff-63)
+	}
+	if s.ReflectorRate < 1 || s.ReflectorRate > dataplane.MaxReflectorRate {
+		v.fail("sla.reflector_rate", "%d is outside 1..%d probes per second", s.ReflectorRate, dataplane.MaxReflectorRate)
+	}
+	if s.ReflectorBurst < 1 || s.ReflectorBurst > dataplane.MaxReflectorBurst {
+		v.fail("sla.reflector_burst", "%d is outside 1..%d probes", s.ReflectorBurst, dataplane.MaxReflectorBurst)
 	}
 	t := s.Thresholds
 	v.limits("sla.thresholds.degraded", t.Degraded)
