@@ -119,7 +119,7 @@ func startSLA(c *config.Config, steered *slaagent.Steered, hooks *slaHooks, log 
 		classes[i] = cl
 	}
 	a, err := slaagent.Start(steered, slaagent.Options{
-		Session: c.SLA.Session(), Classes: classes, SourcePort: uint16(c.SLA.SourcePort),
+		Session: c.SLA.Session(), Intervals: c.SLA.Intervals(), Classes: classes, SourcePort: uint16(c.SLA.SourcePort),
 		Logf: log.Sugar().Infof, OnChange: hooks.changed,
 	})
 	if err != nil {

@@ -150,11 +150,15 @@ func TestFullFile(t *testing.T) {
 					Recover: SLALimits{RTT: 100 * time.Millisecond}},
 				{Name: "bulk", LBR: 2, SLA: SLALimits{Loss: 10}},
 			},
+			Tunnels: []SLATunnel{{ID: 2, Interval: time.Second}},
 		},
 	}
 	want.origin, want.decodeProblems, want.failed = c.origin, c.decodeProblems, c.failed
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", c, want)
+	}
+	if got := c.SLA.Intervals(); !reflect.DeepEqual(got, map[dataplane.TunnelID]time.Duration{2: time.Second}) {
+		t.Errorf("Intervals() = %v, want tunnel 2 every 1s", got)
 	}
 	for path, line := range map[string]string{
 		"device":                "line 2",

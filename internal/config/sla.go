@@ -35,9 +35,29 @@ type SLA struct {
 	ReflectorRate  int           `yaml:"reflector_rate"`
 	ReflectorBurst int           `yaml:"reflector_burst"`
 	Thresholds     SLAThresholds `yaml:"thresholds"`
+	// Tunnels overrides settings per tunnel (by the controller's tunnel id).
+	Tunnels []SLATunnel `yaml:"tunnels"`
 	// Classes restrict LBRs to the members within an SLA. Gateways whose
 	// controller programs no class table use these.
 	Classes []SLAClass `yaml:"classes"`
+}
+
+// SLATunnel is one tunnel's own probe settings.
+type SLATunnel struct {
+	ID       int           `yaml:"id"`       // the tunnel id a controller writes
+	Interval time.Duration `yaml:"interval"` // between its probes: 10ms..10s
+}
+
+// Intervals are the per-tunnel probe intervals (slaagent.Options.Intervals).
+func (s SLA) Intervals() map[dataplane.TunnelID]time.Duration {
+	if len(s.Tunnels) == 0 {
+		return nil
+	}
+	m := make(map[dataplane.TunnelID]time.Duration, len(s.Tunnels))
+	for _, t := range s.Tunnels {
+		m[dataplane.TunnelID(t.ID)] = t.Interval
+	}
+	return m
 }
 
 // SLALimits bound a path's quality; a zero (or absent) limit is not checked.
@@ -167,6 +187,20 @@ func (v *validator) sla() {
 	}
 	if t.Stable < 0 {
 		v.fail("sla.thresholds.stable", "%v: want 0 or more", t.Stable)
+	}
+	ids := map[int]string{}
+	for i, tn := range s.Tunnels {
+		p := fmt.Sprintf("sla.tunnels[%d]", i)
+		if err := dataplane.ValidateTunnelID(dataplane.TunnelID(tn.ID), v.c.Tables.Tunnels); err != nil || tn.ID < 0 {
+			v.fail(p+".id", "%d is not a tunnel id below tables.tunnels, %d", tn.ID, v.c.Tables.Tunnels)
+		} else if other, ok := ids[tn.ID]; ok {
+			v.fail(p+".id", "tunnel %d is already set by %s", tn.ID, v.at(other))
+		} else {
+			ids[tn.ID] = p + ".id"
+		}
+		if tn.Interval < sla.MinInterval || tn.Interval > sla.MaxInterval {
+			v.fail(p+".interval", "%v is outside %v..%v", tn.Interval, sla.MinInterval, sla.MaxInterval)
+		}
 	}
 	names := map[string]string{}
 	lbrs := map[int]string{}

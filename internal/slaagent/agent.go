@@ -39,6 +39,10 @@ type Options struct {
 	// Session configures every probe session (interval, size, thresholds…);
 	// zero fields take package sla's defaults.
 	Session sla.SessionConfig
+	// Intervals overrides Session.Interval for the sessions of some tunnels
+	// (sla.MinInterval..sla.MaxInterval each): a backup link probed slowly, a
+	// voice path fast.
+	Intervals map[dataplane.TunnelID]time.Duration
 	// Classes: at most one per LBR.
 	Classes []Class
 	// SourcePort is the first of the 64 source ports probes leave from (one per
@@ -118,6 +122,14 @@ func Start(dp *Steered, opts Options) (*Agent, error) {
 		return nil, fmt.Errorf("sla: %w", err)
 	}
 	p.Remove(sla.Path{})
+	for _, id := range slices.Sorted(maps.Keys(opts.Intervals)) {
+		cfg := opts.Session
+		cfg.Interval = opts.Intervals[id]
+		if err := p.Add(sla.Path{Tunnel: id}, cfg); err != nil {
+			return nil, fmt.Errorf("sla: tunnel %d: %w", id, err)
+		}
+		p.Remove(sla.Path{Tunnel: id})
+	}
 	a.prober = p
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
@@ -266,7 +278,7 @@ func (a *Agent) sync() {
 		if a.sessions[p] {
 			continue
 		}
-		if err := a.prober.Add(p, a.opts.Session); err != nil {
+		if err := a.prober.Add(p, a.session(p.Tunnel)); err != nil {
 			a.logf("sla: %v", err)
 			continue
 		}
@@ -331,35 +343,53 @@ func (a *Agent) onState(c sla.StateChange) {
 	})
 }
 
+// session is the probe session configuration of tunnel id's sessions: the
+// common one, with the tunnel's own interval if it has one.
+func (a *Agent) session(id dataplane.TunnelID) sla.SessionConfig {
+	cfg := a.opts.Session
+	if d, ok := a.opts.Intervals[id]; ok {
+		cfg.Interval = d
+	}
+	return cfg
+}
+
+// interval is tunnel id's probe interval, defaults filled in.
+func (a *Agent) interval(id dataplane.TunnelID) time.Duration {
+	if d := a.session(id).Interval; d != 0 {
+		return d
+	}
+	return sla.DefaultInterval
+}
+
 // othersAnswer reports whether some other overlay that has answered before,
 // and is up or degraded, got a reply within the last DownAfter−1 intervals
-// before at.
+// before at (the longer of the two tunnels' intervals).
 // When none did, every overlay is silent at once: more likely the gateway
 // itself (a stall) than every path, and if it is every path, marking them
 // down saves no traffic.
 func (a *Agent) othersAnswer(id dataplane.TunnelID, at time.Time) bool {
-	cfg := a.opts.Session
-	interval, after := cfg.Interval, cfg.Thresholds.DownAfter
-	if interval == 0 {
-		interval = sla.DefaultInterval
-	}
+	after := a.opts.Session.Thresholds.DownAfter
 	if after == 0 {
 		after = sla.DefaultThresholds.DownAfter
 	}
-	// Within one interval less than the silence that means down: an overlay
-	// that answered just before the others went quiet too is as silent.
-	window := time.Duration(after-1) * interval
-	if after <= 1 {
-		window = interval / 2
-	}
-	since := at.Add(-window)
 	a.heardMu.Lock()
 	defer a.heardMu.Unlock()
 	for p, st := range a.prober.Status() {
 		// Only an overlay that can carry traffic counts: one still held down
 		// (its hold-down running) answers, yet marking this one down too
 		// would leave nothing.
-		if p.DSCP == 0 && p.Tunnel != id && a.heard[p.Tunnel] && st.State.Alive() && st.Quality.LastReply.After(since) {
+		if p.DSCP != 0 || p.Tunnel == id || !a.heard[p.Tunnel] || !st.State.Alive() {
+			continue
+		}
+		// Within one interval less than the silence that means down: an
+		// overlay that answered just before the others went quiet too is as
+		// silent.
+		interval := max(a.interval(id), a.interval(p.Tunnel))
+		window := time.Duration(after-1) * interval
+		if after <= 1 {
+			window = interval / 2
+		}
+		if st.Quality.LastReply.After(at.Add(-window)) {
 			return true
 		}
 	}

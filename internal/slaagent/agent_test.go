@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -109,6 +110,12 @@ func tunnel(n byte) dataplane.Tunnel {
 // an agent probing them every 10 ms and a peer answering.
 func rig(t *testing.T, classes []Class) (*memdp.Dataplane, *Steered, *Agent, *peer) {
 	t.Helper()
+	return rigWith(t, classes, nil)
+}
+
+// rigWith is rig with per-tunnel probe intervals.
+func rigWith(t *testing.T, classes []Class, intervals map[dataplane.TunnelID]time.Duration) (*memdp.Dataplane, *Steered, *Agent, *peer) {
+	t.Helper()
 	mem := memdp.New(dataplane.Options{})
 	if err := mem.Attach("wan", 2, dataplane.RoleWAN, dataplane.XDPNative); err != nil {
 		t.Fatal(err)
@@ -124,7 +131,7 @@ func rig(t *testing.T, classes []Class) (*memdp.Dataplane, *Steered, *Agent, *pe
 	}
 	p := newPeer(t, mem)
 	a, err := Start(st, Options{Session: sla.SessionConfig{Interval: 10 * time.Millisecond,
-		Thresholds: sla.Thresholds{HoldDown: 200 * time.Millisecond, DownAfter: 25}}, Classes: classes, Logf: t.Logf})
+		Thresholds: sla.Thresholds{HoldDown: 200 * time.Millisecond, DownAfter: 25}}, Intervals: intervals, Classes: classes, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,4 +410,27 @@ func excluded(ms []dataplane.LBRMember) []dataplane.TunnelID {
 		}
 	}
 	return out
+}
+
+// TestPerTunnelInterval: tunnel 1 is probed every 100 ms, tunnel 2 at the
+// common 10 ms. By the time tunnel 1 has sent 5 probes, tunnel 2 has sent
+// about ten times as many (at least 4 times, whatever the machine's load: a
+// late poll skips the probes of both).
+func TestPerTunnelInterval(t *testing.T) {
+	_, _, a, p := rigWith(t, nil, map[dataplane.TunnelID]time.Duration{t1: 100 * time.Millisecond})
+	eventually(t, "5 probes through tunnel 1", func() bool { return p.sent(t1) >= 5 })
+	n1, n2 := p.sent(t1), p.sent(t2)
+	if n2 < 4*n1 {
+		t.Errorf("%d probes through tunnel 2 (10 ms) for %d through tunnel 1 (100 ms): want about 10 times as many", n2, n1)
+	}
+	eventually(t, "tunnel 1 judged on its slower probes", func() bool { return state(a, t1) == sla.StateUp })
+}
+
+func TestPerTunnelIntervalRefused(t *testing.T) {
+	mem := memdp.New(dataplane.Options{})
+	st := Wrap(mem, dataplane.Options{})
+	_, err := Start(st, Options{Intervals: map[dataplane.TunnelID]time.Duration{3: 5 * time.Millisecond}})
+	if err == nil || !strings.Contains(err.Error(), "tunnel 3") || !strings.Contains(err.Error(), "interval 5ms") {
+		t.Fatalf("a 5 ms interval for tunnel 3: %v", err)
+	}
 }
