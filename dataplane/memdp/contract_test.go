@@ -32,9 +32,12 @@ func flowRig(t *testing.T) dataplanetest.FlowRig {
 		}
 		rig.Tunnels[id] = tn
 	}
-	rig.Overlay = func(t *testing.T, id dataplane.LBRID, i int) dataplane.TunnelID {
-		o, _ := d.Overlay(id, uint32(i)*2654435761)
-		return o
+	rig.Overlays = func(t *testing.T, id dataplane.LBRID, n int) []dataplane.TunnelID {
+		out := make([]dataplane.TunnelID, n)
+		for i := range out {
+			out[i], _ = d.Overlay(id, uint32(i)*2654435761)
+		}
+		return out
 	}
 	return rig
 }
