@@ -87,7 +87,9 @@ type Agent struct {
 	// held: tunnels the prober holds down whose verdict was held back because
 	// every overlay was silent at once (othersAnswer).
 	heldMu sync.Mutex
-	held   map[dataplane.TunnelID]bool
+	// The time is when another overlay was first seen answering again (zero:
+	// not yet).
+	held map[dataplane.TunnelID]time.Time
 	// verdicts waiting for the data path (later, applyVerdicts).
 	verdictMu  sync.Mutex
 	verdicts   []func()
@@ -112,7 +114,7 @@ func Start(dp *Steered, opts Options) (*Agent, error) {
 		opts.Logf = func(string, ...any) {}
 	}
 	a := &Agent{dp: dp, opts: opts, logf: opts.Logf, sessions: map[sla.Path]bool{},
-		heard: map[dataplane.TunnelID]bool{}, wake: make(chan struct{}, 1), verdictSig: make(chan struct{}, 1), held: map[dataplane.TunnelID]bool{}, applied: map[string][]dataplane.TunnelID{}, done: make(chan struct{})}
+		heard: map[dataplane.TunnelID]bool{}, wake: make(chan struct{}, 1), verdictSig: make(chan struct{}, 1), held: map[dataplane.TunnelID]time.Time{}, applied: map[string][]dataplane.TunnelID{}, done: make(chan struct{})}
 	p, err := sla.NewProber(sla.Config{Sender: sender{a}, OnState: a.onState, OnSelect: a.onSelect})
 	if err != nil {
 		return nil, err
@@ -327,7 +329,7 @@ func (a *Agent) onState(c sla.StateChange) {
 	}
 	if down && !a.othersAnswer(c.Path.Tunnel, c.At) {
 		a.heldMu.Lock()
-		a.held[c.Path.Tunnel] = true
+		a.held[c.Path.Tunnel] = time.Time{}
 		a.heldMu.Unlock()
 		a.logf("sla: every overlay is silent at once: tunnel %d is not marked down (the gateway itself may be stalled; with every overlay black, marking them saves no traffic)", c.Path.Tunnel)
 		return
@@ -397,8 +399,11 @@ func (a *Agent) othersAnswer(id dataplane.TunnelID, at time.Time) bool {
 }
 
 // releaseHeld marks down the tunnels whose down verdict was held back while
-// every overlay was silent, once another overlay answers again and they are
-// still down.
+// every overlay was silent, once another overlay answers again and they stay
+// silent for a whole down period (DownAfter of their intervals) after that.
+// One that answers again too was silent with the others (a stall of the
+// gateway, ended): its verdict is dropped; the prober brings it back after
+// its hold-down as usual.
 func (a *Agent) releaseHeld(now time.Time) {
 	a.heldMu.Lock()
 	ids := slices.Collect(maps.Keys(a.held))
@@ -406,27 +411,43 @@ func (a *Agent) releaseHeld(now time.Time) {
 	if len(ids) == 0 {
 		return
 	}
+	after := a.opts.Session.Thresholds.DownAfter
+	if after == 0 {
+		after = sla.DefaultThresholds.DownAfter
+	}
 	status := a.prober.Status()
 	for _, id := range ids {
-		if status[sla.Path{Tunnel: id}].State != sla.StateDown {
-			a.heldMu.Lock()
-			delete(a.held, id)
-			a.heldMu.Unlock()
-			continue
-		}
-		if !a.othersAnswer(id, now) {
-			continue
+		st := status[sla.Path{Tunnel: id}]
+		a.heldMu.Lock()
+		since := a.held[id]
+		a.heldMu.Unlock()
+		drop := st.State != sla.StateDown
+		switch {
+		case drop:
+		case !a.othersAnswer(id, now):
+			since = time.Time{}
+		case since.IsZero():
+			since = now
+		case st.Quality.LastReply.After(since):
+			drop = true
+			a.logf("sla: tunnel %d answers again too: it was silent with the others, not marking it down", id)
+		case now.Sub(since) >= time.Duration(after)*a.interval(id):
+			drop = true
+			a.logf("sla: another overlay answers again and tunnel %d stays silent: marking it down", id)
+			a.later(func() {
+				if err := a.dp.SetDown(id, true); err != nil {
+					a.logf("sla: %v", err)
+				}
+				a.applyAll()
+			})
 		}
 		a.heldMu.Lock()
-		delete(a.held, id)
+		if drop {
+			delete(a.held, id)
+		} else {
+			a.held[id] = since
+		}
 		a.heldMu.Unlock()
-		a.logf("sla: another overlay answers again and tunnel %d is still silent: marking it down", id)
-		a.later(func() {
-			if err := a.dp.SetDown(id, true); err != nil {
-				a.logf("sla: %v", err)
-			}
-			a.applyAll()
-		})
 	}
 }
 

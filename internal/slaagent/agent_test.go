@@ -385,6 +385,30 @@ func TestEveryOverlaySilentIsNotMarkedDown(t *testing.T) {
 	}
 }
 
+// TestSilentTogetherResumeTogether: every overlay silent (a stall of the
+// gateway), then every one answers again, tunnel 1 a little after tunnel 2:
+// neither is ever installed down, though the prober holds both down until
+// their hold-down has passed.
+func TestSilentTogetherResumeTogether(t *testing.T) {
+	mem, _, a, p := rig(t, nil)
+	eventually(t, "both tunnels up", func() bool { return state(a, t1) == sla.StateUp && state(a, t2) == sla.StateUp })
+	p.set(t1, true, 0)
+	p.set(t2, true, 0)
+	eventually(t, "the prober calls both down", func() bool { return state(a, t1) == sla.StateDown && state(a, t2) == sla.StateDown })
+	p.set(t2, false, 0)
+	p.set(t1, false, 30*time.Millisecond) // well within a down period (25 × 10 ms)
+	end := time.Now().Add(10 * time.Second)
+	for state(a, t1) != sla.StateUp || state(a, t2) != sla.StateUp {
+		if tn := mem.Tunnels(); tn[t1].Down || tn[t2].Down {
+			t.Fatalf("every overlay answers again, yet installed down: 1 %v, 2 %v", tn[t1].Down, tn[t2].Down)
+		}
+		if time.Now().After(end) {
+			t.Fatal("the tunnels never came back up")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 func TestIPv6UnderlayIsNotProbed(t *testing.T) {
 	_, st, a, p := rig(t, nil)
 	t6 := dataplane.TunnelID(6)
