@@ -131,6 +131,48 @@ func (st *Stream) Gaps(from, to time.Time) []time.Duration {
 	return out
 }
 
+// Gap is a stretch without an arrival: when it began (the arrival before it,
+// or the window's start), how long it lasted, and how many datagrams arrived
+// within 1 ms of its end: 1 when the sender paused (nothing was sent), about
+// Len / interval when they were held on the way or in the receiver's socket.
+type Gap struct {
+	At    time.Time
+	Len   time.Duration
+	Burst int
+}
+
+// LongestGaps is Gaps with where each flow's longest gap began.
+func (st *Stream) LongestGaps(from, to time.Time) []Gap {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := make([]Gap, st.flows)
+	for f, ts := range st.arrived {
+		last := from
+		for _, a := range ts {
+			if a.Before(from) {
+				continue
+			}
+			if a.After(to) {
+				break
+			}
+			if d := a.Sub(last); d > out[f].Len {
+				out[f] = Gap{At: last, Len: d}
+			}
+			last = a
+		}
+		if d := to.Sub(last); d > out[f].Len {
+			out[f] = Gap{At: last, Len: d}
+		}
+		end := out[f].At.Add(out[f].Len)
+		for _, a := range ts {
+			if !a.Before(end) && a.Sub(end) <= time.Millisecond {
+				out[f].Burst++
+			}
+		}
+	}
+	return out
+}
+
 // ArrivedSince counts each flow's arrivals after at.
 func (st *Stream) ArrivedSince(at time.Time) []int {
 	st.mu.Lock()
