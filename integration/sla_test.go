@@ -285,8 +285,8 @@ func logStayers(t *testing.T, run int, st *demo.Stream, b, verdict, end time.Tim
 	var stay []string
 	for f, g := range st.LongestGaps(b, end) {
 		if g.Len < verdict.Sub(b)/2 {
-			stay = append(stay, fmt.Sprintf("flow %d %v from verdict%+dms, %d arrived at its end", f, g.Len.Round(time.Millisecond),
-				g.At.Sub(verdict).Milliseconds(), g.Burst))
+			stay = append(stay, fmt.Sprintf("flow %d %v from verdict%+dms, %d arrived at its end, %d lost", f, g.Len.Round(time.Millisecond),
+				g.At.Sub(verdict).Milliseconds(), g.Burst, g.Missing))
 		}
 	}
 	t.Logf("run %d: flows that stayed on overlay 2, longest gap after the blackout: %s; every flow's longest gap in the 0.9 s before it: worst %v (%v)",

@@ -25,6 +25,7 @@ type Stream struct {
 
 	mu      sync.Mutex
 	arrived [][]time.Time // by flow
+	seqs    [][]uint32    // by flow, with arrived
 }
 
 // streamPort is the receiver's UDP port; source ports are 41000 + flow.
@@ -36,7 +37,7 @@ func startStream(s *site, flows int, interval time.Duration) (*Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &Stream{flows: flows, stop: make(chan struct{}), done: make(chan struct{}), rx: rx, arrived: make([][]time.Time, flows)}
+	st := &Stream{flows: flows, stop: make(chan struct{}), done: make(chan struct{}), rx: rx, arrived: make([][]time.Time, flows), seqs: make([][]uint32, flows)}
 	for i := range flows {
 		c, err := netlab.DialUDPFrom(s.host, netip.AddrPortFrom(s.hostAddr, uint16(41000+i)).String(),
 			netip.AddrPortFrom(s.peer.hostAddr, streamPort).String())
@@ -68,6 +69,7 @@ func (st *Stream) receive() {
 		if f := int(binary.BigEndian.Uint32(buf)); f < st.flows {
 			st.mu.Lock()
 			st.arrived[f] = append(st.arrived[f], now)
+			st.seqs[f] = append(st.seqs[f], binary.BigEndian.Uint32(buf[4:]))
 			st.mu.Unlock()
 		}
 	}
@@ -132,13 +134,16 @@ func (st *Stream) Gaps(from, to time.Time) []time.Duration {
 }
 
 // Gap is a stretch without an arrival: when it began (the arrival before it,
-// or the window's start), how long it lasted, and how many datagrams arrived
-// within 1 ms of its end: 1 when the sender paused (nothing was sent), about
-// Len / interval when they were held on the way or in the receiver's socket.
+// or the window's start), how long it lasted, how many datagrams arrived
+// within 1 ms of its end (about Len / interval when they were held on the way
+// or in the receiver's socket, 1 otherwise) and how many sequence numbers it
+// skipped (datagrams lost; 0 with a burst of 1: the sender itself paused, its
+// ticker dropping the ticks it missed).
 type Gap struct {
-	At    time.Time
-	Len   time.Duration
-	Burst int
+	At      time.Time
+	Len     time.Duration
+	Burst   int
+	Missing int
 }
 
 // LongestGaps is Gaps with where each flow's longest gap began.
@@ -148,7 +153,7 @@ func (st *Stream) LongestGaps(from, to time.Time) []Gap {
 	out := make([]Gap, st.flows)
 	for f, ts := range st.arrived {
 		last := from
-		for _, a := range ts {
+		for i, a := range ts {
 			if a.Before(from) {
 				continue
 			}
@@ -157,6 +162,9 @@ func (st *Stream) LongestGaps(from, to time.Time) []Gap {
 			}
 			if d := a.Sub(last); d > out[f].Len {
 				out[f] = Gap{At: last, Len: d}
+				if i > 0 && !ts[i-1].Before(from) {
+					out[f].Missing = int(st.seqs[f][i]-st.seqs[f][i-1]) - 1
+				}
 			}
 			last = a
 		}
