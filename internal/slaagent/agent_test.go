@@ -239,6 +239,9 @@ func TestTunnelsComeAndGo(t *testing.T) {
 	if _, ok := a.Status()[sla.Path{Tunnel: t3}]; ok {
 		t.Error("tunnel 3 deleted, its probe session is still there")
 	}
+	// The peer collects sent probes every 2 ms: let it take those sent before
+	// the deletion first, or one of them counts as sent after it.
+	time.Sleep(20 * time.Millisecond)
 	n := p.sent(t3)
 	time.Sleep(50 * time.Millisecond)
 	if m := p.sent(t3); m != n {
