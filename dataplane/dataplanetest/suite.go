@@ -26,23 +26,12 @@ type New func(t *testing.T, o dataplane.Options) dataplane.Dataplane
 
 // Run runs the whole suite against the data paths newDP makes, one fresh data
 // path per subtest.
-func Run(t *testing.T, newDP New) { RunLimited(t, newDP, Limits{}) }
+func Run(t *testing.T, newDP New) { RunFlows(t, newDP, nil) }
 
-// Limits lists parts of the contract an implementation does not carry yet. Each
-// must still be refused cleanly: ErrInvalid with a message saying what is
-// missing, never accepted and dropped.
-type Limits struct {
-	// NoIPv6Underlay: overlays and terminations with IPv6 endpoints are refused
-	// (ErrInvalid, "IPv6 underlay" in the message).
-	NoIPv6Underlay bool
-	// Flows makes a data path that forwards (or models forwarding) and says
-	// where each flow goes, for the cases about which flows a change moves.
-	// nil: those cases are skipped, with the reason.
-	Flows func(t *testing.T) FlowRig
-}
-
-// RunLimited is Run for an implementation with limits l.
-func RunLimited(t *testing.T, newDP New, l Limits) {
+// RunFlows is Run plus the cases about which flows a change moves, on the
+// forwarding data paths flows makes (nil: those cases are skipped, with the
+// reason).
+func RunFlows(t *testing.T, newDP New, flows func(t *testing.T) FlowRig) {
 	for _, tc := range []struct {
 		name string
 		fn   func(*testing.T, New)
@@ -67,10 +56,10 @@ func RunLimited(t *testing.T, newDP New, l Limits) {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDP) })
 	}
 	t.Run("LBRExclusion", func(t *testing.T) {
-		if l.Flows == nil {
-			t.Skip("the implementation gives the suite no way to see where flows go (Limits.Flows)")
+		if flows == nil {
+			t.Skip("the implementation gives the suite no way to see where flows go (RunFlows)")
 		}
-		testLBRExclusion(t, l.Flows(t))
+		testLBRExclusion(t, flows(t))
 	})
 }
 

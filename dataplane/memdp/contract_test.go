@@ -9,11 +9,11 @@ import (
 )
 
 func TestContract(t *testing.T) {
-	dataplanetest.RunLimited(t, func(t *testing.T, o dataplane.Options) dataplane.Dataplane {
+	dataplanetest.RunFlows(t, func(t *testing.T, o dataplane.Options) dataplane.Dataplane {
 		d := New(o)
 		t.Cleanup(func() { d.Close() })
 		return d
-	}, dataplanetest.Limits{Flows: flowRig})
+	}, flowRig)
 }
 
 // flowRig is memdp with four overlays; a flow's overlay is Overlay's answer

@@ -13,14 +13,14 @@ import (
 
 func TestContract(t *testing.T) {
 	testenv.RequireRoot(t)
-	dataplanetest.Run(t, func(t *testing.T, o dataplane.Options) dataplane.Dataplane {
+	dataplanetest.RunFlows(t, func(t *testing.T, o dataplane.Options) dataplane.Dataplane {
 		d, err := Load(o)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { d.Close() })
 		return d
-	}, dataplanetest.Limits{NoIPv6Underlay: true, Flows: flowRig})
+	}, flowRig)
 }
 
 // flowRig is the fixture rig with four overlays on wan0, told apart by their
