@@ -6,7 +6,7 @@ REVISION := $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD
 ONOS_CONSTANTS := onos-app/src/main/java/org/linx/onos/LinxConstants.java
 GENERATED := dataplane/xdp/linx_bpfel.go dataplane/xdp/linx_bpfel.o dataplane/dropreason_gen.go p4info/p4info.txt \
 	onos-app/src/main/resources/p4info.txt $(ONOS_CONSTANTS) \
-	bench/fwd/fwd_bpfel.go bench/fwd/fwd_bpfel.o internal/impair/impair_bpfel.go internal/impair/impair_bpfel.o
+	bench/fwd/fwd_bpfel.go bench/fwd/fwd_bpfel.o bench/fwd/minimal_bpfel.go bench/fwd/minimal_bpfel.o internal/impair/impair_bpfel.go internal/impair/impair_bpfel.o
 
 .PHONY: help generate build test test-kernels check bench bench-micro demo lab clean
 

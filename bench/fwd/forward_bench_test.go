@@ -154,7 +154,9 @@ func BenchmarkForward(b *testing.B) {
 
 	var s []string
 	for _, q := range [][3]string{
+		{"minimal/bare", "minimal", "bare"},
 		{"uplink/bare", "uplink", "bare"},
+		{"uplink/minimal", "uplink", "minimal"},
 		{"downlink/bare", "downlink", "bare"},
 		{"uplink/kernel", "uplink", "kernel"},
 		{"1Mflows/uplink", "uplink-1Mflows", "uplink"},
@@ -173,7 +175,7 @@ func BenchmarkForward(b *testing.B) {
 func ratiosTo(name string) []string {
 	switch {
 	case name == "uplink":
-		return []string{"bare", "kernel"}
+		return []string{"bare", "kernel", "minimal"}
 	case strings.HasPrefix(name, "uplink-"):
 		return []string{"bare", "uplink"}
 	}

@@ -78,7 +78,7 @@ func (r Result) Check(p Path) error {
 		return fmt.Errorf("sink counted %d of %d frames sent (lost %d)", r.Received, r.Sent, r.Lost())
 	}
 	want, kind := r.UDP, "UDP"
-	if p == PathUplink || p == PathUserspace {
+	if p == PathUplink || p == PathUserspace || p == PathMinimal {
 		want, kind = r.GRE, "GRE"
 	}
 	if want != r.Received {

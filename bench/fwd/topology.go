@@ -85,6 +85,7 @@ func Cases() []Case {
 	return []Case{
 		{Name: "bare", Path: PathBare, Flows: DefaultFlows},
 		{Name: "kernel", Path: PathKernel, Flows: DefaultFlows},
+		{Name: "minimal", Path: PathMinimal, Flows: DefaultFlows},
 		{Name: "uplink", Path: PathUplink, Flows: DefaultFlows, PDRs: DefaultPDRs},
 		{Name: "downlink", Path: PathDownlink, Flows: DefaultFlows, PDRs: DefaultPDRs},
 		{Name: "uplink-1Mflows", Path: PathUplink, Flows: 1_000_000, PDRs: DefaultPDRs},
@@ -104,6 +105,7 @@ type Topology struct {
 
 	gen, gw, sink *netlab.NS
 	objs          fwdObjects
+	min           minimalObjects // PathMinimal's program and maps
 	frame         []byte
 	cfg           fwdGenConfig
 	dp            dataplane.Dataplane
@@ -164,7 +166,7 @@ func Build(c Case, newNS NewNS) (t *Topology, err error) {
 	}
 	outs := []string{"s0"}
 	var s1 net.HardwareAddr
-	if c.Path == PathUplink {
+	if c.Path == PathUplink || c.Path == PathMinimal {
 		_, l1, err := netlab.VethQueues(t.gw, "out1", t.sink, "s1", c.Queues)
 		if err != nil {
 			return t, err
@@ -183,7 +185,7 @@ func Build(c Case, newNS NewNS) (t *Topology, err error) {
 	s0MAC := s0.Attrs().HardwareAddr
 
 	switch c.Path {
-	case PathBare, PathKernel, PathUplink, PathKernelVXLAN, PathUserspace:
+	case PathBare, PathKernel, PathUplink, PathMinimal, PathKernelVXLAN, PathUserspace:
 		if err := setupUplinkAddrs(t.gw, s0MAC, s1); err != nil {
 			return t, err
 		}
@@ -218,6 +220,8 @@ func Build(c Case, newNS NewNS) (t *Topology, err error) {
 			return t, err
 		}
 		t.entry = t.objs.FwdBare
+	case PathMinimal:
+		err = t.setupMinimal(s0MAC, s1)
 	case PathKernel:
 		if err := netlab.SetGRO(t.gw, "in0", true); err != nil {
 			return t, err
@@ -496,7 +500,7 @@ func (t *Topology) Close() error {
 		errs = append(errs, t.dp.Close())
 		t.dp = nil
 	}
-	if t.entry != nil && t.entry != t.objs.FwdBare {
+	if t.entry != nil && t.entry != t.objs.FwdBare && t.entry != t.min.MinimalFwd {
 		t.entry.Close()
 	}
 	t.entry = nil
@@ -508,8 +512,9 @@ func (t *Topology) Close() error {
 		errs = append(errs, c.Close())
 	}
 	t.closers = nil
-	errs = append(errs, t.objs.Close())
+	errs = append(errs, t.objs.Close(), t.min.Close())
 	t.objs = fwdObjects{}
+	t.min = minimalObjects{}
 	for _, ns := range []*netlab.NS{t.sink, t.gw, t.gen} {
 		errs = append(errs, ns.Destroy())
 	}
