@@ -3,6 +3,7 @@
  *
  *   linx_xdp (parser, GRE decap) → linx_classify (PDR, FAR, LBR) → linx_forward
  *                                                                → linx_encap (GRE)
+ *   linx_xdp (parser, GRE decap, IPv4 flow-cache hit: encap or forward, redirect)
  *   linx_xdp (IPv6)              → linx_classify6                 → linx_encap6
  *   linx_xdp (GRE in IPv6)       → linx_decap6 → linx_classify or linx_classify6
  *   linx_encap, linx_encap6 (a tunnel over an IPv6 underlay) → linx_encap_u6, linx_encap6_u6
@@ -28,12 +29,14 @@
 #include "encap.h"
 #include "balance.h"
 #include "punt.h"
+#include "fastpath.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* linx_xdp is the entry point attached to every port: it parses, decapsulates GRE
- * on WAN ports, and hands over to the classifier; a STAMP probe's reply, rewritten
- * in place, goes straight to linx_encap. */
+ * on WAN ports, finishes an IPv4 flow-cache hit of an encap or forward action
+ * itself (fastpath.h), and hands everything else over to the classifier; a
+ * STAMP probe's reply, rewritten in place, goes straight to linx_encap. */
 SEC("xdp")
 int linx_xdp(struct xdp_md *ctx)
 {
@@ -63,6 +66,9 @@ int linx_decap6(struct xdp_md *ctx)
 	int rc = decap6(ctx, m);
 	if (rc == NEXT_CLASSIFY6)
 		return tail(ctx, STAGE_CLASSIFY6);
+	if (rc != NEXT_STAGE)
+		return rc;
+	rc = fast_path(ctx);
 	if (rc != NEXT_STAGE)
 		return rc;
 	return tail(ctx, STAGE_CLASSIFY);
