@@ -1,0 +1,115 @@
+package xdp
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/google/gopacket/layers"
+
+	"github.com/linx-sdwan/linx/dataplane"
+)
+
+// TestFastPath checks bpf/fastpath.h: a flow-cache hit of an encap or forward
+// action is finished by linx_xdp itself — the same frame, byte for byte, as the
+// staged path made of the flow's first packet, with the same counters — and
+// needs no classify stage at all (taken out of the stage array, hits still go
+// out, while a new flow is dropped for the missing stage). A hit whose FAR has
+// QoS work (a meter) still takes the staged path.
+func TestFastPath(t *testing.T) {
+	r := newRig(t)
+	must(t, r.dp.Clear())
+	tunnels(t, r)
+	must(t, r.dp.SetLBR(1, []dataplane.LBRMember{{Tunnel: 1, Weight: 1}, {Tunnel: 2, Weight: 1}}))
+	encap := addRule(t, r, uplink(), 1, 1, dataplane.FAR{Action: dataplane.ActBalance, LBR: 1})
+	under := dataplane.MatchAll()
+	under.Direction = dataplane.Ternary[uint8]{Value: uint8(dataplane.DirUnderlay), Mask: 3}
+	fwd := addRule(t, r, under, 1, 2, dataplane.FAR{Action: dataplane.ActForward, Port: portLAN})
+	metered := under
+	metered.DstPort = dataplane.OnePort(9)
+	police := addRule(t, r, metered, 2, 3, dataplane.FAR{Action: dataplane.ActForward, Port: portLAN})
+	must(t, r.dp.SetMeter(dataplane.MeterID{FAR: 3}, dataplane.MeterConfig{CIR: 1 << 30, CBurst: 1 << 20, PIR: 1 << 30, PBurst: 1 << 20}))
+
+	fromWAN := func(dport uint16) pkt {
+		return pkt{srcMAC: peer0MAC, src: peer0, dst: hostIP, sport: 7, dport: dport, proto: layers.IPProtocolUDP, payload: 32}
+	}
+	for _, c := range []struct {
+		name   string
+		port   dataplane.PortID
+		frame  pkt
+		other  pkt // another flow of the same rule: a miss
+		rule   dataplane.PDRID
+		egress dataplane.PortID
+		fast   bool
+	}{
+		{"encap (balance)", portLAN, pkt{sport: 1000, dport: 443, proto: layers.IPProtocolTCP}, pkt{sport: 1001, dport: 443, proto: layers.IPProtocolTCP}, encap, 0, true},
+		{"forward", portWAN0, fromWAN(53), fromWAN(54), fwd, portLAN, true},
+		{"forward, metered", portWAN0, fromWAN(9), pkt{srcMAC: peer0MAC, src: peer0, dst: hostIP, sport: 8, dport: 9}, police, portLAN, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			frame := c.frame.bytes(t)
+			tx := func() uint64 {
+				if c.egress == 0 {
+					return 0
+				}
+				pc, err := r.dp.PortCounter(c.egress)
+				must(t, err)
+				return pc.TX.Packets
+			}
+			tx0 := tx()
+			v1, out1 := r.run(c.port, frame) // a miss: the staged path
+			v2, out2 := r.run(c.port, frame) // a hit
+			if v1 != xdpRedirect || v2 != xdpRedirect {
+				t.Fatalf("verdicts %d, %d, want redirect (drops %v)", v1, v2, r.drops())
+			}
+			if !bytes.Equal(out1, out2) {
+				t.Fatalf("a hit made\n% x\nthe staged path\n% x", out2, out1)
+			}
+			checkIPv4(t, decode(out2))
+
+			// Without the classify stage: hits need none; misses drop.
+			must(t, r.dp.objs.Stages.Delete(uint32(linxStageSTAGE_CLASSIFY)))
+			v3, out3 := r.run(c.port, frame)
+			tail0 := r.drops()[dataplane.DropTailCall].Packets
+			v4, _ := r.run(c.port, c.other.bytes(t))
+			tail1 := r.drops()[dataplane.DropTailCall].Packets
+			must(t, r.dp.objs.Stages.Put(uint32(linxStageSTAGE_CLASSIFY), r.dp.objs.LinxClassify))
+			if v4 != xdpDrop || tail1 != tail0+1 {
+				t.Errorf("a new flow without the classify stage: verdict %d, tail-call drops %d → %d, want a drop", v4, tail0, tail1)
+			}
+			if c.fast {
+				if v3 != xdpRedirect || !bytes.Equal(out3, out1) {
+					t.Errorf("a hit without the classify stage: verdict %d, frame\n% x\nwant redirect of\n% x", v3, out3, out1)
+				}
+			} else if v3 != xdpDrop {
+				t.Errorf("a metered hit without the classify stage: verdict %d, want a drop (it needs the staged path)", v3)
+			}
+
+			pc, err := r.dp.PDRCounter(c.rule)
+			must(t, err)
+			want := uint64(3)
+			if !c.fast {
+				want = 2 // the third packet never reached the classifier
+			}
+			if pc.Packets != want {
+				t.Errorf("rule counted %d packets, want %d", pc.Packets, want)
+			}
+			if c.egress != 0 {
+				if got := tx() - tx0; got != want {
+					t.Errorf("port %d sent %d frames, want %d", c.egress, got, want)
+				}
+			}
+		})
+	}
+	var sum uint64
+	for id := range dataplane.TunnelID(3) {
+		if id == 0 {
+			continue
+		}
+		tc, err := r.dp.TunnelCounter(id)
+		must(t, err)
+		sum += tc.TX.Packets
+	}
+	if sum != 3 {
+		t.Errorf("tunnels sent %d frames, want 3", sum)
+	}
+}
