@@ -184,6 +184,21 @@ static __always_inline void resolve(struct flow_result *res, __u32 far_id, __u32
 	res->tunnel = tid;
 }
 
+/* flow_cache_sampled counts a classified packet and reports whether it uses
+ * the flow cache (of either family): not when the cache is off, or bypassed on
+ * this CPU but for one packet in FLOW_CACHE_SAMPLE (see flow_cache_set). */
+static __always_inline int flow_cache_sampled(struct flow_cache_use *u)
+{
+	if (flow_cache_off)
+		return 0;
+	if (u) {
+		u->packets++;
+		if (u->bypass && (u->packets & (FLOW_CACHE_SAMPLE - 1)))
+			return 0;
+	}
+	return 1;
+}
+
 /* flow_cache_set returns the packet's flow-cache set, or NULL when the cache is
  * off, or bypassed on this CPU because a window of FLOW_CACHE_WINDOW lookups
  * found fewer than a quarter hits: with more flows than entries a lookup
@@ -192,13 +207,8 @@ static __always_inline void resolve(struct flow_result *res, __u32 far_id, __u32
  * still uses it, and a window of those with enough hits turns it back on. */
 static __always_inline struct flow_set *flow_cache_set(struct flow_cache_use *u, __u32 h)
 {
-	if (flow_cache_off)
+	if (!flow_cache_sampled(u))
 		return NULL;
-	if (u) {
-		u->packets++;
-		if (u->bypass && (u->packets & (FLOW_CACHE_SAMPLE - 1)))
-			return NULL;
-	}
 	__u32 idx = h & flow_cache_mask;
 	return bpf_map_lookup_elem(&flow_cache, &idx);
 }
@@ -225,6 +235,37 @@ static __always_inline int way_hit(const struct flow_entry *w, const struct pdr_
 {
 	return w->res.gen == gen && (w->res.action != FAR_FORWARD || w->res.nh_gen == nhgen) &&
 	       pdr_key_eq(&w->key, key);
+}
+
+/* apply_answer is what both families do with the classifier's answer: count
+ * the rule, run its QoS work (meter.h), hand the action to later stages in the
+ * scratch slot, and end drops and passes. Returns a verdict, NEXT_ENCAP, or
+ * NEXT_STAGE for the actions each family applies itself (forward, punt). v6 (a
+ * constant) says which header a remark rewrites. */
+static __always_inline int apply_answer(struct xdp_md *ctx, struct pkt_meta *m, const struct flow_result *res,
+					const int v6)
+{
+	__u32 rule = res->rule;
+	struct counter *c = bpf_map_lookup_elem(&pdr_counters, &rule);
+
+	count(c, frame_len(ctx));
+	if (res->reason && res->action != FAR_DROP) {
+		int v = apply_qos(ctx, m, res->rule, res->reason, v6);
+		if (v >= 0)
+			return v;
+	}
+	m->far.action = res->action;
+	m->far.port = res->port;
+	m->tunnel_id = res->tunnel;
+	switch (res->action) {
+	case FAR_DROP:
+		return drop(ctx, res->reason);
+	case FAR_PASS:
+		return XDP_PASS;
+	case FAR_ENCAP:
+		return NEXT_ENCAP;
+	}
+	return NEXT_STAGE;
 }
 
 /* classify selects the packet's PDR: from the per-CPU flow cache when the
@@ -282,31 +323,13 @@ static __always_inline int classify(struct xdp_md *ctx)
 		}
 	}
 
-	__u32 rule = res.rule;
-	struct counter *c = bpf_map_lookup_elem(&pdr_counters, &rule);
-	count(c, frame_len(ctx));
-	if (res.reason && res.action != FAR_DROP) {
-		int v = apply_qos(ctx, m, res.rule, res.reason, 0);
-		if (v >= 0)
-			return v;
-	}
-	m->far.action = res.action;
-	m->far.port = res.port;
-	m->tunnel_id = res.tunnel;
-	switch (res.action) {
-	case FAR_DROP:
-		return drop(ctx, res.reason);
-	case FAR_PASS:
-		return XDP_PASS;
-	case FAR_ENCAP:
-		return NEXT_ENCAP;
-	case FAR_FORWARD:
-		if (verdict >= 0)
-			return verdict;
-		if (res.l2.port)
-			return forward_l2(ctx, m, &res.l2);
-		break;
-	}
+	int rc = apply_answer(ctx, m, &res, 0);
+	if (rc != NEXT_STAGE || res.action != FAR_FORWARD)
+		return rc;
+	if (verdict >= 0)
+		return verdict;
+	if (res.l2.port)
+		return forward_l2(ctx, m, &res.l2);
 	return NEXT_STAGE;
 }
 

@@ -152,15 +152,9 @@ static __always_inline int classify6(struct xdp_md *ctx)
 	struct flow_result res;
 	struct flow_cache_use *use = bpf_map_lookup_elem(&flow_cache_uses, &zero);
 	struct flow6_set *set = NULL;
-	if (!flow_cache_off) {
-		int sample = 1;
-		if (use) {
-			use->packets++;
-			sample = !use->bypass || !(use->packets & (FLOW_CACHE_SAMPLE - 1));
-		}
+	if (flow_cache_sampled(use)) {
 		__u32 idx = h & flow_cache_mask;
-		if (sample)
-			set = bpf_map_lookup_elem(&flow6_cache, &idx);
+		set = bpf_map_lookup_elem(&flow6_cache, &idx);
 	}
 	if (set && way6_hit(&set->way[0], &m->key6, gen)) {
 		res = set->way[0].res;
@@ -183,25 +177,10 @@ static __always_inline int classify6(struct xdp_md *ctx)
 		}
 	}
 
-	__u32 rule = res.rule;
-	struct counter *c = bpf_map_lookup_elem(&pdr_counters, &rule);
-	count(c, frame_len(ctx));
-	if (res.reason && res.action != FAR_DROP) {
-		/* QoS flags (meter.h), as on the IPv4 path. */
-		int v = apply_qos(ctx, m, res.rule, res.reason, 1);
-		if (v >= 0)
-			return v;
-	}
-	m->far.action = res.action;
-	m->far.port = res.port;
-	m->tunnel_id = res.tunnel;
+	int rc = apply_answer(ctx, m, &res, 1);
+	if (rc != NEXT_STAGE)
+		return rc;
 	switch (res.action) {
-	case FAR_DROP:
-		return drop(ctx, res.reason);
-	case FAR_PASS:
-		return XDP_PASS;
-	case FAR_ENCAP:
-		return NEXT_ENCAP;
 	case FAR_FORWARD:
 		return do_forward6(ctx, m, res.port);
 	case FAR_PUNT:
