@@ -17,8 +17,11 @@
 // sink frames per second of generator run time, and a run reports the frames
 // lost between them (sink != sent).
 //
-// The gateway is one of: a plain devmap redirect (the ceiling), the kernel's own
-// IPv4 forwarding (no XDP), or the real linx pipeline loaded and programmed
+// The gateway is one of: a plain devmap redirect (the ceiling), the smallest
+// program that does the uplink's job (minimal.c: parse, one per-CPU ARRAY
+// lookup, a precomputed GRE header, checksum, redirect; the floor of any
+// design), the kernel's own IPv4 forwarding (no XDP), or the real linx
+// pipeline loaded and programmed
 // through the project's own API (see gateway.go, the one file that names the
 // loader). veth only delivers an XDP_REDIRECTed frame when the target's peer
 // runs XDP or GRO: the sink provides it on the far side, linx or the bare program

@@ -34,6 +34,11 @@ const pathUplink6 Path = "uplink-ipv6"
 // stage k times linx_xdp up to (not including) k; the last run is the whole
 // pipeline with its redirect. BPF stats must be on (EnableStats). Every run
 // but the last drops at the gateway, so the sink sees only the last.
+//
+// An IPv4 flow-cache hit of an encap or forward action never leaves linx_xdp
+// (bpf/fastpath.h): a stub cannot cut it, so its whole time reads as
+// linx_xdp, and the later stages show only what the packets that take the
+// staged path (misses, a bypassed cache, QoS work) add.
 func (t *Topology) Profile(frames uint32) ([]Stage, error) {
 	path := t.Case.Path
 	if path == PathUplink && t.Case.IPv6 {
