@@ -1,24 +1,26 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* fastpath.h — an IPv4 flow-cache hit of an encap or forward action, finished
- * in the entry program: parse → flow cache → header write → redirect, with no
- * tail call and the answer read in place (no copy of it, no stage-to-stage
- * fields in the scratch slot). Everything else — a miss, a bypassed or
- * disabled cache, a drop, pass or punt, a FAR with QoS work (meters, a color
- * policy) — takes the staged slow path unchanged, which finds the packet's
- * state exactly as the parser left it: the fast path writes nothing before it
- * commits. Once it commits it does what classify's hit does (cache use
- * counters, the PDR counter) and then what linx_encap or forward_l2 does, the
- * same functions, so counters, MTU, DSCP, TTL and drop reasons are the slow
- * path's. */
+/* fastpath.h — an IPv4 flow-cache hit of an encap action, classified in the
+ * entry program: parse → flow cache → linx_encap, one tail call instead of
+ * two, the classifier stage skipped, the answer read in place (no copy of it).
+ * Everything else — a miss, a bypassed or disabled cache, a drop, pass,
+ * forward or punt answer, a FAR with QoS work (meters, a color policy) —
+ * takes linx_classify unchanged, which finds the packet's state exactly as the
+ * parser left it: the fast path writes nothing before it commits. Once it
+ * commits it does what classify's hit does (cache use counters, the PDR
+ * counter, the tunnel in the scratch slot), so counters and drop reasons are
+ * the staged path's; the encapsulation itself (next hop, MTU, MSS, TTL, DSCP)
+ * is linx_encap's, unchanged.
+ *
+ * Encapsulation stays in its own program: inlined into linx_xdp, whose
+ * register pressure makes clang spill offsets between their range check and
+ * their use, its MTU and MSS paths fail 6.1's verifier. */
 #ifndef LINX_FASTPATH_H
 #define LINX_FASTPATH_H
 
 #include "classify.h"
-#include "encap.h"
 
 /* fast_hit returns the way of the packet's flow-cache set that answers for it
- * with an action the fast path finishes, or NULL (the slow path's business).
- * It has no side effect. */
+ * with an encap action and no QoS work, or NULL. It has no side effect. */
 static __always_inline struct flow_entry *fast_hit(struct pkt_meta *m, struct flow_cache_use *use, __u32 h)
 {
 	__u32 zero = 0;
@@ -39,15 +41,13 @@ static __always_inline struct flow_entry *fast_hit(struct pkt_meta *m, struct fl
 		if (!way_hit(w, &m->key, *genp, *nhgenp))
 			return NULL;
 	}
-	if (w->res.reason) /* QoS flags: meters and policies run in linx_classify */
+	if (w->res.action != FAR_ENCAP || w->res.reason) /* reason: QoS flags, linx_classify's */
 		return NULL;
-	if (w->res.action == FAR_ENCAP || (w->res.action == FAR_FORWARD && w->res.l2.port))
-		return w;
-	return NULL;
+	return w;
 }
 
-/* fast_path finishes an IPv4 packet the parser handed to the classifier, or
- * returns NEXT_STAGE for the slow path. */
+/* fast_path returns NEXT_ENCAP for an IPv4 packet it classified (its tunnel in
+ * the scratch slot), else NEXT_STAGE for linx_classify. */
 static __always_inline int fast_path(struct xdp_md *ctx)
 {
 	__u32 zero = 0;
@@ -60,14 +60,14 @@ static __always_inline int fast_path(struct xdp_md *ctx)
 	if (!w)
 		return NEXT_STAGE;
 
-	/* Committed: classify's accounting of a hit. */
-	use->packets++;
+	/* Committed: classify's accounting of a hit (flow_cache_sampled counts
+	 * the packet; it is never bypassed here). */
+	flow_cache_sampled(use);
 	flow_cache_count(use, 1);
 	__u32 rule = w->res.rule;
 	count(bpf_map_lookup_elem(&pdr_counters, &rule), frame_len(ctx));
-	if (w->res.action == FAR_ENCAP)
-		return do_encap(ctx, m, w->res.tunnel, 0);
-	return forward_l2(ctx, m, &w->res.l2);
+	m->tunnel_id = w->res.tunnel;
+	return NEXT_ENCAP;
 }
 
 #endif /* LINX_FASTPATH_H */

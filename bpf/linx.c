@@ -3,7 +3,7 @@
  *
  *   linx_xdp (parser, GRE decap) → linx_classify (PDR, FAR, LBR) → linx_forward
  *                                                                → linx_encap (GRE)
- *   linx_xdp (parser, GRE decap, IPv4 flow-cache hit: encap or forward, redirect)
+ *   linx_xdp (parser, GRE decap, IPv4 flow-cache hit of an encap) → linx_encap
  *   linx_xdp (IPv6)              → linx_classify6                 → linx_encap6
  *   linx_xdp (GRE in IPv6)       → linx_decap6 → linx_classify or linx_classify6
  *   linx_encap, linx_encap6 (a tunnel over an IPv6 underlay) → linx_encap_u6, linx_encap6_u6
@@ -34,9 +34,9 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* linx_xdp is the entry point attached to every port: it parses, decapsulates GRE
- * on WAN ports, finishes an IPv4 flow-cache hit of an encap or forward action
- * itself (fastpath.h), and hands everything else over to the classifier; a
- * STAMP probe's reply, rewritten in place, goes straight to linx_encap. */
+ * on WAN ports, and hands over to the classifier; an IPv4 flow-cache hit of an
+ * encap action (fastpath.h) and a STAMP probe's reply, rewritten in place, go
+ * straight to linx_encap. */
 SEC("xdp")
 int linx_xdp(struct xdp_md *ctx)
 {
@@ -68,9 +68,8 @@ int linx_decap6(struct xdp_md *ctx)
 		return tail(ctx, STAGE_CLASSIFY6);
 	if (rc != NEXT_STAGE)
 		return rc;
-	rc = fast_path(ctx);
-	if (rc != NEXT_STAGE)
-		return rc;
+	if (fast_path(ctx) == NEXT_ENCAP)
+		return tail(ctx, STAGE_ENCAP);
 	return tail(ctx, STAGE_CLASSIFY);
 }
 

@@ -35,10 +35,10 @@ const pathUplink6 Path = "uplink-ipv6"
 // pipeline with its redirect. BPF stats must be on (EnableStats). Every run
 // but the last drops at the gateway, so the sink sees only the last.
 //
-// An IPv4 flow-cache hit of an encap or forward action never leaves linx_xdp
-// (bpf/fastpath.h): a stub cannot cut it, so its whole time reads as
-// linx_xdp, and the later stages show only what the packets that take the
-// staged path (misses, a bypassed cache, QoS work) add.
+// An IPv4 flow-cache hit of an encap action goes from linx_xdp straight to
+// linx_encap (bpf/fastpath.h): on the uplink the linx_classify stub never
+// runs, so linx_xdp reads as parse + classification, linx_classify as ~0, and
+// linx_encap as the encapsulation.
 func (t *Topology) Profile(frames uint32) ([]Stage, error) {
 	path := t.Case.Path
 	if path == PathUplink && t.Case.IPv6 {

@@ -9,12 +9,13 @@ import (
 	"github.com/linx-sdwan/linx/dataplane"
 )
 
-// TestFastPath checks bpf/fastpath.h: a flow-cache hit of an encap or forward
-// action is finished by linx_xdp itself — the same frame, byte for byte, as the
-// staged path made of the flow's first packet, with the same counters — and
-// needs no classify stage at all (taken out of the stage array, hits still go
-// out, while a new flow is dropped for the missing stage). A hit whose FAR has
-// QoS work (a meter) still takes the staged path.
+// TestFastPath checks bpf/fastpath.h: a flow-cache hit of an encap action is
+// classified by linx_xdp itself and encapsulated by linx_encap — the same
+// frame, byte for byte, as the staged path made of the flow's first packet,
+// with the same counters — and needs no classify stage at all (taken out of
+// the stage array, hits still go out, while a new flow is dropped for the
+// missing stage). A forward hit, and a hit whose FAR has QoS work (a meter),
+// still take linx_classify.
 func TestFastPath(t *testing.T) {
 	r := newRig(t)
 	must(t, r.dp.Clear())
@@ -42,7 +43,7 @@ func TestFastPath(t *testing.T) {
 		fast   bool
 	}{
 		{"encap (balance)", portLAN, pkt{sport: 1000, dport: 443, proto: layers.IPProtocolTCP}, pkt{sport: 1001, dport: 443, proto: layers.IPProtocolTCP}, encap, 0, true},
-		{"forward", portWAN0, fromWAN(53), fromWAN(54), fwd, portLAN, true},
+		{"forward", portWAN0, fromWAN(53), fromWAN(54), fwd, portLAN, false},
 		{"forward, metered", portWAN0, fromWAN(9), pkt{srcMAC: peer0MAC, src: peer0, dst: hostIP, sport: 8, dport: 9}, police, portLAN, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -81,7 +82,7 @@ func TestFastPath(t *testing.T) {
 					t.Errorf("a hit without the classify stage: verdict %d, frame\n% x\nwant redirect of\n% x", v3, out3, out1)
 				}
 			} else if v3 != xdpDrop {
-				t.Errorf("a metered hit without the classify stage: verdict %d, want a drop (it needs the staged path)", v3)
+				t.Errorf("a hit without the classify stage: verdict %d, want a drop (it needs the staged path)", v3)
 			}
 
 			pc, err := r.dp.PDRCounter(c.rule)
