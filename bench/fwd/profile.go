@@ -19,7 +19,9 @@ var stagePlan = map[Path][]struct {
 	slot uint32
 	name string
 }{
-	PathUplink:   {{0, "linx_classify"}, {2, "linx_encap"}},
+	// An uplink hit is classified in linx_xdp (bpf/fastpath.h), so linx_xdp
+	// reads as parse + classification (on misses: + linx_classify).
+	PathUplink:   {{2, "linx_encap"}},
 	pathUplink6:  {{3, "linx_classify6"}, {4, "linx_encap6"}},
 	PathDownlink: {{0, "linx_classify"}}, // a flow-cache hit forwards in linx_classify
 }
@@ -36,9 +38,8 @@ const pathUplink6 Path = "uplink-ipv6"
 // but the last drops at the gateway, so the sink sees only the last.
 //
 // An IPv4 flow-cache hit of an encap action goes from linx_xdp straight to
-// linx_encap (bpf/fastpath.h): on the uplink the linx_classify stub never
-// runs, so linx_xdp reads as parse + classification, linx_classify as ~0, and
-// linx_encap as the encapsulation.
+// linx_encap (bpf/fastpath.h), so the uplink's plan cuts only before
+// linx_encap.
 func (t *Topology) Profile(frames uint32) ([]Stage, error) {
 	path := t.Case.Path
 	if path == PathUplink && t.Case.IPv6 {
