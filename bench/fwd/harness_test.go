@@ -55,7 +55,7 @@ func TestForwardHarness(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := len(stagePlan[c.Path]) + 1; len(stages) != want {
+			if want := len(stagePlan[planPath(c)]) + 1; len(stages) != want {
 				t.Fatalf("profile has %d stages, want %d: %+v", len(stages), want, stages)
 			}
 			// Every stub was taken out again: the whole path still delivers.

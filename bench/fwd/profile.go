@@ -30,6 +30,14 @@ var stagePlan = map[Path][]struct {
 // PathUplink).
 const pathUplink6 Path = "uplink-ipv6"
 
+// planPath is the stagePlan key of c.
+func planPath(c Case) Path {
+	if c.Path == PathUplink && c.IPv6 {
+		return pathUplink6
+	}
+	return c.Path
+}
+
 // Profile splits the linx gateway's per-packet program time by stage. The
 // kernel accounts tail-called programs to the entry program (linx_xdp), so
 // each stage is timed by difference: a run with a drop stub in the slot of
@@ -41,11 +49,7 @@ const pathUplink6 Path = "uplink-ipv6"
 // linx_encap (bpf/fastpath.h), so the uplink's plan cuts only before
 // linx_encap.
 func (t *Topology) Profile(frames uint32) ([]Stage, error) {
-	path := t.Case.Path
-	if path == PathUplink && t.Case.IPv6 {
-		path = pathUplink6
-	}
-	plan, ok := stagePlan[path]
+	plan, ok := stagePlan[planPath(t.Case)]
 	if !ok || t.entry == nil {
 		return nil, fmt.Errorf("case %s: no linx pipeline to profile", t.Case.Name)
 	}
