@@ -2,9 +2,11 @@ package xdp
 
 import (
 	"bytes"
+	"runtime"
 	"testing"
 
 	"github.com/google/gopacket/layers"
+	"golang.org/x/sys/unix"
 
 	"github.com/linx-sdwan/linx/dataplane"
 )
@@ -15,7 +17,7 @@ import (
 // with the same counters — and needs no classify stage at all (taken out of
 // the stage array, hits still go out, while a new flow is dropped for the
 // missing stage). A forward hit, and a hit whose FAR has QoS work (a meter),
-// still take linx_classify.
+// still take linx_classify. The flow cache is per CPU: each case runs on one.
 func TestFastPath(t *testing.T) {
 	r := newRig(t)
 	must(t, r.dp.Clear())
@@ -47,6 +49,7 @@ func TestFastPath(t *testing.T) {
 		{"forward, metered", portWAN0, fromWAN(9), pkt{srcMAC: peer0MAC, src: peer0, dst: hostIP, sport: 8, dport: 9}, police, portLAN, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			defer pinCPU(t)()
 			frame := c.frame.bytes(t)
 			tx := func() uint64 {
 				if c.egress == 0 {
@@ -112,5 +115,31 @@ func TestFastPath(t *testing.T) {
 	}
 	if sum != 3 {
 		t.Errorf("tunnels sent %d frames, want 3", sum)
+	}
+}
+
+// pinCPU keeps the calling goroutine on its OS thread and that thread on one
+// CPU until the returned function runs: the flow cache is per CPU, so a flow's
+// packets hit it only when they all run on the same one.
+func pinCPU(t *testing.T) func() {
+	t.Helper()
+	runtime.LockOSThread()
+	var old, one unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &old); err != nil {
+		runtime.UnlockOSThread()
+		t.Fatalf("get affinity: %v", err)
+	}
+	cpu := 0
+	for !old.IsSet(cpu) {
+		cpu++
+	}
+	one.Set(cpu)
+	if err := unix.SchedSetaffinity(0, &one); err != nil {
+		runtime.UnlockOSThread()
+		t.Fatalf("pin to CPU %d: %v", cpu, err)
+	}
+	return func() {
+		unix.SchedSetaffinity(0, &old)
+		runtime.UnlockOSThread()
 	}
 }
