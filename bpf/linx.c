@@ -50,6 +50,8 @@ int linx_xdp(struct xdp_md *ctx)
 		return tail(ctx, STAGE_DECAP6);
 	if (rc != NEXT_STAGE)
 		return rc;
+	if (fast_path(ctx) == NEXT_ENCAP)
+		return tail(ctx, STAGE_ENCAP);
 	return tail(ctx, STAGE_CLASSIFY);
 }
 
@@ -68,8 +70,6 @@ int linx_decap6(struct xdp_md *ctx)
 		return tail(ctx, STAGE_CLASSIFY6);
 	if (rc != NEXT_STAGE)
 		return rc;
-	if (fast_path(ctx) == NEXT_ENCAP)
-		return tail(ctx, STAGE_ENCAP);
 	return tail(ctx, STAGE_CLASSIFY);
 }
 
