@@ -31,12 +31,8 @@ type scratch struct {
 func (s *scratch) clear() {
 	s.u, s.e, s.et, s.te = p4v1.Update{}, p4v1.Entity{}, p4v1.Entity_TableEntry{}, p4v1.TableEntry{}
 	s.ta, s.taA, s.a = p4v1.TableAction{}, p4v1.TableAction_Action{}, p4v1.Action{}
-	for _, m := range s.fms {
-		*m = fieldMatch{}
-	}
-	for _, p := range s.params {
-		*p = p4v1.Action_Param{}
-	}
+	zeroAll(s.fms)
+	zeroAll(s.params)
 	clear(s.match[:cap(s.match)])
 	clear(s.ps[:cap(s.ps)])
 	s.match, s.ps = s.match[:0], s.ps[:0]
@@ -55,6 +51,26 @@ type fieldMatch struct {
 	rgV p4v1.FieldMatch_Range
 	op  p4v1.FieldMatch_Optional_
 	opV p4v1.FieldMatch_Optional
+}
+
+// take returns the pool's i-th message zeroed, growing the pool when i is its
+// length (messages are taken in order: i is at most len(*pool)).
+func take[T any](pool *[]*T, i int) *T {
+	if i == len(*pool) {
+		*pool = append(*pool, new(T))
+	}
+	p := (*pool)[i]
+	var zero T
+	*p = zero
+	return p
+}
+
+// zeroAll zeroes every message of a pool (dropping what they point to).
+func zeroAll[T any](pool []*T) {
+	var zero T
+	for _, p := range pool {
+		*p = zero
+	}
 }
 
 // field is one record of a message: its number, wire type and value (v for
@@ -179,12 +195,7 @@ func (s *scratch) tableEntry(b []byte) bool {
 }
 
 func (s *scratch) fieldMatch(b []byte) (*p4v1.FieldMatch, bool) {
-	i := len(s.match)
-	if i == len(s.fms) {
-		s.fms = append(s.fms, &fieldMatch{})
-	}
-	m := s.fms[i]
-	m.fm = p4v1.FieldMatch{}
+	m := take(&s.fms, len(s.match))
 	kind := false
 	for len(b) > 0 {
 		f, n := next(b)
@@ -305,12 +316,7 @@ func (s *scratch) action(b []byte) bool {
 		case f.num == 1 && f.typ == protowire.VarintType:
 			s.a.ActionId = uint32(f.v)
 		case f.num == 4 && f.typ == protowire.BytesType:
-			i := len(s.ps)
-			if i == len(s.params) {
-				s.params = append(s.params, &p4v1.Action_Param{})
-			}
-			p := s.params[i]
-			*p = p4v1.Action_Param{}
+			p := take(&s.params, len(s.ps))
 			if !param(f.b, p) {
 				return false
 			}
