@@ -8,7 +8,7 @@ import (
 )
 
 // entryIndex is the stored table entries by key. A map keyed by translate.Key
-// (128 bytes) would hold every key twice, once in the map and once in the
+// (192 bytes) would hold every key twice, once in the map and once in the
 // entry; at 100 000 PDRs that is ~15 MB of the server's memory. The index is
 // keyed by the key's hash instead and the key is read from the entry; entries
 // whose keys share a hash are chained.
@@ -43,7 +43,7 @@ func (x *entryIndex) get(k translate.Key) (*stored, bool) { return x.getH(x.hash
 // getH is get of a key whose hash is h.
 func (x *entryIndex) getH(h uint64, k translate.Key) (*stored, bool) {
 	for st := x.m[h]; st != nil; st = st.next {
-		if st.entry.Key == k {
+		if st.is(k) {
 			return st, true
 		}
 	}
@@ -51,13 +51,17 @@ func (x *entryIndex) getH(h uint64, k translate.Key) (*stored, bool) {
 }
 
 // put stores st under its key, replacing the entry of that key if any.
-func (x *entryIndex) put(st *stored) { x.putH(x.hash(st.entry.Key), st) }
+func (x *entryIndex) put(st *stored) { x.putH(x.hash(st.key()), st) }
 
 // putH is put of an entry whose key's hash is h.
 func (x *entryIndex) putH(h uint64, st *stored) {
 	prev := (*stored)(nil)
+	var k translate.Key
+	if x.m[h] != nil {
+		k = st.key()
+	}
 	for cur := x.m[h]; cur != nil; prev, cur = cur, cur.next {
-		if cur.entry.Key == st.entry.Key {
+		if cur.is(k) {
 			st.next = cur.next
 			cur.next = nil
 			if prev == nil {
@@ -78,7 +82,7 @@ func (x *entryIndex) del(k translate.Key) {
 	h := x.hash(k)
 	prev := (*stored)(nil)
 	for cur := x.m[h]; cur != nil; prev, cur = cur, cur.next {
-		if cur.entry.Key != k {
+		if !cur.is(k) {
 			continue
 		}
 		switch {

@@ -145,7 +145,7 @@ func (s *Server) writeDirectMeter(op p4v1.Update_Type, dme *p4v1.DirectMeterEntr
 	if err := s.dp.SetPDRMeter(st.pdr, c); err != nil {
 		return err
 	}
-	st.meter = c
+	st.setMeter(c)
 	return nil
 }
 
@@ -180,7 +180,7 @@ func (s *Server) readDirectMeters(dme *p4v1.DirectMeterEntry) ([]*p4v1.Entity, e
 		if err != nil {
 			return nil, err
 		}
-		e, err := s.tr.EncodeDirectMeterEntry(st.entry.Key, st.meter, &c)
+		e, err := s.tr.EncodeDirectMeterEntry(st.key(), st.meter(), &c)
 		if err != nil {
 			return nil, err
 		}
@@ -198,10 +198,10 @@ func (s *Server) directMeterUpdate(key translate.Key) (*p4v1.Update, error) {
 	}
 	dme := &p4v1.DirectMeterEntry{TableEntry: te}
 	st, ok := s.st.entries.get(key)
-	if !ok || st.meter.IsDefault() {
+	if !ok || st.meter().IsDefault() {
 		return &p4v1.Update{Type: p4v1.Update_DELETE, Entity: &p4v1.Entity{Entity: &p4v1.Entity_DirectMeterEntry{DirectMeterEntry: dme}}}, nil
 	}
-	dme.Config = translate.EncodeMeterConfig(st.meter)
+	dme.Config = translate.EncodeMeterConfig(st.meter())
 	return &p4v1.Update{Type: p4v1.Update_INSERT, Entity: &p4v1.Entity{Entity: &p4v1.Entity_DirectMeterEntry{DirectMeterEntry: dme}}}, nil
 }
 
@@ -217,7 +217,7 @@ func (s *Server) replayDirectMeter(put bool, dme *p4v1.DirectMeterEntry) error {
 		return err
 	}
 	if st, ok := s.st.entries.get(k); ok {
-		st.meter = c
+		st.setMeter(c)
 	}
 	return nil
 }

@@ -217,9 +217,9 @@ func (s *Server) replayUpdate(u *p4v1.Update, pdrs *[]dataplane.PDRID) error {
 		if err != nil {
 			return fmt.Errorf("table entry: %w", err)
 		}
-		st := &stored{entry: ent}
+		st := newStored(ent)
 		if old, ok := s.st.entries.get(ent.Key); ok {
-			st.meter = old.meter // an entry's record (a MODIFY) does not carry its direct meter
+			st.setMeter(old.meter()) // an entry's record (a MODIFY) does not carry its direct meter
 		}
 		if b, ok := bindings[ent.Table]; ok && b.ruleIDs {
 			if len(*pdrs) == 0 {
@@ -359,7 +359,7 @@ func (s *Server) snapshot() ([][]byte, error) {
 		}
 	}
 	for _, st := range s.sortedEntries(s.tableIDs()) {
-		e := st.entry
+		e := st.entry()
 		e.Counter = nil
 		te, err := s.tr.EncodeTableEntry(e)
 		if err != nil {
@@ -371,10 +371,10 @@ func (s *Server) snapshot() ([][]byte, error) {
 	}
 	// Direct meters after their entries: replay sets them on the stored entry.
 	for _, st := range s.sortedEntries([]uint32{p4info.IDTablePDR}) {
-		if st.meter.IsDefault() {
+		if st.meter().IsDefault() {
 			continue
 		}
-		u, err := s.directMeterUpdate(st.entry.Key)
+		u, err := s.directMeterUpdate(st.key())
 		if err != nil {
 			return nil, err
 		}
@@ -605,7 +605,7 @@ func (s *Server) currentLocked(kind uint8, key translate.Key, id uint32) (*p4v1.
 		return del(entity(&p4v1.TableEntry{TableId: key.Table, IsDefaultAction: true})), 0, nil
 	}
 	if st, ok := s.st.entries.get(key); ok {
-		e := st.entry
+		e := st.entry()
 		e.Counter = nil
 		te, err := s.tr.EncodeTableEntry(e)
 		return put(entity(te)), st.pdr, err

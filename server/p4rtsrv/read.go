@@ -217,7 +217,7 @@ func (s *Server) readTable(te *p4v1.TableEntry) ([]*p4v1.Entity, error) {
 // non-default priority, controller_metadata or metadata must be equal, and an
 // action (direct actions only) must have the same action_id.
 func (s *Server) passes(q *p4v1.TableEntry, st *stored) bool {
-	e := st.entry
+	e := st.entry()
 	switch {
 	case q.Priority != 0 && e.Priority != q.Priority,
 		q.ControllerMetadata != 0 && e.ControllerMetadata != q.ControllerMetadata,
@@ -240,11 +240,11 @@ func (s *Server) sortedEntries(tabs []uint32) []*stored {
 	}
 	var out []*stored
 	for st := range s.st.entries.all() {
-		if want[st.entry.Table] {
+		if want[st.table()] {
 			out = append(out, st)
 		}
 	}
-	slices.SortFunc(out, func(a, b *stored) int { return compareEntries(a.entry, b.entry) })
+	slices.SortFunc(out, func(a, b *stored) int { return compareEntries(a.entry(), b.entry()) })
 	return out
 }
 
@@ -293,7 +293,7 @@ func entity(te *p4v1.TableEntry) *p4v1.Entity {
 
 // encode returns a stored entry as written, with counter_data when asked.
 func (s *Server) encode(st *stored, withCounter bool) (*p4v1.TableEntry, error) {
-	e := st.entry
+	e := st.entry()
 	e.Counter = nil
 	te, err := s.tr.EncodeTableEntry(e)
 	if err != nil {
@@ -519,7 +519,7 @@ func (s *Server) readDirect(de *p4v1.DirectCounterEntry) ([]*p4v1.Entity, error)
 		if err != nil {
 			return nil, err
 		}
-		e, err := s.tr.EncodeDirectCounterEntry(st.entry.Key, c)
+		e, err := s.tr.EncodeDirectCounterEntry(st.key(), c)
 		if err != nil {
 			return nil, err
 		}

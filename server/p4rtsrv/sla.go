@@ -33,28 +33,28 @@ func SLAClassName(id dataplane.LBRID) string { return fmt.Sprintf("lbr-%d", id) 
 // them (s.st.sla) and hands them to Options.OnSLAClasses.
 var slaBinding = &binding{
 	install: func(s *Server, st, old *stored) error {
-		a, ok := st.entry.Action.(translate.SetSLA)
+		a, ok := st.action().(translate.SetSLA)
 		if !ok {
-			return status.Errorf(codes.InvalidArgument, "sla_class entries take set_sla, not %T", st.entry.Action)
+			return status.Errorf(codes.InvalidArgument, "sla_class entries take set_sla, not %T", st.action())
 		}
-		if _, exists := s.st.sla[st.entry.LBR]; !exists && len(s.st.sla) >= s.slaCapacity() {
+		if _, exists := s.st.sla[st.entry().LBR]; !exists && len(s.st.sla) >= s.slaCapacity() {
 			return status.Errorf(codes.ResourceExhausted, "table %s is full (%d entries)", p4info.TableSLAClass, len(s.st.sla))
 		}
-		s.st.sla[st.entry.LBR] = a
+		s.st.sla[st.entry().LBR] = a
 		s.slaDirty = true
 		return nil
 	},
 	uninstall: func(s *Server, st *stored) error {
-		delete(s.st.sla, st.entry.LBR)
+		delete(s.st.sla, st.entry().LBR)
 		s.slaDirty = true
 		return nil
 	},
 	restore: func(s *Server, _ *dataplane.RestoreState, st *stored) error {
-		a, ok := st.entry.Action.(translate.SetSLA)
+		a, ok := st.action().(translate.SetSLA)
 		if !ok {
-			return fmt.Errorf("sla_class entry %d with action %T", st.entry.LBR, st.entry.Action)
+			return fmt.Errorf("sla_class entry %d with action %T", st.entry().LBR, st.action())
 		}
-		s.st.sla[st.entry.LBR] = a
+		s.st.sla[st.entry().LBR] = a
 		s.slaDirty = true
 		return nil
 	},
@@ -79,7 +79,7 @@ func (s *Server) slaClassesLocked() []SLAClass {
 		if !ok {
 			continue
 		}
-		members, err := s.lbrMembers(lbr.entry.Action)
+		members, err := s.lbrMembers(lbr.action())
 		if err != nil || len(members) == 0 {
 			continue
 		}

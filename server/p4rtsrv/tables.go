@@ -47,7 +47,7 @@ type binding struct {
 var bindings = map[uint32]*binding{
 	p4info.IDTablePDR: {
 		install: func(s *Server, st, old *stored) error {
-			p, ok := st.entry.PDR()
+			p, ok := st.entry().PDR()
 			if !ok {
 				return status.Error(codes.InvalidArgument, "pdr entries take set_far")
 			}
@@ -60,9 +60,9 @@ var bindings = map[uint32]*binding{
 		},
 		uninstall: func(s *Server, st *stored) error { return s.dp.DeletePDR(st.pdr) },
 		restore: func(_ *Server, rs *dataplane.RestoreState, st *stored) error {
-			p, ok := st.entry.PDR()
+			p, ok := st.entry().PDR()
 			if !ok || st.pdr == 0 {
-				return fmt.Errorf("pdr entry %v without a rule", st.entry.Key)
+				return fmt.Errorf("pdr entry %v without a rule", st.key())
 			}
 			rs.PDRs[st.pdr] = p
 			return nil
@@ -80,38 +80,38 @@ var bindings = map[uint32]*binding{
 	},
 	p4info.IDTableFAR: {
 		install: func(s *Server, st, _ *stored) error {
-			a, err := actionAs[translate.FARAction](st.entry, "far entries", "a forwarding action")
+			a, err := actionAs[translate.FARAction](st.entry(), "far entries", "a forwarding action")
 			if err != nil {
 				return err
 			}
-			return s.dp.SetFAR(st.entry.FAR, a.FAR)
+			return s.dp.SetFAR(st.entry().FAR, a.FAR)
 		},
-		uninstall: func(s *Server, st *stored) error { return s.dp.DeleteFAR(st.entry.FAR) },
+		uninstall: func(s *Server, st *stored) error { return s.dp.DeleteFAR(st.entry().FAR) },
 		restore: func(_ *Server, rs *dataplane.RestoreState, st *stored) error {
-			a, err := actionAs[translate.FARAction](st.entry, "far entries", "a forwarding action")
-			rs.FARs[st.entry.FAR] = a.FAR
+			a, err := actionAs[translate.FARAction](st.entry(), "far entries", "a forwarding action")
+			rs.FARs[st.entry().FAR] = a.FAR
 			return err
 		},
 	},
 	p4info.IDTableTunnels: {
 		install: func(s *Server, st, _ *stored) error {
-			a, err := actionAs[translate.SetGRE](st.entry, "tunnels entries", "set_gre or set_gre6")
+			a, err := actionAs[translate.SetGRE](st.entry(), "tunnels entries", "set_gre or set_gre6")
 			if err != nil {
 				return err
 			}
-			return s.dp.SetTunnel(st.entry.Tunnel, a.Tunnel)
+			return s.dp.SetTunnel(st.entry().Tunnel, a.Tunnel)
 		},
-		uninstall: func(s *Server, st *stored) error { return s.dp.DeleteTunnel(st.entry.Tunnel) },
+		uninstall: func(s *Server, st *stored) error { return s.dp.DeleteTunnel(st.entry().Tunnel) },
 		restore: func(_ *Server, rs *dataplane.RestoreState, st *stored) error {
-			a, err := actionAs[translate.SetGRE](st.entry, "tunnels entries", "set_gre or set_gre6")
-			rs.Tunnels[st.entry.Tunnel] = a.Tunnel
+			a, err := actionAs[translate.SetGRE](st.entry(), "tunnels entries", "set_gre or set_gre6")
+			rs.Tunnels[st.entry().Tunnel] = a.Tunnel
 			return err
 		},
 		// The data path restarts a tunnel's counters when the id is used again:
 		// a value set on the old tunnel must not offset the new one.
 		forget: func(s *Server, st *stored) {
 			for _, c := range []uint32{p4info.IDCounterTunnelTX, p4info.IDCounterTunnelRX} {
-				delete(s.st.counterOffsets, counterCell{c, int64(st.entry.Tunnel)})
+				delete(s.st.counterOffsets, counterCell{c, int64(st.entry().Tunnel)})
 			}
 		},
 	},
@@ -121,24 +121,24 @@ var bindings = map[uint32]*binding{
 	p4info.IDTableTunnelTerm6: termBinding,
 	p4info.IDTableLBR: {
 		install: func(s *Server, st, _ *stored) error {
-			members, err := s.lbrMembers(st.entry.Action)
+			members, err := s.lbrMembers(st.action())
 			if err != nil {
 				return err
 			}
 			s.slaDirty = true // a class takes its members from its LBR
-			return s.setLBR(st.entry.LBR, members)
+			return s.setLBR(st.entry().LBR, members)
 		},
 		uninstall: func(s *Server, st *stored) error {
 			s.slaDirty = true
-			return s.setLBR(st.entry.LBR, nil)
+			return s.setLBR(st.entry().LBR, nil)
 		},
 		restore: func(s *Server, rs *dataplane.RestoreState, st *stored) error {
-			members, err := s.lbrMembers(st.entry.Action)
+			members, err := s.lbrMembers(st.action())
 			if err != nil {
-				return fmt.Errorf("lbr %d: %w", st.entry.LBR, err)
+				return fmt.Errorf("lbr %d: %w", st.entry().LBR, err)
 			}
 			if len(members) > 0 {
-				rs.LBRs[st.entry.LBR] = members
+				rs.LBRs[st.entry().LBR] = members
 			}
 			return nil
 		},
@@ -146,36 +146,36 @@ var bindings = map[uint32]*binding{
 	p4info.IDTableSLAClass: slaBinding,
 	p4info.IDTableNonIP: {
 		install: func(s *Server, st, _ *stored) error {
-			et, a, err := nonIPRule(st.entry)
+			et, a, err := nonIPRule(st.entry())
 			if err != nil {
 				return err
 			}
 			return s.dp.SetNonIPRule(et, a)
 		},
-		uninstall: func(s *Server, st *stored) error { return s.dp.DeleteNonIPRule(st.entry.EthType) },
+		uninstall: func(s *Server, st *stored) error { return s.dp.DeleteNonIPRule(st.entry().EthType) },
 		restore: func(_ *Server, rs *dataplane.RestoreState, st *stored) error {
-			et, a, err := nonIPRule(st.entry)
+			et, a, err := nonIPRule(st.entry())
 			rs.NonIP[et] = a
 			return err
 		},
 		// Frames without a rule pass uncounted: the default entry reads 0.
-		direct: func(s *Server, st *stored) (dataplane.Counter, error) { return s.dp.NonIPCounter(st.entry.EthType) },
+		direct: func(s *Server, st *stored) (dataplane.Counter, error) { return s.dp.NonIPCounter(st.entry().EthType) },
 	},
 }
 
 // termBinding binds tunnel_term and tunnel_term6.
 var termBinding = &binding{
 	install: func(s *Server, st, _ *stored) error {
-		a, err := actionAs[translate.Decap](st.entry, "tunnel_term entries", "decap")
+		a, err := actionAs[translate.Decap](st.entry(), "tunnel_term entries", "decap")
 		if err != nil {
 			return err
 		}
-		return s.dp.SetTunnelTerm(st.entry.Term, a.Tunnel)
+		return s.dp.SetTunnelTerm(st.entry().Term, a.Tunnel)
 	},
-	uninstall: func(s *Server, st *stored) error { return s.dp.DeleteTunnelTerm(st.entry.Term) },
+	uninstall: func(s *Server, st *stored) error { return s.dp.DeleteTunnelTerm(st.entry().Term) },
 	restore: func(_ *Server, rs *dataplane.RestoreState, st *stored) error {
-		a, err := actionAs[translate.Decap](st.entry, "tunnel_term entries", "decap")
-		rs.Terms[st.entry.Term] = a.Tunnel
+		a, err := actionAs[translate.Decap](st.entry(), "tunnel_term entries", "decap")
+		rs.Terms[st.entry().Term] = a.Tunnel
 		return err
 	},
 }
@@ -183,16 +183,16 @@ var termBinding = &binding{
 func init() {
 	bindings[p4info.IDTableFARQoS] = &binding{
 		install: func(s *Server, st, _ *stored) error {
-			a, err := actionAs[translate.SetQoS](st.entry, "far_qos entries", "set_qos")
+			a, err := actionAs[translate.SetQoS](st.entry(), "far_qos entries", "set_qos")
 			if err != nil {
 				return err
 			}
-			return s.dp.SetFARQoS(st.entry.FAR, a.Policy)
+			return s.dp.SetFARQoS(st.entry().FAR, a.Policy)
 		},
-		uninstall: func(s *Server, st *stored) error { return s.dp.SetFARQoS(st.entry.FAR, dataplane.DefaultQoS) },
+		uninstall: func(s *Server, st *stored) error { return s.dp.SetFARQoS(st.entry().FAR, dataplane.DefaultQoS) },
 		restore: func(_ *Server, rs *dataplane.RestoreState, st *stored) error {
-			a, err := actionAs[translate.SetQoS](st.entry, "far_qos entries", "set_qos")
-			rs.QoS[st.entry.FAR] = a.Policy
+			a, err := actionAs[translate.SetQoS](st.entry(), "far_qos entries", "set_qos")
+			rs.QoS[st.entry().FAR] = a.Policy
 			return err
 		},
 	}
@@ -246,18 +246,22 @@ func directTables() []uint32 {
 // rule's counter starts at zero in the data path; a modified one keeps its
 // count and the offset a counter write set.
 func (s *Server) install(st, old *stored) error {
-	b, err := bindingOf(st.entry.Table)
+	b, err := bindingOf(st.table())
 	if err != nil {
 		return err
 	}
 	if old != nil {
-		st.pdr, st.offset, st.meter = old.pdr, old.offset, old.meter
+		st.pdr, st.x = old.pdr, nil
+		if old.x != nil {
+			x := *old.x
+			st.x = &x
+		}
 	}
 	return b.install(s, st, old)
 }
 
 func (s *Server) uninstall(st *stored) error {
-	b, err := bindingOf(st.entry.Table)
+	b, err := bindingOf(st.table())
 	if err != nil {
 		return err
 	}
@@ -275,7 +279,7 @@ func (s *Server) setDirect(st *stored, v dataplane.Counter) error {
 	if st == nil {
 		return nil
 	}
-	b, err := bindingOf(st.entry.Table)
+	b, err := bindingOf(st.table())
 	if err != nil || b.direct == nil {
 		return err
 	}
@@ -283,22 +287,22 @@ func (s *Server) setDirect(st *stored, v dataplane.Counter) error {
 	if err != nil {
 		return err
 	}
-	st.offset = sub(cur, v)
+	st.setOffset(sub(cur, v))
 	return nil
 }
 
 // directCount is what an entry's direct counter reads: the data path's count
 // minus the offset a counter MODIFY set.
 func (s *Server) directCount(st *stored) (dataplane.Counter, error) {
-	b, err := bindingOf(st.entry.Table)
+	b, err := bindingOf(st.table())
 	if err != nil {
 		return dataplane.Counter{}, err
 	}
 	if b.direct == nil {
-		return dataplane.Counter{}, status.Errorf(codes.Internal, "table 0x%08x has no direct counter", st.entry.Table)
+		return dataplane.Counter{}, status.Errorf(codes.Internal, "table 0x%08x has no direct counter", st.table())
 	}
 	c, err := b.direct(s, st)
-	return sub(c, st.offset), err
+	return sub(c, st.offset()), err
 }
 
 // defaultCount is the direct counter of a table's default entry.
@@ -322,19 +326,19 @@ func (s *Server) restoreState() (dataplane.RestoreState, error) {
 	}
 	rs.PDRMeters = map[dataplane.PDRID]dataplane.MeterConfig{}
 	for st := range s.st.entries.all() {
-		if st.entry.Table == p4info.IDTablePDR && !st.meter.IsDefault() {
-			rs.PDRMeters[st.pdr] = st.meter
+		if st.table() == p4info.IDTablePDR && !st.meter().IsDefault() {
+			rs.PDRMeters[st.pdr] = st.meter()
 		}
 	}
 	for st := range s.st.entries.all() {
-		b, err := bindingOf(st.entry.Table)
+		b, err := bindingOf(st.table())
 		if err != nil {
 			return rs, err
 		}
 		if err := b.restore(s, &rs, st); err != nil {
 			return rs, err
 		}
-		st.offset = dataplane.Counter{}
+		st.setOffset(dataplane.Counter{})
 	}
 	if d, ok := s.st.defaults[p4info.IDTablePDR]; ok {
 		a, ok := d.Action.(translate.FARAction)

@@ -71,7 +71,7 @@ func (s *Server) writeInOrder(ups *wire.Updates, errs []error) {
 			st, p, err := s.decodePDR(u.GetEntity().GetTableEntry())
 			var h uint64
 			if err == nil {
-				h = s.st.entries.hash(st.entry.Key)
+				h = s.st.entries.hash(st.key())
 			}
 			s.addPDR(&run, i, st, h, p, err, errs)
 		default:
@@ -159,7 +159,7 @@ func (s *Server) writeTableEntry(op p4v1.Update_Type, te *p4v1.TableEntry) error
 	old, exists := s.st.entries.get(e.Key)
 	switch op {
 	case p4v1.Update_INSERT:
-		if err := s.insertEntry(&stored{entry: e}); err != nil {
+		if err := s.insertEntry(newStored(e)); err != nil {
 			return err
 		}
 	case p4v1.Update_MODIFY:
@@ -167,9 +167,9 @@ func (s *Server) writeTableEntry(op p4v1.Update_Type, te *p4v1.TableEntry) error
 			return status.Error(codes.NotFound, "no such entry")
 		}
 		if e.Action == nil {
-			e.Action = old.entry.Action
+			e.Action = old.action()
 		}
-		st := &stored{entry: e}
+		st := newStored(e)
 		if err := s.install(st, old); err != nil {
 			return err
 		}
@@ -194,7 +194,7 @@ func (s *Server) writeTableEntry(op p4v1.Update_Type, te *p4v1.TableEntry) error
 
 // insertEntry installs and stores a new entry.
 func (s *Server) insertEntry(st *stored) error {
-	if _, exists := s.st.entries.get(st.entry.Key); exists {
+	if _, exists := s.st.entries.get(st.key()); exists {
 		return status.Error(codes.AlreadyExists, "entry already exists")
 	}
 	if err := s.install(st, nil); err != nil {
@@ -279,7 +279,7 @@ func (s *Server) checkWatchPort(what string, port uint32) error {
 // changed.
 func (s *Server) refreshLBRs(uses func(translate.Action) bool) error {
 	for st := range s.st.entries.all() {
-		if st.entry.Table != p4info.IDTableLBR || !uses(st.entry.Action) {
+		if st.table() != p4info.IDTableLBR || !uses(st.action()) {
 			continue
 		}
 		if err := s.install(st, st); err != nil {
@@ -348,14 +348,14 @@ func (s *Server) decodePDR(te *p4v1.TableEntry) (*stored, dataplane.PDR, error) 
 	if err := p.Validate(); err != nil {
 		return nil, p, rpcErr(err)
 	}
-	return &stored{entry: e}, p, nil
+	return newStored(e), p, nil
 }
 
 // addPDR adds update i, a decoded PDR insert (or its decoding error) whose
 // key's hash is h, to run unless its key is stored already.
 func (s *Server) addPDR(run *pdrRun, i int, st *stored, h uint64, p dataplane.PDR, err error, errs []error) {
 	if err == nil {
-		if _, dup := s.st.entries.getH(h, st.entry.Key); dup {
+		if _, dup := s.st.entries.getH(h, st.key()); dup {
 			err = status.Error(codes.AlreadyExists, "entry already exists")
 		}
 	}
@@ -442,8 +442,8 @@ func (s *Server) writeMember(op p4v1.Update_Type, pm *p4v1.ActionProfileMember) 
 			}
 		}
 		for st := range s.st.entries.all() {
-			if pa, ok := st.entry.Action.(translate.ProfileMember); ok && pa.ID == m.ID {
-				return status.Errorf(codes.FailedPrecondition, "member %d is used by lbr %d", m.ID, st.entry.LBR)
+			if pa, ok := st.action().(translate.ProfileMember); ok && pa.ID == m.ID {
+				return status.Errorf(codes.FailedPrecondition, "member %d is used by lbr %d", m.ID, st.entry().LBR)
 			}
 		}
 		delete(s.st.members, m.ID)
@@ -497,8 +497,8 @@ func (s *Server) writeGroup(op p4v1.Update_Type, pg *p4v1.ActionProfileGroup) er
 			return status.Errorf(codes.NotFound, "group %d does not exist", g.ID)
 		}
 		for st := range s.st.entries.all() {
-			if uses(st.entry.Action) {
-				return status.Errorf(codes.FailedPrecondition, "group %d is used by lbr %d", g.ID, st.entry.LBR)
+			if uses(st.action()) {
+				return status.Errorf(codes.FailedPrecondition, "group %d is used by lbr %d", g.ID, st.entry().LBR)
 			}
 		}
 		delete(s.st.groups, g.ID)

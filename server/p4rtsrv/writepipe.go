@@ -62,7 +62,7 @@ func (s *Server) writePipelined(ups *wire.Updates, errs []error) {
 				d.err = status.Errorf(codes.InvalidArgument, "malformed update: %v", err)
 			case isPDRInsert(u):
 				if d.st, d.pdr, d.err = s.decodePDR(u.GetEntity().GetTableEntry()); d.err == nil {
-					d.h = hash(d.st.entry.Key)
+					d.h = hash(d.st.key())
 				}
 			default:
 				if len(batch) > 0 {
