@@ -225,17 +225,29 @@ func prefixes16(lo, hi uint16) [][2]uint16 {
 func appendPrefixes16(out [][2]uint16, lo, hi uint16) [][2]uint16 {
 	l, h := uint32(lo), uint32(hi)
 	for l <= h {
-		step := uint32(1 << 16)
-		if l != 0 {
-			step = l & -l
-		}
-		for step > h-l+1 {
-			step >>= 1
-		}
+		step := prefixStep(l, h)
 		out = append(out, [2]uint16{uint16(l), uint16(^(step - 1))})
 		l += step
 	}
 	return out
+}
+
+// prefixStep is the size of the largest aligned block starting at l within l..h.
+func prefixStep(l, h uint32) uint32 {
+	step := uint32(1 << 16)
+	if l != 0 {
+		step = l & -l
+	}
+	for step > h-l+1 {
+		step >>= 1
+	}
+	return step
+}
+
+// firstPrefix16 is prefixes16(lo, hi)[0] (lo <= hi).
+func firstPrefix16(lo, hi uint16) [2]uint16 {
+	step := prefixStep(uint32(lo), uint32(hi))
+	return [2]uint16{lo, uint16(^(step - 1))}
 }
 
 // expand turns a match into (mask, masked value) pairs, one per port-prefix pair
@@ -245,33 +257,11 @@ func expand(m dataplane.PDRMatch) [][2]fields { return appendExpansion(nil, m) }
 
 // appendExpansion is expand appending to out.
 func appendExpansion(out [][2]fields, m dataplane.PDRMatch) [][2]fields {
-	base := fields{
-		src: m.Src.Value, dst: m.Dst.Value,
-		inPort: m.InPort.Value, proto: m.Proto.Value,
-		dscpDir: m.DSCP.Value<<2 | m.Direction.Value,
-	}
-	mask := fields{
-		src: m.Src.Mask, dst: m.Dst.Mask,
-		inPort: m.InPort.Mask, proto: m.Proto.Mask,
-		dscpDir: m.DSCP.Mask<<2 | m.Direction.Mask&3,
-	}
-	var famBuf [2]fields
-	fams := famBuf[:0]
-	v4, v6 := m.Families()
-	if v4 {
-		fams = append(fams, mask)
-	}
-	if v6 {
-		m6 := mask
-		m6.src, m6.dst = 0, 0
-		m6.v6, m6.src6, m6.dst6 = true, m.Src6.Mask, m.Dst6.Mask
-		fams = append(fams, m6)
-	}
-	base.src6, base.dst6 = m.Src6.Value, m.Dst6.Value
+	base, famBuf, nf := expansionBase(m)
 	var sbuf, dbuf [32][2]uint16
 	sps := appendPrefixes16(sbuf[:0], m.SrcPort.Lo, m.SrcPort.Hi)
 	dps := appendPrefixes16(dbuf[:0], m.DstPort.Lo, m.DstPort.Hi)
-	for _, fm := range fams {
+	for _, fm := range famBuf[:nf] {
 		b := base
 		b.v6 = fm.v6
 		for _, sp := range sps {
@@ -284,6 +274,67 @@ func appendExpansion(out [][2]fields, m dataplane.PDRMatch) [][2]fields {
 		}
 	}
 	return out
+}
+
+// expansionBase is a match's values (ports aside) and the masks of the
+// families it applies to (nf of them: IPv4's first).
+func expansionBase(m dataplane.PDRMatch) (base fields, fams [2]fields, nf int) {
+	base = fields{
+		src: m.Src.Value, dst: m.Dst.Value,
+		inPort: m.InPort.Value, proto: m.Proto.Value,
+		dscpDir: m.DSCP.Value<<2 | m.Direction.Value,
+	}
+	mask := fields{
+		src: m.Src.Mask, dst: m.Dst.Mask,
+		inPort: m.InPort.Mask, proto: m.Proto.Mask,
+		dscpDir: m.DSCP.Mask<<2 | m.Direction.Mask&3,
+	}
+	v4, v6 := m.Families()
+	if v4 {
+		fams[nf] = mask
+		nf++
+	}
+	if v6 {
+		m6 := mask
+		m6.src, m6.dst = 0, 0
+		m6.v6, m6.src6, m6.dst6 = true, m.Src6.Mask, m.Dst6.Mask
+		fams[nf] = m6
+		nf++
+	}
+	base.src6, base.dst6 = m.Src6.Value, m.Dst6.Value
+	return base, fams, nf
+}
+
+// firstExpansion is expand(m)[0], without the rest.
+func firstExpansion(m dataplane.PDRMatch) [2]fields {
+	base, fams, _ := expansionBase(m)
+	sp, dp := firstPrefix16(m.SrcPort.Lo, m.SrcPort.Hi), firstPrefix16(m.DstPort.Lo, m.DstPort.Hi)
+	mk, v := fams[0], base
+	v.v6 = mk.v6
+	mk.sport, v.sport = sp[1], sp[0]
+	mk.dport, v.dport = dp[1], dp[0]
+	return [2]fields{mk, v.and(mk)}
+}
+
+// has reports whether a rule with p's match and priority is installed: such a
+// rule has an entry under p's first expanded key, among the rules of p's
+// priority there.
+func (c *classifier) has(p dataplane.PDR) bool {
+	mv := firstExpansion(p.Match)
+	t, ok := c.tuples[mv[0]]
+	if !ok {
+		return false
+	}
+	e, ok := c.entries[entryKey{t.id, mv[1]}]
+	if !ok {
+		return false
+	}
+	for _, ref := range e.rules {
+		if ref.prio == p.Priority && c.rules[ref.id].pdr.Match == p.Match {
+			return true
+		}
+	}
+	return false
 }
 
 // expansion returns how many entries a match needs.

@@ -1395,3 +1395,53 @@ func TestClassifierFull(t *testing.T) {
 		ctCheckInvariants(t, c)
 	})
 }
+
+// TestClassifierHas: has finds exactly the installed keys (match and
+// priority), among rules that share first expanded keys, priorities and
+// tuples, through random inserts and deletes.
+func TestClassifierHas(t *testing.T) {
+	g := newCTGen(7, true)
+	c := newClassifier(4096, 1<<20)
+	var all []dataplane.PDR // installed or not: the probes
+	next := dataplane.PDRID(1)
+	for i := range 300 {
+		p := g.pdr()
+		if i%3 == 0 && len(all) > 0 { // another priority or range of a known match
+			p.Match = all[g.r.IntN(len(all))].Match
+			if i%2 == 0 {
+				lo := p.Match.DstPort.Lo
+				p.Match.DstPort.Hi = lo + uint16(g.r.IntN(min(200, 65536-int(lo))))
+			}
+		}
+		if err := p.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(all, func(q dataplane.PDR) bool { return q.Key() == p.Key() }) {
+			continue
+		}
+		all = append(all, p)
+		if _, err := c.update(map[dataplane.PDRID]dataplane.PDR{next: p}, nil); err != nil {
+			t.Fatal(err)
+		}
+		next++
+		if i%5 == 4 { // delete one
+			ids := slices.Sorted(maps.Keys(c.rules))
+			if _, err := c.update(nil, ids[g.r.IntN(len(ids)):][:1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		live := map[dataplane.PDRKey]bool{}
+		for _, r := range c.rules {
+			live[r.pdr.Key()] = true
+		}
+		for _, q := range all {
+			if got := c.has(q); got != live[q.Key()] {
+				t.Fatalf("step %d: has(%+v prio %d) = %v, want %v", i, q.Match, q.Priority, got, live[q.Key()])
+			}
+			q.Priority++
+			if got := c.has(q); got != live[q.Key()] {
+				t.Fatalf("step %d: has(%+v prio %d) = %v, want %v", i, q.Match, q.Priority, got, live[q.Key()])
+			}
+		}
+	}
+}

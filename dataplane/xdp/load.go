@@ -46,7 +46,6 @@ type Dataplane struct {
 	rows4      []tupleRow // the IPv4 tuple list last written (nil: unknown)
 	rows6      []tupleRow // the IPv6 tuple list last written (nil: unknown)
 	ids        dataplane.PDRIDs
-	ident      map[dataplane.PDRKey]dataplane.PDRID // match+priority → rule: P4Runtime's entry key
 	fars       map[dataplane.FARID]dataplane.FAR
 	lbrs       map[dataplane.LBRID][]dataplane.LBRMember
 	tunnels    map[dataplane.TunnelID]dataplane.Tunnel
@@ -117,7 +116,6 @@ func Load(opts dataplane.Options) (*Dataplane, error) {
 		links:      map[dataplane.PortID]link.Link{},
 		ports:      map[dataplane.PortID]dataplane.PortInfo{},
 		cls:        newClassifier(int(len(linxPdrTuples{}.T)), opts.MaxPDRs*entriesPerPDR),
-		ident:      map[dataplane.PDRKey]dataplane.PDRID{},
 		fars:       map[dataplane.FARID]dataplane.FAR{},
 		meters:     map[dataplane.MeterID]dataplane.MeterConfig{},
 		counted:    map[dataplane.MeterID]bool{},

@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
 
 	"github.com/cilium/ebpf"
@@ -40,27 +41,19 @@ func (d *Dataplane) InsertPDRs(ps []dataplane.PDR) ([]dataplane.PDRID, error) {
 	if len(d.cls.rules)+len(ps) > d.opts.MaxPDRs {
 		return nil, fmt.Errorf("%w: %d PDRs installed, capacity %d", dataplane.ErrFull, len(d.cls.rules), d.opts.MaxPDRs)
 	}
-	// Keys are claimed in ident as they are checked (a key twice in the batch is
-	// refused like one already installed), and released if the batch fails.
-	if len(d.ident) == 0 && len(ps) >= 1024 { // sized once (classifier.plan)
-		d.ident = make(map[dataplane.PDRKey]dataplane.PDRID, len(ps))
+	// A rule's key (match and priority) is refused when installed already (the
+	// classifier finds it, no index of its own) or twice in the batch.
+	if err := d.checkNew(ps); err != nil {
+		return nil, err
 	}
 	ins := make([]insertion, len(ps))
 	ids := make([]dataplane.PDRID, len(ps))
 	fail := func(n int, err error) ([]dataplane.PDRID, error) {
-		for _, p := range ps[:n] {
-			delete(d.ident, p.Key())
-		}
 		d.ids.Release(ids[:n]...)
 		return nil, err
 	}
 	for i, p := range ps {
-		k := p.Key()
-		if _, ok := d.ident[k]; ok {
-			return fail(i, fmt.Errorf("%w: pdr with this match and priority %d", dataplane.ErrExists, p.Priority))
-		}
 		ids[i] = d.ids.Alloc()
-		d.ident[k] = ids[i]
 		ins[i] = insertion{id: ids[i], pdr: p}
 	}
 	if !slices.IsSortedFunc(ins, func(a, b insertion) int { return cmp.Compare(a.id, b.id) }) {
@@ -97,6 +90,48 @@ func (d *Dataplane) InsertPDRs(ps []dataplane.PDR) ([]dataplane.PDRID, error) {
 	return ids, d.bloomTidy()
 }
 
+// checkNew refuses a batch with a rule whose key is installed or repeated in
+// the batch (ErrExists). Repeats are found by the keys' hashes, compared in
+// full when two hashes are equal.
+func (d *Dataplane) checkNew(ps []dataplane.PDR) error {
+	exists := func(p dataplane.PDR) error {
+		return fmt.Errorf("%w: pdr with this match and priority %d", dataplane.ErrExists, p.Priority)
+	}
+	if len(d.cls.rules) > 0 {
+		for _, p := range ps {
+			if d.cls.has(p) {
+				return exists(p)
+			}
+		}
+	}
+	if len(ps) < 2 {
+		return nil
+	}
+	seed := maphash.MakeSeed()
+	seen := make(map[uint64]int32, len(ps))
+	for i, p := range ps {
+		h := maphash.Comparable(seed, p.Key())
+		j, dup := seen[h]
+		if !dup {
+			seen[h] = int32(i)
+			continue
+		}
+		if ps[j].Key() == p.Key() {
+			return exists(p)
+		}
+		// Two keys, one hash: compare every pair of the batch's keys.
+		keys := make(map[dataplane.PDRKey]bool, len(ps))
+		for _, q := range ps {
+			if keys[q.Key()] {
+				return exists(q)
+			}
+			keys[q.Key()] = true
+		}
+		return nil
+	}
+	return nil
+}
+
 // overlapResetMin is the batch from which counter zeroing runs beside the
 // planning (below it, a goroutine costs more than it hides).
 const overlapResetMin = 256
@@ -120,16 +155,13 @@ func (d *Dataplane) ModifyPDR(id dataplane.PDRID, far dataplane.FARID) error {
 func (d *Dataplane) DeletePDR(id dataplane.PDRID) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	r, ok := d.cls.rules[id]
-	if !ok {
+	if _, ok := d.cls.rules[id]; !ok {
 		return fmt.Errorf("%w: pdr %d", dataplane.ErrNotFound, id)
 	}
-	k := r.pdr.Key()
 	pl, err := d.cls.update(nil, []dataplane.PDRID{id})
 	if err != nil {
 		return err
 	}
-	delete(d.ident, k)
 	d.ids.Release(id)
 	if err := d.apply(pl); err != nil {
 		return err

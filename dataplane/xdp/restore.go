@@ -196,11 +196,10 @@ func (d *Dataplane) restorePDRs(rules map[dataplane.PDRID]dataplane.PDR) error {
 		}
 	}
 	var fresh []dataplane.PDRID
-	for id, p := range rules {
+	for id := range rules {
 		if _, ok := live[uint32(id)]; !ok {
 			fresh = append(fresh, id)
 		}
-		d.ident[p.Key()] = id
 	}
 	slices.Sort(fresh)
 	if err := d.resetPDRCounters(fresh); err != nil {

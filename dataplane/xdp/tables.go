@@ -309,7 +309,6 @@ func (d *Dataplane) Clear() error {
 		}
 	}
 	d.ids.Reset(nil)
-	clear(d.ident)
 	var errs []error
 	for id := range d.fars {
 		errs = append(errs, d.objs.Fars.Delete(uint32(id)))
