@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"iter"
 	"slices"
 
 	"github.com/linx-sdwan/linx/dataplane"
@@ -168,9 +169,10 @@ func (h *prioHeap) pop() uint32 {
 	return x
 }
 
+// rule is an installed rule. Its keys are not kept: deleting it expands its
+// match again, which costs less than holding ~80 bytes per rule.
 type rule struct {
-	pdr  dataplane.PDR
-	keys []entryKey
+	pdr dataplane.PDR // Priority 0: no rule
 }
 
 // tupleRow is one row of the tuple list written to the kernel.
@@ -201,7 +203,8 @@ type classifier struct {
 	maxEntries int
 	tuples     map[fields]*tuple
 	entries    map[entryKey]*entry
-	rules      map[dataplane.PDRID]*rule
+	rules      []rule // by id: ids are dense (dataplane.PDRIDs)
+	nrules     int
 	published  []tupleRow
 	epoch      uint64 // counts updates: marks what the current one touched
 }
@@ -212,7 +215,44 @@ func newClassifier(maxTuples, maxEntries int) *classifier {
 		maxEntries: maxEntries,
 		tuples:     map[fields]*tuple{},
 		entries:    map[entryKey]*entry{},
-		rules:      map[dataplane.PDRID]*rule{},
+	}
+}
+
+// rule returns rule id, nil if there is none. The pointer is valid until the
+// next rule is added.
+func (c *classifier) rule(id dataplane.PDRID) *rule {
+	if int(id) < len(c.rules) && c.rules[id].pdr.Priority != 0 {
+		return &c.rules[id]
+	}
+	return nil
+}
+
+// addRule holds p as rule id.
+func (c *classifier) addRule(id dataplane.PDRID, p dataplane.PDR) {
+	if int(id) >= len(c.rules) {
+		if int(id) >= cap(c.rules) {
+			c.rules = slices.Grow(c.rules, max(int(id)+1, 2*cap(c.rules), 64)-len(c.rules))
+		}
+		c.rules = c.rules[:id+1]
+	}
+	c.rules[id] = rule{pdr: p}
+	c.nrules++
+}
+
+// dropRule forgets rule id.
+func (c *classifier) dropRule(id dataplane.PDRID) {
+	c.rules[id] = rule{}
+	c.nrules--
+}
+
+// all yields the rules in id order.
+func (c *classifier) all() iter.Seq2[dataplane.PDRID, *rule] {
+	return func(yield func(dataplane.PDRID, *rule) bool) {
+		for id := range c.rules {
+			if c.rules[id].pdr.Priority != 0 && !yield(dataplane.PDRID(id), &c.rules[id]) {
+				return
+			}
+		}
 	}
 }
 
@@ -381,9 +421,9 @@ func (c *classifier) update(ins map[dataplane.PDRID]dataplane.PDR, del []datapla
 
 // plan is update with the inserts in ascending id order (the order plans are
 // made in). A batch's bookkeeping comes in a few allocations, not a few per
-// rule: the expansions share one slice, and the rules, their keys and the new
-// entries are carved from one slice each (a batch's slab lives as long as one
-// of its rules or entries does).
+// rule: the expansions share one slice, rules go into the slice of rules by
+// id, and the new entries are carved from one slice (a batch's slab lives as
+// long as one of its entries does).
 func (c *classifier) plan(inss []insertion, del []dataplane.PDRID) (*plan, error) {
 	total := 0
 	for i := range inss {
@@ -392,8 +432,10 @@ func (c *classifier) plan(inss []insertion, del []dataplane.PDRID) (*plan, error
 	// A large batch into an empty classifier (a controller replaying its state
 	// after a pipeline push) sizes the maps once instead of growing them step by
 	// step, each step rehashing what is there.
-	if len(c.rules) == 0 && len(inss) >= 1024 {
-		c.rules = make(map[dataplane.PDRID]*rule, len(inss))
+	if c.nrules == 0 && len(inss) >= 1024 {
+		if top := int(inss[len(inss)-1].id); top >= cap(c.rules) {
+			c.rules = make([]rule, 0, top+1)
+		}
 		if len(c.entries) == 0 {
 			c.entries = make(map[entryKey]*entry, total)
 		}
@@ -485,36 +527,33 @@ func (c *classifier) plan(inss []insertion, del []dataplane.PDRID) (*plan, error
 	// The rules are looked up once, not in every comparison of the sort.
 	dels := make([]retiring, len(del))
 	for i, id := range del {
-		r, ok := c.rules[id]
-		if !ok {
+		r := c.rule(id)
+		if r == nil {
 			return nil, fmt.Errorf("%w: pdr %d", dataplane.ErrNotFound, id)
 		}
 		dels[i].ref, dels[i].r = ruleRef{id, r.pdr.Priority}, r
 	}
 	slices.SortStableFunc(dels, func(a, b retiring) int { return cmp.Compare(a.ref.prio, b.ref.prio) })
+	var mvs [][2]fields
 	for _, dl := range dels {
 		id, r, ref := dl.ref.id, dl.r, dl.ref
-		for _, k := range r.keys {
+		mvs = appendExpansion(mvs[:0], r.pdr.Match)
+		for _, mv := range mvs {
+			t := c.tuples[mv[0]]
+			k := entryKey{t.id, mv[1]}
 			e := c.entries[k]
 			mark(k, e)
 			i := slices.IndexFunc(e.rules, func(x ruleRef) bool { return x.id == id })
 			e.rules = slices.Delete(e.rules, i, i+1)
-			t := c.tupleByID(k.tuple, k.val.v6)
 			noteTuple(t)
 			t.remove(ref.prio)
 		}
-		delete(c.rules, id)
+		c.dropRule(id)
 		p.retire = append(p.retire, id)
 	}
-	rules := make([]rule, len(inss))
-	keys := make([]entryKey, 0, total)
 	var entries []entry // new entries, allocated at the first
-	for j, in := range inss {
+	for _, in := range inss {
 		id, pdr := in.id, in.pdr
-		r := &rules[j]
-		r.pdr = pdr
-		r.keys = keys[len(keys) : len(keys) : len(keys)+len(in.mvs)]
-		keys = keys[:len(keys)+len(in.mvs)]
 		ref := ruleRef{id, pdr.Priority}
 		for _, mv := range in.mvs {
 			t := c.tuples[mv[0]]
@@ -543,9 +582,8 @@ func (c *classifier) plan(inss []insertion, del []dataplane.PDRID) (*plan, error
 				return 1
 			})
 			e.rules = slices.Insert(e.rules, i, ref)
-			r.keys = append(r.keys, k)
 		}
-		c.rules[id] = r
+		c.addRule(id, pdr)
 		p.commit = append(p.commit, id)
 	}
 
@@ -638,16 +676,6 @@ func (c *classifier) rows(keepOld bool) []tupleRow {
 	return rows
 }
 
-// tupleByID finds a tuple by id within its family (each has its own ids).
-func (c *classifier) tupleByID(id uint32, v6 bool) *tuple {
-	for _, t := range c.tuples {
-		if t.id == id && t.mask.v6 == v6 {
-			return t
-		}
-	}
-	panic(fmt.Sprintf("classifier: tuple %d missing", id))
-}
-
 func (c *classifier) freeTupleID(v6 bool) uint32 {
 	used := make([]bool, c.maxTuples+1)
 	for _, t := range c.tuples {
@@ -681,8 +709,8 @@ func (c *classifier) lookup(pkt fields) (dataplane.PDRID, bool) {
 			if id == 0 {
 				break
 			}
-			r, ok := c.rules[id]
-			if !ok {
+			r := c.rule(id)
+			if r == nil {
 				continue
 			}
 			if r.pdr.Priority > best.prio {

@@ -435,7 +435,7 @@ func ctOps(c *classifier, p *plan) []ctOp {
 		ops = append(ops, ctOp{fmt.Sprintf("tuplesA %v", rows), func(k *ctKernel) { k.tuples = rows }})
 	}
 	for _, id := range p.commit {
-		pdr := c.rules[id].pdr
+		pdr := c.rule(id).pdr
 		ops = append(ops, ctOp{fmt.Sprintf("commit %d", id), func(k *ctKernel) { k.rules[id] = pdr }})
 	}
 	for _, id := range p.retire {
@@ -468,10 +468,10 @@ func ctCheckMirror(t *testing.T, c *classifier, k *ctKernel) {
 	if !maps.Equal(want, k.entries) {
 		t.Fatalf("kernel pdr_entries differ from classifier's kv:\nkernel %v\nclassifier %v", k.entries, want)
 	}
-	if len(k.rules) != len(c.rules) {
-		t.Fatalf("kernel has %d live rules, classifier %d", len(k.rules), len(c.rules))
+	if len(k.rules) != c.nrules {
+		t.Fatalf("kernel has %d live rules, classifier %d", len(k.rules), c.nrules)
 	}
-	for id, r := range c.rules {
+	for id, r := range c.all() {
 		if kr, ok := k.rules[id]; !ok || kr.Priority != r.pdr.Priority {
 			t.Fatalf("rule %d: kernel %+v (live %v), classifier %+v", id, kr, ok, r.pdr)
 		}
@@ -508,8 +508,9 @@ func ctCheckInvariants(t *testing.T, c *classifier) {
 	if max(perFamily[0], perFamily[1]) > c.maxTuples || len(c.entries) > c.maxEntries {
 		t.Fatalf("%d tuples, %d entries: over capacity %d/%d", len(c.tuples), len(c.entries), c.maxTuples, c.maxEntries)
 	}
-	for id, r := range c.rules {
-		var keys []entryKey
+	n := 0
+	for id, r := range c.all() {
+		n++
 		for _, mv := range expand(r.pdr.Match) {
 			ti := wantT[mv[0]]
 			if ti == nil {
@@ -523,12 +524,11 @@ func ctCheckInvariants(t *testing.T, c *classifier) {
 				t.Fatalf("rule %d: tuple %v missing", id, mv[0])
 			}
 			key := entryKey{tid, mv[1]}
-			keys = append(keys, key)
 			wantE[key] = append(wantE[key], ruleRef{id, r.pdr.Priority})
 		}
-		if !slices.Equal(keys, r.keys) {
-			t.Fatalf("rule %d keys %v, want %v", id, r.keys, keys)
-		}
+	}
+	if n != c.nrules {
+		t.Fatalf("%d rules, nrules %d", n, c.nrules)
 	}
 	if len(wantT) != len(c.tuples) {
 		t.Fatalf("%d tuples, want %d", len(c.tuples), len(wantT))
@@ -575,8 +575,8 @@ func ctCheckInvariants(t *testing.T, c *classifier) {
 }
 
 func ctPDRs(c *classifier) map[dataplane.PDRID]dataplane.PDR {
-	m := make(map[dataplane.PDRID]dataplane.PDR, len(c.rules))
-	for id, r := range c.rules {
+	m := make(map[dataplane.PDRID]dataplane.PDR, c.nrules)
+	for id, r := range c.all() {
 		m[id] = r.pdr
 	}
 	return m
@@ -648,7 +648,7 @@ func TestClassifierMatchesOracle(t *testing.T) {
 				return m
 			}
 			randomLive := func(n int) []dataplane.PDRID {
-				ids := slices.Sorted(maps.Keys(c.rules))
+				ids := ctIDs(c)
 				r.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
 				return ids[:min(n, len(ids))]
 			}
@@ -668,7 +668,7 @@ func TestClassifierMatchesOracle(t *testing.T) {
 			for i := range 15 {
 				update(fmt.Sprint("mixed batch #", i), newRules(r.IntN(5)), randomLive(r.IntN(5)))
 			}
-			update("delete all", nil, randomLive(len(c.rules)))
+			update("delete all", nil, randomLive(c.nrules))
 			if len(c.tuples) != 0 || len(c.entries) != 0 || len(c.published) != 0 {
 				t.Fatalf("after deleting everything: %d tuples, %d entries, %d rows", len(c.tuples), len(c.entries), len(c.published))
 			}
@@ -760,10 +760,10 @@ func (a *ctAtomic) expectEmpty(what string) {
 	if a.err != nil {
 		return
 	}
-	if len(a.c.rules) != 0 || len(a.c.tuples) != 0 || len(a.c.entries) != 0 ||
+	if a.c.nrules != 0 || len(a.c.tuples) != 0 || len(a.c.entries) != 0 ||
 		len(a.k.entries) != 0 || len(a.k.tuples) != 0 || len(a.k.rules) != 0 {
 		a.t.Fatalf("%s: state left after deleting everything: classifier %d rules %d tuples %d entries, kernel %d entries %d rows %d rules",
-			what, len(a.c.rules), len(a.c.tuples), len(a.c.entries), len(a.k.entries), len(a.k.tuples), len(a.k.rules))
+			what, a.c.nrules, len(a.c.tuples), len(a.c.entries), len(a.k.entries), len(a.k.tuples), len(a.k.rules))
 	}
 }
 
@@ -1176,7 +1176,7 @@ func TestAtomicRandom(t *testing.T) {
 				}
 				return g.pdr()
 			}
-			live := func() []dataplane.PDRID { return slices.Sorted(maps.Keys(a.c.rules)) }
+			live := func() []dataplane.PDRID { return ctIDs(a.c) }
 			refused := 0
 			for i := range 120 {
 				ins := map[dataplane.PDRID]dataplane.PDR{}
@@ -1245,8 +1245,8 @@ func ctSnap(c *classifier) ctSnapshot {
 	for k, e := range c.entries {
 		s.entries[k] = entry{rules: slices.Clone(e.rules), kv: e.kv}
 	}
-	for id, r := range c.rules {
-		s.rules[id] = rule{pdr: r.pdr, keys: slices.Clone(r.keys)}
+	for id, r := range c.all() {
+		s.rules[id] = *r
 	}
 	return s
 }
@@ -1332,8 +1332,8 @@ func TestClassifierFull(t *testing.T) {
 		refuse(t, c, map[dataplane.PDRID]dataplane.PDR{5: ctRule(5, dataplane.MatchAll())}, nil, dataplane.ErrFull)
 		mustUpdate(t, c, k, nil, []dataplane.PDRID{1, 3})
 		mustUpdate(t, c, k, map[dataplane.PDRID]dataplane.PDR{5: ctRule(5, dataplane.MatchAll())}, nil)
-		if len(c.rules[5].keys) != 2 || c.rules[5].keys[0].val.v6 == c.rules[5].keys[1].val.v6 {
-			t.Fatalf("a rule of both families has keys %v, want one per family", c.rules[5].keys)
+		if mvs := expand(c.rule(5).pdr.Match); len(mvs) != 2 || mvs[0][0].v6 == mvs[1][0].v6 {
+			t.Fatalf("a rule of both families has keys %v, want one per family", mvs)
 		}
 		ctCheckInvariants(t, c)
 	})
@@ -1425,13 +1425,13 @@ func TestClassifierHas(t *testing.T) {
 		}
 		next++
 		if i%5 == 4 { // delete one
-			ids := slices.Sorted(maps.Keys(c.rules))
+			ids := ctIDs(c)
 			if _, err := c.update(nil, ids[g.r.IntN(len(ids)):][:1]); err != nil {
 				t.Fatal(err)
 			}
 		}
 		live := map[dataplane.PDRKey]bool{}
-		for _, r := range c.rules {
+		for _, r := range c.all() {
 			live[r.pdr.Key()] = true
 		}
 		for _, q := range all {
@@ -1444,4 +1444,13 @@ func TestClassifierHas(t *testing.T) {
 			}
 		}
 	}
+}
+
+// ctIDs are c's rule ids, ascending.
+func ctIDs(c *classifier) []dataplane.PDRID {
+	var ids []dataplane.PDRID
+	for id := range c.all() {
+		ids = append(ids, id)
+	}
+	return ids
 }

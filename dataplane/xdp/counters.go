@@ -15,7 +15,7 @@ import (
 // PDRCounter reads a rule's packets and bytes.
 func (d *Dataplane) PDRCounter(id dataplane.PDRID) (dataplane.Counter, error) {
 	d.mu.Lock()
-	_, ok := d.cls.rules[id]
+	ok := d.cls.rule(id) != nil
 	d.mu.Unlock()
 	if !ok {
 		return dataplane.Counter{}, fmt.Errorf("%w: pdr %d", dataplane.ErrNotFound, id)
@@ -32,7 +32,7 @@ func (d *Dataplane) PDRDefaultCounter() (dataplane.Counter, error) {
 func (d *Dataplane) ResetPDRCounter(id dataplane.PDRID) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.cls.rules[id]; !ok {
+	if d.cls.rule(id) == nil {
 		return fmt.Errorf("%w: pdr %d", dataplane.ErrNotFound, id)
 	}
 	return d.resetPDRCounter(id)

@@ -231,7 +231,7 @@ func (d *Dataplane) SetPDRMeter(id dataplane.PDRID, c dataplane.MeterConfig) err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.cls.rules[id]; !ok {
+	if d.cls.rule(id) == nil {
 		return fmt.Errorf("%w: pdr %d", dataplane.ErrNotFound, id)
 	}
 	if err := d.objs.PdrMeters.Update(uint32(id), kernelMeter(dataplane.MeterBytes, c), ebpf.UpdateLock); err != nil {
@@ -249,7 +249,7 @@ func (d *Dataplane) SetPDRMeter(id dataplane.PDRID, c dataplane.MeterConfig) err
 // PDRMeterCounters reads rule id's direct meter's per-color counts.
 func (d *Dataplane) PDRMeterCounters(id dataplane.PDRID) (dataplane.MeterCounters, error) {
 	d.mu.Lock()
-	_, ok := d.cls.rules[id]
+	ok := d.cls.rule(id) != nil
 	counted := d.pdrCounted[id]
 	d.mu.Unlock()
 	if !ok {

@@ -38,8 +38,8 @@ func (d *Dataplane) InsertPDRs(ps []dataplane.PDR) ([]dataplane.PDRID, error) {
 			return nil, fmt.Errorf("pdr %d of batch: %w", i, err)
 		}
 	}
-	if len(d.cls.rules)+len(ps) > d.opts.MaxPDRs {
-		return nil, fmt.Errorf("%w: %d PDRs installed, capacity %d", dataplane.ErrFull, len(d.cls.rules), d.opts.MaxPDRs)
+	if d.cls.nrules+len(ps) > d.opts.MaxPDRs {
+		return nil, fmt.Errorf("%w: %d PDRs installed, capacity %d", dataplane.ErrFull, d.cls.nrules, d.opts.MaxPDRs)
 	}
 	// A rule's key (match and priority) is refused when installed already (the
 	// classifier finds it, no index of its own) or twice in the batch.
@@ -97,7 +97,7 @@ func (d *Dataplane) checkNew(ps []dataplane.PDR) error {
 	exists := func(p dataplane.PDR) error {
 		return fmt.Errorf("%w: pdr with this match and priority %d", dataplane.ErrExists, p.Priority)
 	}
-	if len(d.cls.rules) > 0 {
+	if d.cls.nrules > 0 {
 		for _, p := range ps {
 			if d.cls.has(p) {
 				return exists(p)
@@ -140,8 +140,8 @@ const overlapResetMin = 256
 func (d *Dataplane) ModifyPDR(id dataplane.PDRID, far dataplane.FARID) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	r, ok := d.cls.rules[id]
-	if !ok {
+	r := d.cls.rule(id)
+	if r == nil {
 		return fmt.Errorf("%w: pdr %d", dataplane.ErrNotFound, id)
 	}
 	if err := d.objs.PdrRules.Put(uint32(id), asBytesOf[pdrRuleBytes](&linxPdrRule{FarId: uint32(far), Priority: r.pdr.Priority})); err != nil {
@@ -155,7 +155,7 @@ func (d *Dataplane) ModifyPDR(id dataplane.PDRID, far dataplane.FARID) error {
 func (d *Dataplane) DeletePDR(id dataplane.PDRID) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.cls.rules[id]; !ok {
+	if d.cls.rule(id) == nil {
 		return fmt.Errorf("%w: pdr %d", dataplane.ErrNotFound, id)
 	}
 	pl, err := d.cls.update(nil, []dataplane.PDRID{id})
@@ -186,7 +186,7 @@ func (d *Dataplane) apply(p *plan) error {
 		keys := make([]uint32, len(p.commit))
 		vals := make([]linxPdrRule, len(p.commit))
 		for i, id := range p.commit {
-			r := d.cls.rules[id]
+			r := d.cls.rule(id)
 			keys[i] = uint32(id)
 			vals[i] = linxPdrRule{FarId: uint32(r.pdr.FAR), Priority: r.pdr.Priority}
 		}

@@ -35,7 +35,7 @@ func (d *Dataplane) Restore(s dataplane.RestoreState) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.restored || len(d.cls.rules) > 0 || len(d.fars)+len(d.lbrs)+len(d.tunnels)+len(d.terms)+len(d.nonIP) > 0 {
+	if d.restored || d.cls.nrules > 0 || len(d.fars)+len(d.lbrs)+len(d.tunnels)+len(d.terms)+len(d.nonIP) > 0 {
 		return fmt.Errorf("%w: Restore must come once, before any rule is written", dataplane.ErrInvalid)
 	}
 	if err := d.restoreObjects(s); err != nil {

@@ -292,8 +292,8 @@ func (d *Dataplane) deleteNonIP(ethType uint16) error {
 func (d *Dataplane) Clear() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	ids := make([]dataplane.PDRID, 0, len(d.cls.rules))
-	for id := range d.cls.rules {
+	ids := make([]dataplane.PDRID, 0, d.cls.nrules)
+	for id := range d.cls.all() {
 		ids = append(ids, id)
 	}
 	if len(ids) > 0 {
