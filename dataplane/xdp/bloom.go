@@ -101,7 +101,7 @@ func (d *Dataplane) bloomAdd(bits []uint32) error {
 // amortised over the writes that made the bits. Called after a successful apply,
 // when pdr_entries holds exactly d.cls.entries. d.mu is held.
 func (d *Dataplane) bloomTidy() error {
-	if d.bloom.stale <= max(len(d.cls.entries), len(d.bloom.words)) {
+	if d.bloom.stale <= max(d.cls.entries.len(), len(d.bloom.words)) {
 		return nil
 	}
 	return d.bloomRebuild()
@@ -111,7 +111,7 @@ func (d *Dataplane) bloomTidy() error {
 // (d.cls.entries), clearing the bits only deleted keys had. d.mu is held.
 func (d *Dataplane) bloomRebuild() error {
 	fresh := make([]uint64, len(d.bloom.words))
-	for k := range d.cls.entries {
+	for k := range d.cls.entries.keys() {
 		bit := d.bloomBitOf(k)
 		fresh[bit>>6] |= 1 << (bit & 63)
 	}

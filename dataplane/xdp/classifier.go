@@ -202,7 +202,7 @@ type classifier struct {
 	maxTuples  int
 	maxEntries int
 	tuples     map[fields]*tuple
-	entries    map[entryKey]*entry
+	entries    entryMap
 	rules      []rule // by id: ids are dense (dataplane.PDRIDs)
 	nrules     int
 	published  []tupleRow
@@ -214,7 +214,7 @@ func newClassifier(maxTuples, maxEntries int) *classifier {
 		maxTuples:  maxTuples,
 		maxEntries: maxEntries,
 		tuples:     map[fields]*tuple{},
-		entries:    map[entryKey]*entry{},
+		entries:    newEntryMap(0),
 	}
 }
 
@@ -365,8 +365,8 @@ func (c *classifier) has(p dataplane.PDR) bool {
 	if !ok {
 		return false
 	}
-	e, ok := c.entries[entryKey{t.id, mv[1]}]
-	if !ok {
+	e := c.entries.get(entryKey{t.id, mv[1]})
+	if e == nil {
 		return false
 	}
 	for _, ref := range e.rules {
@@ -436,8 +436,8 @@ func (c *classifier) plan(inss []insertion, del []dataplane.PDRID) (*plan, error
 		if top := int(inss[len(inss)-1].id); top >= cap(c.rules) {
 			c.rules = make([]rule, 0, top+1)
 		}
-		if len(c.entries) == 0 {
-			c.entries = make(map[entryKey]*entry, total)
+		if c.entries.len() == 0 {
+			c.entries = newEntryMap(total)
 		}
 	}
 	arena := make([][2]fields, 0, total)
@@ -471,7 +471,7 @@ func (c *classifier) plan(inss []insertion, del []dataplane.PDRID) (*plan, error
 	if n[1] > c.maxTuples {
 		return nil, fmt.Errorf("%w: more than %d distinct PDR mask shapes for IPv6", dataplane.ErrFull, c.maxTuples)
 	}
-	if len(c.entries)+newEntries > c.maxEntries {
+	if c.entries.len()+newEntries > c.maxEntries {
 		// Count exactly before refusing: shared keys take no space.
 		exact := 0
 		seen := map[entryKey]bool{}
@@ -486,14 +486,14 @@ func (c *classifier) plan(inss []insertion, del []dataplane.PDRID) (*plan, error
 					placeholder[mv[0]] = id
 				}
 				k := entryKey{id, mv[1]}
-				if _, ok := c.entries[k]; !ok && !seen[k] {
+				if c.entries.get(k) == nil && !seen[k] {
 					seen[k] = true
 					exact++
 				}
 			}
 		}
-		if len(c.entries)+exact > c.maxEntries {
-			return nil, fmt.Errorf("%w: PDR entries exhausted (%d in use, %d needed)", dataplane.ErrFull, len(c.entries), exact)
+		if c.entries.len()+exact > c.maxEntries {
+			return nil, fmt.Errorf("%w: PDR entries exhausted (%d in use, %d needed)", dataplane.ErrFull, c.entries.len(), exact)
 		}
 	}
 
@@ -541,7 +541,7 @@ func (c *classifier) plan(inss []insertion, del []dataplane.PDRID) (*plan, error
 		for _, mv := range mvs {
 			t := c.tuples[mv[0]]
 			k := entryKey{t.id, mv[1]}
-			e := c.entries[k]
+			e := c.entries.get(k)
 			mark(k, e)
 			i := slices.IndexFunc(e.rules, func(x ruleRef) bool { return x.id == id })
 			e.rules = slices.Delete(e.rules, i, i+1)
@@ -564,7 +564,7 @@ func (c *classifier) plan(inss []insertion, del []dataplane.PDRID) (*plan, error
 			noteTuple(t)
 			t.add(ref.prio)
 			k := entryKey{t.id, mv[1]}
-			e := c.entries[k]
+			e := c.entries.get(k)
 			if e == nil { // new to the classifier, so not yet marked
 				if entries == nil {
 					entries = make([]entry, 0, total)
@@ -572,7 +572,7 @@ func (c *classifier) plan(inss []insertion, del []dataplane.PDRID) (*plan, error
 				entries = append(entries, entry{})
 				e = &entries[len(entries)-1]
 				e.rules = e.one[:0]
-				c.entries[k] = e
+				c.entries.put(k, e)
 			}
 			mark(k, e)
 			i, _ := slices.BinarySearchFunc(e.rules, ref, func(a, b ruleRef) int {
@@ -627,7 +627,7 @@ func (c *classifier) plan(inss []insertion, del []dataplane.PDRID) (*plan, error
 		k, e := t.key, t.e
 		if len(e.rules) == 0 {
 			p.deletesC = append(p.deletesC, k)
-			delete(c.entries, k)
+			c.entries.del(k)
 			continue
 		}
 		if v := e.top2(); v != e.kv {
@@ -701,8 +701,8 @@ func (c *classifier) lookup(pkt fields) (dataplane.PDRID, bool) {
 		if row.maxPrio <= best.prio {
 			break
 		}
-		e, ok := c.entries[entryKey{row.id, pkt.and(row.mask)}]
-		if !ok {
+		e := c.entries.get(entryKey{row.id, pkt.and(row.mask)})
+		if e == nil {
 			continue
 		}
 		for _, id := range e.kv {

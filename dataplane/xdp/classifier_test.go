@@ -462,7 +462,7 @@ func ctOps(c *classifier, p *plan) []ctOp {
 func ctCheckMirror(t *testing.T, c *classifier, k *ctKernel) {
 	t.Helper()
 	want := map[entryKey][2]dataplane.PDRID{}
-	for key, e := range c.entries {
+	for key, e := range c.entries.all() {
 		want[key] = e.kv
 	}
 	if !maps.Equal(want, k.entries) {
@@ -505,8 +505,8 @@ func ctCheckInvariants(t *testing.T, c *classifier) {
 	for m := range c.tuples {
 		perFamily[b2i(m.v6)]++
 	}
-	if max(perFamily[0], perFamily[1]) > c.maxTuples || len(c.entries) > c.maxEntries {
-		t.Fatalf("%d tuples, %d entries: over capacity %d/%d", len(c.tuples), len(c.entries), c.maxTuples, c.maxEntries)
+	if max(perFamily[0], perFamily[1]) > c.maxTuples || c.entries.len() > c.maxEntries {
+		t.Fatalf("%d tuples, %d entries: over capacity %d/%d", len(c.tuples), c.entries.len(), c.maxTuples, c.maxEntries)
 	}
 	n := 0
 	for id, r := range c.all() {
@@ -548,11 +548,11 @@ func ctCheckInvariants(t *testing.T, c *classifier) {
 			t.Fatalf("tuple %d: refs %d prios %v max %d, want %d %v %d", tp.id, tp.refs, tp.prios, tp.max, ti.refs, ti.prios, m)
 		}
 	}
-	if len(wantE) != len(c.entries) {
-		t.Fatalf("%d entries, want %d", len(c.entries), len(wantE))
+	if len(wantE) != c.entries.len() {
+		t.Fatalf("%d entries, want %d", c.entries.len(), len(wantE))
 	}
 	for key, refs := range wantE {
-		e := c.entries[key]
+		e := c.entries.get(key)
 		if e == nil {
 			t.Fatalf("entry %v missing", key)
 		}
@@ -669,8 +669,8 @@ func TestClassifierMatchesOracle(t *testing.T) {
 				update(fmt.Sprint("mixed batch #", i), newRules(r.IntN(5)), randomLive(r.IntN(5)))
 			}
 			update("delete all", nil, randomLive(c.nrules))
-			if len(c.tuples) != 0 || len(c.entries) != 0 || len(c.published) != 0 {
-				t.Fatalf("after deleting everything: %d tuples, %d entries, %d rows", len(c.tuples), len(c.entries), len(c.published))
+			if len(c.tuples) != 0 || c.entries.len() != 0 || len(c.published) != 0 {
+				t.Fatalf("after deleting everything: %d tuples, %d entries, %d rows", len(c.tuples), c.entries.len(), len(c.published))
 			}
 		})
 	}
@@ -760,10 +760,10 @@ func (a *ctAtomic) expectEmpty(what string) {
 	if a.err != nil {
 		return
 	}
-	if a.c.nrules != 0 || len(a.c.tuples) != 0 || len(a.c.entries) != 0 ||
+	if a.c.nrules != 0 || len(a.c.tuples) != 0 || a.c.entries.len() != 0 ||
 		len(a.k.entries) != 0 || len(a.k.tuples) != 0 || len(a.k.rules) != 0 {
 		a.t.Fatalf("%s: state left after deleting everything: classifier %d rules %d tuples %d entries, kernel %d entries %d rows %d rules",
-			what, a.c.nrules, len(a.c.tuples), len(a.c.entries), len(a.k.entries), len(a.k.tuples), len(a.k.rules))
+			what, a.c.nrules, len(a.c.tuples), a.c.entries.len(), len(a.k.entries), len(a.k.tuples), len(a.k.rules))
 	}
 }
 
@@ -1242,7 +1242,7 @@ func ctSnap(c *classifier) ctSnapshot {
 		cp.prios = maps.Clone(t.prios)
 		s.tuples[k] = cp
 	}
-	for k, e := range c.entries {
+	for k, e := range c.entries.all() {
 		s.entries[k] = entry{rules: slices.Clone(e.rules), kv: e.kv}
 	}
 	for id, r := range c.all() {
@@ -1351,8 +1351,8 @@ func TestClassifierFull(t *testing.T) {
 		r6 := all4()
 		r6.SrcPort = dataplane.PortRange{Lo: 2, Hi: 13} // 2/3, 4/7, 8/11, 12/13: four entries, two new tuples
 		mustUpdate(t, c, k, map[dataplane.PDRID]dataplane.PDR{2: ctRule(2, r6)}, nil)
-		if len(c.entries) != 8 {
-			t.Fatalf("%d entries, want 8", len(c.entries))
+		if c.entries.len() != 8 {
+			t.Fatalf("%d entries, want 8", c.entries.len())
 		}
 		// Three new entries: refused.
 		r3 := all4()
@@ -1365,13 +1365,13 @@ func TestClassifierFull(t *testing.T) {
 		// Shared keys take no space: the same matches at other priorities fit,
 		// although the upper bound (8 more entries) exceeds the capacity.
 		mustUpdate(t, c, k, map[dataplane.PDRID]dataplane.PDR{3: ctRule(3, r8), 4: ctRule(4, r6)}, nil)
-		if len(c.entries) != 8 {
-			t.Fatalf("%d entries, want 8", len(c.entries))
+		if c.entries.len() != 8 {
+			t.Fatalf("%d entries, want 8", c.entries.len())
 		}
 		// Two new entries fit exactly.
 		mustUpdate(t, c, k, map[dataplane.PDRID]dataplane.PDR{5: ctRule(5, r3)}, nil)
-		if len(c.entries) != 10 {
-			t.Fatalf("%d entries, want 10", len(c.entries))
+		if c.entries.len() != 10 {
+			t.Fatalf("%d entries, want 10", c.entries.len())
 		}
 		refuse(t, c, map[dataplane.PDRID]dataplane.PDR{6: ctRule(6, shape(8))}, nil, dataplane.ErrFull)
 		ctCheckInvariants(t, c)
@@ -1389,8 +1389,8 @@ func TestClassifierFull(t *testing.T) {
 		c, k := newClassifier(32, 2), newCTKernel()
 		mustUpdate(t, c, k, map[dataplane.PDRID]dataplane.PDR{1: ctRule(1, shape(8))}, nil)
 		mustUpdate(t, c, k, map[dataplane.PDRID]dataplane.PDR{2: ctRule(2, shape(16)), 3: ctRule(3, shape(16))}, nil)
-		if len(c.entries) != 2 {
-			t.Fatalf("%d entries, want 2", len(c.entries))
+		if c.entries.len() != 2 {
+			t.Fatalf("%d entries, want 2", c.entries.len())
 		}
 		ctCheckInvariants(t, c)
 	})

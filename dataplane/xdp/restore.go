@@ -237,8 +237,8 @@ func (d *Dataplane) restorePDRs(rules map[dataplane.PDRID]dataplane.PDR) error {
 		}
 	}
 	// Then the classifier entries no rule of s owns.
-	keep := make(map[linxPdrKey]bool, len(d.cls.entries))
-	for k := range d.cls.entries {
+	keep := make(map[linxPdrKey]bool, d.cls.entries.len())
+	for k := range d.cls.entries.keys() {
 		if !k.val.v6 {
 			keep[kernelKey(k)] = true
 		}
@@ -256,7 +256,7 @@ func (d *Dataplane) restorePDRs(rules map[dataplane.PDRID]dataplane.PDR) error {
 		}
 	}
 	keep6 := make(map[linxPdr6Key]bool)
-	for k := range d.cls.entries {
+	for k := range d.cls.entries.keys() {
 		if k.val.v6 {
 			keep6[kernelKey6(k)] = true
 		}

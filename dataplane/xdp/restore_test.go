@@ -408,8 +408,8 @@ func TestRestoreTakeover(t *testing.T) {
 	must(t, err)
 	entries6, err := mapKeys[linxPdr6Key](dp3.objs.Pdr6Entries, 100000)
 	must(t, err)
-	if len(entries)+len(entries6) != len(dp3.cls.entries) {
-		t.Errorf("%d+%d classifier entries in the kernel, %d in the bookkeeping", len(entries), len(entries6), len(dp3.cls.entries))
+	if len(entries)+len(entries6) != dp3.cls.entries.len() {
+		t.Errorf("%d+%d classifier entries in the kernel, %d in the bookkeeping", len(entries), len(entries6), dp3.cls.entries.len())
 	}
 	var tl linxPdrTuples
 	must(t, dp3.objs.PdrTupleList.Lookup(dp3.slot, &tl))
