@@ -169,10 +169,46 @@ func (h *prioHeap) pop() uint32 {
 	return x
 }
 
-// rule is an installed rule. Its keys are not kept: deleting it expands its
-// match again, which costs less than holding ~80 bytes per rule.
+// rule is an installed rule in 56 bytes (a dataplane.PDR is 112, 64 of them
+// IPv6 addresses most rules do not have). Its keys are not kept: deleting it
+// expands its match again, which costs less than holding ~80 bytes per rule.
 type rule struct {
-	pdr dataplane.PDR // Priority 0: no rule
+	prio      uint32 // 0: no rule
+	far       dataplane.FARID
+	inPort    dataplane.Ternary[uint16]
+	src, dst  dataplane.Ternary[uint32]
+	sport     dataplane.PortRange
+	dport     dataplane.PortRange
+	direction dataplane.Ternary[uint8]
+	proto     dataplane.Ternary[uint8]
+	dscp      dataplane.Ternary[uint8]
+	family    uint8
+	v6        *[2]dataplane.Addr6 // Src6, Dst6; nil: both zero
+}
+
+func newRule(p dataplane.PDR) rule {
+	m := p.Match
+	r := rule{prio: p.Priority, far: p.FAR, inPort: m.InPort, src: m.Src, dst: m.Dst, sport: m.SrcPort, dport: m.DstPort,
+		direction: m.Direction, proto: m.Proto, dscp: m.DSCP, family: m.Family}
+	if !m.Src6.IsZero() || !m.Dst6.IsZero() {
+		r.v6 = &[2]dataplane.Addr6{m.Src6, m.Dst6}
+	}
+	return r
+}
+
+// match is the rule's match.
+func (r *rule) match() dataplane.PDRMatch {
+	m := dataplane.PDRMatch{InPort: r.inPort, Direction: r.direction, Src: r.src, Dst: r.dst, Proto: r.proto,
+		SrcPort: r.sport, DstPort: r.dport, DSCP: r.dscp, Family: r.family}
+	if r.v6 != nil {
+		m.Src6, m.Dst6 = r.v6[0], r.v6[1]
+	}
+	return m
+}
+
+// pdr is the rule as installed.
+func (r *rule) pdr() dataplane.PDR {
+	return dataplane.PDR{Match: r.match(), Priority: r.prio, FAR: r.far}
 }
 
 // tupleRow is one row of the tuple list written to the kernel.
@@ -221,7 +257,7 @@ func newClassifier(maxTuples, maxEntries int) *classifier {
 // rule returns rule id, nil if there is none. The pointer is valid until the
 // next rule is added.
 func (c *classifier) rule(id dataplane.PDRID) *rule {
-	if int(id) < len(c.rules) && c.rules[id].pdr.Priority != 0 {
+	if int(id) < len(c.rules) && c.rules[id].prio != 0 {
 		return &c.rules[id]
 	}
 	return nil
@@ -235,7 +271,7 @@ func (c *classifier) addRule(id dataplane.PDRID, p dataplane.PDR) {
 		}
 		c.rules = c.rules[:id+1]
 	}
-	c.rules[id] = rule{pdr: p}
+	c.rules[id] = newRule(p)
 	c.nrules++
 }
 
@@ -249,7 +285,7 @@ func (c *classifier) dropRule(id dataplane.PDRID) {
 func (c *classifier) all() iter.Seq2[dataplane.PDRID, *rule] {
 	return func(yield func(dataplane.PDRID, *rule) bool) {
 		for id := range c.rules {
-			if c.rules[id].pdr.Priority != 0 && !yield(dataplane.PDRID(id), &c.rules[id]) {
+			if c.rules[id].prio != 0 && !yield(dataplane.PDRID(id), &c.rules[id]) {
 				return
 			}
 		}
@@ -370,7 +406,7 @@ func (c *classifier) has(p dataplane.PDR) bool {
 		return false
 	}
 	for _, ref := range e.rules {
-		if ref.prio == p.Priority && c.rules[ref.id].pdr.Match == p.Match {
+		if ref.prio == p.Priority && c.rules[ref.id].match() == p.Match {
 			return true
 		}
 	}
@@ -531,13 +567,13 @@ func (c *classifier) plan(inss []insertion, del []dataplane.PDRID) (*plan, error
 		if r == nil {
 			return nil, fmt.Errorf("%w: pdr %d", dataplane.ErrNotFound, id)
 		}
-		dels[i].ref, dels[i].r = ruleRef{id, r.pdr.Priority}, r
+		dels[i].ref, dels[i].r = ruleRef{id, r.prio}, r
 	}
 	slices.SortStableFunc(dels, func(a, b retiring) int { return cmp.Compare(a.ref.prio, b.ref.prio) })
 	var mvs [][2]fields
 	for _, dl := range dels {
 		id, r, ref := dl.ref.id, dl.r, dl.ref
-		mvs = appendExpansion(mvs[:0], r.pdr.Match)
+		mvs = appendExpansion(mvs[:0], r.match())
 		for _, mv := range mvs {
 			t := c.tuples[mv[0]]
 			k := entryKey{t.id, mv[1]}
@@ -713,8 +749,8 @@ func (c *classifier) lookup(pkt fields) (dataplane.PDRID, bool) {
 			if r == nil {
 				continue
 			}
-			if r.pdr.Priority > best.prio {
-				best = ruleRef{id, r.pdr.Priority}
+			if r.prio > best.prio {
+				best = ruleRef{id, r.prio}
 			}
 			break
 		}

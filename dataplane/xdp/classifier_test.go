@@ -435,7 +435,7 @@ func ctOps(c *classifier, p *plan) []ctOp {
 		ops = append(ops, ctOp{fmt.Sprintf("tuplesA %v", rows), func(k *ctKernel) { k.tuples = rows }})
 	}
 	for _, id := range p.commit {
-		pdr := c.rule(id).pdr
+		pdr := c.rule(id).pdr()
 		ops = append(ops, ctOp{fmt.Sprintf("commit %d", id), func(k *ctKernel) { k.rules[id] = pdr }})
 	}
 	for _, id := range p.retire {
@@ -472,8 +472,8 @@ func ctCheckMirror(t *testing.T, c *classifier, k *ctKernel) {
 		t.Fatalf("kernel has %d live rules, classifier %d", len(k.rules), c.nrules)
 	}
 	for id, r := range c.all() {
-		if kr, ok := k.rules[id]; !ok || kr.Priority != r.pdr.Priority {
-			t.Fatalf("rule %d: kernel %+v (live %v), classifier %+v", id, kr, ok, r.pdr)
+		if kr, ok := k.rules[id]; !ok || kr.Priority != r.pdr().Priority {
+			t.Fatalf("rule %d: kernel %+v (live %v), classifier %+v", id, kr, ok, r.pdr())
 		}
 	}
 	if !slices.Equal(k.tuples, c.published) {
@@ -511,20 +511,20 @@ func ctCheckInvariants(t *testing.T, c *classifier) {
 	n := 0
 	for id, r := range c.all() {
 		n++
-		for _, mv := range expand(r.pdr.Match) {
+		for _, mv := range expand(r.pdr().Match) {
 			ti := wantT[mv[0]]
 			if ti == nil {
 				ti = &tinfo{prios: map[uint32]int{}}
 				wantT[mv[0]] = ti
 			}
 			ti.refs++
-			ti.prios[r.pdr.Priority]++
+			ti.prios[r.pdr().Priority]++
 			tid, ok := ids[mv[0]]
 			if !ok {
 				t.Fatalf("rule %d: tuple %v missing", id, mv[0])
 			}
 			key := entryKey{tid, mv[1]}
-			wantE[key] = append(wantE[key], ruleRef{id, r.pdr.Priority})
+			wantE[key] = append(wantE[key], ruleRef{id, r.pdr().Priority})
 		}
 	}
 	if n != c.nrules {
@@ -577,7 +577,7 @@ func ctCheckInvariants(t *testing.T, c *classifier) {
 func ctPDRs(c *classifier) map[dataplane.PDRID]dataplane.PDR {
 	m := make(map[dataplane.PDRID]dataplane.PDR, c.nrules)
 	for id, r := range c.all() {
-		m[id] = r.pdr
+		m[id] = r.pdr()
 	}
 	return m
 }
@@ -1332,7 +1332,7 @@ func TestClassifierFull(t *testing.T) {
 		refuse(t, c, map[dataplane.PDRID]dataplane.PDR{5: ctRule(5, dataplane.MatchAll())}, nil, dataplane.ErrFull)
 		mustUpdate(t, c, k, nil, []dataplane.PDRID{1, 3})
 		mustUpdate(t, c, k, map[dataplane.PDRID]dataplane.PDR{5: ctRule(5, dataplane.MatchAll())}, nil)
-		if mvs := expand(c.rule(5).pdr.Match); len(mvs) != 2 || mvs[0][0].v6 == mvs[1][0].v6 {
+		if mvs := expand(c.rule(5).match()); len(mvs) != 2 || mvs[0][0].v6 == mvs[1][0].v6 {
 			t.Fatalf("a rule of both families has keys %v, want one per family", mvs)
 		}
 		ctCheckInvariants(t, c)
@@ -1432,7 +1432,7 @@ func TestClassifierHas(t *testing.T) {
 		}
 		live := map[dataplane.PDRKey]bool{}
 		for _, r := range c.all() {
-			live[r.pdr.Key()] = true
+			live[r.pdr().Key()] = true
 		}
 		for _, q := range all {
 			if got := c.has(q); got != live[q.Key()] {

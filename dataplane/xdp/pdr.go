@@ -144,10 +144,10 @@ func (d *Dataplane) ModifyPDR(id dataplane.PDRID, far dataplane.FARID) error {
 	if r == nil {
 		return fmt.Errorf("%w: pdr %d", dataplane.ErrNotFound, id)
 	}
-	if err := d.objs.PdrRules.Put(uint32(id), asBytesOf[pdrRuleBytes](&linxPdrRule{FarId: uint32(far), Priority: r.pdr.Priority})); err != nil {
+	if err := d.objs.PdrRules.Put(uint32(id), asBytesOf[pdrRuleBytes](&linxPdrRule{FarId: uint32(far), Priority: r.prio})); err != nil {
 		return fmt.Errorf("modify pdr %d: %w", id, err)
 	}
-	r.pdr.FAR = far
+	r.far = far
 	return d.bumpGen()
 }
 
@@ -188,7 +188,7 @@ func (d *Dataplane) apply(p *plan) error {
 		for i, id := range p.commit {
 			r := d.cls.rule(id)
 			keys[i] = uint32(id)
-			vals[i] = linxPdrRule{FarId: uint32(r.pdr.FAR), Priority: r.pdr.Priority}
+			vals[i] = linxPdrRule{FarId: uint32(r.far), Priority: r.prio}
 		}
 		if err := batchPut(d.objs.PdrRules, keys, asBytes[pdrRuleBytes](vals)); err != nil {
 			return fmt.Errorf("commit pdrs: %w", err)

@@ -24,7 +24,7 @@ import (
 // stays bounded by its size.
 var pipelineMin = 4096 // a variable for the test that compares both paths
 
-const pipelineChunk = 16384
+const pipelineChunk = 4096
 
 // decoded is one update as the decoder hands it over: a PDR insert decoded
 // (st, pdr) or refused (err), or any other update (u), which the decoder
