@@ -91,9 +91,9 @@ func (e *entry) top2() [2]dataplane.PDRID {
 type tuple struct {
 	id     uint32
 	mask   fields
-	refs   int            // entries×rules under this tuple
-	prios  map[uint32]int // priority → refs
-	heap   prioHeap       // distinct priorities, lazily pruned
+	refs   int              // entries×rules under this tuple
+	prios  map[uint32]int32 // priority → refs
+	heap   prioHeap         // distinct priorities, lazily pruned
 	max    uint32
 	epoch  uint64 // the update that last touched it (classifier.epoch)
 	oldMax uint32 // max before that update
@@ -594,7 +594,7 @@ func (c *classifier) plan(inss []insertion, del []dataplane.PDRID) (*plan, error
 		for _, mv := range in.mvs {
 			t := c.tuples[mv[0]]
 			if t == nil {
-				t = &tuple{id: c.freeTupleID(mv[0].v6), mask: mv[0], prios: map[uint32]int{}}
+				t = &tuple{id: c.freeTupleID(mv[0].v6), mask: mv[0], prios: map[uint32]int32{}}
 				c.tuples[mv[0]] = t
 			}
 			noteTuple(t)

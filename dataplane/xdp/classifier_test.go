@@ -487,7 +487,7 @@ func ctCheckInvariants(t *testing.T, c *classifier) {
 	t.Helper()
 	type tinfo struct {
 		refs  int
-		prios map[uint32]int
+		prios map[uint32]int32
 	}
 	wantT := map[fields]*tinfo{}
 	wantE := map[entryKey][]ruleRef{}
@@ -514,7 +514,7 @@ func ctCheckInvariants(t *testing.T, c *classifier) {
 		for _, mv := range expand(r.pdr().Match) {
 			ti := wantT[mv[0]]
 			if ti == nil {
-				ti = &tinfo{prios: map[uint32]int{}}
+				ti = &tinfo{prios: map[uint32]int32{}}
 				wantT[mv[0]] = ti
 			}
 			ti.refs++

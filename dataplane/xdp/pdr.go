@@ -172,6 +172,47 @@ func (d *Dataplane) DeletePDR(id dataplane.PDRID) error {
 	return d.bloomTidy()
 }
 
+// clearPDRs removes every rule in the order a plan deleting them all would
+// use, without planning per key (a pipeline push of 100 000 rules would make
+// tens of megabytes of plan): the rules are retired lowest priority first, so
+// that no packet meets a lower rule of those going while a higher one still
+// matches it; the generation moves; then every entry goes and both tuple
+// lists are emptied, and the classifier starts afresh.
+func (d *Dataplane) clearPDRs() error {
+	c := d.cls
+	refs := make([]ruleRef, 0, c.nrules)
+	for id, r := range c.all() {
+		refs = append(refs, ruleRef{id, r.prio})
+	}
+	slices.SortFunc(refs, func(a, b ruleRef) int { return cmp.Or(cmp.Compare(a.prio, b.prio), cmp.Compare(a.id, b.id)) })
+	ids := make([]uint32, len(refs))
+	for i, r := range refs {
+		ids[i] = uint32(r.id)
+	}
+	if err := batchPut(d.objs.PdrRules, ids, make([]pdrRuleBytes, len(ids))); err != nil {
+		return fmt.Errorf("retire pdrs: %w", err)
+	}
+	if err := d.bumpGen(); err != nil {
+		return err
+	}
+	keys := make([]linxPdrKey, 0, len(c.entries.m4))
+	for k := range c.entries.m4 {
+		keys = append(keys, kernelKey(k.entryKey()))
+	}
+	keys6 := make([]linxPdr6Key, 0, len(c.entries.m6))
+	for k := range c.entries.m6 {
+		keys6 = append(keys6, kernelKey6(k))
+	}
+	if err := batchDelete(d.objs.PdrEntries, asBytes[pdrKeyBytes](keys)); err != nil {
+		return err
+	}
+	if err := batchDelete(d.objs.Pdr6Entries, asBytes[pdr6KeyBytes](keys6)); err != nil {
+		return err
+	}
+	d.cls = newClassifier(c.maxTuples, c.maxEntries)
+	return d.writeTuples(nil)
+}
+
 // apply performs a plan's map operations in their safe order.
 func (d *Dataplane) apply(p *plan) error {
 	if err := d.writeEntries(p.writesA); err != nil {

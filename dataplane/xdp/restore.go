@@ -160,7 +160,7 @@ func (d *Dataplane) restorePDRs(rules map[dataplane.PDRID]dataplane.PDR) error {
 			continue
 		}
 		ids[r.Mask.Tuple] = true
-		d.cls.tuples[m] = &tuple{id: r.Mask.Tuple, mask: m, prios: map[uint32]int{}}
+		d.cls.tuples[m] = &tuple{id: r.Mask.Tuple, mask: m, prios: map[uint32]int32{}}
 		rows = append(rows, tupleRow{r.Mask.Tuple, m, r.MaxPrio})
 	}
 	var tl6 linxPdr6Tuples
@@ -177,7 +177,7 @@ func (d *Dataplane) restorePDRs(rules map[dataplane.PDRID]dataplane.PDR) error {
 			continue
 		}
 		ids6[r.Mask.Tuple] = true
-		d.cls.tuples[m] = &tuple{id: r.Mask.Tuple, mask: m, prios: map[uint32]int{}}
+		d.cls.tuples[m] = &tuple{id: r.Mask.Tuple, mask: m, prios: map[uint32]int32{}}
 		rows = append(rows, tupleRow{r.Mask.Tuple, m, r.MaxPrio})
 	}
 	slices.SortFunc(rows, func(a, b tupleRow) int {

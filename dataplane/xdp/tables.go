@@ -292,16 +292,8 @@ func (d *Dataplane) deleteNonIP(ethType uint16) error {
 func (d *Dataplane) Clear() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	ids := make([]dataplane.PDRID, 0, d.cls.nrules)
-	for id := range d.cls.all() {
-		ids = append(ids, id)
-	}
-	if len(ids) > 0 {
-		pl, err := d.cls.update(nil, ids)
-		if err != nil {
-			return err
-		}
-		if err := d.apply(pl); err != nil {
+	if d.cls.nrules > 0 {
+		if err := d.clearPDRs(); err != nil {
 			return err
 		}
 		if err := d.bloomRebuild(); err != nil {
