@@ -239,7 +239,7 @@ type classifier struct {
 	maxEntries int
 	tuples     map[fields]*tuple
 	entries    entryMap
-	rules      []rule // by id: ids are dense (dataplane.PDRIDs)
+	rules      [][]rule // by id, in pages of rulePage: ids are dense (dataplane.PDRIDs)
 	nrules     int
 	published  []tupleRow
 	epoch      uint64 // counts updates: marks what the current one touched
@@ -254,39 +254,43 @@ func newClassifier(maxTuples, maxEntries int) *classifier {
 	}
 }
 
-// rule returns rule id, nil if there is none. The pointer is valid until the
-// next rule is added.
+// rulePage is how many rules a page of classifier.rules holds: the rules
+// grow by pages, never copied, and take at most a page more than their ids.
+const rulePage = 1024
+
+// rule returns rule id, nil if there is none.
 func (c *classifier) rule(id dataplane.PDRID) *rule {
-	if int(id) < len(c.rules) && c.rules[id].prio != 0 {
-		return &c.rules[id]
+	if p := int(id) / rulePage; p < len(c.rules) {
+		if r := &c.rules[p][int(id)%rulePage]; r.prio != 0 {
+			return r
+		}
 	}
 	return nil
 }
 
 // addRule holds p as rule id.
 func (c *classifier) addRule(id dataplane.PDRID, p dataplane.PDR) {
-	if int(id) >= len(c.rules) {
-		if int(id) >= cap(c.rules) {
-			c.rules = slices.Grow(c.rules, max(int(id)+1, 2*cap(c.rules), 64)-len(c.rules))
-		}
-		c.rules = c.rules[:id+1]
+	for int(id)/rulePage >= len(c.rules) {
+		c.rules = append(c.rules, make([]rule, rulePage))
 	}
-	c.rules[id] = newRule(p)
+	c.rules[int(id)/rulePage][int(id)%rulePage] = newRule(p)
 	c.nrules++
 }
 
 // dropRule forgets rule id.
 func (c *classifier) dropRule(id dataplane.PDRID) {
-	c.rules[id] = rule{}
+	c.rules[int(id)/rulePage][int(id)%rulePage] = rule{}
 	c.nrules--
 }
 
 // all yields the rules in id order.
 func (c *classifier) all() iter.Seq2[dataplane.PDRID, *rule] {
 	return func(yield func(dataplane.PDRID, *rule) bool) {
-		for id := range c.rules {
-			if c.rules[id].prio != 0 && !yield(dataplane.PDRID(id), &c.rules[id]) {
-				return
+		for p, page := range c.rules {
+			for i := range page {
+				if page[i].prio != 0 && !yield(dataplane.PDRID(p*rulePage+i), &page[i]) {
+					return
+				}
 			}
 		}
 	}
@@ -406,7 +410,7 @@ func (c *classifier) has(p dataplane.PDR) bool {
 		return false
 	}
 	for _, ref := range e.rules {
-		if ref.prio == p.Priority && c.rules[ref.id].match() == p.Match {
+		if ref.prio == p.Priority && c.rule(ref.id).match() == p.Match {
 			return true
 		}
 	}
@@ -469,9 +473,6 @@ func (c *classifier) plan(inss []insertion, del []dataplane.PDRID) (*plan, error
 	// after a pipeline push) sizes the maps once instead of growing them step by
 	// step, each step rehashing what is there.
 	if c.nrules == 0 && len(inss) >= 1024 {
-		if top := int(inss[len(inss)-1].id); top >= cap(c.rules) {
-			c.rules = make([]rule, 0, top+1)
-		}
 		if c.entries.len() == 0 {
 			c.entries = newEntryMap(total)
 		}
