@@ -21,6 +21,7 @@ import (
 	"github.com/linx-sdwan/linx/bench/fwd"
 	"github.com/linx-sdwan/linx/dataplane"
 	"github.com/linx-sdwan/linx/dataplane/xdp"
+	"github.com/linx-sdwan/linx/internal/gcpolicy"
 	"github.com/linx-sdwan/linx/internal/netlab"
 )
 
@@ -34,6 +35,7 @@ var AgentOptions = dataplane.Options{MaxPDRs: 100_000}
 // cpuprofile, if set, profiles it all; memprofile, if set, gets a heap profile
 // when it stops (after a GC: what the state it still holds takes).
 func AgentMain(cpuprofile, memprofile string) error {
+	gcpolicy.Apply() // linx-agent's collector default: measure what it runs
 	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)
 		if err != nil {

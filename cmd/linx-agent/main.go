@@ -35,6 +35,7 @@ import (
 	"github.com/linx-sdwan/linx/dataplane"
 	"github.com/linx-sdwan/linx/dataplane/xdp"
 	"github.com/linx-sdwan/linx/internal/config"
+	"github.com/linx-sdwan/linx/internal/gcpolicy"
 	"github.com/linx-sdwan/linx/internal/linkwatch"
 	"github.com/linx-sdwan/linx/internal/slaagent"
 	"github.com/linx-sdwan/linx/p4info"
@@ -43,6 +44,7 @@ import (
 )
 
 func main() {
+	gcpolicy.Apply() // GOGC=50 unless the environment sets GOGC
 	os.Exit(agentMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 
