@@ -9,12 +9,14 @@ import (
 
 // entryIndex is the stored table entries by key. A map keyed by translate.Key
 // (192 bytes) would hold every key twice, once in the map and once in the
-// entry; at 100 000 PDRs that is ~15 MB of the server's memory. The index is
-// keyed by the key's hash instead and the key is read from the entry; entries
-// whose keys share a hash are chained.
+// entry; at 100 000 PDRs that is ~20 MB of the server's memory. The index is
+// keyed by the key's hash instead and the key is read from the entry; an
+// entry whose key's hash another key has already (64-bit hashes: rarely) is
+// held by its key in more.
 type entryIndex struct {
 	seed  maphash.Seed
 	m     map[uint64]*stored
+	more  map[translate.Key]*stored
 	n     int
 	hashK func(translate.Key) uint64 // tests: force collisions (nil: maphash)
 }
@@ -42,10 +44,12 @@ func (x *entryIndex) get(k translate.Key) (*stored, bool) { return x.getH(x.hash
 
 // getH is get of a key whose hash is h.
 func (x *entryIndex) getH(h uint64, k translate.Key) (*stored, bool) {
-	for st := x.m[h]; st != nil; st = st.next {
-		if st.is(k) {
-			return st, true
-		}
+	if st := x.m[h]; st != nil && st.is(k) {
+		return st, true
+	}
+	if len(x.more) > 0 {
+		st, ok := x.more[k]
+		return st, ok
 	}
 	return nil, false
 }
@@ -55,47 +59,46 @@ func (x *entryIndex) put(st *stored) { x.putH(x.hash(st.key()), st) }
 
 // putH is put of an entry whose key's hash is h.
 func (x *entryIndex) putH(h uint64, st *stored) {
-	prev := (*stored)(nil)
-	var k translate.Key
-	if x.m[h] != nil {
-		k = st.key()
-	}
-	for cur := x.m[h]; cur != nil; prev, cur = cur, cur.next {
+	cur := x.m[h]
+	switch {
+	case cur == nil:
+		x.m[h] = st
+		x.n++
+	case cur == st:
+	default:
+		k := st.key()
 		if cur.is(k) {
-			st.next = cur.next
-			cur.next = nil
-			if prev == nil {
-				x.m[h] = st
-			} else {
-				prev.next = st
-			}
+			x.m[h] = st
 			return
 		}
+		if x.more == nil {
+			x.more = map[translate.Key]*stored{}
+		}
+		if _, ok := x.more[k]; !ok {
+			x.n++
+		}
+		x.more[k] = st
 	}
-	st.next = x.m[h]
-	x.m[h] = st
-	x.n++
 }
 
 // del removes the entry of key k, if any.
 func (x *entryIndex) del(k translate.Key) {
 	h := x.hash(k)
-	prev := (*stored)(nil)
-	for cur := x.m[h]; cur != nil; prev, cur = cur, cur.next {
-		if !cur.is(k) {
-			continue
-		}
-		switch {
-		case prev != nil:
-			prev.next = cur.next
-		case cur.next != nil:
-			x.m[h] = cur.next
-		default:
-			delete(x.m, h)
-		}
-		cur.next = nil
+	if cur := x.m[h]; cur != nil && cur.is(k) {
+		delete(x.m, h)
 		x.n--
+		for k2, st := range x.more { // one of the same hash takes its place
+			if x.hash(k2) == h {
+				delete(x.more, k2)
+				x.m[h] = st
+				break
+			}
+		}
 		return
+	}
+	if _, ok := x.more[k]; ok {
+		delete(x.more, k)
+		x.n--
 	}
 }
 
@@ -107,10 +110,13 @@ func (x *entryIndex) len() int { return x.n }
 func (x *entryIndex) all() iter.Seq[*stored] {
 	return func(yield func(*stored) bool) {
 		for _, st := range x.m {
-			for ; st != nil; st = st.next {
-				if !yield(st) {
-					return
-				}
+			if !yield(st) {
+				return
+			}
+		}
+		for _, st := range x.more {
+			if !yield(st) {
+				return
 			}
 		}
 	}

@@ -15,7 +15,7 @@ import (
 // the other tables' rules are named by their keys).
 //
 // Stored entries are most of the server's memory in a large table, so the
-// common pdr entry (IPv4 or either family, without metadata) is held in 88
+// common pdr entry (IPv4 or either family, without metadata) is held in 80
 // bytes: its match without the IPv6 fields, priority, FAR and controller
 // metadata. Every other entry is held as a translate.Entry (248 bytes and
 // its action boxed). entry() returns either as a translate.Entry.
@@ -23,7 +23,6 @@ type stored struct {
 	full *translate.Entry // nil: the compact pdr entry p
 	p    compactPDR
 	pdr  dataplane.PDRID // pdr entries
-	next *stored         // entryIndex: the next entry whose key has the same hash
 	// x holds what is rarely set: the offset a counter MODIFY set on the
 	// entry's direct counter (it reads the data path's count minus offset) and
 	// the entry's direct meter config (pdr entries). nil: neither.
