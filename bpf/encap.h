@@ -35,6 +35,8 @@ static __always_inline int fib6_for(struct xdp_md *ctx, struct bpf_fib_lookup *p
 static __always_inline int too_big_v6u(struct xdp_md *ctx, struct pkt_meta *m, __u32 mtu, __u32 overhead,
 				       const int inner6)
 {
+	if (m->local)
+		return drop(ctx, DROP_TOO_BIG); /* a STAMP reply: never an ICMP error to ourselves */
 	if (inner6)
 		return icmp6_too_big(ctx, m, mtu - overhead);
 	if (mtu <= overhead + 68 || !m->df)

@@ -162,7 +162,8 @@ static __always_inline int try_decap6(struct xdp_md *ctx, struct pkt_meta *m)
 		return bad ? bad : DROP_GRE_SPOOFED;
 	}
 	__u32 tunnel = *tid;
-	m->term_local = 0; /* STAMP is answered over IPv4 underlays only */
+	m->term_local = 0; /* an IPv4 probe through an IPv6 underlay is data */
+	__builtin_memcpy(m->term_local6, tk.local, 16); /* stamp6: inner IPv6 STAMP */
 	m->term_tunnel = tunnel;
 	struct tunnel_stats *ts = bpf_map_lookup_elem(&tunnel_counters, &tunnel);
 	if (ts)

@@ -11,6 +11,7 @@
 #include "stage.h"
 #include "forward.h"
 #include "stamp.h"
+#include "stamp6.h"
 #include "parse6.h"
 
 /* ipv6_to_non_ip reports whether IPv6 frames go to their non_ip rule (one
@@ -37,6 +38,8 @@ static __always_inline int ingress6(struct xdp_md *ctx, struct pkt_meta *m, __u3
 	m->key6.tuple = 0;
 	m->key6.in_port = m->port;
 	m->key6.dscp_dir |= dir;
+	if (dir != DIR_DOWNLINK && stamp6_not_tunnel(m))
+		return drop(ctx, DROP_STAMP_NOT_TUNNEL);
 	if (dir == DIR_UNDERLAY && m->key6.proto == IPPROTO_GRE)
 		return NEXT_DECAP6;
 	return NEXT_CLASSIFY6;
@@ -45,8 +48,10 @@ static __always_inline int ingress6(struct xdp_md *ctx, struct pkt_meta *m, __u3
 /* decap6 decapsulates GRE in IPv6 that ingress6 handed over (NEXT_DECAP6):
  * with a termination (try_decap6), the inner IPv4 packet is parsed for
  * linx_classify (NEXT_STAGE), the inner IPv6 one for linx_classify6
- * (NEXT_CLASSIFY6), both as downlink; GRE not to a local tunnel address goes
- * on to linx_classify6 as the underlay packet ingress6 parsed. */
+ * (NEXT_CLASSIFY6), both as downlink, but for STAMP to the termination's
+ * address (stamp6: a reply to reflect, NEXT_ENCAP, or one for the prober);
+ * GRE not to a local tunnel address goes on to linx_classify6 as the underlay
+ * packet ingress6 parsed. */
 static __always_inline int decap6(struct xdp_md *ctx, struct pkt_meta *m)
 {
 	int rc = try_decap6(ctx, m);
@@ -55,8 +60,12 @@ static __always_inline int decap6(struct xdp_md *ctx, struct pkt_meta *m)
 		return NEXT_CLASSIFY6;
 	if (rc > 0)
 		return drop(ctx, rc);
-	if (rc == DECAP_IPV6)
-		return ingress6(ctx, m, ETH_HLEN, DIR_DOWNLINK);
+	if (rc == DECAP_IPV6) {
+		rc = ingress6(ctx, m, ETH_HLEN, DIR_DOWNLINK);
+		if (rc == NEXT_CLASSIFY6 && m->key6.proto == IPPROTO_UDP && m->l4_off)
+			return stamp6(ctx, m);
+		return rc;
+	}
 	rc = parse_ipv4(ctx, ETH_HLEN, m);
 	if (rc)
 		return drop(ctx, rc);

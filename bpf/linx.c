@@ -8,6 +8,7 @@
  *   linx_xdp (GRE in IPv6)       → linx_decap6 → linx_classify or linx_classify6
  *   linx_encap, linx_encap6 (a tunnel over an IPv6 underlay) → linx_encap_u6, linx_encap6_u6
  *   linx_xdp (STAMP probe from a tunnel, reflected in place)     → linx_encap
+ *   linx_decap6 (IPv6 STAMP probe from an IPv6-underlay tunnel)   → linx_encap6 → linx_encap6_u6
  *
  * Frames that are neither IPv4 nor IPv6 end in linx_xdp, with their non_ip rule (by EtherType).
  *
@@ -68,6 +69,8 @@ int linx_decap6(struct xdp_md *ctx)
 	int rc = decap6(ctx, m);
 	if (rc == NEXT_CLASSIFY6)
 		return tail(ctx, STAGE_CLASSIFY6);
+	if (rc == NEXT_ENCAP) /* a STAMP probe's reply (stamp6) */
+		return tail(ctx, STAGE_ENCAP6);
 	if (rc != NEXT_STAGE)
 		return rc;
 	return tail(ctx, STAGE_CLASSIFY);

@@ -76,7 +76,7 @@ enum drop_reason {
 	DROP_STAMP_ERROR_ESTIMATE, /* STAMP probe whose error estimate has a zero multiplier */
 	DROP_STAMP_NOT_TUNNEL, /* STAMP to a local tunnel address that came through no terminated tunnel */
 	DROP_STAMP_LOOP,       /* STAMP probe from port 862: a reflector's reply, never answered */
-	DROP_STAMP_MALFORMED,  /* STAMP probe with IPv4 options or octets after its UDP datagram */
+	DROP_STAMP_MALFORMED,  /* STAMP probe with IPv4 options, IPv6 extension headers or octets after its UDP datagram */
 	DROP_STAMP_LONG,       /* STAMP probe or reply datagram longer than MAX_PROBE_BYTES (1536) */
 	DROP_PROBE_FULL,       /* probe reply ring buffer full (the agent does not read) */
 	DROP_MALFORMED_IPV6,    /* truncated IPv6 header or version != 6 */

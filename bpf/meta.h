@@ -25,6 +25,8 @@ struct pkt_meta {
 	__u32 hash;         /* flow_hash(&key), set by the classifier */
 	struct far far;     /* the resolved action (action, port) */
 	struct pdr6_key key6; /* classifier input of an IPv6 packet (key unused then) */
+	__be32 term_local6[4]; /* decapsulated from an IPv6 underlay: the termination's
+				* local address (set by try_decap6 only; stamp6 reads it) */
 };
 
 #endif /* LINX_META_H */

@@ -37,7 +37,7 @@ const (
 	DropSTAMPErrorEstimate DropReason = 30 // STAMP probe whose error estimate has a zero multiplier
 	DropSTAMPNotTunnel     DropReason = 31 // STAMP to a local tunnel address that came through no terminated tunnel
 	DropSTAMPLoop          DropReason = 32 // STAMP probe from port 862: a reflector's reply, never answered
-	DropSTAMPMalformed     DropReason = 33 // STAMP probe with IPv4 options or octets after its UDP datagram
+	DropSTAMPMalformed     DropReason = 33 // STAMP probe with IPv4 options, IPv6 extension headers or octets after its UDP datagram
 	DropSTAMPLong          DropReason = 34 // STAMP probe or reply datagram longer than MAX_PROBE_BYTES (1536)
 	DropProbeFull          DropReason = 35 // probe reply ring buffer full (the agent does not read)
 	DropMalformedIPv6      DropReason = 36 // truncated IPv6 header or version != 6

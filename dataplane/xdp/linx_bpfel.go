@@ -336,6 +336,7 @@ type linxPktMeta struct {
 	Hash       uint32
 	Far        linxFar
 	Key6       linxPdr6Key
+	TermLocal6 [4]uint32
 }
 
 type linxPortAddr6 struct {
