@@ -383,7 +383,8 @@ type ProbeReply struct {
 	// RxTime is when the pipeline received it, on the clock of time.Now, so
 	// that it compares with the probe's send time.
 	RxTime time.Time
-	// Packet is the decapsulated IPv4 datagram: header, UDP, STAMP reply.
+	// Packet is the decapsulated datagram: IPv4 header (IPv6 through a tunnel
+	// over an IPv6 underlay), UDP, STAMP reply.
 	Packet []byte
 }
 
@@ -465,8 +466,8 @@ type Dataplane interface {
 	Punts() <-chan Punt
 
 	// SendProbe sends an SLA probe through overlay id (docs/sla.md): packet is
-	// an IPv4 datagram (header, UDP, STAMP test packet) from the tunnel's Src to
-	// its Dst, which the data path encapsulates exactly as the encap stage would
+	// an IP datagram (header, UDP, STAMP test packet) from the tunnel's Src to
+	// its Dst, IPv4 or IPv6 as the tunnel's underlay, which the data path encapsulates exactly as the encap stage would
 	// (GRE key, outer DSCP, underlay next hop) and sends out of the tunnel's WAN
 	// port, so the probe takes the data's path. A tunnel that does not exist is
 	// ErrNotFound; a packet that is not such a datagram, or too long for the

@@ -422,7 +422,7 @@ func testTunnelsIPv6(t *testing.T, newDP New) {
 	wantErr(t, "term full", d.SetTunnelTerm(dataplane.TunnelTerm{Remote: addr("2001:db8:c::1"), Local: t6.Src}, 1), dataplane.ErrFull)
 	wantErr(t, "delete term", d.DeleteTunnelTerm(term6), nil)
 	wantErr(t, "delete term again", d.DeleteTunnelTerm(term6), dataplane.ErrNotFound)
-	// No probe family over an IPv6 underlay yet (dataplane.ValidateProbe).
+	// A tunnel over an IPv6 underlay takes IPv6 probes only (dataplane.ValidateProbe).
 	wantErr(t, "probe", d.SendProbe(1, probe(tunnel.Src, tunnel.Dst, 16)), dataplane.ErrInvalid)
 	wantErr(t, "delete", d.DeleteTunnel(1), nil)
 	wantTunnels(t, d, []dataplane.TunnelInfo{{ID: 2, Tunnel: tunnel, Port: 6}})

@@ -510,7 +510,7 @@ func (d *Dataplane) Transmit(id dataplane.PortID, frame []byte) error {
 func (d *Dataplane) Punts() <-chan dataplane.Punt { return d.punts }
 
 // SendProbe records the probe (SentProbes) after the checks the real data path
-// makes; GRE adds 4 octets (8 with a key) and the outer IPv4 header 20.
+// makes; GRE adds 4 octets (8 with a key) and the outer IPv4 header 20 (IPv6: 40).
 func (d *Dataplane) SendProbe(id dataplane.TunnelID, packet []byte) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -521,6 +521,9 @@ func (d *Dataplane) SendProbe(id dataplane.TunnelID, packet []byte) error {
 	overhead := 24
 	if t.Key != 0 {
 		overhead = 28
+	}
+	if t.Src.Is6() {
+		overhead += 20 // outer IPv6
 	}
 	if err := dataplane.ValidateProbe(t, packet, MTU-overhead); err != nil {
 		return fmt.Errorf("tunnel %d: %w", id, err)

@@ -65,6 +65,7 @@ type Dataplane struct {
 	probeRing *ringbuf.Reader // probe_replies (probe.go)
 	packetFD  int
 	rawFD     int // IPv4 raw socket: probes whose next hop the kernel must resolve (probe.go)
+	raw6FD    int // the same for IPv6 underlays (IPPROTO_RAW: the header is ours)
 	closed    bool
 	wg        sync.WaitGroup
 
@@ -216,7 +217,16 @@ func Load(opts dataplane.Options) (*Dataplane, error) {
 		d.objs.Close()
 		return nil, fmt.Errorf("open raw socket for probes: %w", err)
 	}
+	if d.raw6FD, err = unix.Socket(unix.AF_INET6, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW); err != nil {
+		unix.Close(d.rawFD)
+		unix.Close(d.packetFD)
+		d.probeRing.Close()
+		d.ring.Close()
+		d.objs.Close()
+		return nil, fmt.Errorf("open IPv6 raw socket for probes: %w", err)
+	}
 	if err := d.startNexthops(); err != nil {
+		unix.Close(d.raw6FD)
 		unix.Close(d.rawFD)
 		unix.Close(d.packetFD)
 		d.probeRing.Close()
@@ -344,6 +354,6 @@ func (d *Dataplane) Close() error {
 	if d.nh != nil {
 		d.nh.close()
 	}
-	errs = append(errs, unix.Close(d.packetFD), unix.Close(d.rawFD), d.objs.Close())
+	errs = append(errs, unix.Close(d.packetFD), unix.Close(d.rawFD), unix.Close(d.raw6FD), d.objs.Close())
 	return errors.Join(errs...)
 }

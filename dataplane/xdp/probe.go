@@ -23,13 +23,15 @@ const maxProbeBytes = int(unsafe.Sizeof(linxProbeRecord{}.Data))
 // the attachment; such a probe is refused after it.
 const defaultPortMTU = 1500
 
-// SendProbe sends packet (IPv4, UDP, STAMP) through overlay id: it builds the
-// frame the encap stage would make of it, outer Ethernet from the next hop the
-// agent keeps for the tunnel (tunnel_nexthops), outer IPv4 from the tunnel's
-// addresses (DF, TTL 64, DSCP copied from the probe unless the tunnel sets one),
-// GRE with the tunnel's key, and writes it to the tunnel's WAN port through the
+// SendProbe sends packet (IPv4, UDP, STAMP; IPv6 over an IPv6 underlay)
+// through overlay id: it builds the frame the encap stage would make of it,
+// outer Ethernet from the next hop the agent keeps for the tunnel
+// (tunnel_nexthops), outer IPv4 from the tunnel's addresses (DF, TTL 64, DSCP
+// copied from the probe unless the tunnel sets one) or outer IPv6 as
+// linx_encap6_u6 writes it for the gateway's own packets (hop limit 64,
+// traffic class likewise, flow label 0), GRE with the tunnel's key, and writes it to the tunnel's WAN port through the
 // packet socket, as Transmit does. While the next hop's neighbour is not known,
-// the kernel sends the outer IPv4 packet instead (a raw socket, out of the
+// the kernel sends the outer IP packet instead (a raw socket, out of the
 // port), resolving the neighbour as it would for the encap stage's packets. A
 // tunnel marked Down still sends. Probes are not counted in the tunnel's or the
 // port's tx counters (the pipeline counts what it sends).
@@ -51,7 +53,11 @@ func (d *Dataplane) SendProbe(id dataplane.TunnelID, packet []byte) error {
 	if !ok {
 		return fmt.Errorf("send probe: %w: tunnel %d", dataplane.ErrNotFound, id)
 	}
+	v6 := t.Src.Is6()
 	overhead := 20 + 4
+	if v6 {
+		overhead = 40 + 4
+	}
 	if t.Key != 0 {
 		overhead += 4
 	}
@@ -82,8 +88,15 @@ func (d *Dataplane) SendProbe(id dataplane.TunnelID, packet []byte) error {
 		// resolves the neighbour and sends the packet, out of the port. Else an
 		// idle tunnel would never learn its next hop from probes alone.
 		frame := probeFrame(t, nh, packet)
-		oob := unix.PktInfo4(&unix.Inet4Pktinfo{Ifindex: int32(p.Ifindex)})
-		if err := unix.Sendmsg(d.rawFD, frame[ethHeader:], oob, &unix.SockaddrInet4{Addr: t.Dst.As4()}, 0); err != nil {
+		var err error
+		if v6 {
+			oob := unix.PktInfo6(&unix.Inet6Pktinfo{Ifindex: uint32(p.Ifindex)})
+			err = unix.Sendmsg(d.raw6FD, frame[ethHeader:], oob, &unix.SockaddrInet6{Addr: t.Dst.As16()}, 0)
+		} else {
+			oob := unix.PktInfo4(&unix.Inet4Pktinfo{Ifindex: int32(p.Ifindex)})
+			err = unix.Sendmsg(d.rawFD, frame[ethHeader:], oob, &unix.SockaddrInet4{Addr: t.Dst.As4()}, 0)
+		}
+		if err != nil {
 			return fmt.Errorf("send probe through tunnel %d on port %d (%s) by the kernel: %w", id, t.Port, p.Name, err)
 		}
 	default:
@@ -120,6 +133,9 @@ func probeFrame(t dataplane.Tunnel, nh linxTunnelNh, packet []byte) []byte {
 	if t.Key != 0 {
 		glen = 8
 	}
+	if t.Src.Is6() {
+		return probeFrame6(t, nh, packet, glen)
+	}
 	outer := 20 + glen + len(packet)
 	b := make([]byte, ethHeader+outer)
 	copy(b[0:6], nh.Dmac[:])
@@ -141,6 +157,38 @@ func probeFrame(t dataplane.Tunnel, nh linxTunnelNh, packet []byte) []byte {
 	binary.BigEndian.PutUint16(ip[10:], ipv4Checksum(ip))
 	g := b[ethHeader+20:]
 	binary.BigEndian.PutUint16(g[2:], unix.ETH_P_IP)
+	if t.Key != 0 {
+		binary.BigEndian.PutUint16(g[0:], 0x2000) // K
+		binary.BigEndian.PutUint32(g[4:], t.Key)
+	}
+	copy(g[glen:], packet)
+	return b
+}
+
+// probeFrame6 is probeFrame over an IPv6 underlay, as encap_v6u writes the
+// gateway's own packets: Ethernet, IPv6 (traffic class the probe's unless the
+// tunnel sets a DSCP, flow label 0, hop limit GRE_TTL), GRE with protocol
+// type IPv6 (the key when the tunnel has one).
+func probeFrame6(t dataplane.Tunnel, nh linxTunnelNh, packet []byte, glen int) []byte {
+	b := make([]byte, ethHeader+40+glen+len(packet))
+	copy(b[0:6], nh.Dmac[:])
+	copy(b[6:12], nh.Smac[:])
+	binary.BigEndian.PutUint16(b[12:], unix.ETH_P_IPV6)
+	ip := b[ethHeader : ethHeader+40]
+	tc := uint32(packet[0]&0x0f)<<4 | uint32(packet[1]>>4) // the probe's traffic class
+	tc &= 0xfc
+	if t.SetDSCP {
+		tc = uint32(t.DSCP) << 2
+	}
+	binary.BigEndian.PutUint32(ip[0:], 6<<28|tc<<20)
+	binary.BigEndian.PutUint16(ip[4:], uint16(glen+len(packet)))
+	ip[6] = unix.IPPROTO_GRE
+	ip[7] = greTTL
+	src, dst := t.Src.As16(), t.Dst.As16()
+	copy(ip[8:24], src[:])
+	copy(ip[24:40], dst[:])
+	g := b[ethHeader+40:]
+	binary.BigEndian.PutUint16(g[2:], unix.ETH_P_IPV6)
 	if t.Key != 0 {
 		binary.BigEndian.PutUint16(g[0:], 0x2000) // K
 		binary.BigEndian.PutUint32(g[4:], t.Key)
