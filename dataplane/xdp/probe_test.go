@@ -99,7 +99,13 @@ func checkReflected(t *testing.T, frame []byte, w reflection) {
 		t.Errorf("reply UDP %d→%d checksum %#x length %d, want %d→%d checksum 0 length %d",
 			udp.SrcPort, udp.DstPort, udp.Checksum, udp.Length, sla.Port, w.sport, 8+len(w.probe))
 	}
-	got := udp.Payload
+	checkReflectedPayload(t, udp.Payload, w)
+}
+
+// checkReflectedPayload checks a reply's STAMP octets against sla.Reflect's
+// model, and its timestamps and error estimate on their own (either family).
+func checkReflectedPayload(t *testing.T, got []byte, w reflection) {
+	t.Helper()
 	if len(got) != len(w.probe) {
 		t.Fatalf("reply of %d octets to a probe of %d", len(got), len(w.probe))
 	}
