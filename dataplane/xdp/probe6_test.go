@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 
 	"github.com/linx-sdwan/linx/dataplane"
@@ -20,7 +19,8 @@ import (
 // between the tunnel's IPv6 addresses (docs/sla.md).
 
 // udpDatagram6 is an IPv6/UDP datagram (checksum filled in) without Ethernet,
-// as carried inside GRE; exts go between the IPv6 and UDP headers.
+// as carried inside GRE; exts (options headers: no body needed) go between the
+// IPv6 and UDP headers.
 func udpDatagram6(t testing.TB, src, dst netip.Addr, sport, dport uint16, tc, hop uint8, payload []byte, exts ...ext6) []byte {
 	t.Helper()
 	u := make([]byte, 8+len(payload))
@@ -29,29 +29,22 @@ func udpDatagram6(t testing.TB, src, dst netip.Addr, sport, dport uint16, tc, ho
 	binary.BigEndian.PutUint16(u[4:], uint16(len(u)))
 	copy(u[8:], payload)
 	binary.BigEndian.PutUint16(u[6:], udp6Sum(src, dst, u))
-	b := pkt6{src: src, dst: dst, tc: tc, hop: hop, exts: exts, proto: 250}.bytes(t)[14:] // no upper layer yet
-	b[6+len(b)-len(b)] = b[6]                                                             // keep the chain's first header
-	b = append(b, u...)
-	binary.BigEndian.PutUint16(b[4:], uint16(len(b)-40))
-	// The last header of the chain (or the IPv6 header) names UDP.
-	if len(exts) == 0 {
-		b[6] = 17
-	} else {
-		b[40+len(b[40:])-len(u)-extLen(exts[len(exts)-1])] = 17
+	var chain []byte
+	first := uint8(17)
+	for i := len(exts) - 1; i >= 0; i-- {
+		h := make([]byte, 8) // an options header of 8 octets: PadN
+		h[0], h[2], h[3] = first, 1, 4
+		first = exts[i].typ
+		chain = append(h, chain...)
 	}
-	return b
-}
-
-// extLen is the encoded length of an extension header (pkt6's encoding).
-func extLen(e ext6) int {
-	if e.typ == 44 {
-		return 2 + len(e.body)
-	}
-	n := 2 + len(e.body)
-	for n%8 != 0 {
-		n++
-	}
-	return n
+	b := make([]byte, 40, 40+len(chain)+len(u))
+	binary.BigEndian.PutUint32(b[0:], 6<<28|uint32(tc)<<20)
+	binary.BigEndian.PutUint16(b[4:], uint16(len(chain)+len(u)))
+	b[6], b[7] = first, hop
+	s, d := src.As16(), dst.As16()
+	copy(b[8:], s[:])
+	copy(b[24:], d[:])
+	return append(append(b, chain...), u...)
 }
 
 // udp6Sum is the UDP checksum over IPv6 of segment u (its checksum field 0):
@@ -403,5 +396,3 @@ func sendProbeResolved(t *testing.T, r *rig, id dataplane.TunnelID, probe []byte
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-
-var _ = gopacket.Payload(nil)
