@@ -238,10 +238,7 @@ func (a *Agent) sync() {
 		classes = append(classes, sla.Class{Name: c.Name, DSCP: c.DSCP, SLA: c.SLA, Recover: c.Recover, Members: in})
 	}
 	want := map[sla.Path]bool{}
-	for id, t := range tunnels {
-		if !probeable(t) {
-			continue // an IPv6 underlay: STAMP over it is not decided yet (docs/sla.md)
-		}
+	for id := range tunnels {
 		want[sla.Path{Tunnel: id}] = true
 	}
 	for _, c := range classes {
@@ -249,9 +246,7 @@ func (a *Agent) sync() {
 			continue
 		}
 		for _, m := range c.Members {
-			if probeable(tunnels[m.Tunnel]) {
-				want[sla.Path{Tunnel: m.Tunnel, DSCP: c.DSCP}] = true
-			}
+			want[sla.Path{Tunnel: m.Tunnel, DSCP: c.DSCP}] = true
 		}
 	}
 	for p := range a.sessions {
@@ -554,23 +549,14 @@ func (a *Agent) apply(name string, members []dataplane.LBRMember) {
 	}
 }
 
-// probeable reports whether the agent probes tunnel t: IPv4 at both ends of
-// its underlay. Tunnels over an IPv6 underlay are not probed (the data path
-// refuses such probes until their inner family is decided), hence never
-// judged: they stay as the controller wrote them.
-func probeable(t dataplane.Tunnel) bool { return t.Src.Is4() && t.Dst.Is4() }
-
 type sender struct{ a *Agent }
 
-// Send builds the probe's IPv4/UDP and hands it to the data path.
+// Send builds the probe's IP/UDP (the family of the tunnel's underlay) and hands it to the data path.
 func (s sender) Send(path sla.Path, probe []byte) error {
 	a := s.a
 	t, ok := a.dp.ControllerTunnel(path.Tunnel)
 	if !ok {
 		return fmt.Errorf("tunnel %d: %w", path.Tunnel, dataplane.ErrNotFound)
-	}
-	if !probeable(t) {
-		return fmt.Errorf("tunnel %d: %w: its underlay is not IPv4", path.Tunnel, dataplane.ErrInvalid)
 	}
 	pkt := buildProbe(t.Src, t.Dst, path.DSCP, a.opts.SourcePort+uint16(path.DSCP), probe)
 	err := a.dp.SendProbe(path.Tunnel, pkt)

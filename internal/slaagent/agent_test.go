@@ -1,6 +1,7 @@
 package slaagent
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"net/netip"
@@ -81,19 +82,22 @@ func (p *peer) run() {
 	}
 }
 
-// reflectDatagram answers an IPv4/UDP STAMP probe as the far reflector would:
-// addresses and ports swapped, the STAMP reply from sla.Reflect.
+// reflectDatagram answers a STAMP probe (IPv4/UDP, or IPv6/UDP through a
+// tunnel over an IPv6 underlay) as the far reflector would: addresses and
+// ports swapped, the STAMP reply from sla.Reflect.
 func reflectDatagram(probe []byte, rx time.Time) ([]byte, error) {
-	ihl := int(probe[0]&0xf) * 4
-	stamp := probe[ihl+8:]
-	r, err := sla.Reflect(stamp, rx, probe[8])
+	hdr, ttl, dscp := int(probe[0]&0xf)*4, probe[8], probe[1]>>2
+	src, dst := netip.AddrFrom4([4]byte(probe[16:20])), netip.AddrFrom4([4]byte(probe[12:16]))
+	if probe[0]>>4 == 6 {
+		hdr, ttl, dscp = 40, probe[7], uint8(binary.BigEndian.Uint16(probe[0:])>>6)&0x3f
+		src, dst = netip.AddrFrom16([16]byte(probe[24:40])), netip.AddrFrom16([16]byte(probe[8:24]))
+	}
+	r, err := sla.Reflect(probe[hdr+8:], rx, ttl)
 	if err != nil {
 		return nil, err
 	}
-	src := netip.AddrFrom4([4]byte(probe[16:20]))
-	dst := netip.AddrFrom4([4]byte(probe[12:16]))
-	b := buildProbe(src, dst, probe[1]>>2, dataplane.STAMPPort, r)
-	binary.BigEndian.PutUint16(b[ihl+2:], binary.BigEndian.Uint16(probe[ihl:]))
+	b := buildProbe(src, dst, dscp, dataplane.STAMPPort, r)
+	binary.BigEndian.PutUint16(b[hdr+2:], binary.BigEndian.Uint16(probe[hdr:]))
 	return b, nil
 }
 
@@ -412,19 +416,62 @@ func TestSilentTogetherResumeTogether(t *testing.T) {
 	}
 }
 
-func TestIPv6UnderlayIsNotProbed(t *testing.T) {
+// TestIPv6UnderlayIsProbed: a tunnel over an IPv6 underlay is probed like
+// any other, with IPv6 probes between its addresses, and judged from the
+// replies.
+func TestIPv6UnderlayIsProbed(t *testing.T) {
 	_, st, a, p := rig(t, nil)
 	t6 := dataplane.TunnelID(6)
 	tn := dataplane.Tunnel{Port: 2, Src: netip.MustParseAddr("2001:db8::1"), Dst: netip.MustParseAddr("2001:db8::2")}
 	if err := st.SetTunnel(t6, tn); err != nil {
-		t.Skipf("this data path takes no IPv6 underlay: %v", err)
+		t.Fatal(err)
 	}
-	eventually(t, "tunnel 1 up", func() bool { return state(a, t1) == sla.StateUp })
-	if _, ok := a.Status()[sla.Path{Tunnel: t6}]; ok {
-		t.Error("a tunnel over an IPv6 underlay got a probe session")
+	eventually(t, "tunnel 6 probed and up", func() bool { return p.sent(t6) > 0 && state(a, t6) == sla.StateUp })
+	p.set(t6, true, 0)
+	eventually(t, "tunnel 6 down when black", func() bool { return state(a, t6) == sla.StateDown })
+	if a.ReplyErrors() != 0 {
+		t.Errorf("%d replies refused", a.ReplyErrors())
 	}
-	if n := p.sent(t6); n != 0 {
-		t.Errorf("%d probes sent through a tunnel over an IPv6 underlay", n)
+}
+
+// TestProbe6Layout: the IPv6 probe the agent builds is what a receiving stack
+// accepts: version 6, traffic class from the DSCP, next header UDP, hop limit
+// 64, lengths that agree, a UDP checksum that sums to all ones; and
+// parseReply reads it back.
+func TestProbe6Layout(t *testing.T) {
+	src, dst := netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::2")
+	stamp := make([]byte, 45) // odd: the checksum's last octet
+	stamp[0] = 7
+	b := buildProbe(src, dst, 46, 50000, stamp)
+	if len(b) != 40+8+45 || b[0]>>4 != 6 || uint8(binary.BigEndian.Uint16(b[0:])>>4) != 46<<2 || b[6] != 17 || b[7] != 64 ||
+		binary.BigEndian.Uint16(b[4:]) != 8+45 || binary.BigEndian.Uint16(b[44:]) != 8+45 {
+		t.Fatalf("IPv6 probe header % x", b[:48])
+	}
+	// The one's complement sum over pseudo-header and segment, the checksum
+	// included, is all ones (RFC 8200 §8.1, RFC 768).
+	var sum uint32
+	for i := 8; i < 40; i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(b[i:]))
+	}
+	sum += 17 + uint32(len(b)-40)
+	u := append(bytes.Clone(b[40:]), 0)
+	for i := 0; i+1 < len(u); i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(u[i:]))
+	}
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	if sum != 0xffff {
+		t.Errorf("UDP checksum %#04x does not verify (sum %#04x)", binary.BigEndian.Uint16(b[46:]), sum)
+	}
+	// Read back as a reply (the reflector's from port 862; here both ports).
+	rb := buildProbe(dst, src, 0, dataplane.STAMPPort, stamp)
+	r, err := parseReply(rb)
+	if err != nil || r.src != dst || r.dst != src || r.dport != dataplane.STAMPPort || !bytes.Equal(r.stamp, stamp) {
+		t.Errorf("parseReply(IPv6) = %+v, %v", r, err)
+	}
+	if _, err := parseReply(rb[:47]); !errors.Is(err, errNotReply) {
+		t.Errorf("truncated IPv6 reply: %v, want errNotReply", err)
 	}
 }
 
