@@ -2,7 +2,7 @@
 /* stamp6.h — STAMP through overlays over an IPv6 underlay (docs/sla.md): such a
  * tunnel's probes are IPv6 + UDP/862 between its IPv6 underlay addresses, the
  * mirror of the IPv4 case. The same reflector (same checks, drop reasons, size
- * rule, timestamps) and the same hand-over of replies as stamp.h; only the IP
+ * rule, the tunnel's rate limit, timestamps) and the same hand-over of replies as stamp.h; only the IP
  * header differs, and UDP over IPv6 needs its checksum (RFC 8200 §8.1). Runs in
  * linx_decap6, so the IPv4 path does not carry its code. */
 #ifndef LINX_STAMP6_H

@@ -401,3 +401,34 @@ func sendProbeResolved(t *testing.T, r *rig, id dataplane.TunnelID, probe []byte
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestSTAMPRateLimit6: IPv6 probes pass their tunnel's bucket as IPv4 ones
+// do: of a burst of 13 through a tunnel whose bucket holds 8 and refills at
+// 1 per second, 8 are answered (plus what refilled while the test ran) and
+// the rest dropped with stamp_rate.
+func TestSTAMPRateLimit6(t *testing.T) {
+	const burst, extra, rate = 8, 5, 1
+	r := newRigWith(t, dataplane.Options{MaxPDRs: 64, MaxFARs: 16, MaxLBRs: 4, MaxTunnels: 64, MaxTerms: 64, MaxPorts: 16,
+		ReflectorRate: rate, ReflectorBurst: burst})
+	underlay6(t, r)
+	stampSetup6(t, r)
+	start := time.Now()
+	before := r.drops()[dataplane.DropSTAMPRate].Packets
+	answered := 0
+	for i := range burst + extra {
+		inner := udpDatagram6(t, peer6a, local6a, 40000, sla.Port, 0, 64, stampProbe(t, uint32(i), 0))
+		switch v, _ := r.run(portWAN0, gre6Frame(t, peer6a, local6a, &layers.GRE{Protocol: layers.EthernetTypeIPv6}, inner)); v {
+		case xdpRedirect:
+			answered++
+		case xdpDrop:
+		default:
+			t.Fatalf("probe %d: verdict %d", i, v)
+		}
+	}
+	limited := int(r.drops()[dataplane.DropSTAMPRate].Packets - before)
+	refilled := int(time.Since(start).Seconds() * rate)
+	if answered < burst || answered > burst+refilled || answered+limited != burst+extra {
+		t.Errorf("%d answered, %d dropped with stamp_rate, of %d probes; want %d (+%d refilled) answered, the rest dropped",
+			answered, limited, burst+extra, burst, refilled)
+	}
+}
