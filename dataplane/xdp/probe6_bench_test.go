@@ -18,14 +18,26 @@ import (
 // underlay: what a reflected IPv6 probe costs (linx_xdp, linx_decap6,
 // linx_encap6, linx_encap6_u6) beside a downlink IPv6 data packet of the same
 // size through the same tunnel (decapsulated, classified from the flow cache,
-// forwarded to the LAN). Batches of 256 alternate the two; ns/pkt from the
-// kernel's BPF stats (tail-called stages included), medians over the batches.
+// forwarded to the LAN). Every probe is answered (the reflector's bucket at
+// its largest) but in the over-rate case (a rate of 1/s, a burst of 1 spent
+// before the timing: every timed probe is dropped with stamp_rate). Batches
+// of 256 alternate the two; ns/pkt from the kernel's BPF stats (tail-called
+// stages included), medians over the batches.
 //
 //	go test -run '^$' -bench STAMPReflector6 -benchtime 20x ./dataplane/xdp
 func BenchmarkSTAMPReflector6(b *testing.B) {
-	for _, size := range []int{sla.BaseLen, 1000} {
-		b.Run(fmt.Sprintf("stamp=%d", size), func(b *testing.B) {
-			r := newRigWith(b, dataplane.Options{MaxPDRs: 4096, MaxFARs: 1024, MaxLBRs: 64, MaxTunnels: 64, MaxTerms: 64, MaxPorts: 16})
+	for _, c := range []struct {
+		size     int
+		overRate bool
+	}{{sla.BaseLen, false}, {1000, false}, {sla.BaseLen, true}} {
+		size := c.size
+		b.Run(fmt.Sprintf("stamp=%d/overrate=%v", size, c.overRate), func(b *testing.B) {
+			rate, burst := dataplane.MaxReflectorRate, dataplane.MaxReflectorBurst
+			if c.overRate {
+				rate, burst = 1, 1
+			}
+			r := newRigWith(b, dataplane.Options{MaxPDRs: 4096, MaxFARs: 1024, MaxLBRs: 64, MaxTunnels: 64, MaxTerms: 64, MaxPorts: 16,
+				ReflectorRate: rate, ReflectorBurst: burst})
 			underlay6(b, r)
 			testenv.SetSysctl(b, r.ns, "net/ipv6/conf/lan0/disable_ipv6", "0")
 			testenv.AddAddr(b, r.ns, "lan0", "2001:db8:1::1/64")
@@ -45,6 +57,11 @@ func BenchmarkSTAMPReflector6(b *testing.B) {
 			for _, f := range [][]byte{probe, data} {
 				if v, _ := r.run(portWAN0, f); v != xdpRedirect {
 					b.Fatalf("verdict %d, want redirect (drops %v)", v, r.drops())
+				}
+			}
+			if c.overRate { // the burst of 1 is spent: the next probes are over the rate
+				if v, _ := r.run(portWAN0, probe); v != xdpDrop || r.drops()[dataplane.DropSTAMPRate].Packets == 0 {
+					b.Fatalf("verdict %d, want a stamp_rate drop (drops %v)", v, r.drops())
 				}
 			}
 			stats, err := ebpf.EnableStats(unix.BPF_STATS_RUN_TIME)
