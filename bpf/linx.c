@@ -5,6 +5,7 @@
  *                                                                → linx_encap (GRE)
  *   linx_xdp (parser, GRE decap, IPv4 flow-cache hit of an encap) → linx_encap
  *   linx_xdp (IPv6)              → linx_classify6                 → linx_encap6
+ *   linx_xdp (IPv6, flow-cache hit of an encap)                  → linx_encap6
  *   linx_xdp (GRE in IPv6)       → linx_decap6 → linx_classify or linx_classify6
  *   linx_encap, linx_encap6 (a tunnel over an IPv6 underlay) → linx_encap_u6, linx_encap6_u6
  *   linx_xdp (STAMP probe from a tunnel, reflected in place)     → linx_encap
@@ -35,9 +36,9 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* linx_xdp is the entry point attached to every port: it parses, decapsulates GRE
- * on WAN ports, and hands over to the classifier; an IPv4 flow-cache hit of an
- * encap action (fastpath.h) and a STAMP probe's reply, rewritten in place, go
- * straight to linx_encap. */
+ * on WAN ports, and hands over to the classifier; a flow-cache hit of an encap
+ * action (fastpath.h) goes straight to linx_encap or linx_encap6, and a STAMP
+ * probe's reply, rewritten in place, to linx_encap. */
 SEC("xdp")
 int linx_xdp(struct xdp_md *ctx)
 {
@@ -45,8 +46,11 @@ int linx_xdp(struct xdp_md *ctx)
 
 	if (rc == NEXT_ENCAP)
 		return tail(ctx, STAGE_ENCAP);
-	if (rc == NEXT_CLASSIFY6)
+	if (rc == NEXT_CLASSIFY6) {
+		if (fast_path6(ctx) == NEXT_ENCAP)
+			return tail(ctx, STAGE_ENCAP6);
 		return tail(ctx, STAGE_CLASSIFY6);
+	}
 	if (rc == NEXT_DECAP6)
 		return tail(ctx, STAGE_DECAP6);
 	if (rc != NEXT_STAGE)
@@ -67,8 +71,11 @@ int linx_decap6(struct xdp_md *ctx)
 	if (!m)
 		return drop(ctx, DROP_INTERNAL);
 	int rc = decap6(ctx, m);
-	if (rc == NEXT_CLASSIFY6)
+	if (rc == NEXT_CLASSIFY6) {
+		if (fast_path6(ctx) == NEXT_ENCAP)
+			return tail(ctx, STAGE_ENCAP6);
 		return tail(ctx, STAGE_CLASSIFY6);
+	}
 	if (rc == NEXT_ENCAP) /* a STAMP probe's reply (stamp6) */
 		return tail(ctx, STAGE_ENCAP6);
 	if (rc != NEXT_STAGE)

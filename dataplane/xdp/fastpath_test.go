@@ -143,3 +143,48 @@ func pinCPU(t *testing.T) func() {
 		runtime.UnlockOSThread()
 	}
 }
+
+// TestFastPath6 is TestFastPath for IPv6: an IPv6 flow-cache hit of an encap
+// action is classified by linx_xdp and encapsulated by linx_encap6 — the same
+// frame as the staged path made, with the same counters — and needs no
+// linx_classify6 (taken out of the stage array, hits still go out, a new flow
+// is dropped for the missing stage).
+func TestFastPath6(t *testing.T) {
+	r := newRig(t)
+	must(t, r.dp.Clear())
+	tunnels(t, r)
+	must(t, r.dp.SetLBR(1, []dataplane.LBRMember{{Tunnel: 1, Weight: 1}, {Tunnel: 2, Weight: 1}}))
+	rule := addRule(t, r, v6only(), 1, 1, dataplane.FAR{Action: dataplane.ActBalance, LBR: 1})
+
+	defer pinCPU(t)()
+	frame := pkt6{sport: 1000, dport: 443, payload: 32}.bytes(t)
+	other := pkt6{sport: 1001, dport: 443, payload: 32}.bytes(t)
+	v1, out1 := r.run(portLAN, frame) // a miss: the staged path
+	v2, out2 := r.run(portLAN, frame) // a hit
+	if v1 != xdpRedirect || v2 != xdpRedirect {
+		t.Fatalf("verdicts %d, %d, want redirect (drops %v)", v1, v2, r.drops())
+	}
+	if !bytes.Equal(out1, out2) {
+		t.Fatalf("a hit made\n% x\nthe staged path\n% x", out2, out1)
+	}
+
+	must(t, r.dp.objs.Stages.Delete(uint32(linxStageSTAGE_CLASSIFY6)))
+	v3, out3 := r.run(portLAN, frame)
+	tail0 := r.drops()[dataplane.DropTailCall].Packets
+	v4, _ := r.run(portLAN, other)
+	tail1 := r.drops()[dataplane.DropTailCall].Packets
+	must(t, r.dp.objs.Stages.Put(uint32(linxStageSTAGE_CLASSIFY6), r.dp.objs.LinxClassify6))
+	if v3 != xdpRedirect || !bytes.Equal(out3, out1) {
+		t.Errorf("a hit without linx_classify6: verdict %d, frame\n% x\nwant redirect of\n% x", v3, out3, out1)
+	}
+	if v4 != xdpDrop || tail1 != tail0+1 {
+		t.Errorf("a new flow without linx_classify6: verdict %d, tail-call drops %d → %d, want a drop", v4, tail0, tail1)
+	}
+	pc, err := r.dp.PDRCounter(rule)
+	must(t, err)
+	// The new flow's packet dropped at the missing tail call, before any
+	// classifier: only the flow's three packets count.
+	if pc.Packets != 3 {
+		t.Errorf("rule counted %d packets, want 3", pc.Packets)
+	}
+}
