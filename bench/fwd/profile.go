@@ -20,9 +20,10 @@ var stagePlan = map[Path][]struct {
 	name string
 }{
 	// An uplink hit is classified in linx_xdp (bpf/fastpath.h), so linx_xdp
-	// reads as parse + classification (on misses: + linx_classify).
+	// reads as parse + classification (on misses: + linx_classify or
+	// linx_classify6).
 	PathUplink:   {{2, "linx_encap"}},
-	pathUplink6:  {{3, "linx_classify6"}, {4, "linx_encap6"}},
+	pathUplink6:  {{4, "linx_encap6"}},
 	PathDownlink: {{0, "linx_classify"}}, // a flow-cache hit forwards in linx_classify
 }
 
@@ -45,9 +46,10 @@ func planPath(c Case) Path {
 // pipeline with its redirect. BPF stats must be on (EnableStats). Every run
 // but the last drops at the gateway, so the sink sees only the last.
 //
-// An IPv4 flow-cache hit of an encap action goes from linx_xdp straight to
-// linx_encap (bpf/fastpath.h), so the uplink's plan cuts only before
-// linx_encap.
+// A flow-cache hit of an encap action goes from linx_xdp straight to
+// linx_encap or linx_encap6 (bpf/fastpath.h), so the uplinks' plans cut only
+// before encapsulation: a stub in the classifier's slot would keep the cache
+// from ever filling.
 func (t *Topology) Profile(frames uint32) ([]Stage, error) {
 	plan, ok := stagePlan[planPath(t.Case)]
 	if !ok || t.entry == nil {
