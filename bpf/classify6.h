@@ -11,17 +11,19 @@
 #include "forward6.h"
 #include "punt.h"
 
-/* fold6 xors an address's four words: its share of the flow hash. */
-static __always_inline __u32 fold6(const __be32 *a)
-{
-	return a[0] ^ a[1] ^ a[2] ^ a[3];
-}
-
-/* flow6_hash is flow_hash over the folded addresses (Maglev, flow-cache set). */
+/* flow6_hash mixes the 5-tuple like flow_hash (Maglev, flow-cache set), every
+ * address word through its own multiply: XOR-folding the words first collapsed
+ * structured addresses (words that change together) into a few sets, so the
+ * flow cache thrashed and the bypass switched it off. */
 static __always_inline __u32 flow6_hash(struct pdr6_key *k)
 {
-	__u64 h = ((__u64)fold6(k->src) << 32 | fold6(k->dst)) * 0x9E3779B97F4A7C15ULL;
+	__u64 h = 0x6A09E667F3BCC909ULL;
 
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		h = (h ^ k->src[i]) * 0x9E3779B97F4A7C15ULL;
+		h = (h ^ k->dst[i]) * 0x9E3779B97F4A7C15ULL;
+	}
 	h ^= ((__u64)k->sport << 24 | (__u64)k->dport << 8 | k->proto) * 0xC2B2AE3D27D4EB4FULL;
 	h ^= h >> 29;
 	h *= 0xBF58476D1CE4E5B9ULL;

@@ -2,6 +2,8 @@ package xdp
 
 import (
 	"bytes"
+	"encoding/binary"
+	"net/netip"
 	"runtime"
 	"testing"
 
@@ -186,5 +188,45 @@ func TestFastPath6(t *testing.T) {
 	// classifier: only the flow's three packets count.
 	if pc.Packets != 3 {
 		t.Errorf("rule counted %d packets, want 3", pc.Packets)
+	}
+}
+
+// TestFlowCache6StructuredAddresses sends IPv6 flows whose source addresses
+// differ in two words that change together (the shape of addresses numbered
+// by a pattern), then sends each flow again with linx_classify6 taken out of
+// the stage array: every one must be a flow-cache hit, finished by the fast
+// path. A flow hash that XOR-folds the address words maps all of these flows
+// to one 2-way set, and all but two miss.
+func TestFlowCache6StructuredAddresses(t *testing.T) {
+	r := newRig(t)
+	must(t, r.dp.Clear())
+	tunnels(t, r)
+	must(t, r.dp.SetLBR(1, []dataplane.LBRMember{{Tunnel: 1, Weight: 1}, {Tunnel: 2, Weight: 1}}))
+	addRule(t, r, v6only(), 1, 1, dataplane.FAR{Action: dataplane.ActBalance, LBR: 1})
+
+	defer pinCPU(t)()
+	const flows = 64
+	frames := make([][]byte, flows)
+	for i := range frames {
+		a := netip.MustParseAddr("2001:db8:1::").As16()
+		binary.BigEndian.PutUint32(a[8:], uint32(i+1))
+		binary.BigEndian.PutUint32(a[12:], uint32(i+1))
+		frames[i] = pkt6{src: netip.AddrFrom16(a), sport: 1000, dport: 443, payload: 32}.bytes(t)
+	}
+	for i, f := range frames {
+		if v, _ := r.run(portLAN, f); v != xdpRedirect {
+			t.Fatalf("flow %d: verdict %d, want redirect (drops %v)", i, v, r.drops())
+		}
+	}
+	must(t, r.dp.objs.Stages.Delete(uint32(linxStageSTAGE_CLASSIFY6)))
+	defer func() { must(t, r.dp.objs.Stages.Put(uint32(linxStageSTAGE_CLASSIFY6), r.dp.objs.LinxClassify6)) }()
+	missed := 0
+	for _, f := range frames {
+		if v, _ := r.run(portLAN, f); v != xdpRedirect {
+			missed++
+		}
+	}
+	if missed != 0 {
+		t.Errorf("%d of %d flows missed the flow cache on their second packet", missed, flows)
 	}
 }
